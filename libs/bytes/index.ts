@@ -1,0 +1,4 @@
+export { ByteReader } from './byte-reader.ts';
+export { ByteWriter } from './byte-writer.ts';
+export { BitReader } from './bit-reader.ts';
+export { BitWriter } from './bit-writer.ts';
