@@ -1,0 +1,105 @@
+import { checkVersion, EMPTY, PacketCollector } from './handshake-collector.ts';
+import type { HandshakeStep } from './handshake-collector.ts';
+import {
+  DigestSchema,
+  findDigest,
+  HANDSHAKE_PACKET_SIZE,
+  HandshakeKey,
+  makeDigestPacket,
+  makeDigestResponse,
+  makeSimplePacket,
+  RTMP_VERSION,
+  verifyDigestResponse,
+} from './handshake-digest.ts';
+
+export type { HandshakeStep } from './handshake-collector.ts';
+
+export interface HandshakeClientOptions {
+  /** Send a digest C1 and answer a digest S1 with a digest C2 (default false). */
+  complex?: boolean;
+  /** Where the C1 digest goes when complex (default digest-first, as ffmpeg does). */
+  schema?: DigestSchema;
+}
+
+/** Version field of a digest C1 (Flash Player 9.0.124.2); non-zero announces the digest. */
+const CLIENT_VERSION = 0x09007c02;
+
+type ClientState = 'idle' | 's0s1' | 's2' | 'done';
+
+/**
+ * Sans-I/O client side of the RTMP handshake (Adobe RTMP spec §5.2): `start()` gives C0+C1,
+ * S0+S1 are answered with C2, and S2 ends it. A bad S2 is not fatal: like librtmp and
+ * ffmpeg when publishing, we only record the outcome in `s2Verified` and carry on, since
+ * servers that answer a digest C1 with a sloppy S2 still speak RTMP fine afterwards.
+ */
+export class HandshakeClient {
+  private readonly complex: boolean;
+  private readonly schema: DigestSchema;
+  private readonly collector = new PacketCollector();
+  private state: ClientState = 'idle';
+  private c1: Buffer = EMPTY;
+  private c1Digest: Buffer | undefined;
+  private complexUsed = false;
+  private s2Ok = false;
+
+  constructor(opts?: HandshakeClientOptions) {
+    this.complex = opts?.complex ?? false;
+    this.schema = opts?.schema ?? DigestSchema.DigestFirst;
+  }
+
+  /** Whether S1 carried a valid server digest and C2 was the digest answer. */
+  get usedComplex(): boolean {
+    return this.complexUsed;
+  }
+
+  /** Whether S2 answered our C1 (its digest in complex mode, an echo of C1 otherwise). */
+  get s2Verified(): boolean {
+    return this.s2Ok;
+  }
+
+  /** C0+C1, to write first. */
+  start(): Buffer {
+    if (this.state !== 'idle') throw new Error('HandshakeClient.start() called twice');
+    if (this.complex) {
+      const { packet, digest } = makeDigestPacket(this.schema, HandshakeKey.player, 0, CLIENT_VERSION);
+      this.c1 = packet;
+      this.c1Digest = digest;
+    } else {
+      this.c1 = makeSimplePacket(0);
+    }
+    this.state = 's0s1';
+    return Buffer.concat([Buffer.of(RTMP_VERSION), this.c1]);
+  }
+
+  push(data: Buffer): HandshakeStep {
+    if (this.state === 'idle') throw new Error('HandshakeClient.push() before start()');
+    const send: Buffer[] = [];
+    let input = data;
+    if (this.state === 's0s1') {
+      if (this.collector.length === 0 && input.length > 0) checkVersion(input[0]!, 'S0');
+      const { packet, tail } = this.collector.take(input, 1 + HANDSHAKE_PACKET_SIZE);
+      if (packet === undefined) return { send, done: false, rest: EMPTY };
+      send.push(this.answer(packet.subarray(1)));
+      this.state = 's2';
+      input = tail;
+    }
+    if (this.state === 's2') {
+      const { packet, tail } = this.collector.take(input, HANDSHAKE_PACKET_SIZE);
+      if (packet === undefined) return { send, done: false, rest: EMPTY };
+      this.s2Ok =
+        packet.equals(this.c1) ||
+        (this.c1Digest !== undefined && verifyDigestResponse(packet, this.c1Digest, HandshakeKey.serverFull));
+      this.state = 'done';
+      return { send, done: true, rest: tail };
+    }
+    return { send, done: true, rest: input };
+  }
+
+  /** C2 for this S1: the digest answer if S1 validates, else an echo (§5.2.4). */
+  private answer(s1: Buffer): Buffer {
+    const found = this.complex ? findDigest(s1, HandshakeKey.server) : undefined;
+    if (found === undefined) return Buffer.from(s1);
+    this.complexUsed = true;
+    return makeDigestResponse(found.digest, HandshakeKey.playerFull);
+  }
+}

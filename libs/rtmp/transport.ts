@@ -1,0 +1,97 @@
+import type { Socket } from 'node:net';
+import { ChunkReader, type ChunkReaderLimits } from './chunk-reader.ts';
+import { encodeMessage } from './chunk-writer.ts';
+import {
+  ackMessage,
+  parseU32Control,
+  parseUserControl,
+  pingResponseMessage,
+  setChunkSizeMessage,
+  windowAckSizeMessage,
+} from './control.ts';
+import { MessageType, UserControlEvent, type RtmpMessage } from './message-types.ts';
+
+/**
+ * The chunk-stream layer of one RTMP connection, after the handshake: reassembles messages,
+ * answers protocol control (acknowledgements, pings) and writes messages as chunks.
+ * Everything else goes to `onMessage`. Sans-policy: sessions decide what messages mean.
+ */
+export class RtmpTransport {
+  readonly socket: Socket;
+  private readonly reader: ChunkReader;
+  private outChunkSize = 128;
+  private peerWindowAckSize = 0;
+  private bytesSinceAck = 0;
+  private totalIn = 0;
+  private readonly onMessage: (msg: RtmpMessage) => void;
+
+  constructor(socket: Socket, opts: { limits?: Partial<ChunkReaderLimits> }, onMessage: (msg: RtmpMessage) => void) {
+    this.socket = socket;
+    this.reader = new ChunkReader(opts.limits);
+    this.onMessage = onMessage;
+  }
+
+  get chunkSize(): number {
+    return this.outChunkSize;
+  }
+
+  get bytesIn(): number {
+    return this.totalIn;
+  }
+
+  /** Bytes the reader holds for partial messages (bounded by its limits). */
+  get bufferedInBytes(): number {
+    return this.reader.bufferedBytes;
+  }
+
+  /** Feed bytes from the socket; throws ProtocolError on a malformed chunk stream. */
+  feed(data: Buffer): void {
+    this.totalIn += data.length;
+    this.bytesSinceAck += data.length;
+    if (this.peerWindowAckSize > 0 && this.bytesSinceAck >= this.peerWindowAckSize) {
+      // RTMP spec §5.4.3: acknowledge with the total bytes received so far (mod 2^32).
+      this.bytesSinceAck = 0;
+      this.send(ackMessage(this.totalIn % 0x1_0000_0000));
+    }
+    for (const msg of this.reader.push(data)) this.handle(msg);
+  }
+
+  private handle(msg: RtmpMessage): void {
+    switch (msg.typeId) {
+      case MessageType.SetChunkSize:
+      case MessageType.Abort:
+      case MessageType.Ack:
+      case MessageType.SetPeerBandwidth:
+        return; // applied by the reader, or informational
+      case MessageType.WindowAckSize:
+        this.peerWindowAckSize = parseU32Control(msg.payload, 'window acknowledgement size');
+        return;
+      case MessageType.UserControl: {
+        const uc = parseUserControl(msg.payload);
+        if (uc.event === UserControlEvent.PingRequest) this.send(pingResponseMessage(uc.value));
+        else this.onMessage(msg);
+        return;
+      }
+      default:
+        this.onMessage(msg);
+    }
+  }
+
+  send(msg: RtmpMessage): void {
+    this.socket.write(encodeMessage(msg, this.outChunkSize));
+  }
+
+  /** Already-chunked bytes (shared media buffers). */
+  sendRaw(buf: Buffer): void {
+    this.socket.write(buf);
+  }
+
+  setOutChunkSize(size: number): void {
+    this.send(setChunkSizeMessage(size));
+    this.outChunkSize = size;
+  }
+
+  sendWindowAckSize(size: number): void {
+    this.send(windowAckSizeMessage(size));
+  }
+}

@@ -1,0 +1,75 @@
+import type { Logger } from 'pino';
+import type { Counters } from '../metrics/counters.ts';
+import { EndReason } from './sink.ts';
+import { Stream, type StreamOptions } from './stream.ts';
+
+export interface StreamSummary {
+  key: string;
+  publisher: { id: string; since: number } | null;
+  subscribers: number;
+  framesIn: number;
+  bytesIn: number;
+}
+
+/**
+ * All streams of a node, by key `app/name`. Streams are created on first use (publisher or
+ * viewer) and forgotten when they have neither.
+ */
+export class StreamHub {
+  private readonly streams = new Map<string, Stream>();
+  private readonly opts: StreamOptions;
+  private readonly log: Logger;
+  private readonly counters: Counters;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(opts: StreamOptions, deps: { log: Logger; counters: Counters }) {
+    this.opts = opts;
+    this.log = deps.log;
+    this.counters = deps.counters;
+    this.timer = setInterval(() => this.sweep(), 1000);
+    this.timer.unref();
+  }
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  get(key: string): Stream | undefined {
+    return this.streams.get(key);
+  }
+
+  getOrCreate(key: string): Stream {
+    let s = this.streams.get(key);
+    if (!s) {
+      s = new Stream(key, this.opts, {
+        log: this.log,
+        counters: this.counters,
+        onIdle: (st) => {
+          if (this.streams.get(st.key) === st) this.streams.delete(st.key);
+        },
+      });
+      this.streams.set(key, s);
+    }
+    return s;
+  }
+
+  list(): StreamSummary[] {
+    return [...this.streams.values()].map((s) => ({
+      key: s.key,
+      publisher: s.publisherHandle ? { ...s.publisherHandle } : null,
+      subscribers: s.subscriberCount,
+      framesIn: s.framesIn,
+      bytesIn: s.bytesIn,
+    }));
+  }
+
+  sweep(now = Date.now()): void {
+    for (const s of this.streams.values()) s.sweep(now);
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    for (const s of this.streams.values()) s.close(EndReason.Shutdown);
+    this.streams.clear();
+  }
+}

@@ -1,0 +1,34 @@
+import type { OutputFormat } from './output-format.ts';
+
+export const EndReason = {
+  NotFound: 'not-found',
+  Unpublished: 'unpublished',
+  Stalled: 'stalled',
+  Shutdown: 'shutdown',
+} as const;
+export type EndReason = (typeof EndReason)[keyof typeof EndReason];
+
+/** What the stream tells a viewer about the stream when it starts (for format preambles). */
+export interface StreamStartInfo {
+  readonly key: string;
+  readonly hasAudio: boolean;
+  readonly hasVideo: boolean;
+}
+
+/**
+ * A viewer connection as the stream sees it. Implementations wrap a socket, an HTTP
+ * response or a WebSocket; they never copy the buffers they are given.
+ */
+export interface Sink {
+  readonly id: string;
+  readonly format: OutputFormat;
+  /** Bytes accepted by write() that have not reached the kernel yet. */
+  readonly bufferedBytes: number;
+  /** The stream has a publisher: send the format preamble (FLV header, RTMP Play.Start...). */
+  start(info: StreamStartInfo): void;
+  write(buf: Buffer): void;
+  cork(): void;
+  uncork(): void;
+  /** The server ends this viewer (not found, publisher gone, stalled). The sink closes its connection. */
+  end(reason: EndReason): void;
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The one test command: installs test dependencies when missing, then typecheck, lint,
+# unit + fuzz tests, and integration tests against real Sluice processes and ffmpeg.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup-test-deps.sh
+
+echo "== typecheck"
+npx tsc --noEmit -p .
+echo "== lint"
+npx eslint .
+echo "== format"
+npx prettier --check . >/dev/null || { npx prettier --check . | tail -20; exit 1; }
+
+unit=$(find test/unit test/fuzz -name '*.test.ts' | sort)
+integration=$(find test/integration -name '*.test.ts' | sort)
+echo "== unit and fuzz tests"
+node --import tsx --test --test-reporter=dot --test-reporter-destination=stdout $unit
+echo "== integration tests"
+node --import tsx --test --test-concurrency=2 --test-reporter=spec --test-reporter-destination=stdout $integration

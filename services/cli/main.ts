@@ -1,0 +1,62 @@
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../../libs/config/load.ts';
+import { runStandalone } from '../standalone/main.ts';
+
+const USAGE = `usage: sluice <standalone|origin|edge|scheduler> [--config FILE]
+
+Roles:
+  standalone   single node: RTMP in; RTMP, HTTP-FLV, WebSocket-FLV out (no Redis/NATS)
+  origin       cluster origin (not implemented yet)
+  edge         cluster edge (not implemented yet)
+  scheduler    cluster scheduler (not implemented yet)
+
+Without --config a role runs on its defaults (what conf/<role>.json holds).
+Environment overrides: SLUICE_NODE_ID, SLUICE_RTMP_LISTEN, SLUICE_HTTP_LISTEN, SLUICE_API_LISTEN.`;
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const role = parsed.positionals[0];
+  if (parsed.values.help || !role) {
+    process.stdout.write(`${USAGE}\n`);
+    return parsed.values.help ? 0 : 2;
+  }
+  try {
+    switch (role) {
+      case 'standalone':
+        await runStandalone(parsed.values.config);
+        return -1; // keeps running
+      case 'origin':
+      case 'edge':
+      case 'scheduler':
+        process.stderr.write(`sluice: role "${role}" is not implemented yet\n`);
+        return 3;
+      default:
+        process.stderr.write(`sluice: unknown role "${role}"\n${USAGE}\n`);
+        return 2;
+    }
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`sluice: ${e.message}\n`);
+      return 1;
+    }
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
+      process.stderr.write(`sluice: cannot listen: ${err.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+if (code >= 0) process.exit(code);

@@ -1,0 +1,146 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { parseMediaPath, type MediaPath } from '../../libs/http/media-path.ts';
+import type { Counters } from '../../libs/metrics/counters.ts';
+import type { Sink, StreamHub } from '../../libs/stream/index.ts';
+import type { ConnectionLimiter } from './connection-limiter.ts';
+import { HttpFlvSink } from './http-flv-sink.ts';
+import { sessionId } from './session-id.ts';
+import { WsFlvSink } from './ws-flv-sink.ts';
+
+export interface HttpServerDeps {
+  hub: StreamHub;
+  log: Logger;
+  counters: Counters;
+  limiter: ConnectionLimiter;
+  cors: boolean;
+}
+
+/** A WebSocket viewer may only send control frames; anything bigger than this is hostile. */
+const WS_MAX_INBOUND_BYTES = 4096;
+
+/** HTTP-FLV and WebSocket-FLV on one port (`/app/name.flv`). */
+export class HttpMediaServer {
+  private readonly server: Server;
+  private readonly wss: WebSocketServer;
+  private readonly log: Logger;
+  private readonly deps: HttpServerDeps;
+  private readonly corsHeaders: Record<string, string>;
+
+  constructor(deps: HttpServerDeps) {
+    this.deps = deps;
+    this.log = deps.log.child({ component: 'http' });
+    this.corsHeaders = deps.cors
+      ? {
+          'Access-Control-Allow-Origin': '*',
+          'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
+          'Access-Control-Allow-Headers': 'Range, Origin, Content-Type',
+          'Access-Control-Expose-Headers': 'Content-Length, Content-Type',
+        }
+      : {};
+    this.server = createServer((req, res) => this.onRequest(req, res));
+    // Slowloris guard: request headers must arrive promptly. Responses stream for hours, so no response timeout.
+    this.server.headersTimeout = 10_000;
+    this.server.requestTimeout = 15_000;
+    this.server.keepAliveTimeout = 5_000;
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
+    this.server.on('clientError', (err, socket) => {
+      this.deps.counters.inc('protocol_errors', 1, { proto: 'http', code: (err as NodeJS.ErrnoException).code ?? 'HTTP_BAD_REQUEST' });
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      else socket.destroy();
+    });
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_INBOUND_BYTES, perMessageDeflate: false });
+  }
+
+  listen(host: string, port: number): Promise<{ host: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host, port }, () => {
+        this.server.off('error', reject);
+        const a = this.server.address();
+        resolve(typeof a === 'object' && a ? { host: a.address, port: a.port } : { host, port });
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.wss.clients) c.terminate();
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+
+  private baseHeaders(): Record<string, string> {
+    return { ...this.corsHeaders, 'Cache-Control': 'no-cache, no-store', Pragma: 'no-cache', Expires: '-1' };
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, { ...this.corsHeaders, 'Access-Control-Max-Age': '86400' }).end();
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD, OPTIONS' }).end();
+      return;
+    }
+    const mp = parseMediaPath(req.url ?? '/');
+    if (!mp || mp.ext !== 'flv') {
+      this.deps.counters.inc('http_not_found');
+      res.writeHead(404, { ...this.baseHeaders(), 'Content-Type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    const release = this.deps.limiter.tryAcquire();
+    if (!release) {
+      this.deps.counters.inc('connections_refused_limit', 1, { proto: 'http' });
+      res.writeHead(503, { ...this.baseHeaders(), 'Retry-After': '5' }).end('server full\n');
+      return;
+    }
+    const id = sessionId('flv');
+    const sink = new HttpFlvSink(id, res, this.baseHeaders());
+    this.attach(mp, sink, 'http-flv', release, (onGone) => res.on('close', onGone));
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const mp = parseMediaPath(req.url ?? '/');
+    if (!mp || mp.ext !== 'flv' || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+      this.deps.counters.inc('http_not_found');
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const release = this.deps.limiter.tryAcquire();
+    if (!release) {
+      this.deps.counters.inc('connections_refused_limit', 1, { proto: 'ws' });
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const id = sessionId('wsflv');
+    socket.on('error', () => {});
+    let onGone: (() => void) | null = null;
+    const sink = new WsFlvSink(id, { wss: this.wss, req, socket, head }, (ws: WebSocket) => {
+      ws.on('error', () => {});
+      ws.on('close', () => onGone?.());
+    });
+    // Before the upgrade completes, the raw socket closing is how we learn the viewer left.
+    this.attach(mp, sink, 'ws-flv', release, (cb) => {
+      onGone = cb;
+      socket.on('close', cb);
+    });
+  }
+
+  private attach(mp: MediaPath, sink: Sink, proto: string, release: () => void, onClose: (cb: () => void) => void): void {
+    const log = this.log.child({ session: sink.id });
+    const stream = this.deps.hub.getOrCreate(mp.key);
+    const sub = stream.addSubscriber(sink);
+    this.deps.counters.inc('play_started', 1, { proto });
+    log.info({ stream: mp.key, proto, waiting: !stream.hasPublisher }, 'play started');
+    let done = false;
+    onClose(() => {
+      if (done) return;
+      done = true;
+      release();
+      stream.removeSubscriber(sub);
+      log.info({ stream: mp.key, bytesSent: sub.bytesSent, droppedFrames: sub.droppedFrames }, 'play ended');
+    });
+  }
+}

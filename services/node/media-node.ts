@@ -1,0 +1,112 @@
+import type { Logger } from 'pino';
+import { formatListen, parseListen } from '../../libs/config/listen.ts';
+import { Counters } from '../../libs/metrics/counters.ts';
+import { StreamHub, type StreamOptions } from '../../libs/stream/index.ts';
+import { ApiServer } from './api-server.ts';
+import { ConnectionLimiter } from './connection-limiter.ts';
+import { HttpMediaServer } from './http-server.ts';
+import { RtmpServer } from './rtmp-server.ts';
+
+/** The media-serving part every node role shares (standalone, origin, edge). */
+export interface MediaNodeConfig {
+  nodeId: string;
+  rtmp: { enabled: boolean; listen: string; outChunkSize: number; maxInChunkSize: number; maxMessageBytes: number; complexHandshake: boolean };
+  http: { enabled: boolean; listen: string; cors: boolean };
+  api: { enabled: boolean; listen: string };
+  limits: { maxConnections: number; handshakeTimeoutMs: number; idleTimeoutMs: number; publishIdleTimeoutMs: number };
+  stream: { gopCache: boolean; gopCacheMaxBytes: number; waitPublisherMs: number };
+  viewer: { maxBufferedBytes: number; stallTimeoutMs: number };
+}
+
+export interface ListeningAddresses {
+  rtmp?: string;
+  http?: string;
+  api?: string;
+}
+
+/** Window acknowledgement size we announce (what FMS and most servers use). */
+const WINDOW_ACK_SIZE = 2_500_000;
+
+export class MediaNode {
+  readonly hub: StreamHub;
+  readonly counters = new Counters();
+  private readonly log: Logger;
+  private readonly cfg: MediaNodeConfig;
+  private readonly rtmp: RtmpServer | null;
+  private readonly http: HttpMediaServer | null;
+  private readonly api: ApiServer | null;
+  private ready = false;
+
+  constructor(cfg: MediaNodeConfig, log: Logger) {
+    this.cfg = cfg;
+    this.log = log;
+    const streamOpts: StreamOptions = {
+      gopCache: cfg.stream.gopCache,
+      gopCacheMaxBytes: cfg.stream.gopCacheMaxBytes,
+      waitPublisherMs: cfg.stream.waitPublisherMs,
+      maxBufferedBytes: cfg.viewer.maxBufferedBytes,
+      stallTimeoutMs: cfg.viewer.stallTimeoutMs,
+    };
+    this.hub = new StreamHub(streamOpts, { log: log.child({ component: 'hub' }), counters: this.counters });
+    const limiter = new ConnectionLimiter(cfg.limits.maxConnections);
+    this.rtmp = cfg.rtmp.enabled
+      ? new RtmpServer({
+          hub: this.hub,
+          log,
+          counters: this.counters,
+          limiter,
+          options: {
+            outChunkSize: cfg.rtmp.outChunkSize,
+            limits: { maxChunkSize: cfg.rtmp.maxInChunkSize, maxMessageSize: cfg.rtmp.maxMessageBytes },
+            complexHandshake: cfg.rtmp.complexHandshake,
+            handshakeTimeoutMs: cfg.limits.handshakeTimeoutMs,
+            idleTimeoutMs: cfg.limits.idleTimeoutMs,
+            publishIdleTimeoutMs: cfg.limits.publishIdleTimeoutMs,
+            windowAckSize: WINDOW_ACK_SIZE,
+          },
+        })
+      : null;
+    this.http = cfg.http.enabled
+      ? new HttpMediaServer({ hub: this.hub, log, counters: this.counters, limiter, cors: cfg.http.cors })
+      : null;
+    this.api = cfg.api.enabled
+      ? new ApiServer({
+          hub: this.hub,
+          counters: this.counters,
+          log,
+          nodeId: cfg.nodeId,
+          ready: () => this.ready,
+        })
+      : null;
+  }
+
+  async start(): Promise<ListeningAddresses> {
+    const out: ListeningAddresses = {};
+    const bind = async (
+      name: keyof ListeningAddresses,
+      srv: { listen(h: string, p: number): Promise<{ host: string; port: number }> } | null,
+      listen: string,
+    ): Promise<void> => {
+      if (!srv) return;
+      const l = parseListen(listen);
+      out[name] = formatListen(await srv.listen(l.host, l.port));
+    };
+    // API first so health checks answer "starting" while media listeners come up.
+    await bind('api', this.api, this.cfg.api.listen);
+    await bind('rtmp', this.rtmp, this.cfg.rtmp.listen);
+    await bind('http', this.http, this.cfg.http.listen);
+    this.ready = true;
+    this.log.info({ listen: out }, 'sluice node listening');
+    return out;
+  }
+
+  /** Not ready, stop accepting, end viewers and publishers, close. */
+  async stop(): Promise<void> {
+    this.ready = false;
+    const closing = [this.rtmp?.close(), this.http?.close()];
+    this.hub.close();
+    this.rtmp?.destroyAll();
+    await Promise.all(closing);
+    await this.api?.close();
+  }
+}

@@ -1,0 +1,56 @@
+import { ProtocolError } from '../../libs/errors/protocol-error.ts';
+import type { RtmpServerConnection, StreamRequest } from '../../libs/rtmp/server-connection.ts';
+import { EndReason, type OutputFormat, type Sink, type StreamStartInfo } from '../../libs/stream/index.ts';
+import { rtmpFormat } from './formats.ts';
+
+/** An RTMP player as a stream sink: shared chunk bytes straight to its socket. */
+export class RtmpPlaySink implements Sink {
+  readonly id: string;
+  readonly format: OutputFormat;
+  private readonly conn: RtmpServerConnection;
+  private readonly req: StreamRequest;
+
+  constructor(conn: RtmpServerConnection, req: StreamRequest) {
+    this.id = conn.id;
+    this.conn = conn;
+    this.req = req;
+    this.format = rtmpFormat(req.streamId, conn.chunkSize);
+  }
+
+  get bufferedBytes(): number {
+    return this.conn.socket.writableLength;
+  }
+
+  start(_info: StreamStartInfo): void {
+    this.conn.startPlay(this.req);
+  }
+
+  write(buf: Buffer): void {
+    this.conn.sendRaw(buf);
+  }
+
+  cork(): void {
+    this.conn.socket.cork();
+  }
+
+  uncork(): void {
+    this.conn.socket.uncork();
+  }
+
+  end(reason: EndReason): void {
+    switch (reason) {
+      case EndReason.NotFound:
+        this.conn.rejectPlay(this.req.streamId, `stream ${this.req.key} not found`);
+        return;
+      case EndReason.Unpublished:
+        this.conn.endPlay(this.req.streamId);
+        return;
+      case EndReason.Stalled:
+        this.conn.fail(new ProtocolError('VIEWER_STALLED', 'viewer stopped reading'));
+        return;
+      case EndReason.Shutdown:
+        this.conn.endPlay(this.req.streamId);
+        return;
+    }
+  }
+}

@@ -1,0 +1,63 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { encodeFlvHeader } from '../../libs/flv/index.ts';
+import { EndReason, type Sink, type StreamStartInfo } from '../../libs/stream/index.ts';
+import { flvFormat } from './formats.ts';
+
+/**
+ * A WebSocket-FLV viewer. The upgrade is completed only once the stream has a publisher;
+ * a stream that never comes gets a plain HTTP 404 on the upgrade request.
+ */
+export class WsFlvSink implements Sink {
+  readonly id: string;
+  readonly format = flvFormat;
+  private ws: WebSocket | null = null;
+  private readonly wss: WebSocketServer;
+  private readonly req: IncomingMessage;
+  private readonly socket: Duplex;
+  private readonly head: Buffer;
+  private readonly onOpen: (ws: WebSocket) => void;
+
+  constructor(
+    id: string,
+    upgrade: { wss: WebSocketServer; req: IncomingMessage; socket: Duplex; head: Buffer },
+    onOpen: (ws: WebSocket) => void,
+  ) {
+    this.id = id;
+    this.wss = upgrade.wss;
+    this.req = upgrade.req;
+    this.socket = upgrade.socket;
+    this.head = upgrade.head;
+    this.onOpen = onOpen;
+  }
+
+  get bufferedBytes(): number {
+    return this.ws ? this.ws.bufferedAmount : 0;
+  }
+
+  start(info: StreamStartInfo): void {
+    this.wss.handleUpgrade(this.req, this.socket, this.head, (ws) => {
+      this.ws = ws;
+      this.onOpen(ws);
+      ws.send(encodeFlvHeader(info.hasAudio, info.hasVideo));
+    });
+  }
+
+  write(buf: Buffer): void {
+    if (this.ws && this.ws.readyState === this.ws.OPEN) this.ws.send(buf, { binary: true, compress: false });
+  }
+
+  cork(): void {}
+
+  uncork(): void {}
+
+  end(reason: EndReason): void {
+    if (!this.ws) {
+      this.socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    if (reason === EndReason.Stalled) this.ws.terminate();
+    else this.ws.close(1000, reason);
+  }
+}

@@ -1,0 +1,109 @@
+import { request, type IncomingMessage } from 'node:http';
+import WebSocket from 'ws';
+import { FlvReader, parseVideoTag, TagType, type FlvTag } from '../../../libs/flv/index.ts';
+
+export interface ReceivedTag extends FlvTag {
+  atMs: number;
+}
+
+/** Collects FLV tags from HTTP-FLV or WebSocket-FLV, as a browser player (flv.js) would see them. */
+export class FlvCollector {
+  readonly tags: ReceivedTag[] = [];
+  readonly reader = new FlvReader();
+  readonly startedAt = Date.now();
+  bytes = 0;
+  status = 0;
+  headers: IncomingMessage['headers'] = {};
+  closed = false;
+  error: Error | null = null;
+  private readonly closeWaiters: (() => void)[] = [];
+  private stopFn: () => void = () => {};
+
+  feed(d: Buffer): void {
+    this.bytes += d.length;
+    for (const t of this.reader.push(d)) this.tags.push({ ...t, atMs: Date.now() });
+  }
+
+  markClosed(err?: Error): void {
+    if (err) this.error = err;
+    this.closed = true;
+    for (const w of this.closeWaiters.splice(0)) w();
+  }
+
+  whenClosed(): Promise<void> {
+    return this.closed ? Promise.resolve() : new Promise((r) => this.closeWaiters.push(r));
+  }
+
+  stop(): void {
+    this.stopFn();
+  }
+
+  setStop(fn: () => void): void {
+    this.stopFn = fn;
+  }
+
+  videoTags(): ReceivedTag[] {
+    return this.tags.filter((t) => t.type === TagType.Video);
+  }
+
+  /** Video tags that are frames (not sequence headers). */
+  videoFrames(): { tag: ReceivedTag; key: boolean }[] {
+    return this.videoTags()
+      .map((tag) => ({ tag, info: parseVideoTag(tag.body) }))
+      .filter((x) => !x.info.isSequenceHeader)
+      .map((x) => ({ tag: x.tag, key: x.info.isKeyFrame }));
+  }
+
+  /** First place where a tag's timestamp is lower than the previous one of the same type. */
+  timestampRegression(): string | null {
+    const last = new Map<number, number>();
+    for (const t of this.tags) {
+      if (t.type === TagType.Script) continue;
+      const prev = last.get(t.type);
+      if (prev !== undefined && t.timestampMs < prev) return `type ${t.type}: ${prev} -> ${t.timestampMs}`;
+      last.set(t.type, t.timestampMs);
+    }
+    return null;
+  }
+}
+
+export function httpFlv(url: string, opts: { pauseAfterHeaders?: boolean } = {}): FlvCollector {
+  const c = new FlvCollector();
+  const req = request(url, (res) => {
+    c.status = res.statusCode ?? 0;
+    c.headers = res.headers;
+    if (opts.pauseAfterHeaders) {
+      res.pause();
+      // Stop reading entirely: keep TCP window closed by never resuming.
+      res.socket.pause();
+    } else {
+      res.on('data', (d: Buffer) => c.feed(d));
+    }
+    res.on('end', () => c.markClosed());
+    res.on('error', (e) => c.markClosed(e));
+  });
+  req.on('error', (e) => c.markClosed(e));
+  req.on('close', () => c.markClosed());
+  req.end();
+  c.setStop(() => req.destroy());
+  return c;
+}
+
+export function wsFlv(url: string): FlvCollector {
+  const c = new FlvCollector();
+  const ws = new WebSocket(url);
+  ws.binaryType = 'nodebuffer';
+  ws.on('upgrade', (res) => {
+    c.status = res.statusCode ?? 0;
+    c.headers = res.headers;
+  });
+  ws.on('unexpected-response', (_req, res) => {
+    c.status = res.statusCode ?? 0;
+    c.markClosed(new Error(`unexpected response ${res.statusCode}`));
+  });
+  ws.on('message', (d: Buffer) => c.feed(d));
+  ws.on('close', () => c.markClosed());
+  ws.on('error', (e) => c.markClosed(e));
+  c.setStop(() => ws.terminate());
+  return c;
+}
