@@ -70,7 +70,10 @@ export function resolveReference<T>(
   }
   budget.referencedBytes += entry.size;
   if (budget.referencedBytes > MAX_REFERENCED_BYTES) {
-    throw new ProtocolError('AMF_TOO_LARGE', `AMF references stand for more than ${MAX_REFERENCED_BYTES} bytes`);
+    throw new ProtocolError(
+      'AMF_TOO_LARGE',
+      `AMF references stand for more than ${MAX_REFERENCED_BYTES} bytes`,
+    );
   }
   return entry.value;
 }

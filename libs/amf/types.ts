@@ -1,14 +1,6 @@
 /** A decoded or encodable AMF value. AMF0 ECMA arrays decode to plain `AmfObject`s. */
 export type AmfValue =
-  | number
-  | boolean
-  | string
-  | null
-  | undefined
-  | Date
-  | AmfValue[]
-  | AmfObject
-  | AmfEcmaArray;
+  number | boolean | string | null | undefined | Date | AmfValue[] | AmfObject | AmfEcmaArray;
 
 export interface AmfObject {
   [key: string]: AmfValue;

@@ -20,7 +20,12 @@ export type { HevcConfig } from './h265/hevc-config.ts';
 export { parseH265Sps } from './h265/sps.ts';
 export type { H265Sps } from './h265/sps.ts';
 export type { H265ProfileTierLevel } from './h265/profile-tier-level.ts';
-export { AAC_SAMPLE_RATES, AacObjectType, parseAudioSpecificConfig, buildAudioSpecificConfig } from './aac/asc.ts';
+export {
+  AAC_SAMPLE_RATES,
+  AacObjectType,
+  parseAudioSpecificConfig,
+  buildAudioSpecificConfig,
+} from './aac/asc.ts';
 export type { AudioSpecificConfig } from './aac/asc.ts';
 export { parseAdtsFrames, buildAdtsHeader } from './aac/adts.ts';
 export type { AdtsFrame } from './aac/adts.ts';

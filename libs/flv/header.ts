@@ -28,7 +28,10 @@ export function parseFlvHeader(buf: Buffer): FlvHeader & { dataOffset: number } 
     throw new ProtocolError('BYTES_TRUNCATED', `truncated FLV header: need 9 bytes, have ${buf.length}`);
   }
   if (buf[0] !== 0x46 || buf[1] !== 0x4c || buf[2] !== 0x56) {
-    throw new ProtocolError('FLV_BAD_SIGNATURE', `FLV header signature is not "FLV" (${buf.toString('hex', 0, 3)})`);
+    throw new ProtocolError(
+      'FLV_BAD_SIGNATURE',
+      `FLV header signature is not "FLV" (${buf.toString('hex', 0, 3)})`,
+    );
   }
   const flags = buf[4]!;
   const dataOffset = buf.readUInt32BE(5);

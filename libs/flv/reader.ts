@@ -11,7 +11,16 @@ import type { FlvTag } from './tag.ts';
  */
 export const DEFAULT_MAX_TAG_SIZE = 8 * 1024 * 1024;
 
-const State = { Header: 0, SkipHeader: 1, PreviousTagSize0: 2, TagHeader: 3, TagBody: 4, PreviousTagSize: 5 } as const;
+const EMPTY = Buffer.alloc(0);
+
+const State = {
+  Header: 0,
+  SkipHeader: 1,
+  PreviousTagSize0: 2,
+  TagHeader: 3,
+  TagBody: 4,
+  PreviousTagSize: 5,
+} as const;
 type State = (typeof State)[keyof typeof State];
 
 /**
@@ -106,7 +115,11 @@ export class FlvReader {
         }
         case State.TagBody:
           if (this.buffered < this.tagDataSize) return;
-          tags.push({ type: this.tagType, timestampMs: this.tagTimestampMs, body: this.take(this.tagDataSize) });
+          tags.push({
+            type: this.tagType,
+            timestampMs: this.tagTimestampMs,
+            body: this.take(this.tagDataSize),
+          });
           this.state = State.PreviousTagSize;
           break;
         case State.PreviousTagSize: {
@@ -127,6 +140,7 @@ export class FlvReader {
 
   /** Removes `n` buffered bytes (n <= buffered): a view when they lie in one chunk, else a copy. */
   private take(n: number): Buffer {
+    if (n === 0) return EMPTY;
     this.buffered -= n;
     const first = this.chunks[0]!;
     if (first.length === n) {

@@ -170,14 +170,16 @@ export class RtmpServerConnection {
       case MessageType.Video:
       case MessageType.DataAmf0:
       case MessageType.DataAmf3:
-        if (this.state === ConnState.Publishing && msg.streamId === this.activeStreamId) {
+        // One publish per connection; the stream id is not checked because some encoders
+        // publish on stream 0 when they could not parse the createStream result.
+        if (this.state === ConnState.Publishing) {
           this.handler.onMedia(this, msg);
         } else if (msg.typeId === MessageType.Audio || msg.typeId === MessageType.Video) {
-          throw new ProtocolError('RTMP_MEDIA_WITHOUT_PUBLISH', 'media message outside an accepted publish');
+          throw new ProtocolError('RTMP_MEDIA_WITHOUT_PUBLISH', `media message while ${this.state}`);
         }
         return;
       case MessageType.Aggregate:
-        if (this.state === ConnState.Publishing && msg.streamId === this.activeStreamId) {
+        if (this.state === ConnState.Publishing) {
           for (const sub of splitAggregate(msg)) this.handler.onMedia(this, sub);
         }
         return;
@@ -195,16 +197,16 @@ export class RtmpServerConnection {
         this.onConnect(cmd, msg);
         return;
       case 'createStream':
-        this.transport.send(resultMessage(cmd.transactionId, null, this.nextStreamId++));
+        this.transport.send(resultMessage(cmd.transactionId, this.nextStreamId++));
         return;
       case 'releaseStream':
       case 'FCPublish':
         // Legacy FMS handshake around publish; answering keeps OBS and ffmpeg moving.
-        if (cmd.transactionId) this.transport.send(resultMessage(cmd.transactionId, null));
+        if (cmd.transactionId) this.transport.send(resultMessage(cmd.transactionId));
         if (cmd.name === 'FCPublish') this.transport.send(commandMessage('onFCPublish', 0, null, []));
         return;
       case 'getStreamLength':
-        if (cmd.transactionId) this.transport.send(resultMessage(cmd.transactionId, null, 0));
+        if (cmd.transactionId) this.transport.send(resultMessage(cmd.transactionId, 0));
         return;
       case 'publish':
         this.onPublishOrPlay(cmd, msg, 'publish');

@@ -7,6 +7,7 @@ export interface StreamSummary {
   key: string;
   publisher: { id: string; since: number } | null;
   subscribers: number;
+  viewers: { id: string; format: string; since: number; started: boolean; bufferedBytes: number; bytesSent: number; droppedFrames: number }[];
   framesIn: number;
   bytesIn: number;
 }
@@ -58,6 +59,15 @@ export class StreamHub {
       key: s.key,
       publisher: s.publisherHandle ? { ...s.publisherHandle } : null,
       subscribers: s.subscriberCount,
+      viewers: [...s.subscribers].map((sub) => ({
+        id: sub.sink.id,
+        format: sub.sink.format.name,
+        since: sub.since,
+        started: sub.started,
+        bufferedBytes: sub.sink.bufferedBytes,
+        bytesSent: sub.bytesSent,
+        droppedFrames: sub.droppedFrames,
+      })),
       framesIn: s.framesIn,
       bytesIn: s.bytesIn,
     }));

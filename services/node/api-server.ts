@@ -60,10 +60,12 @@ export class ApiServer {
         return;
       case '/api/v1/stats': {
         const m = process.memoryUsage();
+        const cpu = process.cpuUsage();
         json(res, 200, {
           node: this.deps.nodeId,
           uptimeMs: Math.round(process.uptime() * 1000),
           memory: { rssBytes: m.rss, heapUsedBytes: m.heapUsed, externalBytes: m.external, arrayBuffersBytes: m.arrayBuffers },
+          cpu: { userMicros: cpu.user, systemMicros: cpu.system },
           streams: this.deps.hub.size,
           counters: this.deps.counters.snapshot(),
         });

@@ -27,16 +27,19 @@ const leaf: fc.Arbitrary<AmfValue> = fc.oneof(
   fc.date({ noInvalidDate: true }),
 );
 
-const { value: amfValue } = fc.letrec<{ value: AmfValue; array: AmfValue[]; object: AmfObject; ecma: AmfEcmaArray }>(
-  (tie) => ({
-    value: fc.oneof({ maxDepth: 6, depthSize: 'small' }, leaf, tie('array'), tie('object'), tie('ecma')),
-    array: fc.array(tie('value'), { maxLength: 4 }),
-    object: fc.dictionary(fc.string({ maxLength: 8 }), tie('value'), { maxKeys: 4, noNullPrototype: true }),
-    ecma: fc
-      .dictionary(fc.string({ maxLength: 8 }), tie('value'), { maxKeys: 4, noNullPrototype: true })
-      .map((e) => new AmfEcmaArray(e)),
-  }),
-);
+const { value: amfValue } = fc.letrec<{
+  value: AmfValue;
+  array: AmfValue[];
+  object: AmfObject;
+  ecma: AmfEcmaArray;
+}>((tie) => ({
+  value: fc.oneof({ maxDepth: 6, depthSize: 'small' }, leaf, tie('array'), tie('object'), tie('ecma')),
+  array: fc.array(tie('value'), { maxLength: 4 }),
+  object: fc.dictionary(fc.string({ maxLength: 8 }), tie('value'), { maxKeys: 4, noNullPrototype: true }),
+  ecma: fc
+    .dictionary(fc.string({ maxLength: 8 }), tie('value'), { maxKeys: 4, noNullPrototype: true })
+    .map((e) => new AmfEcmaArray(e)),
+}));
 
 /** What decoding gives back: ECMA arrays become plain objects. */
 function normalize(v: AmfValue): AmfValue {
@@ -44,7 +47,13 @@ function normalize(v: AmfValue): AmfValue {
   if (v instanceof AmfEcmaArray) return normalize(v.entries);
   if (v !== null && typeof v === 'object' && !(v instanceof Date)) {
     const out: AmfObject = {};
-    for (const k of Object.keys(v)) Object.defineProperty(out, k, { value: normalize(v[k]), enumerable: true, writable: true, configurable: true });
+    for (const k of Object.keys(v))
+      Object.defineProperty(out, k, {
+        value: normalize(v[k]),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     return out;
   }
   return v;

@@ -25,7 +25,9 @@ export interface H264Sps {
 }
 
 /** Profiles whose SPS carries chroma_format_idc, bit depths and scaling matrices (§7.3.2.1.1). */
-const HIGH_PROFILES: ReadonlySet<number> = new Set([100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135]);
+const HIGH_PROFILES: ReadonlySet<number> = new Set([
+  100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135,
+]);
 
 /** SubWidthC/SubHeightC by chroma_format_idc (Table 6-1); 0 is monochrome. */
 const SUB_WIDTH_C = [1, 2, 2, 1] as const;
@@ -112,7 +114,8 @@ function readSps(nalu: Buffer): H264Sps {
   }
   const width = codedWidth - crop.left - crop.right;
   const height = codedHeight - crop.top - crop.bottom;
-  if (width <= 0 || height <= 0) throw bad(`cropping leaves ${width}x${height} of ${codedWidth}x${codedHeight}`);
+  if (width <= 0 || height <= 0)
+    throw bad(`cropping leaves ${width}x${height} of ${codedWidth}x${codedHeight}`);
 
   const sps: H264Sps = {
     profileIdc,

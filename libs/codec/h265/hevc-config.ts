@@ -136,7 +136,8 @@ export function buildHevcConfig(vps: Buffer[], sps: Buffer[], pps: Buffer[]): Bu
   w.u8((s.maxSubLayers << 3) | (s.temporalIdNesting ? 0x04 : 0) | 0x03);
   w.u8(arrays.length);
   for (const a of arrays) {
-    if (a.nalus.length > 0xffff) throw bad(`${a.nalus.length} NAL units of type ${a.type}, at most 65535 fit`);
+    if (a.nalus.length > 0xffff)
+      throw bad(`${a.nalus.length} NAL units of type ${a.type}, at most 65535 fit`);
     w.u8(0x80 | a.type).u16be(a.nalus.length);
     for (const n of a.nalus) {
       if (n.length > 0xffff) throw bad(`parameter set of ${n.length} bytes does not fit a 16-bit length`);

@@ -34,7 +34,10 @@ export type H265Nal = (typeof H265Nal)[keyof typeof H265Nal];
 /** nal_unit_type from the 2-byte NAL unit header (§7.3.1.2). */
 export function h265NalType(nalu: Uint8Array): number {
   if (nalu.length < 2) {
-    throw new ProtocolError(CodecErrorCode.BadNaluHeader, `H.265 NAL unit of ${nalu.length} bytes has no 2-byte header`);
+    throw new ProtocolError(
+      CodecErrorCode.BadNaluHeader,
+      `H.265 NAL unit of ${nalu.length} bytes has no 2-byte header`,
+    );
   }
   return (nalu[0]! >>> 1) & 0x3f;
 }

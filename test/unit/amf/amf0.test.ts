@@ -54,7 +54,11 @@ const rows: { name: string; hex: string; decoded: AmfValue; value?: AmfValue }[]
     decoded: { width: 1 },
     value: new AmfEcmaArray({ width: 1 }),
   },
-  { name: 'ECMA array with a wrong count hint', hex: '08 00000063 0001 61 01 01 000009', decoded: { a: true } },
+  {
+    name: 'ECMA array with a wrong count hint',
+    hex: '08 00000063 0001 61 01 01 000009',
+    decoded: { a: true },
+  },
   { name: 'strict array', hex: `0a 00000002 00 ${ONE} 02 0001 61`, decoded: [1, 'a'], value: [1, 'a'] },
   { name: 'empty strict array', hex: '0a 00000000', decoded: [], value: [] },
   {

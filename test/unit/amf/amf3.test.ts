@@ -8,7 +8,12 @@ const h = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
 /** AMF3 U29 (spec §1.3.1) for values below 2^21, as hex. */
 function u29(n: number): string {
-  const bytes = n < 0x80 ? [n] : n < 0x4000 ? [(n >> 7) | 0x80, n & 0x7f] : [(n >> 14) | 0x80, ((n >> 7) & 0x7f) | 0x80, n & 0x7f];
+  const bytes =
+    n < 0x80
+      ? [n]
+      : n < 0x4000
+        ? [(n >> 7) | 0x80, n & 0x7f]
+        : [(n >> 14) | 0x80, ((n >> 7) & 0x7f) | 0x80, n & 0x7f];
   return Buffer.from(bytes).toString('hex');
 }
 
@@ -32,7 +37,11 @@ const rows: { name: string; hex: string; decoded: AmfValue }[] = [
   { name: 'XML', hex: '0b 09 3c612f3e', decoded: '<a/>' },
   { name: 'XML document', hex: '07 09 3c612f3e', decoded: '<a/>' },
   { name: 'date', hex: '08 01 426d1a94a2000000', decoded: new Date(1e12) },
-  { name: 'date reference', hex: '09 05 01 08 01 426d1a94a2000000 08 02', decoded: [new Date(1e12), new Date(1e12)] },
+  {
+    name: 'date reference',
+    hex: '09 05 01 08 01 426d1a94a2000000 08 02',
+    decoded: [new Date(1e12), new Date(1e12)],
+  },
   { name: 'dense array', hex: '09 05 01 04 01 04 02', decoded: [1, 2] },
   { name: 'array with associative part', hex: '09 03 03 61 04 01 01 04 02', decoded: { a: 1, '0': 2 } },
   { name: 'dynamic anonymous object', hex: '0a 0b 01 03 61 04 01 01', decoded: { a: 1 } },

@@ -64,7 +64,12 @@ test('command: ffmpeg connect (type 20) decodes, and encodes to the same bytes',
 
 test('command: AMF0 data message (type 18) with @setDataFrame', () => {
   const payload = Buffer.from(
-    str('@setDataFrame') + str('onMetaData') + '08 00000001'.replace(/ /g, '') + key('width') + num(F64.one) + OBJ_END,
+    str('@setDataFrame') +
+      str('onMetaData') +
+      '08 00000001'.replace(/ /g, '') +
+      key('width') +
+      num(F64.one) +
+      OBJ_END,
     'hex',
   );
   assert.deepEqual(decodeCommandPayload(18, payload), ['@setDataFrame', 'onMetaData', { width: 1 }]);
@@ -83,7 +88,10 @@ test('command: AMF3 command (type 17) with format byte and an avmplus-switched o
     ('07' + hexOf('key')) +
     '06 02' + // value: string reference 1 ('live')
     '01'; // empty key: end of dynamic members
-  const payload = Buffer.from(('00' + str('connect') + num(F64.one) + amf3Object + '05').replace(/ /g, ''), 'hex');
+  const payload = Buffer.from(
+    ('00' + str('connect') + num(F64.one) + amf3Object + '05').replace(/ /g, ''),
+    'hex',
+  );
   const values = decodeCommandPayload(17, payload);
   assert.deepEqual(values, ['connect', 1, { app: 'live', tcUrl: 'rtmp://host/live', key: 'live' }, null]);
 });

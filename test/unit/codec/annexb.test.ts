@@ -117,7 +117,10 @@ for (const name of streams) {
       assert.deepEqual(hex(splitAnnexB(stream)), hex(nalus));
       for (const size of [2, 4] as const) {
         const avcc = annexBToLengthPrefixed(stream, size);
-        assert.equal(avcc.length, nalus.reduce((n, b) => n + size + b.length, 0));
+        assert.equal(
+          avcc.length,
+          nalus.reduce((n, b) => n + size + b.length, 0),
+        );
         assert.deepEqual(hex(splitLengthPrefixed(avcc, size)), hex(nalus));
         assert.ok(lengthPrefixedToAnnexB(avcc, size).equals(with4));
       }

@@ -12,8 +12,14 @@ type Trailer = Pick<AvcConfig, 'chromaFormat' | 'bitDepthLuma' | 'bitDepthChroma
 // avcC records written by ffmpeg's mp4 muxer (make.sh); high profiles carry the trailer.
 const records: [string, { profileIdc: number; levelIdc: number; trailer: Trailer }][] = [
   ['h264-baseline-320x240', { profileIdc: 66, levelIdc: 13, trailer: undefined }],
-  ['h264-high-1920x1080', { profileIdc: 100, levelIdc: 40, trailer: { chromaFormat: 1, bitDepthLuma: 8, bitDepthChroma: 8 } }],
-  ['h264-high422-10bit-1920x1080', { profileIdc: 122, levelIdc: 40, trailer: { chromaFormat: 2, bitDepthLuma: 10, bitDepthChroma: 10 } }],
+  [
+    'h264-high-1920x1080',
+    { profileIdc: 100, levelIdc: 40, trailer: { chromaFormat: 1, bitDepthLuma: 8, bitDepthChroma: 8 } },
+  ],
+  [
+    'h264-high422-10bit-1920x1080',
+    { profileIdc: 122, levelIdc: 40, trailer: { chromaFormat: 2, bitDepthLuma: 10, bitDepthChroma: 10 } },
+  ],
 ];
 
 for (const [name, want] of records) {
@@ -30,7 +36,10 @@ for (const [name, want] of records) {
       assert.equal(c.chromaFormat, undefined);
       assert.equal(c.spsExt, undefined);
     } else {
-      assert.deepEqual({ chromaFormat: c.chromaFormat, bitDepthLuma: c.bitDepthLuma, bitDepthChroma: c.bitDepthChroma }, want.trailer);
+      assert.deepEqual(
+        { chromaFormat: c.chromaFormat, bitDepthLuma: c.bitDepthLuma, bitDepthChroma: c.bitDepthChroma },
+        want.trailer,
+      );
       assert.deepEqual(c.spsExt, []);
     }
   });

@@ -43,15 +43,18 @@ test('emulation prevention: nothing to remove returns a view, not a copy', () =>
 
 test('emulation prevention: add then remove is the identity and leaves no start code', () => {
   fc.assert(
-    fc.property(fc.uint8Array({ maxLength: 64 }).map((a) => a.map((v) => v % 4)), (rbsp) => {
-      const nal = addEmulationPrevention(rbsp);
-      assert.deepEqual([...removeEmulationPrevention(nal)], [...rbsp]);
-      for (let i = 2; i < nal.length; i++) {
-        assert.ok(!(nal[i - 2] === 0 && nal[i - 1] === 0 && nal[i]! <= 2), `start code at ${i}`);
-      }
-      // A following start code could otherwise swallow the zeros as trailing_zero_8bits.
-      assert.ok(!(nal.at(-1) === 0 && nal.at(-2) === 0), 'ends in 00 00');
-    }),
+    fc.property(
+      fc.uint8Array({ maxLength: 64 }).map((a) => a.map((v) => v % 4)),
+      (rbsp) => {
+        const nal = addEmulationPrevention(rbsp);
+        assert.deepEqual([...removeEmulationPrevention(nal)], [...rbsp]);
+        for (let i = 2; i < nal.length; i++) {
+          assert.ok(!(nal[i - 2] === 0 && nal[i - 1] === 0 && nal[i]! <= 2), `start code at ${i}`);
+        }
+        // A following start code could otherwise swallow the zeros as trailing_zero_8bits.
+        assert.ok(!(nal.at(-1) === 0 && nal.at(-2) === 0), 'ends in 00 00');
+      },
+    ),
     { numRuns: 500 },
   );
 });

@@ -57,5 +57,10 @@ export function h265Parameters(name: string): { vps: Buffer; sps: Buffer; pps: B
     if (!n) throw new Error(`${name} has no NAL unit of type ${type}`);
     return n;
   };
-  return { vps: find(H265Nal.Vps), sps: find(H265Nal.Sps), pps: find(H265Nal.Pps), types: nalus.map((n) => h265NalType(n)) };
+  return {
+    vps: find(H265Nal.Vps),
+    sps: find(H265Nal.Sps),
+    pps: find(H265Nal.Pps),
+    types: nalus.map((n) => h265NalType(n)),
+  };
 }

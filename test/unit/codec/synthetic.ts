@@ -37,7 +37,10 @@ export interface H264SpsFields {
 
 export function writeH264Sps(f: H264SpsFields): Buffer {
   const w = new BitWriter();
-  w.bits(8, f.profileIdc).bits(8, f.constraintFlags ?? 0).bits(8, f.levelIdc ?? 30).ue(f.spsId ?? 0);
+  w.bits(8, f.profileIdc)
+    .bits(8, f.constraintFlags ?? 0)
+    .bits(8, f.levelIdc ?? 30)
+    .ue(f.spsId ?? 0);
   if ([100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135].includes(f.profileIdc)) {
     const chroma = f.chromaFormatIdc ?? 1;
     w.ue(chroma);
@@ -55,10 +58,16 @@ export function writeH264Sps(f: H264SpsFields): Buffer {
   w.ue(poc);
   if (poc === 0) w.ue(2);
   if (poc === 1) {
-    w.bit(0).se(-3).se(5).ue(f.pocCycle?.length ?? 0);
+    w.bit(0)
+      .se(-3)
+      .se(5)
+      .ue(f.pocCycle?.length ?? 0);
     for (const o of f.pocCycle ?? []) w.se(o);
   }
-  w.ue(4).bit(0).ue(f.widthMbs - 1).ue(f.heightMapUnits - 1);
+  w.ue(4)
+    .bit(0)
+    .ue(f.widthMbs - 1)
+    .ue(f.heightMapUnits - 1);
   const frameMbsOnly = f.frameMbsOnly ?? true;
   w.bit(frameMbsOnly);
   if (!frameMbsOnly) w.bit(1);
@@ -103,8 +112,13 @@ export function writeH265Sps(f: H265SpsFields): Buffer {
   const w = new BitWriter();
   const subs = f.maxSubLayersMinus1 ?? 0;
   w.bits(4, 0).bits(3, subs).bit(1);
-  w.bits(2, 0).bit(f.tierFlag ?? 0).bits(5, f.profileIdc ?? 1);
-  w.bits(32, 0x60000000).bits(16, 0x9000).bits(32, 0).bits(8, f.levelIdc ?? 93);
+  w.bits(2, 0)
+    .bit(f.tierFlag ?? 0)
+    .bits(5, f.profileIdc ?? 1);
+  w.bits(32, 0x60000000)
+    .bits(16, 0x9000)
+    .bits(32, 0)
+    .bits(8, f.levelIdc ?? 93);
   const layers = f.subLayers ?? [];
   for (let i = 0; i < subs; i++) w.bit(layers[i]?.[0] ?? false).bit(layers[i]?.[1] ?? false);
   if (subs > 0) for (let i = subs; i < 8; i++) w.bits(2, 0);

@@ -1,0 +1,51 @@
+import { ProtocolError } from '../errors/protocol-error.ts';
+
+/** IANA port for RTMP. */
+export const DEFAULT_RTMP_PORT = 1935;
+
+export interface RtmpUrl {
+  host: string;
+  port: number;
+  /** Path segments before the last one, without leading/trailing slashes or query. */
+  app: string;
+  /** The last path segment plus the URL's `?query`, as sent in publish/play. */
+  streamName: string;
+  /** `?query` of the URL (with the `?`), or ''. */
+  query: string;
+  /** `rtmp://host:port/app`, as the connect command's tcUrl. */
+  tcUrl: string;
+}
+
+/**
+ * Splits `rtmp://host[:port]/app[/more]/name[?query]`: the last segment is the stream
+ * name, everything before it the app (multi-segment apps are allowed, unlike ffmpeg's
+ * one-or-two-segment guess). Throws ProtocolError('RTMP_BAD_URL') on anything else.
+ */
+export function parseRtmpUrl(url: string): RtmpUrl {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch (e) {
+    throw new ProtocolError('RTMP_BAD_URL', `not a URL: ${url}`, { cause: e });
+  }
+  if (u.protocol !== 'rtmp:') throw new ProtocolError('RTMP_BAD_URL', `unsupported scheme ${u.protocol} (only rtmp:)`);
+  // WHATWG keeps the brackets of an IPv6 literal in hostname; net.connect wants them off.
+  const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (host === '') throw new ProtocolError('RTMP_BAD_URL', 'RTMP URL has no host');
+  const port = u.port === '' ? DEFAULT_RTMP_PORT : Number(u.port);
+  const segments = u.pathname.split('/').filter((s) => s !== '');
+  if (segments.length < 2) {
+    throw new ProtocolError('RTMP_BAD_URL', 'RTMP URL path must be /app/name');
+  }
+  const name = segments.pop()!;
+  const app = segments.join('/');
+  const hostPart = host.includes(':') ? `[${host}]` : host;
+  return {
+    host,
+    port,
+    app,
+    streamName: name + u.search,
+    query: u.search,
+    tcUrl: `rtmp://${hostPart}:${port}/${app}`,
+  };
+}
