@@ -1,4 +1,4 @@
-import { decodeCommandPayload, encodeAmf0 } from '../../libs/amf/index.ts';
+import { AmfEcmaArray, decodeCommandPayload, encodeAmf0, type AmfObject } from '../../libs/amf/index.ts';
 import { parseAudioTag, parseVideoTag } from '../../libs/flv/index.ts';
 import { MessageType, type RtmpMessage } from '../../libs/rtmp/message-types.ts';
 import { MediaKind, type IncomingFrame } from '../../libs/stream/index.ts';
@@ -38,10 +38,15 @@ export function classifyRtmpMedia(msg: RtmpMessage): IncomingFrame | null {
       const values = decodeCommandPayload(msg.typeId, msg.payload);
       if (values[0] === '@setDataFrame') values.shift();
       if (values[0] !== 'onMetaData') return null;
+      const meta = values[1];
+      // Publishers send an ECMA array; players accept both, but keep the shape they expect.
+      const body = meta && typeof meta === 'object' && !Array.isArray(meta) && !(meta instanceof Date) && !(meta instanceof AmfEcmaArray)
+        ? new AmfEcmaArray(meta as AmfObject)
+        : (meta ?? null);
       return {
         kind: MediaKind.Data,
         timestampMs: msg.timestamp,
-        payload: encodeAmf0(['onMetaData', values[1] ?? null]),
+        payload: encodeAmf0(['onMetaData', body]),
         isSequenceHeader: false,
         isKeyFrame: false,
       };

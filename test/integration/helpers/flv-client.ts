@@ -12,6 +12,8 @@ export class FlvCollector {
   readonly reader = new FlvReader();
   readonly startedAt = Date.now();
   bytes = 0;
+  /** Raw bytes as received, to hand to ffprobe. */
+  readonly chunks: Buffer[] = [];
   status = 0;
   headers: IncomingMessage['headers'] = {};
   closed = false;
@@ -21,6 +23,7 @@ export class FlvCollector {
 
   feed(d: Buffer): void {
     this.bytes += d.length;
+    this.chunks.push(d);
     for (const t of this.reader.push(d)) this.tags.push({ ...t, atMs: Date.now() });
   }
 

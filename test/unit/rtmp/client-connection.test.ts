@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeAmf0, encodeAmf0 } from '../../../libs/amf/index.ts';
@@ -189,7 +189,8 @@ describe('RtmpClient against an in-process Sluice node', { timeout: 60_000 }, ()
   });
 
   test('a server that never answers the handshake times out with RTMP_TIMEOUT', async () => {
-    const silent: Server = createServer(() => undefined);
+    const held: Socket[] = [];
+    const silent: Server = createServer((s) => held.push(s));
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const { port } = silent.address() as AddressInfo;
     try {
@@ -197,7 +198,7 @@ describe('RtmpClient against an in-process Sluice node', { timeout: 60_000 }, ()
       await assert.rejects(RtmpClient.connect(`rtmp://127.0.0.1:${port}/live/x`, { timeoutMs: 300 }), hasCode('RTMP_TIMEOUT'));
       assert.ok(Date.now() - t0 < 1500);
     } finally {
-      silent.closeAllConnections?.();
+      for (const s of held) s.destroy();
       await new Promise<void>((r) => silent.close(() => r()));
     }
   });
