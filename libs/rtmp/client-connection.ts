@@ -164,7 +164,8 @@ export class RtmpClient {
   sendMedia(typeId: 8 | 9 | 18, timestamp: number, payload: Buffer): void {
     if (this.state === ClientState.Closed) return;
     if (this.state !== ClientState.Publishing) throw new Error(`sendMedia while ${this.state}`);
-    const csid = typeId === MessageType.Audio ? Csid.Audio : typeId === MessageType.Video ? Csid.Video : Csid.Data;
+    const csid =
+      typeId === MessageType.Audio ? Csid.Audio : typeId === MessageType.Video ? Csid.Video : Csid.Data;
     this.transport.send({ csid, typeId, streamId: this.activeStreamId, timestamp: timestamp >>> 0, payload });
   }
 
@@ -186,13 +187,17 @@ export class RtmpClient {
     if (this.state === ClientState.Closed) {
       return Promise.reject(new RtmpClientError('RTMP_CLOSED', `${what} on a closed connection`));
     }
-    if (this.op) return Promise.reject(new RtmpClientError('RTMP_BUSY', `${what} while another operation is pending`));
+    if (this.op)
+      return Promise.reject(new RtmpClientError('RTMP_BUSY', `${what} while another operation is pending`));
     if (successCode !== null && this.state !== ClientState.Connected) {
       return Promise.reject(new RtmpClientError('RTMP_BAD_STATE', `${what} while ${this.state}`));
     }
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
-        () => this.fail(new RtmpClientError('RTMP_TIMEOUT', `${what} did not complete within ${this.timeoutMs} ms`)),
+        () =>
+          this.fail(
+            new RtmpClientError('RTMP_TIMEOUT', `${what} did not complete within ${this.timeoutMs} ms`),
+          ),
         this.timeoutMs,
       );
       this.op = { resolve, reject, timer, successCode };
@@ -289,7 +294,12 @@ export class RtmpClient {
   }
 
   /** Sends a NetConnection command with a fresh transaction id; `onReply` gets its _result/_error. */
-  private call(name: string, args: AmfValue[], obj: AmfValue = null, onReply?: (cmd: RtmpCommand) => void): void {
+  private call(
+    name: string,
+    args: AmfValue[],
+    obj: AmfValue = null,
+    onReply?: (cmd: RtmpCommand) => void,
+  ): void {
     const txn = this.nextTxn++;
     if (onReply) this.calls.set(txn, onReply);
     this.transport.send(commandMessage(name, txn, obj, args));

@@ -28,7 +28,8 @@ export function parseRtmpUrl(url: string): RtmpUrl {
   } catch (e) {
     throw new ProtocolError('RTMP_BAD_URL', `not a URL: ${url}`, { cause: e });
   }
-  if (u.protocol !== 'rtmp:') throw new ProtocolError('RTMP_BAD_URL', `unsupported scheme ${u.protocol} (only rtmp:)`);
+  if (u.protocol !== 'rtmp:')
+    throw new ProtocolError('RTMP_BAD_URL', `unsupported scheme ${u.protocol} (only rtmp:)`);
   // WHATWG keeps the brackets of an IPv6 literal in hostname; net.connect wants them off.
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
   if (host === '') throw new ProtocolError('RTMP_BAD_URL', 'RTMP URL has no host');

@@ -1,0 +1,102 @@
+import { parseArgs } from 'node:util';
+
+export const Proto = { Rtmp: 'rtmp', Flv: 'flv' } as const;
+export type Proto = (typeof Proto)[keyof typeof Proto];
+
+export interface BenchArgs {
+  players: number;
+  proto: Proto;
+  durationS: number;
+  bitrateKbps: number;
+  /** Players started per ramp step (every RAMP_STEP_MS). */
+  rampPerStep: number;
+  /** Target server; null = spawn our own. */
+  target: { rtmp: string; http: string; api: string | null } | null;
+  serverNodeArgs: string[];
+  profile: boolean;
+  json: boolean;
+  app: string;
+}
+
+export const MAX_PLAYERS = 5000;
+export const MAX_DURATION_S = 300;
+
+export const USAGE = `usage: npm run bench -- [options]
+
+  --players N            players (default 100, max ${MAX_PLAYERS})
+  --proto rtmp|flv       how players pull (default rtmp)
+  --duration S           seconds from the first player to the end (default 20, max ${MAX_DURATION_S})
+  --bitrate KBPS         total stream bitrate, video + 64 kbps AAC (default 500)
+  --ramp N               players started per 100 ms (default 100)
+  --rtmp URL --http URL  target a running server (rtmp://h:p, http://h:p) instead of spawning one
+  --api URL              its API (http://h:p) for RSS/CPU; optional with --rtmp
+  --server HOST          shorthand for --rtmp rtmp://HOST:1935 --http http://HOST:8080 --api http://HOST:8083
+  --server-node-args S   extra node flags for the spawned server, e.g. "--cpu-prof --cpu-prof-dir=.bench/prof"
+  --profile              = --server-node-args "--cpu-prof ..." and print a summary of the server's profile
+  --app NAME             app of the bench stream (default bench)
+  --json                 print the report as JSON`;
+
+const int = (v: string | undefined, name: string, def: number, min: number, max: number): number => {
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be a number in ${min}..${max}, got ${v}`);
+  return Math.round(n);
+};
+
+/** Parses argv; throws Error with a message for the user on bad input. */
+export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      players: { type: 'string' },
+      proto: { type: 'string' },
+      duration: { type: 'string' },
+      bitrate: { type: 'string' },
+      ramp: { type: 'string' },
+      rtmp: { type: 'string' },
+      http: { type: 'string' },
+      api: { type: 'string' },
+      server: { type: 'string' },
+      'server-node-args': { type: 'string' },
+      profile: { type: 'boolean' },
+      app: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return 'help';
+  const proto = values.proto ?? Proto.Rtmp;
+  if (proto !== Proto.Rtmp && proto !== Proto.Flv) throw new Error(`--proto must be rtmp or flv, got ${proto}`);
+  let target: BenchArgs['target'] = null;
+  if (values.server !== undefined) {
+    const h = values.server;
+    target = { rtmp: `rtmp://${h}:1935`, http: `http://${h}:8080`, api: `http://${h}:8083` };
+  }
+  if (values.rtmp !== undefined || values.http !== undefined || values.api !== undefined) {
+    target = {
+      rtmp: values.rtmp ?? target?.rtmp ?? '',
+      http: values.http ?? target?.http ?? '',
+      api: values.api ?? target?.api ?? null,
+    };
+    if (!target.rtmp) throw new Error('--rtmp is required when targeting a running server (the publisher uses it)');
+    if (proto === Proto.Flv && !target.http) throw new Error('--http is required for --proto flv');
+  }
+  const profile = values.profile ?? false;
+  const nodeArgs = (values['server-node-args'] ?? '').split(/\s+/).filter((s) => s !== '');
+  if (profile && !nodeArgs.some((a) => a.startsWith('--cpu-prof'))) nodeArgs.push('--cpu-prof');
+  if (target && nodeArgs.length > 0) throw new Error('--server-node-args/--profile only apply to a spawned server');
+  const app = values.app ?? 'bench';
+  if (!/^[A-Za-z0-9_.~-]+$/.test(app)) throw new Error(`--app must be one safe path segment, got ${app}`);
+  return {
+    players: int(values.players, 'players', 100, 1, MAX_PLAYERS),
+    proto,
+    durationS: int(values.duration, 'duration', 20, 5, MAX_DURATION_S),
+    bitrateKbps: int(values.bitrate, 'bitrate', 500, 100, 50_000),
+    rampPerStep: int(values.ramp, 'ramp', 100, 1, MAX_PLAYERS),
+    target,
+    serverNodeArgs: nodeArgs,
+    profile,
+    json: values.json ?? false,
+    app,
+  };
+}
