@@ -18,7 +18,10 @@ export function parseMediaPath(url: string): MediaPath | null {
   if (path.length > 1024) return null;
   let segments: string[];
   try {
-    segments = path.split('/').slice(1).map((s) => decodeURIComponent(s));
+    segments = path
+      .split('/')
+      .slice(1)
+      .map((s) => decodeURIComponent(s));
   } catch {
     return null;
   }

@@ -11,7 +11,10 @@ export function createRootLogger(opts: { level?: LevelWithSilent; nodeId?: strin
     level: opts.level ?? 'info',
     base: opts.nodeId ? { node: opts.nodeId } : {},
     timestamp: pino.stdTimeFunctions.isoTime,
-    redact: { paths: ['secret', '*.secret', 'token', '*.token', 'password', '*.password'], censor: '[redacted]' },
+    redact: {
+      paths: ['secret', '*.secret', 'token', '*.token', 'password', '*.password'],
+      censor: '[redacted]',
+    },
   });
 }
 

@@ -53,10 +53,20 @@ export function commandMessage(
 }
 
 export function dataMessage(values: readonly AmfValue[], streamId: number): RtmpMessage {
-  return { csid: Csid.Data, typeId: MessageType.DataAmf0, streamId, timestamp: 0, payload: encodeAmf0(values) };
+  return {
+    csid: Csid.Data,
+    typeId: MessageType.DataAmf0,
+    streamId,
+    timestamp: 0,
+    payload: encodeAmf0(values),
+  };
 }
 
-export function statusInfo(level: 'status' | 'error' | 'warning', code: string, description: string): AmfObject {
+export function statusInfo(
+  level: 'status' | 'error' | 'warning',
+  code: string,
+  description: string,
+): AmfObject {
   return { level, code, description };
 }
 
@@ -67,16 +77,19 @@ export function onStatusMessage(
   description: string,
   extra: AmfObject = {},
 ): RtmpMessage {
-  return commandMessage('onStatus', 0, null, [{ ...statusInfo(level, code, description), ...extra }], streamId);
+  return commandMessage(
+    'onStatus',
+    0,
+    null,
+    [{ ...statusInfo(level, code, description), ...extra }],
+    streamId,
+  );
 }
 
 export function connectResultMessage(transactionId: number, objectEncoding: number): RtmpMessage {
-  return commandMessage(
-    '_result',
-    transactionId,
-    { fmsVer: 'FMS/3,0,1,123', capabilities: 31 },
-    [{ ...statusInfo('status', StatusCode.ConnectSuccess, 'Connection succeeded.'), objectEncoding }],
-  );
+  return commandMessage('_result', transactionId, { fmsVer: 'FMS/3,0,1,123', capabilities: 31 }, [
+    { ...statusInfo('status', StatusCode.ConnectSuccess, 'Connection succeeded.'), objectEncoding },
+  ]);
 }
 
 export function resultMessage(transactionId: number, ...values: AmfValue[]): RtmpMessage {

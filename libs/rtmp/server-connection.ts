@@ -217,11 +217,18 @@ export class RtmpServerConnection {
       case 'FCUnpublish':
       case 'closeStream':
       case 'deleteStream':
-        this.endActive(cmd.name === 'deleteStream' && typeof cmd.args[0] === 'number' ? cmd.args[0] : msg.streamId || this.activeStreamId);
+        this.endActive(
+          cmd.name === 'deleteStream' && typeof cmd.args[0] === 'number'
+            ? cmd.args[0]
+            : msg.streamId || this.activeStreamId,
+        );
         return;
       default:
         // Unknown commands (e.g. custom calls) get an _error so RPC-style clients don't hang.
-        if (cmd.transactionId) this.transport.send(errorMessage(cmd.transactionId, 'NetConnection.Call.Failed', 'unsupported command'));
+        if (cmd.transactionId)
+          this.transport.send(
+            errorMessage(cmd.transactionId, 'NetConnection.Call.Failed', 'unsupported command'),
+          );
     }
   }
 
@@ -248,7 +255,8 @@ export class RtmpServerConnection {
     const streamId = msg.streamId || 1;
     let name: StreamName;
     try {
-      if (typeof rawName !== 'string') throw new ProtocolError('RTMP_BAD_STREAM_NAME', 'stream name is not a string');
+      if (typeof rawName !== 'string')
+        throw new ProtocolError('RTMP_BAD_STREAM_NAME', 'stream name is not a string');
       name = parseStreamName(this.app, rawName);
     } catch (e) {
       if (kind === 'publish') this.rejectPublish(streamId, StatusCode.PublishBadName, 'invalid stream name');
@@ -277,7 +285,9 @@ export class RtmpServerConnection {
     this.socket.setTimeout(0);
     this.handler.onStreamEnd(this, streamId);
     if (wasPublishing) {
-      this.transport.send(onStatusMessage(streamId, 'status', StatusCode.UnpublishSuccess, 'Stream unpublished.'));
+      this.transport.send(
+        onStatusMessage(streamId, 'status', StatusCode.UnpublishSuccess, 'Stream unpublished.'),
+      );
     }
     this.arm(this.opts.idleTimeoutMs, 'RTMP_IDLE_TIMEOUT', 'no publish or play in time');
   }
@@ -286,7 +296,9 @@ export class RtmpServerConnection {
     this.socket.setTimeout(this.opts.publishIdleTimeoutMs, () =>
       this.fail(new ProtocolError('RTMP_PUBLISH_IDLE_TIMEOUT', 'publisher sent nothing in time')),
     );
-    this.transport.send(onStatusMessage(req.streamId, 'status', StatusCode.PublishStart, `${req.name} is now published.`));
+    this.transport.send(
+      onStatusMessage(req.streamId, 'status', StatusCode.PublishStart, `${req.name} is now published.`),
+    );
   }
 
   /** Refuses the publish and closes the connection once the status is flushed. */
@@ -298,8 +310,12 @@ export class RtmpServerConnection {
   /** The stream is there: StreamBegin, Play.Reset, Play.Start, |RtmpSampleAccess. */
   startPlay(req: StreamRequest): void {
     this.transport.send(streamBeginMessage(req.streamId));
-    this.transport.send(onStatusMessage(req.streamId, 'status', StatusCode.PlayReset, `Playing and resetting ${req.name}.`));
-    this.transport.send(onStatusMessage(req.streamId, 'status', StatusCode.PlayStart, `Started playing ${req.name}.`));
+    this.transport.send(
+      onStatusMessage(req.streamId, 'status', StatusCode.PlayReset, `Playing and resetting ${req.name}.`),
+    );
+    this.transport.send(
+      onStatusMessage(req.streamId, 'status', StatusCode.PlayStart, `Started playing ${req.name}.`),
+    );
     this.transport.send(sampleAccessMessage(req.streamId));
   }
 
@@ -311,7 +327,9 @@ export class RtmpServerConnection {
 
   /** The publisher is gone for good: UnpublishNotify + StreamEOF, then close. */
   endPlay(streamId: number): void {
-    this.transport.send(onStatusMessage(streamId, 'status', StatusCode.PlayUnpublishNotify, 'Stream is unpublished.'));
+    this.transport.send(
+      onStatusMessage(streamId, 'status', StatusCode.PlayUnpublishNotify, 'Stream is unpublished.'),
+    );
     this.transport.send(streamEofMessage(streamId));
     this.refuse();
   }

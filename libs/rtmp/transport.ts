@@ -25,7 +25,11 @@ export class RtmpTransport {
   private totalIn = 0;
   private readonly onMessage: (msg: RtmpMessage) => void;
 
-  constructor(socket: Socket, opts: { limits?: Partial<ChunkReaderLimits> }, onMessage: (msg: RtmpMessage) => void) {
+  constructor(
+    socket: Socket,
+    opts: { limits?: Partial<ChunkReaderLimits> },
+    onMessage: (msg: RtmpMessage) => void,
+  ) {
     this.socket = socket;
     this.reader = new ChunkReader(opts.limits);
     this.onMessage = onMessage;

@@ -7,7 +7,15 @@ export interface StreamSummary {
   key: string;
   publisher: { id: string; since: number } | null;
   subscribers: number;
-  viewers: { id: string; format: string; since: number; started: boolean; bufferedBytes: number; bytesSent: number; droppedFrames: number }[];
+  viewers: {
+    id: string;
+    format: string;
+    since: number;
+    started: boolean;
+    bufferedBytes: number;
+    bytesSent: number;
+    droppedFrames: number;
+  }[];
   framesIn: number;
   bytesIn: number;
 }

@@ -2,5 +2,11 @@ export { MediaKind, createMediaMessage, type MediaMessage } from './media.ts';
 export { defineOutputFormat, wireBytes, type OutputFormat } from './output-format.ts';
 export { EndReason, type Sink, type StreamStartInfo } from './sink.ts';
 export { GopCache } from './gop-cache.ts';
-export { Stream, Subscriber, type StreamOptions, type PublisherHandle, type IncomingFrame } from './stream.ts';
+export {
+  Stream,
+  Subscriber,
+  type StreamOptions,
+  type PublisherHandle,
+  type IncomingFrame,
+} from './stream.ts';
 export { StreamHub, type StreamSummary } from './hub.ts';

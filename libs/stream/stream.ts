@@ -82,7 +82,11 @@ export class Stream {
   framesIn = 0;
   bytesIn = 0;
 
-  constructor(key: string, opts: StreamOptions, deps: { log: Logger; counters: Counters; onIdle: (s: Stream) => void }) {
+  constructor(
+    key: string,
+    opts: StreamOptions,
+    deps: { log: Logger; counters: Counters; onIdle: (s: Stream) => void },
+  ) {
     this.key = key;
     this.opts = opts;
     this.log = deps.log.child({ stream: key });
@@ -222,7 +226,12 @@ export class Stream {
 
   private logDrops(sub: Subscriber): void {
     this.log.info(
-      { sink: sub.sink.id, droppedFrames: sub.droppedSinceLog, droppedTotal: sub.droppedFrames, bufferedBytes: sub.sink.bufferedBytes },
+      {
+        sink: sub.sink.id,
+        droppedFrames: sub.droppedSinceLog,
+        droppedTotal: sub.droppedFrames,
+        bufferedBytes: sub.sink.bufferedBytes,
+      },
       'slow viewer: frames dropped to the next key frame',
     );
     sub.droppedSinceLog = 0;

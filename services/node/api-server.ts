@@ -53,7 +53,9 @@ export class ApiServer {
         return;
       }
       case '/metrics':
-        res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' }).end(this.deps.counters.toPrometheus());
+        res
+          .writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' })
+          .end(this.deps.counters.toPrometheus());
         return;
       case '/api/v1/streams':
         json(res, 200, { streams: this.deps.hub.list() });
@@ -64,7 +66,12 @@ export class ApiServer {
         json(res, 200, {
           node: this.deps.nodeId,
           uptimeMs: Math.round(process.uptime() * 1000),
-          memory: { rssBytes: m.rss, heapUsedBytes: m.heapUsed, externalBytes: m.external, arrayBuffersBytes: m.arrayBuffers },
+          memory: {
+            rssBytes: m.rss,
+            heapUsedBytes: m.heapUsed,
+            externalBytes: m.external,
+            arrayBuffersBytes: m.arrayBuffers,
+          },
           cpu: { userMicros: cpu.user, systemMicros: cpu.system },
           streams: this.deps.hub.size,
           counters: this.deps.counters.snapshot(),

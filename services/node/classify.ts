@@ -40,9 +40,14 @@ export function classifyRtmpMedia(msg: RtmpMessage): IncomingFrame | null {
       if (values[0] !== 'onMetaData') return null;
       const meta = values[1];
       // Publishers send an ECMA array; players accept both, but keep the shape they expect.
-      const body = meta && typeof meta === 'object' && !Array.isArray(meta) && !(meta instanceof Date) && !(meta instanceof AmfEcmaArray)
-        ? new AmfEcmaArray(meta as AmfObject)
-        : (meta ?? null);
+      const body =
+        meta &&
+        typeof meta === 'object' &&
+        !Array.isArray(meta) &&
+        !(meta instanceof Date) &&
+        !(meta instanceof AmfEcmaArray)
+          ? new AmfEcmaArray(meta as AmfObject)
+          : (meta ?? null);
       return {
         kind: MediaKind.Data,
         timestampMs: msg.timestamp,

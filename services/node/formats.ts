@@ -4,7 +4,9 @@ import { Csid } from '../../libs/rtmp/commands.ts';
 import { defineOutputFormat, MediaKind, type OutputFormat } from '../../libs/stream/index.ts';
 
 /** FLV tags (HTTP-FLV and WebSocket-FLV share them). */
-export const flvFormat: OutputFormat = defineOutputFormat('flv', (m) => encodeFlvTag(m.kind, m.timestampMs, m.payload));
+export const flvFormat: OutputFormat = defineOutputFormat('flv', (m) =>
+  encodeFlvTag(m.kind, m.timestampMs, m.payload),
+);
 
 const rtmpFormats = new Map<string, OutputFormat>();
 

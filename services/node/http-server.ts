@@ -45,13 +45,22 @@ export class HttpMediaServer {
     this.server.headersTimeout = 10_000;
     this.server.requestTimeout = 15_000;
     this.server.keepAliveTimeout = 5_000;
-    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.onUpgrade(req, socket, head),
+    );
     this.server.on('clientError', (err, socket) => {
-      this.deps.counters.inc('protocol_errors', 1, { proto: 'http', code: (err as NodeJS.ErrnoException).code ?? 'HTTP_BAD_REQUEST' });
+      this.deps.counters.inc('protocol_errors', 1, {
+        proto: 'http',
+        code: (err as NodeJS.ErrnoException).code ?? 'HTTP_BAD_REQUEST',
+      });
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       else socket.destroy();
     });
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_INBOUND_BYTES, perMessageDeflate: false });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: WS_MAX_INBOUND_BYTES,
+      perMessageDeflate: false,
+    });
   }
 
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
@@ -128,7 +137,13 @@ export class HttpMediaServer {
     });
   }
 
-  private attach(mp: MediaPath, sink: Sink, proto: string, release: () => void, onClose: (cb: () => void) => void): void {
+  private attach(
+    mp: MediaPath,
+    sink: Sink,
+    proto: string,
+    release: () => void,
+    onClose: (cb: () => void) => void,
+  ): void {
     const log = this.log.child({ session: sink.id });
     const stream = this.deps.hub.getOrCreate(mp.key);
     const sub = stream.addSubscriber(sink);

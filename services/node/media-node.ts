@@ -10,10 +10,22 @@ import { RtmpServer } from './rtmp-server.ts';
 /** The media-serving part every node role shares (standalone, origin, edge). */
 export interface MediaNodeConfig {
   nodeId: string;
-  rtmp: { enabled: boolean; listen: string; outChunkSize: number; maxInChunkSize: number; maxMessageBytes: number; complexHandshake: boolean };
+  rtmp: {
+    enabled: boolean;
+    listen: string;
+    outChunkSize: number;
+    maxInChunkSize: number;
+    maxMessageBytes: number;
+    complexHandshake: boolean;
+  };
   http: { enabled: boolean; listen: string; cors: boolean };
   api: { enabled: boolean; listen: string };
-  limits: { maxConnections: number; handshakeTimeoutMs: number; idleTimeoutMs: number; publishIdleTimeoutMs: number };
+  limits: {
+    maxConnections: number;
+    handshakeTimeoutMs: number;
+    idleTimeoutMs: number;
+    publishIdleTimeoutMs: number;
+  };
   stream: { gopCache: boolean; gopCacheMaxBytes: number; waitPublisherMs: number };
   viewer: { maxBufferedBytes: number; stallTimeoutMs: number };
 }
@@ -103,7 +115,9 @@ export class MediaNode {
   /** Not ready, stop accepting, end viewers and publishers, close. */
   async stop(): Promise<void> {
     this.ready = false;
-    const closing = [this.rtmp?.close(), this.http?.close()];
+    const closing: Promise<void>[] = [];
+    if (this.rtmp) closing.push(this.rtmp.close());
+    if (this.http) closing.push(this.http.close());
     this.hub.close();
     this.rtmp?.destroyAll();
     await Promise.all(closing);

@@ -92,8 +92,15 @@ export class RtmpServer implements ServerConnectionHandler {
     const handle = stream.attachPublisher(conn.id);
     if (!handle) {
       this.deps.counters.inc('publish_refused', 1, { reason: 'in_use' });
-      st.log.warn({ stream: req.key, owner: stream.publisherHandle?.id }, 'publish refused: stream already has a publisher');
-      conn.rejectPublish(req.streamId, StatusCode.PublishBadName, `stream ${req.key} is already being published`);
+      st.log.warn(
+        { stream: req.key, owner: stream.publisherHandle?.id },
+        'publish refused: stream already has a publisher',
+      );
+      conn.rejectPublish(
+        req.streamId,
+        StatusCode.PublishBadName,
+        `stream ${req.key} is already being published`,
+      );
       return;
     }
     st.publish = { stream, handle, req, badFrames: 0 };
@@ -112,7 +119,10 @@ export class RtmpServer implements ServerConnectionHandler {
       if (!isProtocolError(e)) throw e;
       // One bad frame header is the publisher's problem, not the viewers': skip it, count it.
       this.deps.counters.inc('publish_bad_frames', 1, { code: e.code });
-      if (p.badFrames++ === 0) this.sessions.get(conn)?.log.warn({ code: e.code, err: e.message }, 'malformed media message skipped');
+      if (p.badFrames++ === 0)
+        this.sessions
+          .get(conn)
+          ?.log.warn({ code: e.code, err: e.message }, 'malformed media message skipped');
       return;
     }
     if (frame) p.stream.write(p.handle, frame);
@@ -139,7 +149,14 @@ export class RtmpServer implements ServerConnectionHandler {
     }
     if (st.play) {
       st.play.stream.removeSubscriber(st.play.sub);
-      st.log.info({ stream: st.play.req.key, bytesSent: st.play.sub.bytesSent, droppedFrames: st.play.sub.droppedFrames }, 'play ended');
+      st.log.info(
+        {
+          stream: st.play.req.key,
+          bytesSent: st.play.sub.bytesSent,
+          droppedFrames: st.play.sub.droppedFrames,
+        },
+        'play ended',
+      );
       st.play = undefined;
     }
   }
@@ -152,7 +169,10 @@ export class RtmpServer implements ServerConnectionHandler {
     const fields = { durationMs: Date.now() - st.startedAt, bytesIn: conn.bytesIn, state: conn.state };
     if (error && isProtocolError(error)) {
       this.deps.counters.inc('protocol_errors', 1, { proto: 'rtmp', code: error.code });
-      st.log.warn({ ...fields, code: error.code, err: error.message }, 'rtmp session closed on protocol error');
+      st.log.warn(
+        { ...fields, code: error.code, err: error.message },
+        'rtmp session closed on protocol error',
+      );
     } else if (error && (error as NodeJS.ErrnoException).code !== 'ECONNRESET') {
       st.log.info({ ...fields, err: error.message }, 'rtmp session closed on socket error');
     } else {

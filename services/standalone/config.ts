@@ -7,10 +7,22 @@ export const standaloneSchema = require('./config.schema.json') as object;
 export interface StandaloneConfig {
   nodeId: string;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
-  rtmp: { enabled: boolean; listen: string; outChunkSize: number; maxInChunkSize: number; maxMessageBytes: number; complexHandshake: boolean };
+  rtmp: {
+    enabled: boolean;
+    listen: string;
+    outChunkSize: number;
+    maxInChunkSize: number;
+    maxMessageBytes: number;
+    complexHandshake: boolean;
+  };
   http: { enabled: boolean; listen: string; cors: boolean };
   api: { enabled: boolean; listen: string };
-  limits: { maxConnections: number; handshakeTimeoutMs: number; idleTimeoutMs: number; publishIdleTimeoutMs: number };
+  limits: {
+    maxConnections: number;
+    handshakeTimeoutMs: number;
+    idleTimeoutMs: number;
+    publishIdleTimeoutMs: number;
+  };
   stream: { gopCache: boolean; gopCacheMaxBytes: number; waitPublisherMs: number };
   viewer: { maxBufferedBytes: number; stallTimeoutMs: number };
 }
@@ -23,5 +35,10 @@ export const standaloneEnv: readonly EnvOverride[] = [
 ];
 
 export function loadStandaloneConfig(file?: string, env?: NodeJS.ProcessEnv): StandaloneConfig {
-  return loadConfig<StandaloneConfig>({ schema: standaloneSchema, file, env: env ?? process.env, overrides: standaloneEnv });
+  return loadConfig<StandaloneConfig>({
+    schema: standaloneSchema,
+    file,
+    env: env ?? process.env,
+    overrides: standaloneEnv,
+  });
 }

@@ -5,7 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseVideoTag, TagType } from '../../libs/flv/index.ts';
 import { httpFlv, wsFlv } from './helpers/flv-client.ts';
-import { capture, firstTimestampRegression, makeTestFlv, probe, publish, type Child } from './helpers/media.ts';
+import {
+  capture,
+  firstTimestampRegression,
+  makeTestFlv,
+  probe,
+  publish,
+  type Child,
+} from './helpers/media.ts';
 import { getJson, sleep, startSluice, waitFor, type SluiceProcess } from './helpers/sluice.ts';
 
 const SPEC = { durationS: 6, width: 640, height: 360, fps: 25, gop: 25 };
@@ -54,7 +61,10 @@ test('viewers waiting before the publisher get the whole stream over RTMP, HTTP-
   assert.equal(rc1, 0, `rtmp viewer: ${rtmpViewer.stderr()}`);
   assert.equal(rc2, 0, `http viewer: ${httpViewer.stderr()}`);
 
-  for (const [name, file] of [['rtmp', rtmpOut], ['http-flv', flvOut]] as const) {
+  for (const [name, file] of [
+    ['rtmp', rtmpOut],
+    ['http-flv', flvOut],
+  ] as const) {
     const p = await probe(file, { packets: true });
     const v = p.streams.find((s) => s.codec_type === 'video');
     const a = p.streams.find((s) => s.codec_type === 'audio');
@@ -63,10 +73,16 @@ test('viewers waiting before the publisher get the whole stream over RTMP, HTTP-
     assert.equal(v?.height, SPEC.height);
     assert.equal(a?.codec_name, 'aac', `${name} audio codec`);
     const videoPackets = p.packets.filter((x) => x.stream_index === v!.index);
-    assert.ok(Math.abs(videoPackets.length - EXPECTED_FRAMES) <= 2, `${name}: ${videoPackets.length} video frames, want ~${EXPECTED_FRAMES}`);
+    assert.ok(
+      Math.abs(videoPackets.length - EXPECTED_FRAMES) <= 2,
+      `${name}: ${videoPackets.length} video frames, want ~${EXPECTED_FRAMES}`,
+    );
     const audioPackets = p.packets.filter((x) => x.stream_index === a!.index);
     const audioSeconds = (audioPackets.length * 1024) / 44100;
-    assert.ok(Math.abs(audioSeconds - SPEC.durationS) < 0.3, `${name}: ${audioSeconds.toFixed(2)} s of audio`);
+    assert.ok(
+      Math.abs(audioSeconds - SPEC.durationS) < 0.3,
+      `${name}: ${audioSeconds.toFixed(2)} s of audio`,
+    );
     assert.equal(firstTimestampRegression(p.packets), null, `${name}: timestamps went back`);
     assert.equal(videoPackets[0]?.flags.startsWith('K'), true, `${name}: first frame is a key frame`);
   }
@@ -84,20 +100,24 @@ test('viewers waiting before the publisher get the whole stream over RTMP, HTTP-
   const wsFile = join(dir, 'ws.flv');
   writeFileSync(wsFile, Buffer.concat(ws.chunks));
   const p = await probe(wsFile);
-  assert.deepEqual(
-    p.streams.map((s) => [s.codec_type, s.codec_name, s.width ?? null]).sort(),
-    [['audio', 'aac', null], ['video', 'h264', SPEC.width]],
-  );
+  assert.deepEqual(p.streams.map((s) => [s.codec_type, s.codec_name, s.width ?? null]).sort(), [
+    ['audio', 'aac', null],
+    ['video', 'h264', SPEC.width],
+  ]);
 });
 
 test('a late viewer starts on a key frame at once (GOP cache), with CORS and the FLV content type', async () => {
   const key = 'live/late';
   const pub = publish(media, `${server.rtmp}/${key}`, { loop: true });
   children.push(pub);
-  await waitFor(async () => {
-    const j = await getJson<StreamList>(`${server.api}/api/v1/streams`);
-    return j.streams.find((s) => s.key === key && s.publisher);
-  }, 5000, 'publisher');
+  await waitFor(
+    async () => {
+      const j = await getJson<StreamList>(`${server.api}/api/v1/streams`);
+      return j.streams.find((s) => s.key === key && s.publisher);
+    },
+    5000,
+    'publisher',
+  );
   await sleep(1500); // mid-GOP (1 s GOP)
 
   const viewer = httpFlv(`${server.http}/${key}.flv`);

@@ -4,7 +4,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { httpFlv } from './helpers/flv-client.ts';
-import { capture, firstTimestampRegression, makeTestFlv, probe, publish, type Child } from './helpers/media.ts';
+import {
+  capture,
+  firstTimestampRegression,
+  makeTestFlv,
+  probe,
+  publish,
+  type Child,
+} from './helpers/media.ts';
 import { getJson, sleep, startSluice, waitFor, type SluiceProcess } from './helpers/sluice.ts';
 
 let server: SluiceProcess;
@@ -27,10 +34,16 @@ test('a publisher that dies and comes back finds its viewers attached, timestamp
   const rtmpViewer = capture(`${server.rtmp}/${key}`, out, { seconds: 8 });
   const flv = httpFlv(`${server.http}/${key}.flv`);
   children.push(rtmpViewer);
-  await waitFor(async () => {
-    const j = await getJson<{ streams: { key: string; subscribers: number }[] }>(`${server.api}/api/v1/streams`);
-    return j.streams.find((s) => s.key === key)?.subscribers === 2;
-  }, 5000, 'viewers waiting');
+  await waitFor(
+    async () => {
+      const j = await getJson<{ streams: { key: string; subscribers: number }[] }>(
+        `${server.api}/api/v1/streams`,
+      );
+      return j.streams.find((s) => s.key === key)?.subscribers === 2;
+    },
+    5000,
+    'viewers waiting',
+  );
 
   const first = publish(media, `${server.rtmp}/${key}`, { loop: true });
   children.push(first);
@@ -44,11 +57,18 @@ test('a publisher that dies and comes back finds its viewers attached, timestamp
 
   const second = publish(media, `${server.rtmp}/${key}`, { loop: true });
   children.push(second);
-  await waitFor(() => flv.videoFrames().filter((f) => f.tag.atMs > switchAt).length >= 60, 10_000, 'frames from the second publisher');
+  await waitFor(
+    () => flv.videoFrames().filter((f) => f.tag.atMs > switchAt).length >= 60,
+    10_000,
+    'frames from the second publisher',
+  );
 
   const afterSwitch = flv.videoFrames().filter((f) => f.tag.atMs > switchAt);
   assert.equal(afterSwitch[0]!.key, true, 'resumes on a key frame');
-  assert.ok(afterSwitch[0]!.tag.timestampMs > lastTsBefore, `timeline continues: ${lastTsBefore} -> ${afterSwitch[0]!.tag.timestampMs}`);
+  assert.ok(
+    afterSwitch[0]!.tag.timestampMs > lastTsBefore,
+    `timeline continues: ${lastTsBefore} -> ${afterSwitch[0]!.tag.timestampMs}`,
+  );
   assert.equal(flv.timestampRegression(), null, 'no timestamp ever goes back');
   assert.equal(flv.closed, false);
   flv.stop();

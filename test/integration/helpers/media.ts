@@ -29,15 +29,49 @@ export async function makeTestFlv(spec: TestMediaSpec): Promise<string> {
   if (existsSync(file)) return file;
   const tmp = `${file}.${process.pid}.tmp.flv`;
   await run('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', `testsrc2=size=${spec.width}x${spec.height}:rate=${spec.fps}`,
-    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
-    '-t', String(spec.durationS),
-    '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
-    '-g', String(spec.gop), '-keyint_min', String(spec.gop), '-sc_threshold', '0',
-    '-b:v', `${rate}k`, '-maxrate', `${rate}k`, '-bufsize', `${rate * 2}k`,
-    '-c:a', 'aac', '-b:a', '64k', '-ac', '2',
-    '-f', 'flv', tmp,
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${spec.width}x${spec.height}:rate=${spec.fps}`,
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:sample_rate=44100',
+    '-t',
+    String(spec.durationS),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-tune',
+    'zerolatency',
+    '-pix_fmt',
+    'yuv420p',
+    '-g',
+    String(spec.gop),
+    '-keyint_min',
+    String(spec.gop),
+    '-sc_threshold',
+    '0',
+    '-b:v',
+    `${rate}k`,
+    '-maxrate',
+    `${rate}k`,
+    '-bufsize',
+    `${rate * 2}k`,
+    '-c:a',
+    'aac',
+    '-b:a',
+    '64k',
+    '-ac',
+    '2',
+    '-f',
+    'flv',
+    tmp,
   ]);
   renameSync(tmp, file);
   return file;
@@ -72,20 +106,38 @@ function child(args: string[]): Child {
 /** `ffmpeg -re -i file -c copy -f flv url`: a real-time RTMP publisher. */
 export function publish(file: string, url: string, opts: { loop?: boolean } = {}): Child {
   return child([
-    '-hide_banner', '-loglevel', 'error',
-    '-re', ...(opts.loop ? ['-stream_loop', '-1'] : []), '-i', file,
-    '-c', 'copy', '-f', 'flv', url,
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-re',
+    ...(opts.loop ? ['-stream_loop', '-1'] : []),
+    '-i',
+    file,
+    '-c',
+    'copy',
+    '-f',
+    'flv',
+    url,
   ]);
 }
 
 /** Plays `url` and stores what arrives as FLV (stream copy) for `seconds` (or until the stream ends). */
 export function capture(url: string, out: string, opts: { seconds?: number } = {}): Child {
   return child([
-    '-hide_banner', '-loglevel', 'error', '-y',
-    '-rw_timeout', '15000000',
-    '-i', url,
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-rw_timeout',
+    '15000000',
+    '-i',
+    url,
     ...(opts.seconds ? ['-t', String(opts.seconds)] : []),
-    '-c', 'copy', '-f', 'flv', out,
+    '-c',
+    'copy',
+    '-f',
+    'flv',
+    out,
   ]);
 }
 
@@ -106,10 +158,23 @@ export interface ProbePacket {
   flags: string;
 }
 
-export async function probe(target: string, opts: { packets?: boolean; timeoutMs?: number } = {}): Promise<{ streams: ProbeStream[]; packets: ProbePacket[] }> {
+export async function probe(
+  target: string,
+  opts: { packets?: boolean; timeoutMs?: number } = {},
+): Promise<{ streams: ProbeStream[]; packets: ProbePacket[] }> {
   const { stdout } = await run(
     'ffprobe',
-    ['-v', 'error', '-rw_timeout', '15000000', '-show_streams', ...(opts.packets ? ['-show_packets'] : []), '-of', 'json', target],
+    [
+      '-v',
+      'error',
+      '-rw_timeout',
+      '15000000',
+      '-show_streams',
+      ...(opts.packets ? ['-show_packets'] : []),
+      '-of',
+      'json',
+      target,
+    ],
     { maxBuffer: 64 * 1024 * 1024, timeout: opts.timeoutMs ?? 30_000 },
   );
   const j = JSON.parse(stdout) as { streams?: ProbeStream[]; packets?: ProbePacket[] };

@@ -25,7 +25,10 @@ export const TEST_CONFIG = {
 };
 
 /** Starts `sluice standalone` as a child process and waits for its listening line. */
-export async function startSluice(config: object = TEST_CONFIG, env: Record<string, string> = {}): Promise<SluiceProcess> {
+export async function startSluice(
+  config: object = TEST_CONFIG,
+  env: Record<string, string> = {},
+): Promise<SluiceProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-test-'));
   const file = join(dir, 'standalone.json');
   writeFileSync(file, JSON.stringify(config));
@@ -94,7 +97,11 @@ export function rssBytes(pid: number): number {
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `fn` until it returns a truthy value or the time runs out. */
-export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs: number, what: string): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  fn: () => T | Promise<T>,
+  timeoutMs: number,
+  what: string,
+): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

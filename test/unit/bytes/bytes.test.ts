@@ -5,12 +5,42 @@ import { ProtocolError } from '../../../libs/errors/protocol-error.ts';
 
 const fixed = [
   { name: 'u8', w: (x: ByteWriter) => x.u8(0xab), r: (x: ByteReader) => x.u8(), v: 0xab, hex: 'ab' },
-  { name: 'u16be', w: (x: ByteWriter) => x.u16be(0x1234), r: (x: ByteReader) => x.u16be(), v: 0x1234, hex: '1234' },
-  { name: 'u24be', w: (x: ByteWriter) => x.u24be(0xfedcba), r: (x: ByteReader) => x.u24be(), v: 0xfedcba, hex: 'fedcba' },
+  {
+    name: 'u16be',
+    w: (x: ByteWriter) => x.u16be(0x1234),
+    r: (x: ByteReader) => x.u16be(),
+    v: 0x1234,
+    hex: '1234',
+  },
+  {
+    name: 'u24be',
+    w: (x: ByteWriter) => x.u24be(0xfedcba),
+    r: (x: ByteReader) => x.u24be(),
+    v: 0xfedcba,
+    hex: 'fedcba',
+  },
   { name: 'i24be', w: (x: ByteWriter) => x.i24be(-2), r: (x: ByteReader) => x.i24be(), v: -2, hex: 'fffffe' },
-  { name: 'u32be', w: (x: ByteWriter) => x.u32be(0xdeadbeef), r: (x: ByteReader) => x.u32be(), v: 0xdeadbeef, hex: 'deadbeef' },
-  { name: 'u32le', w: (x: ByteWriter) => x.u32le(0xdeadbeef), r: (x: ByteReader) => x.u32le(), v: 0xdeadbeef, hex: 'efbeadde' },
-  { name: 'f64be', w: (x: ByteWriter) => x.f64be(1.5), r: (x: ByteReader) => x.f64be(), v: 1.5, hex: '3ff8000000000000' },
+  {
+    name: 'u32be',
+    w: (x: ByteWriter) => x.u32be(0xdeadbeef),
+    r: (x: ByteReader) => x.u32be(),
+    v: 0xdeadbeef,
+    hex: 'deadbeef',
+  },
+  {
+    name: 'u32le',
+    w: (x: ByteWriter) => x.u32le(0xdeadbeef),
+    r: (x: ByteReader) => x.u32le(),
+    v: 0xdeadbeef,
+    hex: 'efbeadde',
+  },
+  {
+    name: 'f64be',
+    w: (x: ByteWriter) => x.f64be(1.5),
+    r: (x: ByteReader) => x.f64be(),
+    v: 1.5,
+    hex: '3ff8000000000000',
+  },
 ] as const;
 
 for (const c of fixed) {
@@ -73,6 +103,9 @@ test('bits: se round-trips and bits() reads 32-bit values unsigned', () => {
 
 test('bits: truncated and overlong exp-Golomb codes raise ProtocolError', () => {
   assert.throws(() => new BitReader(Buffer.from([0x00])).ue(), ProtocolError);
-  assert.throws(() => new BitReader(Buffer.alloc(8)).ue(), (e: unknown) => e instanceof ProtocolError);
+  assert.throws(
+    () => new BitReader(Buffer.alloc(8)).ue(),
+    (e: unknown) => e instanceof ProtocolError,
+  );
   assert.throws(() => new BitReader(Buffer.from([0x01])).bits(9), ProtocolError);
 });

@@ -356,7 +356,10 @@ test('chunk reader: headers declaring more partial bytes than maxBufferedBytes a
   const r = new ChunkReader({ maxMessageSize: 1000, maxBufferedBytes: 2500 });
   // fmt-0 first chunks on different csids, each declaring a 1000-byte message and carrying 128 bytes of it.
   const header = (csid: number): Buffer =>
-    Buffer.concat([Buffer.from([csid & 0x3f, 0, 0, 0, 0, 0x03, 0xe8, 9, 1, 0, 0, 0]), Buffer.alloc(128, 0xaa)]);
+    Buffer.concat([
+      Buffer.from([csid & 0x3f, 0, 0, 0, 0, 0x03, 0xe8, 9, 1, 0, 0, 0]),
+      Buffer.alloc(128, 0xaa),
+    ]);
   r.push(Buffer.concat([header(4), header(5)]));
   assert.equal(r.bufferedBytes, 2000);
   assert.throws(

@@ -48,7 +48,11 @@ class RecordingSink implements Sink {
     this.ended = reason;
   }
   frames(): { kind: number; ts: number; tag: string }[] {
-    return this.got.map((b) => ({ kind: b.readUInt32BE(0), ts: b.readUInt32BE(4), tag: b.subarray(8).toString() }));
+    return this.got.map((b) => ({
+      kind: b.readUInt32BE(0),
+      ts: b.readUInt32BE(4),
+      tag: b.subarray(8).toString(),
+    }));
   }
 }
 
@@ -86,7 +90,11 @@ test('stream: one serialization per message shared by all viewers of a format', 
   s.write(h, v(0, 'k0', true));
   s.write(h, v(40, 'p1'));
   assert.equal(serializeCalls, 3);
-  for (const k of sinks) assert.deepEqual(k.frames().map((f) => f.tag), ['vsh', 'k0', 'p1']);
+  for (const k of sinks)
+    assert.deepEqual(
+      k.frames().map((f) => f.tag),
+      ['vsh', 'k0', 'p1'],
+    );
   assert.equal(sinks[0]!.got[1], sinks[2]!.got[1], 'same Buffer object, not a copy');
   hub.close();
 });
@@ -105,7 +113,10 @@ test('stream: a late viewer gets sequence header then the GOP from its key frame
   const late = new RecordingSink('late');
   s.addSubscriber(late);
   assert.ok(late.started);
-  assert.deepEqual(late.frames().map((f) => f.tag), ['vsh', 'k1', 'a1', 'p2']);
+  assert.deepEqual(
+    late.frames().map((f) => f.tag),
+    ['vsh', 'k1', 'a1', 'p2'],
+  );
   hub.close();
 });
 
@@ -121,7 +132,10 @@ test('stream: GOP over its byte limit is dropped until the next key frame', () =
   assert.deepEqual(late.frames(), []);
   s.write(h, v(120, 'p3'));
   s.write(h, v(160, 'k1', true));
-  assert.deepEqual(late.frames().map((f) => f.tag), ['k1']);
+  assert.deepEqual(
+    late.frames().map((f) => f.tag),
+    ['k1'],
+  );
   hub.close();
 });
 
@@ -144,7 +158,10 @@ test('stream: a waiting viewer starts when the publisher comes, else ends not-fo
   const h = s.attachPublisher('p1')!;
   assert.ok(early.started);
   s.write(h, v(0, 'k0', true));
-  assert.deepEqual(early.frames().map((f) => f.tag), ['k0']);
+  assert.deepEqual(
+    early.frames().map((f) => f.tag),
+    ['k0'],
+  );
 
   const other = hub.getOrCreate('live/none');
   const lost = new RecordingSink('lost');
@@ -173,8 +190,12 @@ test('stream: publisher reconnect keeps viewers and output timestamps increasing
   s.write(h, v(0, 'k2', true));
   s.write(h, v(40, 'p3'));
   const f = view.frames();
-  assert.deepEqual(f.map((x) => x.tag), ['k0', 'p1', 'vsh', 'k2', 'p3']);
-  for (let i = 1; i < f.length; i++) assert.ok(f[i]!.ts >= f[i - 1]!.ts, `ts went back at ${i}: ${f[i - 1]!.ts} -> ${f[i]!.ts}`);
+  assert.deepEqual(
+    f.map((x) => x.tag),
+    ['k0', 'p1', 'vsh', 'k2', 'p3'],
+  );
+  for (let i = 1; i < f.length; i++)
+    assert.ok(f[i]!.ts >= f[i - 1]!.ts, `ts went back at ${i}: ${f[i - 1]!.ts} -> ${f[i]!.ts}`);
   assert.ok(f[3]!.ts > 5040);
   s.detachPublisher(h);
   await new Promise((r) => setTimeout(r, 250));

@@ -1,0 +1,155 @@
+import { get as httpGet, type ClientRequest } from 'node:http';
+import { RtmpClient } from '../../libs/rtmp/client-connection.ts';
+import { MessageType } from '../../libs/rtmp/message-types.ts';
+import { FlvTagScanner } from './flv-scanner.ts';
+import { isPlayableKeyFrame } from './keyframe.ts';
+
+/** What the bench knows about one player; plain fields, updated from socket callbacks only. */
+export interface PlayerStats {
+  /** performance.now() when the attempt started. */
+  startedAt: number;
+  /** ms from start to Play.Start (RTMP) or the response headers (HTTP-FLV); -1 until then. */
+  connectMs: number;
+  /** ms from start to the first video key frame that is not a sequence header; -1 until then. */
+  firstKeyFrameMs: number;
+  /** Last audio/video timestamp received, -1 before any. */
+  lastTimestampMs: number;
+  /** Largest publisher-minus-player timestamp gap seen at a sample in the window. */
+  maxLagMs: number;
+  bytesAtWindowStart: number;
+  bytesAtWindowEnd: number;
+  /** Set when connecting failed (code or message). */
+  failure: string | null;
+  /** Set when an established player ended before the bench stopped it. */
+  endedEarly: string | null;
+  stopped: boolean;
+}
+
+export interface BenchPlayer {
+  readonly stats: PlayerStats;
+  /** Bytes read from the socket so far. */
+  readonly bytesIn: number;
+  stop(): void;
+}
+
+function newStats(): PlayerStats {
+  return {
+    startedAt: performance.now(),
+    connectMs: -1,
+    firstKeyFrameMs: -1,
+    lastTimestampMs: -1,
+    maxLagMs: 0,
+    bytesAtWindowStart: 0,
+    bytesAtWindowEnd: 0,
+    failure: null,
+    endedEarly: null,
+    stopped: false,
+  };
+}
+
+const describe = (e: unknown): string => {
+  const err = e as { code?: unknown; message?: unknown };
+  return typeof err.code === 'string' ? err.code : String(err.message ?? e);
+};
+
+/** An RTMP player on RtmpClient; no timers of its own once playing. */
+export class RtmpBenchPlayer implements BenchPlayer {
+  readonly stats = newStats();
+  private client: RtmpClient | null = null;
+
+  constructor(url: string, timeoutMs: number) {
+    RtmpClient.connect(url, { timeoutMs })
+      .then(async (c) => {
+        this.client = c;
+        if (this.stats.stopped) {
+          c.close();
+          return;
+        }
+        c.onMedia = (m) => this.onMedia(m.typeId, m.timestamp, m.payload);
+        c.onClose = (err) => {
+          if (!this.stats.stopped && this.stats.connectMs >= 0) this.stats.endedEarly = err ? describe(err) : 'closed';
+        };
+        await c.play();
+        this.stats.connectMs = performance.now() - this.stats.startedAt;
+      })
+      .catch((e: unknown) => {
+        if (!this.stats.stopped) this.stats.failure = describe(e);
+        this.client?.close();
+      });
+  }
+
+  get bytesIn(): number {
+    return this.client?.bytesIn ?? 0;
+  }
+
+  private onMedia(typeId: number, timestamp: number, payload: Buffer): void {
+    if (typeId === MessageType.Video) {
+      if (this.stats.firstKeyFrameMs < 0 && payload.length >= 2 && isPlayableKeyFrame(payload[0]!, payload[1]!)) {
+        this.stats.firstKeyFrameMs = performance.now() - this.stats.startedAt;
+      }
+    } else if (typeId !== MessageType.Audio) {
+      return;
+    }
+    this.stats.lastTimestampMs = timestamp;
+  }
+
+  stop(): void {
+    this.stats.stopped = true;
+    this.client?.close();
+  }
+}
+
+/** An HTTP-FLV player: plain http.get and a header scanner, bodies are only counted. */
+export class FlvBenchPlayer implements BenchPlayer {
+  readonly stats = newStats();
+  private readonly req: ClientRequest;
+  private received = 0;
+
+  constructor(url: string, timeoutMs: number) {
+    const scanner = new FlvTagScanner();
+    scanner.onFirstKeyFrame = () => {
+      this.stats.firstKeyFrameMs = performance.now() - this.stats.startedAt;
+    };
+    // agent: false: one connection per player, as real viewers have.
+    this.req = httpGet(url, { agent: false, timeout: timeoutMs }, (res) => {
+      if (res.statusCode !== 200) {
+        this.stats.failure = `HTTP ${res.statusCode}`;
+        res.resume();
+        this.req.destroy();
+        return;
+      }
+      this.stats.connectMs = performance.now() - this.stats.startedAt;
+      this.req.setTimeout(0);
+      res.on('data', (d: Buffer) => {
+        this.received += d.length;
+        try {
+          scanner.push(d);
+        } catch (e) {
+          this.fail(e);
+        }
+        this.stats.lastTimestampMs = scanner.lastTimestampMs;
+      });
+      res.on('close', () => {
+        if (!this.stats.stopped && this.stats.endedEarly === null) this.stats.endedEarly = 'closed';
+      });
+    });
+    this.req.on('timeout', () => this.req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
+    this.req.on('error', (e) => this.fail(e));
+  }
+
+  get bytesIn(): number {
+    return this.received;
+  }
+
+  private fail(e: unknown): void {
+    if (this.stats.stopped) return;
+    if (this.stats.connectMs < 0) this.stats.failure ??= describe(e);
+    else this.stats.endedEarly ??= describe(e);
+    this.req.destroy();
+  }
+
+  stop(): void {
+    this.stats.stopped = true;
+    this.req.destroy();
+  }
+}
