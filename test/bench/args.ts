@@ -39,7 +39,8 @@ export const USAGE = `usage: npm run bench -- [options]
 const int = (v: string | undefined, name: string, def: number, min: number, max: number): number => {
   if (v === undefined) return def;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be a number in ${min}..${max}, got ${v}`);
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw new Error(`--${name} must be a number in ${min}..${max}, got ${v}`);
   return Math.round(n);
 };
 
@@ -66,7 +67,8 @@ export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
   });
   if (values.help) return 'help';
   const proto = values.proto ?? Proto.Rtmp;
-  if (proto !== Proto.Rtmp && proto !== Proto.Flv) throw new Error(`--proto must be rtmp or flv, got ${proto}`);
+  if (proto !== Proto.Rtmp && proto !== Proto.Flv)
+    throw new Error(`--proto must be rtmp or flv, got ${proto}`);
   let target: BenchArgs['target'] = null;
   if (values.server !== undefined) {
     const h = values.server;
@@ -78,13 +80,15 @@ export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
       http: values.http ?? target?.http ?? '',
       api: values.api ?? target?.api ?? null,
     };
-    if (!target.rtmp) throw new Error('--rtmp is required when targeting a running server (the publisher uses it)');
+    if (!target.rtmp)
+      throw new Error('--rtmp is required when targeting a running server (the publisher uses it)');
     if (proto === Proto.Flv && !target.http) throw new Error('--http is required for --proto flv');
   }
   const profile = values.profile ?? false;
   const nodeArgs = (values['server-node-args'] ?? '').split(/\s+/).filter((s) => s !== '');
   if (profile && !nodeArgs.some((a) => a.startsWith('--cpu-prof'))) nodeArgs.push('--cpu-prof');
-  if (target && nodeArgs.length > 0) throw new Error('--server-node-args/--profile only apply to a spawned server');
+  if (target && nodeArgs.length > 0)
+    throw new Error('--server-node-args/--profile only apply to a spawned server');
   const app = values.app ?? 'bench';
   if (!/^[A-Za-z0-9_.~-]+$/.test(app)) throw new Error(`--app must be one safe path segment, got ${app}`);
   return {

@@ -67,7 +67,8 @@ export class RtmpBenchPlayer implements BenchPlayer {
         }
         c.onMedia = (m) => this.onMedia(m.typeId, m.timestamp, m.payload);
         c.onClose = (err) => {
-          if (!this.stats.stopped && this.stats.connectMs >= 0) this.stats.endedEarly = err ? describe(err) : 'closed';
+          if (!this.stats.stopped && this.stats.connectMs >= 0)
+            this.stats.endedEarly = err ? describe(err) : 'closed';
         };
         await c.play();
         this.stats.connectMs = performance.now() - this.stats.startedAt;
@@ -84,7 +85,11 @@ export class RtmpBenchPlayer implements BenchPlayer {
 
   private onMedia(typeId: number, timestamp: number, payload: Buffer): void {
     if (typeId === MessageType.Video) {
-      if (this.stats.firstKeyFrameMs < 0 && payload.length >= 2 && isPlayableKeyFrame(payload[0]!, payload[1]!)) {
+      if (
+        this.stats.firstKeyFrameMs < 0 &&
+        payload.length >= 2 &&
+        isPlayableKeyFrame(payload[0]!, payload[1]!)
+      ) {
         this.stats.firstKeyFrameMs = performance.now() - this.stats.startedAt;
       }
     } else if (typeId !== MessageType.Audio) {

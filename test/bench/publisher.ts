@@ -7,7 +7,10 @@ import type { BenchMedia } from './media.ts';
 const MIN_SLEEP_MS = 2;
 
 const isSequenceHeader = (type: number, body: Buffer): boolean =>
-  (type === TagType.Video || type === TagType.Audio) && body.length > 1 && body[1] === 0 && (body[0]! & 0x80) === 0;
+  (type === TagType.Video || type === TagType.Audio) &&
+  body.length > 1 &&
+  body[1] === 0 &&
+  (body[0]! & 0x80) === 0;
 
 /**
  * Publishes the bench media over RTMP in real time: each tag goes out when the wall clock

@@ -41,7 +41,8 @@ async function freePorts(n: number): Promise<number[]> {
 async function waitHealthy(api: string, child: ChildProcess): Promise<void> {
   const end = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited with code ${child.exitCode} before it was ready`);
+    if (child.exitCode !== null)
+      throw new Error(`server exited with code ${child.exitCode} before it was ready`);
     try {
       const r = await fetch(`${api}/healthz`);
       if (r.ok) return;
@@ -69,11 +70,15 @@ export async function spawnServer(workDir: string, nodeArgs: string[]): Promise<
   };
   const configFile = join(workDir, 'server-config.json');
   writeFileSync(configFile, JSON.stringify(config, null, 2));
-  const child = spawn(process.execPath, [...nodeArgs, join(REPO, 'bin/sluice.js'), 'standalone', '--config', configFile], {
-    cwd: workDir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SLUICE_NODE_ID: 'bench' },
-  });
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, join(REPO, 'bin/sluice.js'), 'standalone', '--config', configFile],
+    {
+      cwd: workDir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, SLUICE_NODE_ID: 'bench' },
+    },
+  );
   const warnings = new Map<string, number>();
   let partial = '';
   const tally = (d: Buffer): void => {

@@ -270,7 +270,44 @@ test('hostile HTTP requests get clean error responses', async (t) => {
   assert.ok((await counter(server.api, 'sluice_http_not_found_total')) >= 9);
 });
 
-test('the good publisher and viewer never noticed, and the server is alive', async () => {
+test('a 4 s storm of bad sessions, 8 at a time, is refused session by session', async (t) => {
+  const rtmpErrorTotal = async (): Promise<number> => counter(server.api, 'sluice_protocol_errors_total', { proto: 'rtmp' });
+  const bad: (() => Promise<void>)[] = [
+    async () => {
+      const c = await rawRtmp();
+      c.write('GET / HTTP/1.1\r\n\r\n');
+      await c.waitClosed(CLOSE_MS);
+    },
+    async () => {
+      const c = await rtmpReady();
+      c.sendRaw(fmt0Header(6, 0xffffff, MessageType.Video, 1));
+      await c.conn.waitClosed(CLOSE_MS);
+    },
+    async () => {
+      const c = await rtmpReady();
+      c.sendRaw(Buffer.from([0x45, 0, 0, 0, 0, 0, 4, 9, 1, 2, 3, 4]));
+      await c.conn.waitClosed(CLOSE_MS);
+    },
+    async () => {
+      const c = await rtmpReady();
+      c.command('play', null, ['x']);
+      await c.conn.waitClosed(CLOSE_MS);
+    },
+  ];
+  const before = await rtmpErrorTotal();
+  const end = Date.now() + 4000;
+  let n = 0;
+  while (Date.now() < end) {
+    await Promise.all(Array.from({ length: 8 }, (_, i) => bad[(n + i) % bad.length]!()));
+    n += 8;
+    clients.splice(0).forEach((c) => c.destroy());
+  }
+  await waitFor(async () => (await rtmpErrorTotal()) === before + n, 3000, `${n} protocol errors counted`);
+  t.diagnostic(`${n} bad sessions`);
+  assert.ok(n >= 40, `only ${n} bad sessions in 4 s`);
+});
+
+test('the good publisher and viewer never noticed, and the server is alive', async (t) => {
   await sleep(500);
   assert.equal(viewer.closed, false, `viewer was disconnected: ${viewer.error?.message ?? ''}`);
   assert.equal(publisher.proc.exitCode, null, `publisher exited: ${publisher.stderr()}`);
@@ -286,6 +323,7 @@ test('the good publisher and viewer never noticed, and the server is alive', asy
   const wallS = (frames.at(-1)!.tag.atMs - frames[0]!.tag.atMs) / 1000;
   const mediaS = (frames.at(-1)!.tag.timestampMs - frames[0]!.tag.timestampMs) / 1000;
   const rate = frames.length / wallS;
+  t.diagnostic(`${frames.length} frames in ${wallS.toFixed(1)} s (${rate.toFixed(1)}/s), worst gap ${worstGapMs} ms`);
   assert.ok(worstGapMs < 1000, `a ${worstGapMs} ms gap between frames`);
   assert.ok(Math.abs(rate - FPS) < FPS * 0.15, `${rate.toFixed(1)} frames/s over ${wallS.toFixed(1)} s`);
   assert.ok(Math.abs(mediaS - wallS) < Math.max(0.5, wallS * 0.1), `${mediaS.toFixed(1)} s of media in ${wallS.toFixed(1)} s`);

@@ -25,6 +25,8 @@ export async function freePort(): Promise<number> {
 export class RawConn {
   readonly socket: Socket;
   readonly openedAt = Date.now();
+  /** Kept: the socket forgets it once destroyed. */
+  readonly localPort: number;
   closedAt = 0;
   error: Error | null = null;
   private readonly parts: Buffer[] = [];
@@ -33,6 +35,7 @@ export class RawConn {
 
   constructor(socket: Socket) {
     this.socket = socket;
+    this.localPort = socket.localPort ?? 0;
     socket.on('data', (d: Buffer) => {
       this.parts.push(d);
       for (const w of this.dataWaiters.splice(0)) w();
@@ -54,10 +57,6 @@ export class RawConn {
       });
       s.once('error', reject);
     });
-  }
-
-  get localPort(): number {
-    return this.socket.localPort ?? 0;
   }
 
   /** `remote` as the server logs it for this connection. */

@@ -1,0 +1,140 @@
+import type { Proto } from './args.ts';
+import type { PlayerStats } from './players.ts';
+
+/** A player is behind below this share of the publisher's bitrate in the window... */
+export const BEHIND_BITRATE_RATIO = 0.9;
+/** ...or when its newest timestamp trails the publisher's by more than this at a sample. */
+export const BEHIND_LAG_MS = 2000;
+
+export interface Spread {
+  min: number;
+  median: number;
+  p95: number;
+  max: number;
+}
+
+export interface BenchReport {
+  players: number;
+  proto: Proto;
+  durationS: number;
+  /** Measurement window: from ramp end + 2 s to the end. */
+  windowS: number;
+  bitrateKbps: { target: number; file: number; published: number };
+  server: {
+    source: string;
+    cpuAvgPct: number | null;
+    cpuMaxPct: number | null;
+    rssMaxMb: number | null;
+    warnings: Record<string, number>;
+  };
+  bench: { cpuAvgPct: number; eventLoopDelayP99Ms: number; eventLoopDelayMaxMs: number };
+  playerKbps: Spread | null;
+  connectMs: Spread | null;
+  firstKeyFrameMs: Spread | null;
+  lagMs: Spread | null;
+  fellBehind: { total: number; lowBitrate: number; lagging: number; endedEarly: number; noKeyFrame: number };
+  connectFailures: number;
+  failureCodes: Record<string, number>;
+  notes: string[];
+  profile?: string;
+}
+
+/** Nearest-rank percentiles of an unsorted list; null when empty. */
+export function spread(values: number[]): Spread | null {
+  if (values.length === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  const at = (p: number): number => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!;
+  return { min: s[0]!, median: at(0.5), p95: at(0.95), max: s[s.length - 1]! };
+}
+
+export interface PlayerVerdicts {
+  kbps: number[];
+  lagMs: number[];
+  connectMs: number[];
+  firstKeyFrameMs: number[];
+  fellBehind: BenchReport['fellBehind'];
+  connectFailures: number;
+  failureCodes: Record<string, number>;
+}
+
+/** Per-player figures over the window and the "fell behind" verdicts. */
+export function judgePlayers(stats: PlayerStats[], windowS: number, publishedKbps: number): PlayerVerdicts {
+  const v: PlayerVerdicts = {
+    kbps: [],
+    lagMs: [],
+    connectMs: [],
+    firstKeyFrameMs: [],
+    fellBehind: { total: 0, lowBitrate: 0, lagging: 0, endedEarly: 0, noKeyFrame: 0 },
+    connectFailures: 0,
+    failureCodes: {},
+  };
+  for (const p of stats) {
+    if (p.failure !== null || p.connectMs < 0) {
+      v.connectFailures++;
+      const code = p.failure ?? 'not connected by the end';
+      v.failureCodes[code] = (v.failureCodes[code] ?? 0) + 1;
+      continue;
+    }
+    const kbps = ((p.bytesAtWindowEnd - p.bytesAtWindowStart) * 8) / 1000 / windowS;
+    v.kbps.push(kbps);
+    v.lagMs.push(p.maxLagMs);
+    v.connectMs.push(p.connectMs);
+    if (p.firstKeyFrameMs >= 0) v.firstKeyFrameMs.push(p.firstKeyFrameMs);
+    const low = kbps < BEHIND_BITRATE_RATIO * publishedKbps;
+    const lagging = p.maxLagMs > BEHIND_LAG_MS;
+    const early = p.endedEarly !== null;
+    const noKey = p.firstKeyFrameMs < 0;
+    if (low) v.fellBehind.lowBitrate++;
+    if (lagging) v.fellBehind.lagging++;
+    if (early) v.fellBehind.endedEarly++;
+    if (noKey) v.fellBehind.noKeyFrame++;
+    if (low || lagging || early || noKey) v.fellBehind.total++;
+  }
+  return v;
+}
+
+const fmt = (n: number | null | undefined, digits = 0): string =>
+  n === null || n === undefined ? 'n/a' : n.toFixed(digits);
+const fmtSpread = (s: Spread | null, keys: (keyof Spread)[], digits = 0): string =>
+  s ? keys.map((k) => `${fmt(s[k], digits)}`).join(' / ') : 'n/a';
+
+/** The human table: one figure per line, label left, value right. */
+export function formatReport(r: BenchReport): string {
+  const fb = r.fellBehind;
+  const rows: [string, string][] = [
+    ['players', `${r.players} (${r.proto})`],
+    ['duration / window s', `${r.durationS} / ${fmt(r.windowS, 1)}`],
+    [
+      'stream kbps target / file / published',
+      `${r.bitrateKbps.target} / ${r.bitrateKbps.file} / ${fmt(r.bitrateKbps.published)}`,
+    ],
+    ['server CPU % avg / max (1 core = 100)', `${fmt(r.server.cpuAvgPct)} / ${fmt(r.server.cpuMaxPct)}`],
+    ['server RSS max MB', fmt(r.server.rssMaxMb)],
+    ['player kbps min / median', fmtSpread(r.playerKbps, ['min', 'median'])],
+    [
+      'players fell behind',
+      `${fb.total} (low bitrate ${fb.lowBitrate}, lag>${BEHIND_LAG_MS / 1000}s ${fb.lagging}, ended early ${fb.endedEarly}, no key frame ${fb.noKeyFrame})`,
+    ],
+    ['max lag ms median / p95 / max', fmtSpread(r.lagMs, ['median', 'p95', 'max'])],
+    ['first key frame ms median / p95 / max', fmtSpread(r.firstKeyFrameMs, ['median', 'p95', 'max'])],
+    ['connect ms median / p95 / max', fmtSpread(r.connectMs, ['median', 'p95', 'max'])],
+    ['connect failures', `${r.connectFailures}${failureList(r.failureCodes)}`],
+    [
+      'bench CPU % avg; loop delay p99 / max ms',
+      `${fmt(r.bench.cpuAvgPct)}; ${fmt(r.bench.eventLoopDelayP99Ms, 1)} / ${fmt(r.bench.eventLoopDelayMaxMs, 1)}`,
+    ],
+  ];
+  const warnings = Object.entries(r.server.warnings);
+  if (warnings.length > 0)
+    rows.push(['server log (warn+)', warnings.map(([m, n]) => `${n}x ${m}`).join('; ')]);
+  const w = Math.max(...rows.map(([k]) => k.length));
+  const lines = rows.map(([k, val]) => `${k.padEnd(w)}  ${val}`);
+  for (const n of r.notes) lines.push(`note: ${n}`);
+  if (r.profile) lines.push('', r.profile);
+  return lines.join('\n');
+}
+
+function failureList(codes: Record<string, number>): string {
+  const e = Object.entries(codes);
+  return e.length === 0 ? '' : ` (${e.map(([c, n]) => `${c}: ${n}`).join(', ')})`;
+}

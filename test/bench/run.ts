@@ -1,0 +1,205 @@
+// The load tool behind `npm run bench`: one publisher, N players, server CPU/RSS. See README.md.
+import { join, resolve } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { parseBenchArgs, Proto, USAGE, type BenchArgs } from './args.ts';
+import { loadBenchMedia } from './media.ts';
+import { FlvBenchPlayer, RtmpBenchPlayer, type BenchPlayer } from './players.ts';
+import { newestProfile, summarizeProfile } from './profile-summary.ts';
+import { BenchPublisher } from './publisher.ts';
+import { formatReport, judgePlayers, spread, type BenchReport } from './report.ts';
+import { apiProbe, cpuPercents, procProbe, type ProcSample, type ServerProbe } from './sampler.ts';
+import { spawnServer, type ServerEndpoints } from './server.ts';
+
+const REPO = resolve(import.meta.dirname, '../..');
+const WORK_DIR = join(REPO, '.bench');
+const RAMP_STEP_MS = 100;
+/** The window starts this long after the last player was started, so the ramp's bursts settle. */
+const SETTLE_MS = 2000;
+const SAMPLE_MS = 1000;
+/** Publisher head start before the first player, so the GOP cache has a key frame. */
+const PUBLISH_LEAD_MS = 1000;
+const PLAYER_TIMEOUT_MS = 10_000;
+const MIN_WINDOW_MS = 3000;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
+
+interface Window {
+  fromUs: number;
+  toUs: number;
+}
+
+async function run(args: BenchArgs): Promise<BenchReport> {
+  const media = loadBenchMedia(WORK_DIR, args.bitrateKbps);
+  const profDir = join(WORK_DIR, 'prof');
+  const nodeArgs = args.profile ? [...args.serverNodeArgs, `--cpu-prof-dir=${profDir}`] : args.serverNodeArgs;
+  const spawned = args.target ? null : await spawnServer(WORK_DIR, nodeArgs);
+  const ep: ServerEndpoints = spawned ?? args.target!;
+  const probe: ServerProbe | null = spawned ? procProbe(spawned.pid) : ep.api ? apiProbe(ep.api) : null;
+  const publisher = new BenchPublisher(media);
+  const players: BenchPlayer[] = [];
+  const window: Window = { fromUs: 0, toUs: 0 };
+  let report: BenchReport;
+  try {
+    report = await measure(args, ep, probe, media.fileKbps, publisher, players, window);
+  } finally {
+    for (const p of players) p.stop();
+    publisher.stop();
+    if (spawned) {
+      await sleep(200); // let the server see the closes before it is told to stop
+      const code = await spawned.stop();
+      if (code !== 0 && code !== null) process.stderr.write(`bench: server exited with code ${code}\n`);
+    }
+  }
+  if (spawned) report.server.warnings = Object.fromEntries(spawned.warnings);
+  if (args.profile) {
+    const file = newestProfile(profDir);
+    report.profile = file
+      ? summarizeProfile(file, REPO, window.fromUs, window.toUs)
+      : `no .cpuprofile in ${profDir}`;
+  }
+  return report;
+}
+
+/** Publish, ramp the players, then measure over the window. */
+async function measure(
+  args: BenchArgs,
+  ep: ServerEndpoints,
+  probe: ServerProbe | null,
+  fileKbps: number,
+  publisher: BenchPublisher,
+  players: BenchPlayer[],
+  window: Window,
+): Promise<BenchReport> {
+  const notes: string[] = [];
+  if (!probe) notes.push('no --api given: server CPU and RSS not measured');
+  const name = `s${Date.now().toString(36)}`;
+  try {
+    await publisher.start(`${ep.rtmp}/${args.app}/${name}`);
+  } catch (e) {
+    throw new Error(`publish failed: ${(e as Error).message}`, { cause: e });
+  }
+  await sleep(PUBLISH_LEAD_MS);
+
+  // Ramp: a batch per step, one interval for all.
+  const url =
+    args.proto === Proto.Rtmp ? `${ep.rtmp}/${args.app}/${name}` : `${ep.http}/${args.app}/${name}.flv`;
+  const startPlayer = (): BenchPlayer =>
+    args.proto === Proto.Rtmp
+      ? new RtmpBenchPlayer(url, PLAYER_TIMEOUT_MS)
+      : new FlvBenchPlayer(url, PLAYER_TIMEOUT_MS);
+  const runStart = performance.now();
+  const endAt = runStart + args.durationS * 1000;
+  await new Promise<void>((done) => {
+    const step = (): void => {
+      for (let i = 0; i < args.rampPerStep && players.length < args.players; i++) players.push(startPlayer());
+      if (players.length < args.players) return;
+      clearInterval(timer);
+      done();
+    };
+    const timer = setInterval(step, RAMP_STEP_MS);
+    step();
+  });
+  const windowStart = performance.now() + SETTLE_MS;
+  if (endAt - windowStart < MIN_WINDOW_MS) {
+    const rampMs = Math.round(windowStart - SETTLE_MS - runStart);
+    throw new Error(`--duration ${args.durationS} s leaves no measurement window after a ${rampMs} ms ramp`);
+  }
+  await sleep(windowStart - performance.now());
+
+  // Window: bytes at both ends; lag, server CPU and RSS every second.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  const cpuStart = process.cpuUsage();
+  const wallStart = performance.now();
+  for (const p of players) p.stats.bytesAtWindowStart = p.bytesIn;
+  const pubStart = publisher.bytesSent;
+  window.fromUs = monotonicUs();
+  const serverSamples: ProcSample[] = [];
+  const sample = async (): Promise<void> => {
+    const pubTs = publisher.currentTimestampMs;
+    for (const p of players) {
+      const s = p.stats;
+      if (s.connectMs < 0 || s.failure !== null || s.endedEarly !== null) continue;
+      const lag = s.lastTimestampMs < 0 ? pubTs : pubTs - s.lastTimestampMs;
+      if (lag > s.maxLagMs) s.maxLagMs = lag;
+    }
+    if (probe) serverSamples.push(await probe.read());
+  };
+  await sample();
+  const sampler = setInterval(() => void sample(), SAMPLE_MS);
+  await sleep(endAt - performance.now());
+  clearInterval(sampler);
+  await sample();
+  window.toUs = monotonicUs();
+  for (const p of players) p.stats.bytesAtWindowEnd = p.bytesIn;
+  const pubBytes = publisher.bytesSent - pubStart;
+  const windowS = (performance.now() - wallStart) / 1000;
+  loopDelay.disable();
+  const cpu = process.cpuUsage(cpuStart);
+  if (publisher.closed !== undefined)
+    notes.push(`publisher connection ended early: ${publisher.closed?.message ?? 'closed'}`);
+
+  const publishedKbps = (pubBytes * 8) / 1000 / windowS;
+  const v = judgePlayers(
+    players.map((p) => p.stats),
+    windowS,
+    publishedKbps,
+  );
+  const cpuPct = cpuPercents(serverSamples);
+  const rss = serverSamples.map((s) => s.rssBytes).filter((x): x is number => x !== null);
+  if (probe && cpuPct.length === 0) notes.push(`server CPU not available from ${probe.source}`);
+  return {
+    players: args.players,
+    proto: args.proto,
+    durationS: args.durationS,
+    windowS,
+    bitrateKbps: { target: args.bitrateKbps, file: fileKbps, published: publishedKbps },
+    server: {
+      source: probe?.source ?? 'none',
+      cpuAvgPct: cpuPct.length ? cpuPct.reduce((a, b) => a + b, 0) / cpuPct.length : null,
+      cpuMaxPct: cpuPct.length ? Math.max(...cpuPct) : null,
+      rssMaxMb: rss.length ? Math.max(...rss) / 1024 / 1024 : null,
+      warnings: {},
+    },
+    bench: {
+      cpuAvgPct: ((cpu.user + cpu.system) / 1000 / (windowS * 1000)) * 100,
+      eventLoopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+      eventLoopDelayMaxMs: loopDelay.max / 1e6,
+    },
+    playerKbps: spread(v.kbps),
+    connectMs: spread(v.connectMs),
+    firstKeyFrameMs: spread(v.firstKeyFrameMs),
+    lagMs: spread(v.lagMs),
+    fellBehind: v.fellBehind,
+    connectFailures: v.connectFailures,
+    failureCodes: v.failureCodes,
+    notes,
+  };
+}
+
+async function main(): Promise<number> {
+  let args: BenchArgs | 'help';
+  try {
+    args = parseBenchArgs(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`bench: ${(e as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (args === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  try {
+    const report = await run(args);
+    process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
+    return 0;
+  } catch (e) {
+    process.stderr.write(`bench failed: ${(e as Error).stack ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+const code = await main();
+// 1000 sockets may still be closing; the report is out, so do not wait for them.
+process.stdout.write('', () => process.exit(code));
