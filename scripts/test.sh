@@ -16,6 +16,6 @@ npx prettier --check . >/dev/null || { npx prettier --check . | tail -20; exit 1
 unit=$(find test/unit test/fuzz -name '*.test.ts' | sort)
 integration=$(find test/integration -name '*.test.ts' | sort)
 echo "== unit and fuzz tests"
-node --import tsx --test --test-reporter=dot --test-reporter-destination=stdout $unit
+node --import tsx --test --test-reporter=spec --test-reporter-destination=stdout $unit
 echo "== integration tests"
-node --import tsx --test --test-concurrency=2 --test-reporter=spec --test-reporter-destination=stdout $integration
+node --import tsx --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout $integration

@@ -29,6 +29,9 @@ export interface IncomingFrame {
   isSequenceHeader: boolean;
 }
 
+/** Drops of one viewer are summarized in the log at most this often. */
+const DROP_LOG_INTERVAL_MS = 10_000;
+
 /** Gap put between the last frame of a publisher and the first of the next one. */
 const PUBLISHER_SWITCH_GAP_MS = 40;
 
@@ -45,6 +48,7 @@ export class Subscriber {
   lastProgressAt = Date.now();
   droppedFrames = 0;
   droppedSinceLog = 0;
+  lastDropLogAt = 0;
   bytesSent = 0;
 
   constructor(sink: Sink) {
@@ -220,7 +224,7 @@ export class Stream {
         sub.sink.end(EndReason.Stalled);
         continue;
       }
-      if (sub.droppedSinceLog > 0) this.logDrops(sub);
+      if (sub.droppedSinceLog > 0 && now - sub.lastDropLogAt >= DROP_LOG_INTERVAL_MS) this.logDrops(sub);
     }
   }
 
@@ -235,6 +239,7 @@ export class Stream {
       'slow viewer: frames dropped to the next key frame',
     );
     sub.droppedSinceLog = 0;
+    sub.lastDropLogAt = Date.now();
   }
 
   private armWait(sub: Subscriber, reason: EndReason): void {

@@ -13,22 +13,26 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
-/** The newest .cpuprofile in `dir`, or null. */
+/**
+ * The main-thread profile of the newest server run in `dir`, or null. Node writes one file
+ * per thread (CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile) and tsx's loader runs in a
+ * worker, so of the newest pid's files the largest (the busy main thread) is taken.
+ */
 export function newestProfile(dir: string): string | null {
-  let best: { file: string; mtime: number } | null = null;
-  let names: string[];
+  let files: { file: string; pid: string; mtime: number; size: number }[];
   try {
-    names = readdirSync(dir);
+    files = readdirSync(dir)
+      .filter((n) => n.endsWith('.cpuprofile'))
+      .map((n) => {
+        const st = statSync(join(dir, n));
+        return { file: join(dir, n), pid: n.split('.')[3] ?? '', mtime: st.mtimeMs, size: st.size };
+      });
   } catch {
     return null;
   }
-  for (const n of names) {
-    if (!n.endsWith('.cpuprofile')) continue;
-    const file = join(dir, n);
-    const mtime = statSync(file).mtimeMs;
-    if (!best || mtime > best.mtime) best = { file, mtime };
-  }
-  return best?.file ?? null;
+  const newest = files.sort((a, b) => b.mtime - a.mtime)[0];
+  if (!newest) return null;
+  return files.filter((f) => f.pid === newest.pid).sort((a, b) => b.size - a.size)[0]!.file;
 }
 
 /** Groups a frame by where its code lives: libs/rtmp, services/node, node:internal/streams, (garbage collector)... */
@@ -40,6 +44,13 @@ function category(url: string, fn: string, repo: string): string {
   if (nm >= 0) return `node_modules/${path.slice(nm + 13).split('/')[0]}`;
   const parts = path.split('/');
   return parts.length > 2 ? parts.slice(0, 2).join('/') : path;
+}
+
+/** Node internals by module:line; our files by path only (tsx output has no useful lines). */
+function where(url: string, line: number, repo: string): string {
+  if (url === '') return '';
+  if (url.startsWith('node:')) return `${url}:${line + 1}`;
+  return url.startsWith('file://') ? relative(repo, decodeURIComponent(url.slice(7))) : url;
 }
 
 /**
@@ -82,8 +93,7 @@ export function summarizeProfile(file: string, repo: string, fromUs: number, toU
     total += us;
     const cat = category(cf.url, cf.functionName, repo);
     byCat.set(cat, (byCat.get(cat) ?? 0) + us);
-    const fn =
-      `${cf.functionName || '(anonymous)'} ${cf.url ? `${category(cf.url, '', repo)}:${cf.lineNumber + 1}` : ''}`.trim();
+    const fn = `${cf.functionName || '(anonymous)'} ${where(cf.url, cf.lineNumber, repo)}`.trim();
     byFn.set(fn, (byFn.get(fn) ?? 0) + us);
   }
   const pct = (us: number): string => `${((us / Math.max(1, total)) * 100).toFixed(1).padStart(5)}%`;

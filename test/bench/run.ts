@@ -178,6 +178,10 @@ async function measure(
   };
 }
 
+/** JSON figures to 0.1: the measurement is not finer than that. */
+const roundNumbers = (_key: string, v: unknown): unknown =>
+  typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 10) / 10 : v;
+
 async function main(): Promise<number> {
   let args: BenchArgs | 'help';
   try {
@@ -192,7 +196,9 @@ async function main(): Promise<number> {
   }
   try {
     const report = await run(args);
-    process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
+    process.stdout.write(
+      args.json ? `${JSON.stringify(report, roundNumbers, 2)}\n` : `${formatReport(report)}\n`,
+    );
     return 0;
   } catch (e) {
     process.stderr.write(`bench failed: ${(e as Error).stack ?? String(e)}\n`);
