@@ -45,7 +45,7 @@ export function loadConfig<T>(opts: {
     }
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ConfigError(['(root): must be a JSON object']);
+    throw new ConfigError([`${opts.file ?? 'config'}: must be a JSON object`]);
   }
   const problems: string[] = [];
   const env = opts.env ?? process.env;
@@ -62,12 +62,11 @@ export function loadConfig<T>(opts: {
     }
     setPath(raw as Record<string, unknown>, o.path, value);
   }
-  if (problems.length) throw new ConfigError(problems);
-
   const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true });
   addFormats.default(ajv);
   const validate = ajv.compile(opts.schema);
-  if (!validate(raw)) throw new ConfigError((validate.errors ?? []).map(describe));
+  if (!validate(raw)) problems.push(...(validate.errors ?? []).map(describe));
+  if (problems.length) throw new ConfigError(problems);
   return raw as T;
 }
 

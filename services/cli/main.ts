@@ -26,9 +26,13 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const role = parsed.positionals[0];
-  if (parsed.values.help || !role) {
+  if (parsed.values.help) {
     process.stdout.write(`${USAGE}\n`);
-    return parsed.values.help ? 0 : 2;
+    return 0;
+  }
+  if (!role) {
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
   }
   try {
     switch (role) {

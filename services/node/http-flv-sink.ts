@@ -42,9 +42,10 @@ export class HttpFlvSink implements Sink {
   }
 
   end(reason: EndReason): void {
-    if (reason === EndReason.NotFound && !this.res.headersSent) {
-      this.res.writeHead(404, { ...this.headers, 'Content-Type': 'text/plain' });
-      this.res.end('stream not found\n');
+    if (!this.res.headersSent) {
+      const notFound = reason === EndReason.NotFound;
+      this.res.writeHead(notFound ? 404 : 503, { ...this.headers, 'Content-Type': 'text/plain' });
+      this.res.end(notFound ? 'stream not found\n' : 'server shutting down\n');
     } else if (reason === EndReason.Stalled) {
       this.res.destroy();
     } else {

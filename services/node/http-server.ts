@@ -49,12 +49,20 @@ export class HttpMediaServer {
       this.onUpgrade(req, socket, head),
     );
     this.server.on('clientError', (err, socket) => {
-      this.deps.counters.inc('protocol_errors', 1, {
-        proto: 'http',
-        code: (err as NodeJS.ErrnoException).code ?? 'HTTP_BAD_REQUEST',
-      });
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-      else socket.destroy();
+      const code = (err as NodeJS.ErrnoException).code ?? 'HTTP_BAD_REQUEST';
+      if (code === 'ECONNRESET' || !socket.writable) {
+        socket.destroy();
+        return;
+      }
+      this.deps.counters.inc('protocol_errors', 1, { proto: 'http', code });
+      // Same statuses as Node's default handler: 431 for oversized headers, 408 for slow ones.
+      const status =
+        code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? '408 Request Timeout'
+            : '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
     });
     this.wss = new WebSocketServer({
       noServer: true,

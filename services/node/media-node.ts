@@ -36,6 +36,9 @@ export interface ListeningAddresses {
   api?: string;
 }
 
+/** How long shutdown lets final statuses reach viewers before closing sockets. */
+const SHUTDOWN_FLUSH_MS = 100;
+
 /** Window acknowledgement size we announce (what FMS and most servers use). */
 const WINDOW_ACK_SIZE = 2_500_000;
 
@@ -115,10 +118,12 @@ export class MediaNode {
   /** Not ready, stop accepting, end viewers and publishers, close. */
   async stop(): Promise<void> {
     this.ready = false;
+    // Viewers first, so each gets a proper ending (503, UnpublishNotify), and a moment to flush it.
+    this.hub.close();
+    await new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS));
     const closing: Promise<void>[] = [];
     if (this.rtmp) closing.push(this.rtmp.close());
     if (this.http) closing.push(this.http.close());
-    this.hub.close();
     this.rtmp?.destroyAll();
     await Promise.all(closing);
     await this.api?.close();

@@ -9,6 +9,7 @@ export class RtmpPlaySink implements Sink {
   readonly format: OutputFormat;
   private readonly conn: RtmpServerConnection;
   private readonly req: StreamRequest;
+  private started = false;
 
   constructor(conn: RtmpServerConnection, req: StreamRequest) {
     this.id = conn.id;
@@ -22,6 +23,7 @@ export class RtmpPlaySink implements Sink {
   }
 
   start(_info: StreamStartInfo): void {
+    this.started = true;
     this.conn.startPlay(this.req);
   }
 
@@ -49,7 +51,9 @@ export class RtmpPlaySink implements Sink {
         this.conn.fail(new ProtocolError('VIEWER_STALLED', 'viewer stopped reading'));
         return;
       case EndReason.Shutdown:
-        this.conn.endPlay(this.req.streamId);
+        // A player that never started gets no UnpublishNotify for a stream it never saw.
+        if (this.started) this.conn.endPlay(this.req.streamId);
+        else this.conn.fail(new Error('server shutting down'));
         return;
     }
   }

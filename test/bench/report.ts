@@ -27,6 +27,8 @@ export interface BenchReport {
     rssMaxMb: number | null;
     warnings: Record<string, number>;
   };
+  /** Whole machine, 100 per core: what is left after server and bench is other load. */
+  host: { cores: number; cpuAvgPct: number | null };
   bench: { cpuAvgPct: number; eventLoopDelayP99Ms: number; eventLoopDelayMaxMs: number };
   playerKbps: Spread | null;
   connectMs: Spread | null;
@@ -119,6 +121,7 @@ export function formatReport(r: BenchReport): string {
     ['first key frame ms median / p95 / max', fmtSpread(r.firstKeyFrameMs, ['median', 'p95', 'max'])],
     ['connect ms median / p95 / max', fmtSpread(r.connectMs, ['median', 'p95', 'max'])],
     ['connect failures', `${r.connectFailures}${failureList(r.failureCodes)}`],
+    ['host CPU % avg (all processes)', `${fmt(r.host.cpuAvgPct)} of ${r.host.cores * 100}`],
     [
       'bench CPU % avg; loop delay p99 / max ms',
       `${fmt(r.bench.cpuAvgPct)}; ${fmt(r.bench.eventLoopDelayP99Ms, 1)} / ${fmt(r.bench.eventLoopDelayMaxMs, 1)}`,

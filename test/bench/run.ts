@@ -1,4 +1,5 @@
 // The load tool behind `npm run bench`: one publisher, N players, server CPU/RSS. See README.md.
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseBenchArgs, Proto, USAGE, type BenchArgs } from './args.ts';
@@ -7,7 +8,14 @@ import { FlvBenchPlayer, RtmpBenchPlayer, type BenchPlayer } from './players.ts'
 import { newestProfile, summarizeProfile } from './profile-summary.ts';
 import { BenchPublisher } from './publisher.ts';
 import { formatReport, judgePlayers, spread, type BenchReport } from './report.ts';
-import { apiProbe, cpuPercents, procProbe, type ProcSample, type ServerProbe } from './sampler.ts';
+import {
+  apiProbe,
+  cpuPercents,
+  hostCpuTicks,
+  procProbe,
+  type ProcSample,
+  type ServerProbe,
+} from './sampler.ts';
 import { spawnServer, type ServerEndpoints } from './server.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
@@ -111,6 +119,7 @@ async function measure(
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
   const cpuStart = process.cpuUsage();
+  const hostStart = hostCpuTicks();
   const wallStart = performance.now();
   for (const p of players) p.stats.bytesAtWindowStart = p.bytesIn;
   const pubStart = publisher.bytesSent;
@@ -137,6 +146,12 @@ async function measure(
   const windowS = (performance.now() - wallStart) / 1000;
   loopDelay.disable();
   const cpu = process.cpuUsage(cpuStart);
+  const hostEnd = hostCpuTicks();
+  const cores = availableParallelism();
+  const hostPct =
+    hostStart && hostEnd && hostEnd.total > hostStart.total
+      ? ((hostEnd.busy - hostStart.busy) / (hostEnd.total - hostStart.total)) * 100 * cores
+      : null;
   if (publisher.closed !== undefined)
     notes.push(`publisher connection ended early: ${publisher.closed?.message ?? 'closed'}`);
 
@@ -162,6 +177,7 @@ async function measure(
       rssMaxMb: rss.length ? Math.max(...rss) / 1024 / 1024 : null,
       warnings: {},
     },
+    host: { cores, cpuAvgPct: hostPct },
     bench: {
       cpuAvgPct: ((cpu.user + cpu.system) / 1000 / (windowS * 1000)) * 100,
       eventLoopDelayP99Ms: loopDelay.percentile(99) / 1e6,

@@ -88,3 +88,16 @@ export function cpuPercents(samples: ProcSample[]): number[] {
   }
   return out;
 }
+
+/** Busy and total jiffies of all CPUs (/proc/stat line "cpu"), or null off Linux. */
+export function hostCpuTicks(): { busy: number; total: number } | null {
+  try {
+    const line = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0]!;
+    const v = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = v.reduce((a, b) => a + b, 0);
+    // idle + iowait are fields 4 and 5.
+    return { busy: total - (v[3] ?? 0) - (v[4] ?? 0), total };
+  } catch {
+    return null;
+  }
+}

@@ -30,7 +30,11 @@ before(async () => {
   [timeouts, limited, waiting, media] = await Promise.all([
     startSluice({
       stream: { waitPublisherMs: 5000 },
-      limits: { handshakeTimeoutMs: HANDSHAKE_MS, idleTimeoutMs: IDLE_MS, publishIdleTimeoutMs: PUBLISH_IDLE_MS },
+      limits: {
+        handshakeTimeoutMs: HANDSHAKE_MS,
+        idleTimeoutMs: IDLE_MS,
+        publishIdleTimeoutMs: PUBLISH_IDLE_MS,
+      },
     }),
     startSluice({ stream: { waitPublisherMs: 20_000 }, limits: { maxConnections: 3 } }),
     startSluice({ stream: { waitPublisherMs: WAIT_MS } }),
@@ -65,7 +69,10 @@ interface StreamList {
   streams: { key: string; subscribers: number; publisher: unknown }[];
 }
 
-async function streamInfo(server: SluiceProcess, key: string): Promise<StreamList['streams'][number] | undefined> {
+async function streamInfo(
+  server: SluiceProcess,
+  key: string,
+): Promise<StreamList['streams'][number] | undefined> {
   return (await getJson<StreamList>(`${server.api}/api/v1/streams`)).streams.find((s) => s.key === key);
 }
 
@@ -75,7 +82,11 @@ test('a connection that sends nothing is closed by the handshake timeout', async
   const closedAt = await c.waitClosed(HANDSHAKE_MS * 4);
   assertTiming(closedAt - c.openedAt, HANDSHAKE_MS, 'closed');
   assert.equal(c.received().length, 0);
-  await waitFor(async () => (await rtmpErrors(timeouts.api, 'RTMP_HANDSHAKE_TIMEOUT')) === before + 1, 2000, 'counted');
+  await waitFor(
+    async () => (await rtmpErrors(timeouts.api, 'RTMP_HANDSHAKE_TIMEOUT')) === before + 1,
+    2000,
+    'counted',
+  );
 });
 
 test('half a handshake (C0 + 100 bytes of C1) is closed by the handshake timeout', async () => {
@@ -84,7 +95,11 @@ test('half a handshake (C0 + 100 bytes of C1) is closed by the handshake timeout
   c.write(Buffer.concat([Buffer.of(3), Buffer.alloc(100, 0x5a)]));
   const closedAt = await c.waitClosed(HANDSHAKE_MS * 4);
   assertTiming(closedAt - c.openedAt, HANDSHAKE_MS, 'closed');
-  await waitFor(async () => (await rtmpErrors(timeouts.api, 'RTMP_HANDSHAKE_TIMEOUT')) === before + 1, 2000, 'counted');
+  await waitFor(
+    async () => (await rtmpErrors(timeouts.api, 'RTMP_HANDSHAKE_TIMEOUT')) === before + 1,
+    2000,
+    'counted',
+  );
 });
 
 test('a connection that connects but never publishes or plays is closed by the idle timeout', async () => {
@@ -96,7 +111,11 @@ test('a connection that connects but never publishes or plays is closed by the i
   assert.equal(res.name, '_result');
   const closedAt = await c.conn.waitClosed(IDLE_MS * 4);
   assertTiming(closedAt - handshakeAt, IDLE_MS, 'closed');
-  await waitFor(async () => (await rtmpErrors(timeouts.api, 'RTMP_IDLE_TIMEOUT')) === before + 1, 2000, 'counted');
+  await waitFor(
+    async () => (await rtmpErrors(timeouts.api, 'RTMP_IDLE_TIMEOUT')) === before + 1,
+    2000,
+    'counted',
+  );
 });
 
 test('a publisher that stops sending is closed; its viewers stay for a republish', async () => {
@@ -111,7 +130,11 @@ test('a publisher that stops sending is closed; its viewers stay for a republish
   // A frozen encoder: the TCP connection stays up, nothing more arrives.
   first.proc.kill('SIGSTOP');
   const stoppedAt = Date.now();
-  await waitFor(async () => (await streamInfo(timeouts, key))?.publisher === null, PUBLISH_IDLE_MS * 4, 'publisher dropped');
+  await waitFor(
+    async () => (await streamInfo(timeouts, key))?.publisher === null,
+    PUBLISH_IDLE_MS * 4,
+    'publisher dropped',
+  );
   assertTiming(Date.now() - stoppedAt, PUBLISH_IDLE_MS, 'publisher dropped');
   assert.equal(await rtmpErrors(timeouts.api, 'RTMP_PUBLISH_IDLE_TIMEOUT'), before + 1);
   first.proc.kill('SIGCONT');
@@ -123,7 +146,11 @@ test('a publisher that stops sending is closed; its viewers stay for a republish
   const framesBefore = viewer.videoFrames().length;
   const second = publish(media, `${timeouts.rtmp}/${key}`, { loop: true });
   children.push(second);
-  await waitFor(() => viewer.videoFrames().length >= framesBefore + 10, 4000, 'frames from the second publisher');
+  await waitFor(
+    () => viewer.videoFrames().length >= framesBefore + 10,
+    4000,
+    'frames from the second publisher',
+  );
   assert.equal(viewer.closed, false);
   assert.equal(viewer.timestampRegression(), null, 'timestamps continue across the republish');
   viewer.stop();
@@ -134,12 +161,23 @@ test('maxConnections covers HTTP and RTMP; a freed slot is reused', async () => 
   const key = 'live/nobody';
   const refused = async (proto: string): Promise<number> =>
     counter(limited.api, 'sluice_connections_refused_limit_total', { proto });
-  const [httpBefore, rtmpBefore, wsBefore] = await Promise.all([refused('http'), refused('rtmp'), refused('ws')]);
+  const [httpBefore, rtmpBefore, wsBefore] = await Promise.all([
+    refused('http'),
+    refused('rtmp'),
+    refused('ws'),
+  ]);
   const viewers = [0, 1, 2].map(() => httpFlv(`${limited.http}/${key}.flv`));
   collectors.push(...viewers);
-  await waitFor(async () => (await streamInfo(limited, key))?.subscribers === 3, 5000, 'three waiting viewers');
+  await waitFor(
+    async () => (await streamInfo(limited, key))?.subscribers === 3,
+    5000,
+    'three waiting viewers',
+  );
 
-  const fourth = await rawHttp(portOf(limited.http), `GET /${key}.flv HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+  const fourth = await rawHttp(
+    portOf(limited.http),
+    `GET /${key}.flv HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+  );
   assert.equal(fourth.status, 503, fourth.raw);
   const ws = await rawHttp(
     portOf(limited.http),
@@ -150,20 +188,33 @@ test('maxConnections covers HTTP and RTMP; a freed slot is reused', async () => 
   const rtmp = await rawConn(limited);
   rtmp.write(Buffer.concat([Buffer.of(3), Buffer.alloc(1536)])); // C0+C1: must not be answered
   const closedAt = await rtmp.waitClosed(1000);
-  assert.ok(closedAt - rtmp.openedAt < 500, `4th RTMP connection closed after ${closedAt - rtmp.openedAt} ms`);
+  assert.ok(
+    closedAt - rtmp.openedAt < 500,
+    `4th RTMP connection closed after ${closedAt - rtmp.openedAt} ms`,
+  );
   assert.equal(rtmp.received().length, 0);
   await waitFor(async () => (await refused('rtmp')) === rtmpBefore + 1, 2000, 'rtmp refusal counted');
   assert.equal(await refused('http'), httpBefore + 1);
   assert.equal(await refused('ws'), wsBefore + 1);
-  assert.ok(viewers.every((v) => !v.closed), 'the three admitted viewers are untouched');
+  assert.ok(
+    viewers.every((v) => !v.closed),
+    'the three admitted viewers are untouched',
+  );
 
   viewers[0]!.stop();
-  await waitFor(async () => (await streamInfo(limited, key))?.subscribers === 2, 3000, 'the slot to be freed');
+  await waitFor(
+    async () => (await streamInfo(limited, key))?.subscribers === 2,
+    3000,
+    'the slot to be freed',
+  );
   const again = await RtmpTestClient.ready(portOf(limited.rtmp), 2000);
   conns.push(again);
   assert.equal((await again.connect('live')).name, '_result', 'a new connection is served');
   // And the node is full again.
-  const full = await rawHttp(portOf(limited.http), `GET /${key}.flv HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+  const full = await rawHttp(
+    portOf(limited.http),
+    `GET /${key}.flv HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+  );
   assert.equal(full.status, 503);
   again.destroy();
   for (const v of viewers) v.stop();
@@ -176,7 +227,11 @@ test('viewers of a stream that never comes give up after waitPublisherMs on ever
   const t0 = Date.now();
 
   // Raw HTTP: a FLV parser would choke on the 404's text body.
-  const http = rawHttp(portOf(waiting.http), `GET /${key}.flv HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, WAIT_MS * 4);
+  const http = rawHttp(
+    portOf(waiting.http),
+    `GET /${key}.flv HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+    WAIT_MS * 4,
+  );
   const ws = wsFlv(`${waiting.ws}/${key}.flv`);
   collectors.push(ws);
   const rtmp = await RtmpTestClient.ready(portOf(waiting.rtmp));
@@ -189,7 +244,9 @@ test('viewers of a stream that never comes give up after waitPublisherMs on ever
   await Promise.all([
     http.then(() => (ended.http = Date.now() - t0)),
     ws.whenClosed().then(() => (ended.ws = Date.now() - t0)),
-    rtmp.waitStatus('NetStream.Play.StreamNotFound', WAIT_MS * 4).then(() => (ended.rtmp = Date.now() - playAt)),
+    rtmp
+      .waitStatus('NetStream.Play.StreamNotFound', WAIT_MS * 4)
+      .then(() => (ended.rtmp = Date.now() - playAt)),
   ]);
   assertTiming(ended.http!, WAIT_MS, 'HTTP-FLV 404');
   assertTiming(ended.ws!, WAIT_MS, 'WS-FLV 404');

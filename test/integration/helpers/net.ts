@@ -136,7 +136,13 @@ export async function rawHttp(
     const i = l.indexOf(':');
     if (i > 0) headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
   }
-  return { status: m ? Number(m[1]) : 0, headers, body: headEnd < 0 ? '' : raw.slice(headEnd + 4), closed, raw };
+  return {
+    status: m ? Number(m[1]) : 0,
+    headers,
+    body: headEnd < 0 ? '' : raw.slice(headEnd + 4),
+    closed,
+    raw,
+  };
 }
 
 /** Deterministic pseudo-random bytes (mulberry32), so a failing garbage test can be replayed. */
@@ -154,7 +160,13 @@ export function seededBytes(seed: number, n: number): Buffer {
 }
 
 /** A fmt 0 chunk header (RTMP spec §5.3.1): 1-byte basic header for csid 2..63, 2-byte for 64..319. */
-export function fmt0Header(csid: number, length: number, typeId: number, streamId = 0, timestamp = 0): Buffer {
+export function fmt0Header(
+  csid: number,
+  length: number,
+  typeId: number,
+  streamId = 0,
+  timestamp = 0,
+): Buffer {
   const basic = csid < 64 ? Buffer.of(csid) : Buffer.of(0, csid - 64);
   const b = Buffer.alloc(11);
   b.writeUIntBE(timestamp, 0, 3);
@@ -260,7 +272,11 @@ export class RtmpTestClient {
   }
 
   /** The first received command matching `pred`, waiting for it if needed. */
-  async waitCommand(pred: (c: RtmpCommand) => boolean, timeoutMs: number, what: string): Promise<RtmpCommand> {
+  async waitCommand(
+    pred: (c: RtmpCommand) => boolean,
+    timeoutMs: number,
+    what: string,
+  ): Promise<RtmpCommand> {
     let found: RtmpCommand | undefined;
     const check = (): boolean => (found = this.commands.find(pred)) !== undefined;
     try {
@@ -273,13 +289,26 @@ export class RtmpTestClient {
   }
 
   async connect(app = 'live', timeoutMs = 3000): Promise<RtmpCommand> {
-    const txn = this.command('connect', { app, tcUrl: `rtmp://127.0.0.1/${app}`, flashVer: 'FMLE/3.0', objectEncoding: 0 });
-    return this.waitCommand((c) => c.transactionId === txn && c.name.startsWith('_'), timeoutMs, 'connect result');
+    const txn = this.command('connect', {
+      app,
+      tcUrl: `rtmp://127.0.0.1/${app}`,
+      flashVer: 'FMLE/3.0',
+      objectEncoding: 0,
+    });
+    return this.waitCommand(
+      (c) => c.transactionId === txn && c.name.startsWith('_'),
+      timeoutMs,
+      'connect result',
+    );
   }
 
   async createStream(timeoutMs = 3000): Promise<number> {
     const txn = this.command('createStream', null);
-    const res = await this.waitCommand((c) => c.transactionId === txn && c.name === '_result', timeoutMs, 'createStream');
+    const res = await this.waitCommand(
+      (c) => c.transactionId === txn && c.name === '_result',
+      timeoutMs,
+      'createStream',
+    );
     const id = res.args[0];
     if (typeof id !== 'number') throw new Error('createStream result has no stream id');
     return id;
@@ -325,7 +354,11 @@ export async function metrics(api: string): Promise<MetricSample[]> {
 }
 
 /** Sum of the samples of `name` whose labels include `labels`. */
-export async function counter(api: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+export async function counter(
+  api: string,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
   let sum = 0;
   for (const s of await metrics(api)) {
     if (s.name !== name) continue;
