@@ -14,6 +14,12 @@ export interface StreamOptions {
   maxBufferedBytes: number;
   /** A viewer whose queue does not drain at all for this long is disconnected. */
   stallTimeoutMs: number;
+  /**
+   * Writes to viewers are gathered for this long and sent with one writev per viewer.
+   * Publishers deliver each frame in its own event-loop turn, so without a window every
+   * viewer costs one syscall per frame; 0 flushes at the end of each turn.
+   */
+  writeCoalesceMs: number;
 }
 
 export interface PublisherHandle {
@@ -313,14 +319,19 @@ export class Stream {
     sub.sink.write(buf);
   }
 
-  /** Coalesce all writes of this tick into one writev per viewer (cork now, uncork on next tick). */
+  /**
+   * Coalesce writes into one writev per viewer: cork every viewer now, uncork them all when
+   * the window ends. A viewer that joins mid-window is not corked, so its start is not delayed.
+   */
   private ensureCorked(): void {
     if (this.corked) return;
     this.corked = true;
     for (const sub of this.subs) sub.sink.cork();
-    process.nextTick(() => {
+    const flush = (): void => {
       this.corked = false;
       for (const sub of this.subs) sub.sink.uncork();
-    });
+    };
+    if (this.opts.writeCoalesceMs > 0) setTimeout(flush, this.opts.writeCoalesceMs);
+    else process.nextTick(flush);
   }
 }

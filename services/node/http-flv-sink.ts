@@ -1,14 +1,20 @@
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { encodeFlvHeader } from '../../libs/flv/index.ts';
 import { EndReason, type Sink, type StreamStartInfo } from '../../libs/stream/index.ts';
 import { flvFormat } from './formats.ts';
 
-/** An HTTP-FLV viewer. Headers are sent only once the stream has a publisher, so a miss is a real 404. */
+/**
+ * An HTTP-FLV viewer. Headers are sent only once the stream has a publisher, so a miss is a
+ * real 404. The body is close-delimited (no chunked encoding, as lal and SRS do) and written
+ * straight to the socket: the shared tag buffers go out with no per-viewer framing.
+ */
 export class HttpFlvSink implements Sink {
   readonly id: string;
   readonly format = flvFormat;
   private readonly res: ServerResponse;
   private readonly headers: Record<string, string>;
+  private socket: Socket | null = null;
 
   constructor(id: string, res: ServerResponse, headers: Record<string, string>) {
     this.id = id;
@@ -17,28 +23,33 @@ export class HttpFlvSink implements Sink {
   }
 
   get bufferedBytes(): number {
-    return this.res.writableLength;
+    return this.socket ? this.socket.writableLength : this.res.writableLength;
   }
 
   start(info: StreamStartInfo): void {
-    this.res.writeHead(200, { ...this.headers, 'Content-Type': 'video/x-flv' });
+    // Without chunked encoding the body ends when the connection closes (RFC 9112 §6.3).
+    this.res.useChunkedEncodingByDefault = false;
+    this.res.shouldKeepAlive = false;
+    this.res.writeHead(200, { ...this.headers, 'Content-Type': 'video/x-flv', Connection: 'close' });
     if (this.res.req.method === 'HEAD') {
       this.res.end();
       return;
     }
-    this.res.write(encodeFlvHeader(info.hasAudio, info.hasVideo));
+    this.res.flushHeaders();
+    this.socket = this.res.socket;
+    this.socket?.write(encodeFlvHeader(info.hasAudio, info.hasVideo));
   }
 
   write(buf: Buffer): void {
-    if (!this.res.writableEnded) this.res.write(buf);
+    if (this.socket?.writable) this.socket.write(buf);
   }
 
   cork(): void {
-    this.res.socket?.cork();
+    this.socket?.cork();
   }
 
   uncork(): void {
-    this.res.socket?.uncork();
+    this.socket?.uncork();
   }
 
   end(reason: EndReason): void {

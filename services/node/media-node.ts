@@ -27,7 +27,7 @@ export interface MediaNodeConfig {
     publishIdleTimeoutMs: number;
   };
   stream: { gopCache: boolean; gopCacheMaxBytes: number; waitPublisherMs: number };
-  viewer: { maxBufferedBytes: number; stallTimeoutMs: number };
+  viewer: { maxBufferedBytes: number; stallTimeoutMs: number; writeCoalesceMs: number };
 }
 
 export interface ListeningAddresses {
@@ -61,6 +61,7 @@ export class MediaNode {
       waitPublisherMs: cfg.stream.waitPublisherMs,
       maxBufferedBytes: cfg.viewer.maxBufferedBytes,
       stallTimeoutMs: cfg.viewer.stallTimeoutMs,
+      writeCoalesceMs: cfg.viewer.writeCoalesceMs,
     };
     this.hub = new StreamHub(streamOpts, { log: log.child({ component: 'hub' }), counters: this.counters });
     const limiter = new ConnectionLimiter(cfg.limits.maxConnections);

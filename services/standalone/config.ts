@@ -24,7 +24,7 @@ export interface StandaloneConfig {
     publishIdleTimeoutMs: number;
   };
   stream: { gopCache: boolean; gopCacheMaxBytes: number; waitPublisherMs: number };
-  viewer: { maxBufferedBytes: number; stallTimeoutMs: number };
+  viewer: { maxBufferedBytes: number; stallTimeoutMs: number; writeCoalesceMs: number };
 }
 
 export const standaloneEnv: readonly EnvOverride[] = [

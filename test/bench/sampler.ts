@@ -93,7 +93,8 @@ export function cpuPercents(samples: ProcSample[]): number[] {
 export function hostCpuTicks(): { busy: number; total: number } | null {
   try {
     const line = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0]!;
-    const v = line.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal; guest times are already inside user/nice.
+    const v = line.trim().split(/\s+/).slice(1, 9).map(Number);
     const total = v.reduce((a, b) => a + b, 0);
     // idle + iowait are fields 4 and 5.
     return { busy: total - (v[3] ?? 0) - (v[4] ?? 0), total };

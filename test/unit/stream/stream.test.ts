@@ -62,6 +62,7 @@ const opts: StreamOptions = {
   waitPublisherMs: 50,
   maxBufferedBytes: 100,
   stallTimeoutMs: 1000,
+  writeCoalesceMs: 0,
 };
 
 const v = (ts: number, tag: string, key = false): IncomingFrame => ({
