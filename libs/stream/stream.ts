@@ -273,12 +273,15 @@ export class Stream {
     // Without a video header yet we cannot tell; announce both like other servers do.
     const hasVideo = this.hasVideo || this.videoHeader !== null || !this.hasAudio;
     const hasAudio = this.hasAudio || this.audioHeader !== null || !this.hasVideo;
+    // The start burst (preamble, headers, cached GOP) goes out at once, as one writev, outside
+    // the coalescing window: time to first frame matters more than one syscall.
+    sub.sink.cork();
     sub.sink.start({ key: this.key, hasAudio, hasVideo });
-    this.ensureCorked();
     if (this.metadata) this.send(sub, this.metadata);
     if (this.videoHeader) this.send(sub, this.videoHeader);
     if (this.audioHeader) this.send(sub, this.audioHeader);
     for (const m of this.gop.messages) this.deliver(sub, m);
+    sub.sink.uncork();
   }
 
   private dispatch(msg: MediaMessage): void {

@@ -9,7 +9,10 @@ import { parseStreamName } from '../../libs/rtmp/stream-key.ts';
 // Full Unicode, and strings over a path-like alphabet so that near-valid names are common.
 const nameish = fc.oneof(
   fc.string({ maxLength: 300, unit: 'binary' }),
-  fc.string({ maxLength: 40, unit: fc.constantFrom('a', 'Z', '0', '.', '/', '%', '2', 'F', '?', '=', '&', '_', '-', '~') }),
+  fc.string({
+    maxLength: 40,
+    unit: fc.constantFrom('a', 'Z', '0', '.', '/', '%', '2', 'F', '?', '=', '&', '_', '-', '~'),
+  }),
 );
 
 const onlyProtocolErrors = (fn: () => unknown): void => {

@@ -57,7 +57,11 @@ test('a publisher that dies and comes back finds its viewers attached, timestamp
 
   const second = publish(media, `${server.rtmp}/${key}`, { loop: true });
   children.push(second);
-  await waitFor(() => flv.videoFrames().length >= beforeSwitch.length + 60, 10_000, 'frames from the second publisher');
+  await waitFor(
+    () => flv.videoFrames().length >= beforeSwitch.length + 60,
+    10_000,
+    'frames from the second publisher',
+  );
 
   const afterSwitch = flv.videoFrames().slice(beforeSwitch.length);
   assert.equal(afterSwitch[0]!.key, true, 'resumes on a key frame');
