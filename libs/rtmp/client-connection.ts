@@ -82,7 +82,6 @@ export class RtmpClient {
   private readonly url: RtmpUrl;
   private readonly opts: RtmpClientOptions;
   private readonly timeoutMs: number;
-  private handshake: HandshakeClient | null;
   private readonly transport: RtmpTransport;
   private state: ClientState = ClientState.Connecting;
   private op: PendingOp | null = null;
@@ -98,12 +97,13 @@ export class RtmpClient {
     this.app = url.app;
     this.streamName = url.streamName;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.handshake = new HandshakeClient({ complex: opts.complexHandshake ?? false });
     this.socket = netConnect({ host: url.host, port: url.port });
     this.socket.setNoDelay(true);
     const limits = opts.limits ? { limits: opts.limits } : {};
     this.transport = new RtmpTransport(this.socket, limits, (m) => this.onMessage(m));
-    this.socket.on('connect', () => this.socket.write(this.handshake!.start()));
+    const handshake = new HandshakeClient({ complex: opts.complexHandshake ?? false });
+    this.transport.expectHandshake(handshake, () => this.sendConnect());
+    this.socket.on('connect', () => this.socket.write(handshake.start()));
     this.socket.on('data', (d: Buffer) => this.onData(d));
     this.socket.on('error', (e) => {
       this.closeError ??= e;
@@ -224,16 +224,7 @@ export class RtmpClient {
     this.totalIn += data.length;
     if (this.state === ClientState.Closed) return; // after close(): draining until the FIN
     try {
-      if (this.handshake) {
-        const step = this.handshake.push(data);
-        for (const b of step.send) this.socket.write(b);
-        if (!step.done) return;
-        this.handshake = null;
-        this.sendConnect();
-        if (step.rest.length === 0) return;
-        data = step.rest;
-      }
-      this.transport.feed(data);
+      this.transport.receive(data);
     } catch (e) {
       this.fail(e instanceof Error ? e : new Error(String(e)));
     }

@@ -81,7 +81,6 @@ export class RtmpServerConnection {
 
   private readonly opts: ServerConnectionOptions;
   private readonly handler: ServerConnectionHandler;
-  private handshake: HandshakeServer | null;
   private readonly transport: RtmpTransport;
   private nextStreamId = 1;
   private timer: NodeJS.Timeout | null = null;
@@ -94,8 +93,11 @@ export class RtmpServerConnection {
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.opts = opts;
     this.handler = handler;
-    this.handshake = new HandshakeServer({ complex: opts.complexHandshake });
     this.transport = new RtmpTransport(socket, { limits: opts.limits }, (m) => this.onMessage(m));
+    this.transport.expectHandshake(new HandshakeServer({ complex: opts.complexHandshake }), () => {
+      this.state = ConnState.Connecting;
+      this.arm(this.opts.idleTimeoutMs, 'RTMP_IDLE_TIMEOUT', 'no publish or play in time');
+    });
     socket.setNoDelay(true);
     this.arm(opts.handshakeTimeoutMs, 'RTMP_HANDSHAKE_TIMEOUT', 'handshake not finished in time');
     socket.on('data', (d: Buffer) => this.onData(d));
@@ -133,17 +135,7 @@ export class RtmpServerConnection {
   private onData(data: Buffer): void {
     if (this.state === ConnState.Closed) return;
     try {
-      if (this.handshake) {
-        const step = this.handshake.push(data);
-        for (const b of step.send) this.socket.write(b);
-        if (!step.done) return;
-        this.handshake = null;
-        this.state = ConnState.Connecting;
-        this.arm(this.opts.idleTimeoutMs, 'RTMP_IDLE_TIMEOUT', 'no publish or play in time');
-        if (step.rest.length === 0) return;
-        data = step.rest;
-      }
-      this.transport.feed(data);
+      this.transport.receive(data);
     } catch (e) {
       this.fail(e instanceof Error ? e : new Error(String(e)));
     }

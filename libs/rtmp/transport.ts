@@ -9,7 +9,13 @@ import {
   setChunkSizeMessage,
   windowAckSizeMessage,
 } from './control.ts';
+import type { HandshakeStep } from './handshake-collector.ts';
 import { MessageType, UserControlEvent, type RtmpMessage } from './message-types.ts';
+
+/** Either side of the RTMP handshake (HandshakeServer, HandshakeClient). */
+export interface Handshake {
+  push(data: Buffer): HandshakeStep;
+}
 
 /**
  * The chunk-stream layer of one RTMP connection, after the handshake: reassembles messages,
@@ -24,6 +30,8 @@ export class RtmpTransport {
   private bytesSinceAck = 0;
   private totalIn = 0;
   private readonly onMessage: (msg: RtmpMessage) => void;
+  private handshake: Handshake | null = null;
+  private onHandshakeDone: (() => void) | null = null;
 
   constructor(
     socket: Socket,
@@ -48,7 +56,33 @@ export class RtmpTransport {
     return this.reader.bufferedBytes;
   }
 
-  /** Feed bytes from the socket; throws ProtocolError on a malformed chunk stream. */
+  /** Routes the next socket bytes through `handshake` until it is done, then calls `onDone`. */
+  expectHandshake(handshake: Handshake, onDone: () => void): void {
+    this.handshake = handshake;
+    this.onHandshakeDone = onDone;
+  }
+
+  /**
+   * Bytes from the socket: the handshake first (its replies are written here), then the chunk
+   * stream, including bytes that came in the same read as the last handshake packet.
+   * Throws ProtocolError on bad input.
+   */
+  receive(data: Buffer): void {
+    if (this.handshake) {
+      const step = this.handshake.push(data);
+      for (const b of step.send) this.socket.write(b);
+      if (!step.done) return;
+      const done = this.onHandshakeDone;
+      this.handshake = null;
+      this.onHandshakeDone = null;
+      done?.();
+      if (step.rest.length === 0) return;
+      data = step.rest;
+    }
+    this.feed(data);
+  }
+
+  /** Feed chunk-stream bytes; throws ProtocolError on a malformed chunk stream. */
   feed(data: Buffer): void {
     this.totalIn += data.length;
     this.bytesSinceAck += data.length;

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Logger } from 'pino';
 import type { Counters } from '../../libs/metrics/counters.ts';
 import type { StreamHub } from '../../libs/stream/index.ts';
+import { listenOn } from '../../libs/http/listen.ts';
 
 export interface ApiDeps {
   hub: StreamHub;
@@ -25,14 +26,7 @@ export class ApiServer {
   }
 
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen({ host, port }, () => {
-        this.server.off('error', reject);
-        const a = this.server.address();
-        resolve(typeof a === 'object' && a ? { host: a.address, port: a.port } : { host, port });
-      });
-    });
+    return listenOn(this.server, host, port);
   }
 
   async close(): Promise<void> {

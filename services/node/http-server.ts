@@ -9,6 +9,7 @@ import type { ConnectionLimiter } from './connection-limiter.ts';
 import { HttpFlvSink } from './http-flv-sink.ts';
 import { sessionId } from './session-id.ts';
 import { WsFlvSink } from './ws-flv-sink.ts';
+import { listenOn } from '../../libs/http/listen.ts';
 
 export interface HttpServerDeps {
   hub: StreamHub;
@@ -72,14 +73,7 @@ export class HttpMediaServer {
   }
 
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen({ host, port }, () => {
-        this.server.off('error', reject);
-        const a = this.server.address();
-        resolve(typeof a === 'object' && a ? { host: a.address, port: a.port } : { host, port });
-      });
-    });
+    return listenOn(this.server, host, port);
   }
 
   async close(): Promise<void> {

@@ -15,6 +15,7 @@ import { classifyRtmpMedia } from './classify.ts';
 import type { ConnectionLimiter } from './connection-limiter.ts';
 import { RtmpPlaySink } from './rtmp-sink.ts';
 import { sessionId } from './session-id.ts';
+import { listenOn } from '../../libs/http/listen.ts';
 
 interface SessionState {
   log: Logger;
@@ -47,14 +48,7 @@ export class RtmpServer implements ServerConnectionHandler {
   }
 
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen({ host, port }, () => {
-        this.server.off('error', reject);
-        const a = this.server.address();
-        resolve(typeof a === 'object' && a ? { host: a.address, port: a.port } : { host, port });
-      });
-    });
+    return listenOn(this.server, host, port);
   }
 
   get connectionCount(): number {

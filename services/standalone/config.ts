@@ -1,30 +1,13 @@
 import { createRequire } from 'node:module';
 import { loadConfig, type EnvOverride } from '../../libs/config/load.ts';
+import type { MediaNodeConfig } from '../node/media-node.ts';
 
 const require = createRequire(import.meta.url);
 export const standaloneSchema = require('./config.schema.json') as object;
 
-export interface StandaloneConfig {
-  nodeId: string;
+/** Standalone is a media node with its own log settings; origin and edge will extend the same shape. */
+export interface StandaloneConfig extends MediaNodeConfig {
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
-  rtmp: {
-    enabled: boolean;
-    listen: string;
-    outChunkSize: number;
-    maxInChunkSize: number;
-    maxMessageBytes: number;
-    complexHandshake: boolean;
-  };
-  http: { enabled: boolean; listen: string; cors: boolean };
-  api: { enabled: boolean; listen: string };
-  limits: {
-    maxConnections: number;
-    handshakeTimeoutMs: number;
-    idleTimeoutMs: number;
-    publishIdleTimeoutMs: number;
-  };
-  stream: { gopCache: boolean; gopCacheMaxBytes: number; waitPublisherMs: number };
-  viewer: { maxBufferedBytes: number; stallTimeoutMs: number; writeCoalesceMs: number };
 }
 
 export const standaloneEnv: readonly EnvOverride[] = [
