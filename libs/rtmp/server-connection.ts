@@ -75,6 +75,8 @@ export class RtmpServerConnection {
   state: ConnState = ConnState.Handshake;
   app = '';
   tcUrl = '';
+  /** The connect command object as the client sent it (credentials live here, never logged). */
+  connectProps: AmfObject = {};
   /** The stream id of the current publish or play, 0 when none. */
   activeStreamId = 0;
   activeRequest: StreamRequest | null = null;
@@ -229,6 +231,7 @@ export class RtmpServerConnection {
       throw new ProtocolError('RTMP_DUPLICATE_CONNECT', 'connect sent twice');
     }
     const obj = (cmd.commandObject ?? {}) as AmfObject;
+    this.connectProps = typeof obj === 'object' && !Array.isArray(obj) ? obj : {};
     this.app = typeof obj.app === 'string' ? obj.app : '';
     this.tcUrl = typeof obj.tcUrl === 'string' ? obj.tcUrl : '';
     this.objectEncoding = typeof obj.objectEncoding === 'number' ? obj.objectEncoding : 0;

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Counters } from '../metrics/counters.ts';
 import { EndReason } from './sink.ts';
-import { Stream, type StreamOptions } from './stream.ts';
+import { Stream, type ByteTotals, type StreamOptions } from './stream.ts';
 
 export interface StreamSummary {
   key: string;
@@ -30,6 +30,10 @@ export class StreamHub {
   private readonly log: Logger;
   private readonly counters: Counters;
   private readonly timer: NodeJS.Timeout;
+  /** Bytes in from publishers and out to viewers since start, all streams. */
+  readonly totals: ByteTotals = { bytesIn: 0, bytesOut: 0 };
+  /** Called after a viewer joined or left a stream (edges drive relays with it). */
+  onViewersChanged: ((s: Stream) => void) | null = null;
 
   constructor(opts: StreamOptions, deps: { log: Logger; counters: Counters }) {
     this.opts = opts;
@@ -56,6 +60,8 @@ export class StreamHub {
         onIdle: (st) => {
           if (this.streams.get(st.key) === st) this.streams.delete(st.key);
         },
+        onViewersChanged: (st) => this.onViewersChanged?.(st),
+        totals: this.totals,
       });
       this.streams.set(key, s);
     }

@@ -8,5 +8,6 @@ export {
   type StreamOptions,
   type PublisherHandle,
   type IncomingFrame,
+  type ByteTotals,
 } from './stream.ts';
 export { StreamHub, type StreamSummary } from './hub.ts';

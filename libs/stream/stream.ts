@@ -41,6 +41,21 @@ const DROP_LOG_INTERVAL_MS = 10_000;
 /** Gap put between the last frame of a publisher and the first of the next one. */
 const PUBLISHER_SWITCH_GAP_MS = 40;
 
+/** Node-wide byte counters every stream adds to (for load reports). */
+export interface ByteTotals {
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export interface StreamDeps {
+  log: Logger;
+  counters: Counters;
+  onIdle: (s: Stream) => void;
+  /** After a viewer joined or left (edges start and stop relays on it). */
+  onViewersChanged: (s: Stream) => void;
+  totals: ByteTotals;
+}
+
 /** Per-viewer state the stream keeps; the sink itself stays a thin socket wrapper. */
 export class Subscriber {
   readonly sink: Sink;
@@ -73,6 +88,8 @@ export class Stream {
   private readonly log: Logger;
   private readonly counters: Counters;
   private readonly onIdle: (s: Stream) => void;
+  private readonly onViewersChanged: (s: Stream) => void;
+  private readonly totals: ByteTotals;
 
   private publisher: PublisherHandle | null = null;
   private readonly subs = new Set<Subscriber>();
@@ -92,16 +109,14 @@ export class Stream {
   framesIn = 0;
   bytesIn = 0;
 
-  constructor(
-    key: string,
-    opts: StreamOptions,
-    deps: { log: Logger; counters: Counters; onIdle: (s: Stream) => void },
-  ) {
+  constructor(key: string, opts: StreamOptions, deps: StreamDeps) {
     this.key = key;
     this.opts = opts;
     this.log = deps.log.child({ stream: key });
     this.counters = deps.counters;
     this.onIdle = deps.onIdle;
+    this.onViewersChanged = deps.onViewersChanged;
+    this.totals = deps.totals;
     this.gop = new GopCache(opts.gopCache ? opts.gopCacheMaxBytes : 0);
   }
 
@@ -171,6 +186,7 @@ export class Stream {
     const msg = createMediaMessage(frame.kind, ts, frame.payload, frame);
     this.framesIn++;
     this.bytesIn += frame.payload.length;
+    this.totals.bytesIn += frame.payload.length;
 
     if (frame.kind === MediaKind.Data) {
       this.metadata = msg;
@@ -191,6 +207,7 @@ export class Stream {
     this.subs.add(sub);
     if (this.publisher) this.startSubscriber(sub);
     else this.armWait(sub, EndReason.NotFound);
+    this.onViewersChanged(this);
     return sub;
   }
 
@@ -198,6 +215,7 @@ export class Stream {
     if (!this.subs.delete(sub)) return;
     this.clearWait(sub);
     if (sub.droppedSinceLog > 0) this.logDrops(sub);
+    this.onViewersChanged(this);
     if (this.isIdle) this.onIdle(this);
   }
 
@@ -319,6 +337,7 @@ export class Stream {
     const buf = wireBytes(msg, sub.sink.format);
     sub.queuedTotal += buf.length;
     sub.bytesSent += buf.length;
+    this.totals.bytesOut += buf.length;
     sub.sink.write(buf);
   }
 

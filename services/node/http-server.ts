@@ -6,6 +6,7 @@ import { parseMediaPath, type MediaPath } from '../../libs/http/media-path.ts';
 import type { Counters } from '../../libs/metrics/counters.ts';
 import type { Sink, StreamHub } from '../../libs/stream/index.ts';
 import type { ConnectionLimiter } from './connection-limiter.ts';
+import type { NodeHooks } from './hooks.ts';
 import { HttpFlvSink } from './http-flv-sink.ts';
 import { sessionId } from './session-id.ts';
 import { WsFlvSink } from './ws-flv-sink.ts';
@@ -17,6 +18,7 @@ export interface HttpServerDeps {
   counters: Counters;
   limiter: ConnectionLimiter;
   cors: boolean;
+  hooks: NodeHooks;
 }
 
 /** A WebSocket viewer may only send control frames; anything bigger than this is hostile. */
@@ -109,7 +111,11 @@ export class HttpMediaServer {
     }
     const id = sessionId('flv');
     const sink = new HttpFlvSink(id, res, this.baseHeaders());
-    this.attach(mp, sink, 'http-flv', release, (onGone) => res.on('close', onGone));
+    const refuse = (status: number, text: string): void => {
+      res.writeHead(status, { ...this.baseHeaders(), 'Content-Type': 'text/plain' }).end(`${text}\n`);
+    };
+    const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
+    this.attach(mp, sink, 'http-flv', { remote, release, refuse }, (onGone) => res.on('close', onGone));
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -133,7 +139,13 @@ export class HttpMediaServer {
       ws.on('close', () => onGone?.());
     });
     // Before the upgrade completes, the raw socket closing is how we learn the viewer left.
-    this.attach(mp, sink, 'ws-flv', release, (cb) => {
+    const refuse = (status: number, text: string): void => {
+      socket.end(
+        `HTTP/1.1 ${status} ${text.replace(/[\r\n]/g, ' ')}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+      );
+    };
+    const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
+    this.attach(mp, sink, 'ws-flv', { remote, release, refuse }, (cb) => {
       onGone = cb;
       socket.on('close', cb);
     });
@@ -143,21 +155,52 @@ export class HttpMediaServer {
     mp: MediaPath,
     sink: Sink,
     proto: string,
-    release: () => void,
+    conn: { remote: string; release: () => void; refuse: (status: number, text: string) => void },
     onClose: (cb: () => void) => void,
   ): void {
     const log = this.log.child({ session: sink.id });
+    const decision = this.deps.hooks.authorizePlay?.({
+      key: mp.key,
+      query: mp.query,
+      connectProps: {},
+      sessionId: sink.id,
+      remote: conn.remote,
+      protocol: proto,
+    }) ?? { ok: true, kind: 'player' as const };
+    if (!decision.ok) {
+      conn.release();
+      this.deps.counters.inc('play_refused', 1, { proto });
+      log.warn({ stream: mp.key, why: decision.description }, 'play refused');
+      conn.refuse(403, decision.description);
+      return;
+    }
+    const startedAt = Date.now();
     const stream = this.deps.hub.getOrCreate(mp.key);
     const sub = stream.addSubscriber(sink);
+    const info = {
+      sessionId: sink.id,
+      kind: decision.kind,
+      protocol: proto,
+      key: mp.key,
+      remote: conn.remote,
+    };
     this.deps.counters.inc('play_started', 1, { proto });
     log.info({ stream: mp.key, proto, waiting: !stream.hasPublisher }, 'play started');
+    this.deps.hooks.sessionStarted?.(info);
     let done = false;
     onClose(() => {
       if (done) return;
       done = true;
-      release();
+      conn.release();
       stream.removeSubscriber(sub);
       log.info({ stream: mp.key, bytesSent: sub.bytesSent, droppedFrames: sub.droppedFrames }, 'play ended');
+      this.deps.hooks.sessionStopped?.({
+        ...info,
+        durationMs: Date.now() - startedAt,
+        bytesIn: 0,
+        bytesOut: sub.bytesSent,
+        reason: 'disconnected',
+      });
     });
   }
 }

@@ -6,6 +6,8 @@ import { ApiServer } from './api-server.ts';
 import { ConnectionLimiter } from './connection-limiter.ts';
 import { HttpMediaServer } from './http-server.ts';
 import { RtmpServer } from './rtmp-server.ts';
+import type { NodeHooks } from './hooks.ts';
+import type { NodeLoad } from '../../libs/cluster/types.ts';
 
 /** The media-serving part every node role shares (standalone, origin, edge). */
 export interface MediaNodeConfig {
@@ -51,10 +53,24 @@ export class MediaNode {
   private readonly http: HttpMediaServer | null;
   private readonly api: ApiServer | null;
   private ready = false;
+  private readonly sessionsByKind = { publisher: 0, player: 0, relay: 0 };
+  private readonly rateBase = { at: Date.now(), bytesIn: 0, bytesOut: 0, cpu: process.cpuUsage() };
 
-  constructor(cfg: MediaNodeConfig, log: Logger) {
+  /** `hooks` shape the node for its role; session counts for load reports are kept here. */
+  constructor(cfg: MediaNodeConfig, log: Logger, roleHooks: NodeHooks = {}) {
     this.cfg = cfg;
     this.log = log;
+    const hooks: NodeHooks = {
+      ...roleHooks,
+      sessionStarted: (s) => {
+        this.sessionsByKind[s.kind]++;
+        roleHooks.sessionStarted?.(s);
+      },
+      sessionStopped: (s) => {
+        this.sessionsByKind[s.kind]--;
+        roleHooks.sessionStopped?.(s);
+      },
+    };
     const streamOpts: StreamOptions = {
       gopCache: cfg.stream.gopCache,
       gopCacheMaxBytes: cfg.stream.gopCacheMaxBytes,
@@ -71,6 +87,7 @@ export class MediaNode {
           log,
           counters: this.counters,
           limiter,
+          hooks,
           options: {
             outChunkSize: cfg.rtmp.outChunkSize,
             limits: { maxChunkSize: cfg.rtmp.maxInChunkSize, maxMessageSize: cfg.rtmp.maxMessageBytes },
@@ -83,7 +100,14 @@ export class MediaNode {
         })
       : null;
     this.http = cfg.http.enabled
-      ? new HttpMediaServer({ hub: this.hub, log, counters: this.counters, limiter, cors: cfg.http.cors })
+      ? new HttpMediaServer({
+          hub: this.hub,
+          log,
+          counters: this.counters,
+          limiter,
+          cors: cfg.http.cors,
+          hooks,
+        })
       : null;
     this.api = cfg.api.enabled
       ? new ApiServer({
@@ -94,6 +118,42 @@ export class MediaNode {
           ready: () => this.ready,
         })
       : null;
+  }
+
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  /** Ends an RTMP session by id (control "kick"). HTTP viewers are ended by their stream. */
+  kick(sessionId: string, reason: string): boolean {
+    return this.rtmp?.kick(sessionId, reason) ?? false;
+  }
+
+  /** Load since the previous call: sessions by kind, byte rates, process CPU (for heartbeats). */
+  sampleLoad(): NodeLoad {
+    const now = Date.now();
+    const cpu = process.cpuUsage();
+    const dtMs = Math.max(1, now - this.rateBase.at);
+    const cpuMicros = cpu.user - this.rateBase.cpu.user + (cpu.system - this.rateBase.cpu.system);
+    const load: NodeLoad = {
+      publishers: this.sessionsByKind.publisher,
+      players: this.sessionsByKind.player,
+      relays: this.sessionsByKind.relay,
+      bytesInPerSec: Math.round(((this.hub.totals.bytesIn - this.rateBase.bytesIn) * 1000) / dtMs),
+      bytesOutPerSec: Math.round(((this.hub.totals.bytesOut - this.rateBase.bytesOut) * 1000) / dtMs),
+      cpuPercent: Math.round((cpuMicros / 1000 / dtMs) * 100),
+      maxConnections: this.cfg.limits.maxConnections,
+    };
+    this.rateBase.at = now;
+    this.rateBase.bytesIn = this.hub.totals.bytesIn;
+    this.rateBase.bytesOut = this.hub.totals.bytesOut;
+    this.rateBase.cpu = cpu;
+    return load;
+  }
+
+  /** Not ready (health 503) while draining; listeners keep running. */
+  setDraining(): void {
+    this.ready = false;
   }
 
   async start(): Promise<ListeningAddresses> {

@@ -1,6 +1,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
+import type { StreamMediaInfo } from '../../libs/cluster/types.ts';
 import { isProtocolError } from '../../libs/errors/protocol-error.ts';
+import { listenOn } from '../../libs/http/listen.ts';
 import type { Counters } from '../../libs/metrics/counters.ts';
 import { StatusCode } from '../../libs/rtmp/commands.ts';
 import type { RtmpMessage } from '../../libs/rtmp/message-types.ts';
@@ -13,16 +15,30 @@ import {
 import type { PublisherHandle, Stream, StreamHub, Subscriber } from '../../libs/stream/index.ts';
 import { classifyRtmpMedia } from './classify.ts';
 import type { ConnectionLimiter } from './connection-limiter.ts';
+import type { NodeHooks, SessionInfo } from './hooks.ts';
+import { mediaInfoFromSequenceHeader } from './media-info.ts';
 import { RtmpPlaySink } from './rtmp-sink.ts';
 import { sessionId } from './session-id.ts';
-import { listenOn } from '../../libs/http/listen.ts';
+
+interface PublishState {
+  stream: Stream;
+  handle: PublisherHandle;
+  req: StreamRequest;
+  badFrames: number;
+  media: StreamMediaInfo;
+  onEnd: (() => void) | undefined;
+}
 
 interface SessionState {
   log: Logger;
   startedAt: number;
   release: () => void;
-  publish: { stream: Stream; handle: PublisherHandle; req: StreamRequest; badFrames: number } | undefined;
+  publish: PublishState | undefined;
   play: { stream: Stream; sub: Subscriber; req: StreamRequest } | undefined;
+  /** The cluster view of this session, once it publishes or plays. */
+  info: SessionInfo | undefined;
+  /** Why the server ended it (kick, claim lost), for the stop event. */
+  endReason: string | undefined;
 }
 
 export interface RtmpServerDeps {
@@ -31,12 +47,15 @@ export interface RtmpServerDeps {
   counters: Counters;
   limiter: ConnectionLimiter;
   options: ServerConnectionOptions;
+  hooks: NodeHooks;
 }
 
 /** The RTMP listener: publishers feed the hub, players become hub sinks. */
 export class RtmpServer implements ServerConnectionHandler {
   private readonly server: Server;
   private readonly sessions = new Map<RtmpServerConnection, SessionState>();
+  /** Keys whose publish is being authorized (cluster claim in flight). */
+  private readonly pendingPublish = new Set<string>();
   private readonly log: Logger;
   private readonly deps: RtmpServerDeps;
 
@@ -59,9 +78,21 @@ export class RtmpServer implements ServerConnectionHandler {
     await new Promise<void>((r) => this.server.close(() => r()));
   }
 
-  /** Stops accepting and ends every session. */
+  /** Ends every session. */
   destroyAll(): void {
     for (const conn of this.sessions.keys()) conn.socket.destroy();
+  }
+
+  /** Ends one session by id (control "kick"); false when there is none. */
+  kick(id: string, reason: string): boolean {
+    for (const [conn, st] of this.sessions) {
+      if (conn.id !== id) continue;
+      st.endReason = reason;
+      st.log.warn({ reason }, 'session kicked');
+      conn.socket.destroy();
+      return true;
+    }
+    return false;
   }
 
   private onConnection(socket: Socket): void {
@@ -75,16 +106,78 @@ export class RtmpServer implements ServerConnectionHandler {
     this.deps.counters.inc('connections_accepted', 1, { proto: 'rtmp' });
     const conn = new RtmpServerConnection(sessionId('rtmp'), socket, this.deps.options, this);
     const log = this.log.child({ session: conn.id, remote: conn.remote });
-    this.sessions.set(conn, { log, startedAt: Date.now(), release, publish: undefined, play: undefined });
+    this.sessions.set(conn, {
+      log,
+      startedAt: Date.now(),
+      release,
+      publish: undefined,
+      play: undefined,
+      info: undefined,
+      endReason: undefined,
+    });
     log.debug('rtmp connection accepted');
   }
 
   onPublish(conn: RtmpServerConnection, req: StreamRequest): void {
     const st = this.sessions.get(conn);
     if (!st) return;
+    const existing = this.deps.hub.get(req.key);
+    if (existing?.hasPublisher || this.pendingPublish.has(req.key)) {
+      this.deps.counters.inc('publish_refused', 1, { reason: 'in_use' });
+      st.log.warn(
+        { stream: req.key, owner: existing?.publisherHandle?.id },
+        'publish refused: stream already has a publisher',
+      );
+      conn.rejectPublish(
+        req.streamId,
+        StatusCode.PublishBadName,
+        `stream ${req.key} is already being published`,
+      );
+      return;
+    }
+    const authorize = this.deps.hooks.authorizePublish;
+    if (!authorize) {
+      this.startPublish(conn, st, req, undefined);
+      return;
+    }
+    this.pendingPublish.add(req.key);
+    const kick = (reason: string): void => {
+      if (st.publish?.req !== req) return;
+      this.kick(conn.id, reason);
+    };
+    authorize({ key: req.key, query: req.query, sessionId: conn.id, remote: conn.remote }, kick).then(
+      (decision) => {
+        this.pendingPublish.delete(req.key);
+        if (!decision.ok) {
+          this.deps.counters.inc('publish_refused', 1, { reason: decision.code });
+          st.log.warn({ stream: req.key, code: decision.code, why: decision.description }, 'publish refused');
+          conn.rejectPublish(req.streamId, decision.code, decision.description);
+          return;
+        }
+        if (conn.state !== 'publishing') {
+          decision.onEnd?.(); // the publisher left while we were deciding
+          return;
+        }
+        this.startPublish(conn, st, req, decision.onEnd);
+      },
+      (err: unknown) => {
+        this.pendingPublish.delete(req.key);
+        st.log.error({ stream: req.key, err }, 'publish authorization failed');
+        conn.rejectPublish(req.streamId, StatusCode.PublishRejected, 'internal error, try again');
+      },
+    );
+  }
+
+  private startPublish(
+    conn: RtmpServerConnection,
+    st: SessionState,
+    req: StreamRequest,
+    onEnd: (() => void) | undefined,
+  ): void {
     const stream = this.deps.hub.getOrCreate(req.key);
     const handle = stream.attachPublisher(conn.id);
     if (!handle) {
+      onEnd?.();
       this.deps.counters.inc('publish_refused', 1, { reason: 'in_use' });
       st.log.warn(
         { stream: req.key, owner: stream.publisherHandle?.id },
@@ -97,15 +190,18 @@ export class RtmpServer implements ServerConnectionHandler {
       );
       return;
     }
-    st.publish = { stream, handle, req, badFrames: 0 };
+    st.publish = { stream, handle, req, badFrames: 0, media: {}, onEnd };
+    st.info = { sessionId: conn.id, kind: 'publisher', protocol: 'rtmp', key: req.key, remote: conn.remote };
     this.deps.counters.inc('publish_started');
     st.log.info({ stream: req.key, tcUrl: req.tcUrl }, 'publish started');
     conn.acceptPublish(req);
+    this.deps.hooks.sessionStarted?.(st.info);
   }
 
   onMedia(conn: RtmpServerConnection, msg: RtmpMessage): void {
-    const p = this.sessions.get(conn)?.publish;
-    if (!p) return;
+    const st = this.sessions.get(conn);
+    const p = st?.publish;
+    if (!st || !p) return;
     let frame;
     try {
       frame = classifyRtmpMedia(msg);
@@ -114,35 +210,65 @@ export class RtmpServer implements ServerConnectionHandler {
       // One bad frame header is the publisher's problem, not the viewers': skip it, count it.
       this.deps.counters.inc('publish_bad_frames', 1, { code: e.code });
       if (p.badFrames++ === 0)
-        this.sessions
-          .get(conn)
-          ?.log.warn({ code: e.code, err: e.message }, 'malformed media message skipped');
+        st.log.warn({ code: e.code, err: e.message }, 'malformed media message skipped');
       return;
     }
-    if (frame) p.stream.write(p.handle, frame);
+    if (!frame) return;
+    if (frame.isSequenceHeader && this.deps.hooks.publishMediaInfo) {
+      p.media = { ...p.media, ...mediaInfoFromSequenceHeader(frame.kind, frame.payload) };
+      this.deps.hooks.publishMediaInfo(p.req.key, conn.id, p.media);
+    }
+    p.stream.write(p.handle, frame);
   }
 
   onPlay(conn: RtmpServerConnection, req: StreamRequest): void {
     const st = this.sessions.get(conn);
     if (!st) return;
+    const decision = this.deps.hooks.authorizePlay?.({
+      key: req.key,
+      query: req.query,
+      connectProps: conn.connectProps,
+      sessionId: conn.id,
+      remote: conn.remote,
+      protocol: 'rtmp',
+    }) ?? { ok: true, kind: 'player' as const };
+    if (!decision.ok) {
+      this.deps.counters.inc('play_refused', 1, { proto: 'rtmp' });
+      st.log.warn({ stream: req.key, why: decision.description }, 'play refused');
+      conn.rejectPlay(req.streamId, decision.description);
+      return;
+    }
     const stream = this.deps.hub.getOrCreate(req.key);
     const sub = stream.addSubscriber(new RtmpPlaySink(conn, req));
     st.play = { stream, sub, req };
-    this.deps.counters.inc('play_started', 1, { proto: 'rtmp' });
-    st.log.info({ stream: req.key, waiting: !stream.hasPublisher }, 'play started');
+    st.info = {
+      sessionId: conn.id,
+      kind: decision.kind,
+      protocol: 'rtmp',
+      key: req.key,
+      remote: conn.remote,
+    };
+    this.deps.counters.inc(decision.kind === 'relay' ? 'relay_pulls_started' : 'play_started', 1, {
+      proto: 'rtmp',
+    });
+    st.log.info({ stream: req.key, kind: decision.kind, waiting: !stream.hasPublisher }, 'play started');
+    this.deps.hooks.sessionStarted?.(st.info);
   }
 
   onStreamEnd(conn: RtmpServerConnection, _streamId: number): void {
     const st = this.sessions.get(conn);
     if (!st) return;
+    let bytesOut = 0;
     if (st.publish) {
-      const { stream, handle, req } = st.publish;
+      const { stream, handle, req, onEnd } = st.publish;
       st.publish = undefined;
       stream.detachPublisher(handle);
+      onEnd?.();
       st.log.info({ stream: req.key, frames: stream.framesIn }, 'publish ended');
     }
     if (st.play) {
       st.play.stream.removeSubscriber(st.play.sub);
+      bytesOut = st.play.sub.bytesSent;
       st.log.info(
         {
           stream: st.play.req.key,
@@ -152,6 +278,17 @@ export class RtmpServer implements ServerConnectionHandler {
         'play ended',
       );
       st.play = undefined;
+    }
+    if (st.info) {
+      const info = st.info;
+      st.info = undefined;
+      this.deps.hooks.sessionStopped?.({
+        ...info,
+        durationMs: Date.now() - st.startedAt,
+        bytesIn: conn.bytesIn,
+        bytesOut,
+        reason: st.endReason ?? (conn.state === 'closed' ? 'disconnected' : 'ended'),
+      });
     }
   }
 

@@ -1,0 +1,56 @@
+import type { SessionKind, StreamMediaInfo } from '../../libs/cluster/types.ts';
+
+/** One media session as the cluster layer sees it. */
+export interface SessionInfo {
+  sessionId: string;
+  kind: SessionKind;
+  /** rtmp | http-flv | ws-flv */
+  protocol: string;
+  key: string;
+  remote: string;
+}
+
+export interface SessionEnd extends SessionInfo {
+  durationMs: number;
+  bytesIn: number;
+  bytesOut: number;
+  reason: string;
+}
+
+export interface PublishRequest {
+  key: string;
+  query: Record<string, string>;
+  sessionId: string;
+  remote: string;
+}
+
+export type PublishDecision =
+  | { ok: true; /** Called once when this publish ends, however it ends. */ onEnd?: () => void }
+  | { ok: false; code: string; description: string };
+
+export interface PlayRequest {
+  key: string;
+  query: Record<string, string>;
+  /** Properties of the RTMP connect command object ({} for HTTP). */
+  connectProps: Record<string, unknown>;
+  sessionId: string;
+  remote: string;
+  protocol: string;
+}
+
+export type PlayDecision = { ok: true; kind: SessionKind } | { ok: false; description: string };
+
+/**
+ * How a role (standalone, origin, edge) shapes the shared media node: who may publish
+ * (cluster claims), who may play (relay credentials), and what it hears about sessions.
+ * Every hook is optional; standalone needs none.
+ */
+export interface NodeHooks {
+  /** May be async (a Redis claim). `kick` ends the publish later (claim lost). */
+  authorizePublish?(req: PublishRequest, kick: (reason: string) => void): Promise<PublishDecision>;
+  authorizePlay?(req: PlayRequest): PlayDecision;
+  /** Codecs and size of a publish, once its sequence headers arrived. */
+  publishMediaInfo?(key: string, sessionId: string, media: StreamMediaInfo): void;
+  sessionStarted?(s: SessionInfo): void;
+  sessionStopped?(s: SessionEnd): void;
+}
