@@ -1,13 +1,15 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../libs/config/load.ts';
+import { runEdge } from '../edge/main.ts';
+import { runOrigin } from '../origin/main.ts';
 import { runStandalone } from '../standalone/main.ts';
 
 const USAGE = `usage: sluice <standalone|origin|edge|scheduler> [--config FILE]
 
 Roles:
   standalone   single node: RTMP in; RTMP, HTTP-FLV, WebSocket-FLV out (no Redis/NATS)
-  origin       cluster origin (not implemented yet)
-  edge         cluster edge (not implemented yet)
+  origin       cluster origin: accepts publishes, owns streams in Redis, serves relay pulls
+  edge         cluster edge: serves viewers, pulls streams from origins on demand
   scheduler    cluster scheduler (not implemented yet)
 
 Without --config a role runs on its defaults (what conf/<role>.json holds).
@@ -40,7 +42,11 @@ export async function main(argv: string[]): Promise<number> {
         await runStandalone(parsed.values.config);
         return -1; // keeps running
       case 'origin':
+        await runOrigin(parsed.values.config);
+        return -1;
       case 'edge':
+        await runEdge(parsed.values.config);
+        return -1;
       case 'scheduler':
         process.stderr.write(`sluice: role "${role}" is not implemented yet\n`);
         return 3;

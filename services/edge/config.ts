@@ -1,0 +1,71 @@
+import { loadConfig } from '../../libs/config/load.ts';
+import { clusterEnv, clusterProperties, type ClusterConfig } from '../node/cluster-config.ts';
+import { mediaNodeEnv, mediaRoleSchema } from '../node/config-schema.ts';
+import type { StandaloneConfig } from '../standalone/config.ts';
+
+export const edgeSchema = mediaRoleSchema(
+  'edge',
+  'Sluice edge node',
+  'Serves viewers; pulls each stream from its owning origin on demand. Refuses publishes.',
+  {
+    ...clusterProperties,
+    relay: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        idleStopMs: {
+          type: 'integer',
+          minimum: 0,
+          default: 10000,
+          description: 'A relay stops this long after its last viewer left.',
+        },
+        reconnectMinMs: {
+          type: 'integer',
+          minimum: 10,
+          default: 250,
+          description: 'First wait before pulling again after a relay ended.',
+        },
+        reconnectMaxMs: {
+          type: 'integer',
+          minimum: 10,
+          default: 5000,
+          description: 'Longest wait between pull attempts.',
+        },
+        pullTimeoutMs: {
+          type: 'integer',
+          minimum: 100,
+          default: 5000,
+          description: 'Bound on connecting to an origin and starting the pull.',
+        },
+        ownerPollMs: {
+          type: 'integer',
+          minimum: 100,
+          default: 1000,
+          description:
+            'While no origin owns a requested stream, look it up this often (events wake it sooner).',
+        },
+      },
+    },
+  },
+);
+
+export interface EdgeConfig extends StandaloneConfig {
+  cluster: ClusterConfig;
+  relay: {
+    idleStopMs: number;
+    reconnectMinMs: number;
+    reconnectMaxMs: number;
+    pullTimeoutMs: number;
+    ownerPollMs: number;
+  };
+}
+
+export function loadEdgeConfig(file?: string, env?: NodeJS.ProcessEnv): EdgeConfig {
+  return loadConfig<EdgeConfig>({
+    schema: edgeSchema,
+    file,
+    env: env ?? process.env,
+    overrides: [...mediaNodeEnv, ...clusterEnv],
+  });
+}

@@ -1,0 +1,84 @@
+import { hostname } from 'node:os';
+import type { EnvOverride } from '../../libs/config/load.ts';
+
+/** Schema of the `cluster` section origins and edges share. */
+export const clusterProperties = {
+  cluster: {
+    type: 'object',
+    additionalProperties: false,
+    default: {},
+    properties: {
+      redisUrl: {
+        type: 'string',
+        pattern: '^rediss?://',
+        default: 'redis://127.0.0.1:6379/0',
+        description: 'redis://[:password@]host:port/db. Env SLUICE_REDIS_URL.',
+      },
+      natsUrl: {
+        type: 'string',
+        pattern: '^(nats|tls)://',
+        default: 'nats://127.0.0.1:4222',
+        description: 'Env SLUICE_NATS_URL.',
+      },
+      advertiseHost: {
+        type: 'string',
+        default: '',
+        description:
+          'Host other nodes use to reach this one (relay pulls); empty = host name. Env SLUICE_ADVERTISE_HOST.',
+      },
+      publicHost: {
+        type: 'string',
+        default: '',
+        description:
+          'Host in URLs handed to viewers and publishers; empty = advertiseHost. Env SLUICE_PUBLIC_HOST.',
+      },
+      relaySecret: {
+        type: 'string',
+        minLength: 8,
+        default: 'sluice-dev-relay-secret',
+        description:
+          'Shared secret edges present when pulling from origins; set your own. Env SLUICE_RELAY_SECRET.',
+      },
+      heartbeatMs: {
+        type: 'integer',
+        minimum: 200,
+        default: 2000,
+        description: 'Node registration refresh and heartbeat event period.',
+      },
+      nodeTtlMs: {
+        type: 'integer',
+        minimum: 600,
+        default: 6000,
+        description: 'A node record expires this long after its last heartbeat.',
+      },
+    },
+  },
+} as const;
+
+export interface ClusterConfig {
+  redisUrl: string;
+  natsUrl: string;
+  advertiseHost: string;
+  publicHost: string;
+  relaySecret: string;
+  heartbeatMs: number;
+  nodeTtlMs: number;
+}
+
+export const clusterEnv: readonly EnvOverride[] = [
+  { env: 'SLUICE_REDIS_URL', path: ['cluster', 'redisUrl'], kind: 'string' },
+  { env: 'SLUICE_NATS_URL', path: ['cluster', 'natsUrl'], kind: 'string' },
+  { env: 'SLUICE_ADVERTISE_HOST', path: ['cluster', 'advertiseHost'], kind: 'string' },
+  { env: 'SLUICE_PUBLIC_HOST', path: ['cluster', 'publicHost'], kind: 'string' },
+  { env: 'SLUICE_RELAY_SECRET', path: ['cluster', 'relaySecret'], kind: 'string' },
+];
+
+/** The connect-object property a relay pull carries its credential in (never logged). */
+export const RELAY_CREDENTIAL_PROP = 'sluiceRelay';
+
+export const DEFAULT_RELAY_SECRET = 'sluice-dev-relay-secret';
+
+export function advertisedHosts(c: ClusterConfig): { internal: string; public: string } {
+  const internal = c.advertiseHost || hostname();
+  return { internal, public: c.publicHost || internal };
+}

@@ -1,0 +1,220 @@
+import type { EnvOverride } from '../../libs/config/load.ts';
+
+/** Environment variables every media role honours. */
+export const mediaNodeEnv: readonly EnvOverride[] = [
+  { env: 'SLUICE_NODE_ID', path: ['nodeId'], kind: 'string' },
+  { env: 'SLUICE_RTMP_LISTEN', path: ['rtmp', 'listen'], kind: 'listen' },
+  { env: 'SLUICE_HTTP_LISTEN', path: ['http', 'listen'], kind: 'listen' },
+  { env: 'SLUICE_API_LISTEN', path: ['api', 'listen'], kind: 'listen' },
+];
+
+/**
+ * JSON Schema pieces shared by the roles that serve media (standalone, origin, edge).
+ * Each role's schema composes these; ajv validates once at startup with defaults filled in.
+ */
+
+export const listenDefinition = {
+  type: 'string',
+  pattern: '^(\\[[^\\]]+\\]|[^:\\[\\]]*):\\d{1,5}$',
+  description: 'host:port or :port',
+} as const;
+
+export const mediaNodeProperties = {
+  nodeId: {
+    type: 'string',
+    default: '',
+    description: 'Node identity in logs and events; empty = hostname. Env SLUICE_NODE_ID.',
+  },
+  log: {
+    type: 'object',
+    additionalProperties: false,
+    default: {},
+    properties: {
+      level: {
+        enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
+        default: 'info',
+      },
+    },
+  },
+  rtmp: {
+    type: 'object',
+    additionalProperties: false,
+    default: {},
+    properties: {
+      enabled: {
+        type: 'boolean',
+        default: true,
+      },
+      listen: {
+        $ref: '#/definitions/listen',
+        default: ':1935',
+        description: 'Env SLUICE_RTMP_LISTEN.',
+      },
+      outChunkSize: {
+        type: 'integer',
+        minimum: 128,
+        maximum: 65536,
+        default: 4096,
+        description: 'Chunk size Sluice sends with.',
+      },
+      maxInChunkSize: {
+        type: 'integer',
+        minimum: 128,
+        maximum: 16777215,
+        default: 16777215,
+        description: 'Largest Set Chunk Size accepted from a peer.',
+      },
+      maxMessageBytes: {
+        type: 'integer',
+        minimum: 65536,
+        maximum: 16777215,
+        default: 8388608,
+        description: 'Largest RTMP message accepted (one video frame).',
+      },
+      complexHandshake: {
+        type: 'boolean',
+        default: true,
+        description: 'Answer digest (complex) handshakes with a digest; simple ones always work.',
+      },
+    },
+  },
+  http: {
+    type: 'object',
+    additionalProperties: false,
+    default: {},
+    properties: {
+      enabled: {
+        type: 'boolean',
+        default: true,
+      },
+      listen: {
+        $ref: '#/definitions/listen',
+        default: ':8080',
+        description: 'HTTP-FLV and WebSocket-FLV. Env SLUICE_HTTP_LISTEN.',
+      },
+      cors: {
+        type: 'boolean',
+        default: true,
+        description: 'Send Access-Control-Allow-Origin: * on media responses.',
+      },
+    },
+  },
+  api: {
+    type: 'object',
+    additionalProperties: false,
+    default: {},
+    properties: {
+      enabled: {
+        type: 'boolean',
+        default: true,
+      },
+      listen: {
+        $ref: '#/definitions/listen',
+        default: ':8083',
+        description: 'Health, stats and metrics. Env SLUICE_API_LISTEN.',
+      },
+    },
+  },
+  limits: {
+    type: 'object',
+    additionalProperties: false,
+    default: {},
+    properties: {
+      maxConnections: {
+        type: 'integer',
+        minimum: 1,
+        default: 10000,
+        description: 'Concurrent RTMP + HTTP media connections; more are closed at accept.',
+      },
+      handshakeTimeoutMs: {
+        type: 'integer',
+        minimum: 100,
+        default: 10000,
+        description: 'RTMP handshake must finish within this.',
+      },
+      idleTimeoutMs: {
+        type: 'integer',
+        minimum: 100,
+        default: 15000,
+        description: 'A connection that neither publishes nor plays within this is closed.',
+      },
+      publishIdleTimeoutMs: {
+        type: 'integer',
+        minimum: 1000,
+        default: 20000,
+        description: 'A publisher that sends nothing for this long is closed.',
+      },
+    },
+  },
+  stream: {
+    type: 'object',
+    additionalProperties: false,
+    default: {},
+    properties: {
+      gopCache: {
+        type: 'boolean',
+        default: true,
+        description: 'Keep the frames since the last key frame so new viewers start at once.',
+      },
+      gopCacheMaxBytes: {
+        type: 'integer',
+        minimum: 0,
+        default: 16777216,
+        description: 'Above this the cached GOP is dropped until the next key frame.',
+      },
+      waitPublisherMs: {
+        type: 'integer',
+        minimum: 0,
+        default: 30000,
+        description:
+          'How long a viewer waits for a missing publisher, and keeps waiting after its publisher leaves.',
+      },
+    },
+  },
+  viewer: {
+    type: 'object',
+    additionalProperties: false,
+    default: {},
+    properties: {
+      maxBufferedBytes: {
+        type: 'integer',
+        minimum: 65536,
+        default: 4194304,
+        description: 'Per-viewer byte budget; over it the viewer drops to the next key frame.',
+      },
+      stallTimeoutMs: {
+        type: 'integer',
+        minimum: 1000,
+        default: 15000,
+        description: 'A viewer whose queue does not drain at all for this long is disconnected.',
+      },
+      writeCoalesceMs: {
+        type: 'integer',
+        minimum: 0,
+        maximum: 1000,
+        default: 30,
+        description:
+          'Writes to each viewer are gathered for this long and sent with one syscall; adds at most this much latency. 0 = flush every event-loop turn.',
+      },
+    },
+  },
+} as const;
+
+/** A JSON Schema for a media role: the shared media properties plus the role's own. */
+export function mediaRoleSchema(
+  id: string,
+  title: string,
+  description: string,
+  extra: Record<string, object> = {},
+): object {
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: `sluice/${id}.schema.json`,
+    title,
+    description,
+    type: 'object',
+    additionalProperties: false,
+    properties: { ...mediaNodeProperties, ...extra },
+    definitions: { listen: listenDefinition },
+  };
+}

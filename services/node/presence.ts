@@ -1,0 +1,36 @@
+import type { NodeAddresses, NodeStreamInfo } from '../../libs/cluster/types.ts';
+import type { StreamHub } from '../../libs/stream/index.ts';
+import type { ListeningAddresses } from './media-node.ts';
+import { portOf } from './shutdown.ts';
+
+/** The node's streams for its registry record. On an edge a stream's publisher is its relay. */
+export function streamPresence(hub: StreamHub, publisherIsRelay: boolean): Record<string, NodeStreamInfo> {
+  const out: Record<string, NodeStreamInfo> = {};
+  for (const s of hub.list()) {
+    const live = s.publisher !== null;
+    out[s.key] = {
+      viewers: s.subscribers,
+      relaying: publisherIsRelay && live,
+      publishing: !publisherIsRelay && live,
+    };
+  }
+  return out;
+}
+
+/** Internal and public addresses from the bound ports and the advertised hosts. */
+export function nodeAddresses(
+  listening: ListeningAddresses,
+  hosts: { internal: string; public: string },
+): { internal: NodeAddresses; public: NodeAddresses } {
+  const on = (host: string): NodeAddresses => {
+    const a: NodeAddresses = {};
+    const rtmp = portOf(listening.rtmp);
+    const http = portOf(listening.http);
+    const api = portOf(listening.api);
+    if (rtmp !== undefined) a.rtmp = `${host}:${rtmp}`;
+    if (http !== undefined) a.http = `${host}:${http}`;
+    if (api !== undefined) a.api = `${host}:${api}`;
+    return a;
+  };
+  return { internal: on(hosts.internal), public: on(hosts.public) };
+}

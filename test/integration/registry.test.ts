@@ -1,0 +1,407 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { MemoryRegistry } from '../../libs/cluster/memory-registry.ts';
+import { RedisRegistry } from '../../libs/cluster/redis-registry.ts';
+import type { NodeInfo, StreamRegistry } from '../../libs/cluster/types.ts';
+import { startRedis, type TestRedis } from './helpers/redis.ts';
+
+// The StreamRegistry semantics, written once and run against the in-memory registry and
+// against the Redis one on a real redis-server; then what only Redis has (auth, db, no
+// KEYS/SCAN, scale, restarts).
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function nodeInfo(nodeId: string, viewers = 0): NodeInfo {
+  return {
+    nodeId,
+    role: 'origin',
+    internal: { rtmp: '10.0.0.1:1935' },
+    public: { rtmp: 'a.example:1935', http: 'a.example:8080' },
+    load: {
+      publishers: 1,
+      players: viewers,
+      relays: 0,
+      bytesInPerSec: 1000,
+      bytesOutPerSec: 2000,
+      cpuPercent: 12.5,
+      maxConnections: 1000,
+    },
+    draining: false,
+    startedAt: 1_700_000_000_000,
+    updatedAt: 1_700_000_001_000,
+    streams: { 'live/a': { viewers, relaying: false, publishing: true } },
+  };
+}
+
+async function mustClaim(reg: StreamRegistry, key: string, nodeId: string, leaseMs = 5000): Promise<number> {
+  const r = await reg.claim(key, nodeId, leaseMs);
+  assert.ok(r.ok, `claim of ${key} by ${nodeId} refused`);
+  return r.epoch;
+}
+
+interface Case {
+  name: string;
+  run(reg: StreamRegistry): Promise<void>;
+}
+
+const cases: Case[] = [
+  {
+    name: 'claim a free key, conflict reports the owner, lookup agrees',
+    async run(reg) {
+      const t0 = Date.now();
+      const epoch = await mustClaim(reg, 'live/test', 'A', 5000);
+      assert.ok(epoch >= 1);
+      const r = await reg.claim('live/test', 'B', 5000);
+      assert.equal(r.ok, false);
+      const owner = r.ok ? null : r.owner;
+      assert.ok(owner);
+      assert.equal(owner.key, 'live/test');
+      assert.equal(owner.nodeId, 'A');
+      assert.equal(owner.epoch, epoch);
+      assert.ok(owner.since >= t0 && owner.since <= Date.now());
+      assert.equal(owner.expiresAt, owner.since + 5000);
+      assert.deepEqual(owner.media, {});
+      assert.deepEqual(await reg.lookup('live/test'), owner);
+      assert.equal(await reg.lookup('live/other'), null);
+    },
+  },
+  {
+    name: 'concurrent claims of one key: exactly one wins',
+    async run(reg) {
+      const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => reg.claim('live/race', `N${i}`, 5000)));
+      const winners = rs.flatMap((r, i) => (r.ok ? [`N${i}`] : []));
+      assert.equal(winners.length, 1);
+      for (const r of rs) if (!r.ok) assert.equal(r.owner?.nodeId, winners[0]);
+    },
+  },
+  {
+    name: 're-claim by the owner is a republish with a new epoch; the old epoch is dead',
+    async run(reg) {
+      const e1 = await mustClaim(reg, 'live/re', 'A');
+      await reg.setMediaInfo('live/re', 'A', e1, { videoCodec: 'avc1' });
+      const e2 = await mustClaim(reg, 'live/re', 'A');
+      assert.ok(e2 > e1);
+      const o = await reg.lookup('live/re');
+      assert.equal(o?.epoch, e2);
+      assert.deepEqual(o?.media, {}, 'a republish starts without media info');
+      assert.equal(await reg.refresh('live/re', 'A', e1, 5000), false);
+      assert.equal(await reg.release('live/re', 'A', e1), false);
+      assert.equal((await reg.lookup('live/re'))?.epoch, e2);
+    },
+  },
+  {
+    name: 'epochs strictly increase across claim, release, claim (any node)',
+    async run(reg) {
+      const seen: number[] = [];
+      for (const node of ['A', 'B', 'A', 'C']) {
+        const e = await mustClaim(reg, 'live/ep', node);
+        seen.push(e);
+        assert.equal(await reg.release('live/ep', node, e), true);
+      }
+      for (let i = 1; i < seen.length; i++) assert.ok(seen[i]! > seen[i - 1]!, `epochs ${seen.join(',')}`);
+    },
+  },
+  {
+    name: 'an expired lease can be claimed by another node with a higher epoch; the old owner is fenced',
+    async run(reg) {
+      const eA = await mustClaim(reg, 'live/exp', 'A', 300);
+      await sleep(400);
+      assert.equal(await reg.lookup('live/exp'), null);
+      const eB = await mustClaim(reg, 'live/exp', 'B', 5000);
+      assert.ok(eB > eA);
+      assert.equal(await reg.refresh('live/exp', 'A', eA, 5000), false);
+      assert.equal(await reg.release('live/exp', 'A', eA), false);
+      await reg.setMediaInfo('live/exp', 'A', eA, { videoCodec: 'stale' });
+      const o = await reg.lookup('live/exp');
+      assert.equal(o?.nodeId, 'B');
+      assert.equal(o?.epoch, eB);
+      assert.deepEqual(o?.media, {});
+    },
+  },
+  {
+    name: 'epochs increase across expiry for the same node too',
+    async run(reg) {
+      const e1 = await mustClaim(reg, 'live/exp2', 'A', 200);
+      await sleep(300);
+      assert.ok((await mustClaim(reg, 'live/exp2', 'A', 200)) > e1);
+    },
+  },
+  {
+    name: 'refresh extends the lease past the original one; wrong epoch or node fails',
+    async run(reg) {
+      const e = await mustClaim(reg, 'live/ref', 'A', 300);
+      await sleep(150);
+      assert.equal(await reg.refresh('live/ref', 'A', e, 600), true);
+      assert.equal(await reg.refresh('live/ref', 'A', e + 1, 600), false);
+      assert.equal(await reg.refresh('live/ref', 'B', e, 600), false);
+      await sleep(300); // 450 ms after the claim: past the original 300 ms lease
+      const o = await reg.lookup('live/ref');
+      assert.equal(o?.nodeId, 'A');
+      assert.ok(o.expiresAt > Date.now());
+      assert.equal((await reg.claim('live/ref', 'B', 600)).ok, false);
+      assert.equal((await reg.listStreams()).length, 1);
+      await sleep(500);
+      assert.equal(await reg.lookup('live/ref'), null);
+      assert.equal(await reg.refresh('live/ref', 'A', e, 600), false, 'no refresh after expiry');
+    },
+  },
+  {
+    name: 'release only by the owner (node and epoch); then the key is free',
+    async run(reg) {
+      const e = await mustClaim(reg, 'live/rel', 'A');
+      assert.equal(await reg.release('live/rel', 'B', e), false);
+      assert.equal(await reg.release('live/rel', 'A', e + 1), false);
+      assert.equal((await reg.listStreams()).length, 1, 'a failed release leaves the index alone');
+      assert.equal(await reg.release('live/rel', 'A', e), true);
+      assert.equal(await reg.release('live/rel', 'A', e), false);
+      assert.equal(await reg.lookup('live/rel'), null);
+      assert.equal(await reg.refresh('live/rel', 'A', e, 5000), false);
+      assert.ok((await mustClaim(reg, 'live/rel', 'B')) > e);
+    },
+  },
+  {
+    name: 'setMediaInfo by the owner shows in lookup and listStreams; others are ignored',
+    async run(reg) {
+      const e = await mustClaim(reg, 'live/media', 'A');
+      const media = { videoCodec: 'avc1.64001f', audioCodec: 'mp4a.40.2', width: 1280, height: 720 };
+      await reg.setMediaInfo('live/media', 'A', e, media);
+      await reg.setMediaInfo('live/media', 'B', e, { videoCodec: 'hvc1' });
+      await reg.setMediaInfo('live/media', 'A', e - 1, { videoCodec: 'hvc1' });
+      await reg.setMediaInfo('live/none', 'A', e, { videoCodec: 'hvc1' });
+      assert.deepEqual((await reg.lookup('live/media'))?.media, media);
+      const list = await reg.listStreams();
+      assert.deepEqual(
+        list.map((o) => [o.key, o.media]),
+        [['live/media', media]],
+      );
+      assert.equal(await reg.lookup('live/none'), null);
+    },
+  },
+  {
+    name: 'listStreams returns live claims only: released and expired are gone',
+    async run(reg) {
+      const keys = ['live/a', 'app/sub/b.c_d-e~f', 'live/short', 'live/gone'];
+      const e: number[] = [];
+      for (const k of keys) e.push(await mustClaim(reg, k, 'A', k === 'live/short' ? 250 : 5000));
+      assert.deepEqual((await reg.listStreams()).map((o) => o.key).sort(), [...keys].sort());
+      await reg.release('live/gone', 'A', e[3]!);
+      await sleep(350);
+      const list = await reg.listStreams();
+      assert.deepEqual(list.map((o) => o.key).sort(), ['app/sub/b.c_d-e~f', 'live/a']);
+      for (const o of list) assert.equal(o.nodeId, 'A');
+      // A republish leaves no duplicate.
+      await mustClaim(reg, 'live/a', 'A');
+      assert.equal((await reg.listStreams()).length, 2);
+    },
+  },
+  {
+    name: 'nodes: register, replace, get, list, unregister, TTL expiry',
+    async run(reg) {
+      await reg.registerNode(nodeInfo('A'), 300);
+      await reg.registerNode(nodeInfo('B'), 5000);
+      assert.deepEqual(await reg.getNode('A'), nodeInfo('A'));
+      await reg.registerNode(nodeInfo('B', 7), 5000);
+      assert.deepEqual(await reg.getNode('B'), nodeInfo('B', 7));
+      const ids = (await reg.listNodes()).map((n) => n.nodeId).sort();
+      assert.deepEqual(ids, ['A', 'B']);
+      await reg.registerNode(nodeInfo('C'), 5000);
+      await reg.unregisterNode('C');
+      assert.equal(await reg.getNode('C'), null);
+      await sleep(400);
+      assert.equal(await reg.getNode('A'), null);
+      assert.deepEqual(await reg.listNodes(), [nodeInfo('B', 7)]);
+      await reg.unregisterNode('B');
+      assert.deepEqual(await reg.listNodes(), []);
+      assert.equal(await reg.getNode('nobody'), null);
+    },
+  },
+  {
+    name: 'bad keys, node ids and leases are rejected',
+    async run(reg) {
+      for (const key of ['', 'live/{x}', 'live/a b', 'live/ü']) {
+        await assert.rejects(reg.claim(key, 'A', 1000), /invalid stream key/);
+      }
+      await assert.rejects(reg.claim('live/a', 'A{', 1000), /invalid node id/);
+      await assert.rejects(reg.claim('live/a', 'A', 0), /leaseMs/);
+      await assert.rejects(reg.claim('live/a', 'A', 1.5), /leaseMs/);
+      await assert.rejects(reg.registerNode(nodeInfo('A'), -1), /ttlMs/);
+    },
+  },
+];
+
+let server: TestRedis | undefined;
+let prefixN = 0;
+const newPrefix = (): string => `t${process.pid}_${++prefixN}`;
+
+before(async () => {
+  server = await startRedis();
+});
+after(async () => {
+  await server?.stop();
+});
+
+const impls: { name: string; make(): StreamRegistry }[] = [
+  { name: 'memory', make: () => new MemoryRegistry() },
+  { name: 'redis', make: () => new RedisRegistry({ url: server!.url, keyPrefix: newPrefix() }) },
+];
+
+for (const impl of impls) {
+  describe(`StreamRegistry semantics: ${impl.name}`, () => {
+    for (const c of cases) {
+      it(c.name, { timeout: 10_000 }, async () => {
+        const reg = impl.make();
+        try {
+          await c.run(reg);
+        } finally {
+          await reg.close();
+        }
+      });
+    }
+  });
+}
+
+describe('RedisRegistry on a real redis-server', () => {
+  it('two nodes share one view; epoch counter never expires; stale index entries are tolerated', { timeout: 10_000 }, async () => {
+    const keyPrefix = newPrefix();
+    const a = new RedisRegistry({ url: server!.url, keyPrefix, indexSlackMs: 100 });
+    const b = new RedisRegistry({ url: server!.url, keyPrefix, indexSlackMs: 100 });
+    const raw = new Redis(server!.url);
+    try {
+      const e = await mustClaim(a, 'live/x', 'A', 300);
+      const r = await b.claim('live/x', 'B', 300);
+      assert.equal(r.ok ? null : r.owner?.nodeId, 'A');
+      assert.equal(await raw.pttl(`${keyPrefix}:{s:live/x}:epoch`), -1);
+      const ownerTtl = await raw.pttl(`${keyPrefix}:{s:live/x}:owner`);
+      assert.ok(ownerTtl > 0 && ownerTtl <= 300, `owner ttl ${ownerTtl}`);
+      assert.equal(await a.release('live/x', 'A', e), true);
+      assert.equal(await raw.pttl(`${keyPrefix}:{s:live/x}:epoch`), -1);
+      assert.equal(await raw.get(`${keyPrefix}:{s:live/x}:epoch`), String(e));
+
+      // An index entry whose key is gone (a crash between script and ZADD, a lost ZREM).
+      await raw.zadd(`${keyPrefix}:{idx}:streams`, Date.now() + 60_000, '7:live/ghost');
+      await raw.zadd(`${keyPrefix}:{idx}:nodes`, Date.now() + 60_000, 'ghost');
+      assert.deepEqual(await b.listStreams(), []);
+      assert.deepEqual(await b.listNodes(), []);
+
+      // Entries long past their expiry are pruned by readers.
+      await mustClaim(a, 'live/y', 'A', 100);
+      await a.registerNode(nodeInfo('A'), 100);
+      await sleep(300);
+      assert.deepEqual(await b.listStreams(), []);
+      assert.deepEqual(await b.listNodes(), []);
+      assert.deepEqual(await raw.zrange(`${keyPrefix}:{idx}:streams`, 0, -1), ['7:live/ghost']);
+      assert.deepEqual(await raw.zrange(`${keyPrefix}:{idx}:nodes`, 0, -1), ['ghost']);
+    } finally {
+      raw.disconnect();
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('lists without KEYS or SCAN (seen by MONITOR)', { timeout: 10_000 }, async () => {
+    const reg = new RedisRegistry({ url: server!.url, keyPrefix: newPrefix() });
+    const mon = await new Redis(server!.url).monitor();
+    const seen: string[] = [];
+    mon.on('monitor', (_time: string, args: string[]) => seen.push(String(args[0]).toUpperCase()));
+    try {
+      for (let i = 0; i < 5; i++) await mustClaim(reg, `live/m${i}`, 'A');
+      await reg.registerNode(nodeInfo('A'), 5000);
+      assert.equal((await reg.listStreams()).length, 5);
+      assert.equal((await reg.listNodes()).length, 1);
+      await reg.lookup('live/m0');
+      await reg.getNode('A');
+      const until = Date.now() + 2000;
+      while (!seen.includes('GET') && Date.now() < until) await sleep(20);
+      assert.ok(seen.includes('ZRANGEBYSCORE') && seen.includes('HGETALL'), `monitor saw ${seen.join(' ')}`);
+      for (const cmd of seen) assert.ok(!/^(KEYS|SCAN|HSCAN|ZSCAN|SSCAN)$/.test(cmd), `used ${cmd}`);
+    } finally {
+      mon.disconnect();
+      await reg.close();
+    }
+  });
+
+  it('password and db index from the URL', { timeout: 10_000 }, async () => {
+    const secured = await startRedis({ password: 's3cr:et/@x' });
+    const reg = new RedisRegistry({ url: `${secured.url}/3`, keyPrefix: 'p' });
+    const wrong = new RedisRegistry({
+      url: `redis://:nope@127.0.0.1:${secured.port}/3`,
+      keyPrefix: 'p',
+      timeoutMs: 500,
+    });
+    const db3 = new Redis(`${secured.url}/3`);
+    const db0 = new Redis(secured.url);
+    try {
+      await mustClaim(reg, 'live/auth', 'A');
+      assert.equal(await db3.exists('p:{s:live/auth}:owner'), 1);
+      assert.equal(await db0.exists('p:{s:live/auth}:owner'), 0);
+      assert.equal((await reg.lookup('live/auth'))?.nodeId, 'A');
+      await assert.rejects(wrong.lookup('live/auth'));
+      assert.notEqual(wrong.status, 'ready');
+    } finally {
+      db3.disconnect();
+      db0.disconnect();
+      await reg.close();
+      await wrong.close();
+      await secured.stop();
+    }
+  });
+
+  it('1000 claims, then listStreams returns them all well under a second', { timeout: 20_000 }, async () => {
+    const reg = new RedisRegistry({ url: server!.url, keyPrefix: newPrefix() });
+    try {
+      const t0 = performance.now();
+      const rs = await Promise.all(Array.from({ length: 1000 }, (_, i) => reg.claim(`live/s${i}`, 'A', 30_000)));
+      const claimMs = performance.now() - t0;
+      assert.ok(rs.every((r) => r.ok));
+      const t1 = performance.now();
+      const list = await reg.listStreams();
+      const listMs = performance.now() - t1;
+      assert.equal(list.length, 1000);
+      assert.equal(new Set(list.map((o) => o.key)).size, 1000);
+      console.log(`# 1000 claims ${claimMs.toFixed(0)} ms, listStreams ${listMs.toFixed(0)} ms`);
+      assert.ok(listMs < 500, `listStreams took ${listMs} ms`);
+    } finally {
+      await reg.close();
+    }
+  });
+
+  it('Redis killed: calls reject fast; after restart it reconnects, onReconnect fires, claims work', { timeout: 20_000 }, async () => {
+    const own = await startRedis();
+    const reg = new RedisRegistry({ url: own.url, keyPrefix: 'k' });
+    let reconnects = 0;
+    reg.onReconnect(() => reconnects++);
+    try {
+      const e = await mustClaim(reg, 'live/k', 'A');
+      assert.equal(reg.status, 'ready');
+      await own.kill9();
+      for (const call of [
+        () => reg.refresh('live/k', 'A', e, 5000),
+        () => reg.claim('live/k2', 'A', 5000),
+        () => reg.listStreams(),
+        () => reg.registerNode(nodeInfo('A'), 5000),
+      ]) {
+        const t0 = Date.now();
+        await assert.rejects(call());
+        const ms = Date.now() - t0;
+        assert.ok(ms < 2200, `rejected after ${ms} ms`);
+      }
+      assert.notEqual(reg.status, 'ready');
+      assert.equal(reconnects, 0);
+      await own.restart();
+      const t0 = Date.now();
+      while (reconnects === 0 && Date.now() - t0 < 6000) await sleep(20);
+      console.log(`# reconnected ${Date.now() - t0} ms after restart`);
+      assert.equal(reconnects, 1);
+      assert.equal(reg.status, 'ready');
+      // The crash lost the claim (and the epoch counter: a restart without persistence).
+      assert.equal(await reg.lookup('live/k'), null);
+      assert.equal(await reg.refresh('live/k', 'A', e, 5000), false);
+      await mustClaim(reg, 'live/k', 'A');
+      assert.equal((await reg.listStreams()).length, 1);
+    } finally {
+      await reg.close();
+      await own.stop();
+    }
+  });
+});

@@ -1,0 +1,253 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  checkControlReply,
+  checkControlRequest,
+  checkEvent,
+  controlReplySchema,
+  controlRequestSchema,
+  controlSubject,
+  decodeEvent,
+  encodeEvent,
+  eventSchemas,
+  InvalidEventError,
+} from '../../../libs/cluster/event-schemas.ts';
+import { Subject, type ControlReply, type ControlRequest, type EventMap, type NodeLoad } from '../../../libs/cluster/types.ts';
+
+// Keeps schemas and TS interfaces in step: `full` must name every property (Required<>),
+// `minimal` exactly the required ones (Pick<> plus excess-property checks), so tsc fails when
+// types.ts changes; the tests below fail when a schema disagrees.
+
+type RequiredKeys<T> = { [K in keyof T]-?: object extends Pick<T, K> ? never : K }[keyof T];
+type Minimal<T> = Pick<T, RequiredKeys<T>>;
+
+const base = { v: 1, nodeId: 'origin-1', ts: 1_700_000_000_000 } as const;
+const load: Required<NodeLoad> = {
+  publishers: 1,
+  players: 20,
+  relays: 2,
+  bytesInPerSec: 312_500.5,
+  bytesOutPerSec: 6_250_000,
+  cpuPercent: 37.5,
+  maxConnections: 5000,
+};
+
+const full: { [S in Subject]: Required<EventMap[S]> } = {
+  [Subject.StreamPublished]: { ...base, key: 'live/cam1', epoch: 7, sessionId: 'pub-0a1b2c3d' },
+  [Subject.StreamUnpublished]: { ...base, key: 'live/cam1', epoch: 7, sessionId: 'pub-0a1b2c3d', reason: 'closed' },
+  [Subject.SessionStarted]: {
+    ...base,
+    sessionId: 'play-1',
+    kind: 'player',
+    protocol: 'http-flv',
+    key: 'live/cam1',
+    remote: '10.0.0.9:51000',
+    epoch: 7,
+  },
+  [Subject.SessionStopped]: {
+    ...base,
+    sessionId: 'play-1',
+    kind: 'player',
+    protocol: 'ws-flv',
+    key: 'app/sub/name',
+    remote: '[::1]:51000',
+    epoch: 7,
+    durationMs: 61_000,
+    bytesIn: 512,
+    bytesOut: 40_000_000,
+    reason: 'peer closed',
+  },
+  [Subject.RelayStarted]: { ...base, nodeId: 'edge-1', key: 'live/cam1', fromNodeId: 'origin-1', epoch: 7 },
+  [Subject.RelayStopped]: { ...base, key: 'live/cam1', fromNodeId: 'origin-1', epoch: 7, reason: 'idle' },
+  [Subject.NodeHeartbeat]: { ...base, role: 'origin', load, draining: false },
+};
+
+const minimal: { [S in Subject]: Minimal<EventMap[S]> } = {
+  ...full,
+  [Subject.SessionStarted]: {
+    ...base,
+    sessionId: 'pub-1',
+    kind: 'publisher',
+    protocol: 'rtmp',
+    key: 'live/cam1',
+    remote: '',
+  },
+  [Subject.SessionStopped]: {
+    ...base,
+    sessionId: 'relay-1',
+    kind: 'relay',
+    protocol: 'rtmp',
+    key: 'live/cam1',
+    remote: '127.0.0.1:1935',
+    durationMs: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    reason: '',
+  },
+};
+
+const requests: { [Op in ControlRequest['op']]: Extract<ControlRequest, { op: Op }> } = {
+  kick: { op: 'kick', sessionId: 'play-1' },
+  'relay.start': { op: 'relay.start', key: 'live/cam1' },
+  'relay.stop': { op: 'relay.stop', key: 'live/cam1' },
+  stats: { op: 'stats' },
+};
+const replies: Required<ControlReply>[] = [
+  { ok: true, error: '', data: { sessions: 3, nested: [1, 'a', null] } },
+  { ok: false, error: 'no such session', data: null },
+];
+
+const subjects = Object.values(Subject);
+const sorted = (xs: Iterable<string>): string[] => [...xs].sort();
+
+interface ObjectSchema {
+  properties: Record<string, { $ref?: string }>;
+  required?: string[];
+  definitions?: Record<string, ObjectSchema>;
+}
+
+/** Property names and required names of a schema level equal the TS keys; recurses into $ref'd objects. */
+function assertShape(schema: ObjectSchema, root: ObjectSchema, fullValue: object, minimalValue: object, at: string): void {
+  assert.deepEqual(sorted(Object.keys(schema.properties)), sorted(Object.keys(fullValue)), `${at}: properties`);
+  assert.deepEqual(sorted(schema.required ?? []), sorted(Object.keys(minimalValue)), `${at}: required`);
+  for (const [k, v] of Object.entries(fullValue)) {
+    if (typeof v !== 'object' || v === null) continue;
+    const ref = schema.properties[k]?.$ref?.replace('#/definitions/', '');
+    const sub = ref ? root.definitions?.[ref] : undefined;
+    if (sub?.properties) assertShape(sub, root, v, (minimalValue as Record<string, object>)[k] ?? v, `${at}.${k}`);
+  }
+}
+
+test('event schemas: properties and required fields match the TS interfaces', () => {
+  for (const s of subjects) {
+    const schema = eventSchemas[s] as ObjectSchema;
+    assertShape(schema, schema, full[s], minimal[s], s);
+  }
+});
+
+test('event schemas: a full and a minimal example of every event validate and survive JSON', () => {
+  for (const s of subjects) {
+    for (const example of [full[s], minimal[s]]) {
+      const r = checkEvent(s, example);
+      assert.ok(r.ok, `${s}: ${r.ok ? '' : r.problems.join('; ')}`);
+      assert.deepEqual(decodeEvent(s, encodeEvent(s, example as EventMap[typeof s])), { ok: true, value: example });
+    }
+  }
+});
+
+test('control schemas: every request op and reply shape validates', () => {
+  assert.deepEqual(sorted(Object.keys(requests)), sorted((controlRequestSchema as { properties: { op: { enum: string[] } } }).properties.op.enum));
+  for (const req of Object.values(requests)) assert.ok(checkControlRequest(req).ok, req.op);
+  assert.deepEqual(sorted(Object.keys((controlReplySchema as ObjectSchema).properties)), sorted(Object.keys(replies[0]!)));
+  for (const reply of [...replies, { ok: true }]) assert.ok(checkControlReply(reply).ok);
+});
+
+/** A value of another JSON type than `v` has. */
+const wrongType = (v: unknown): unknown => (typeof v === 'string' ? 42 : typeof v === 'object' && v !== null ? 'x' : 'seven');
+
+test('event schemas: every missing field, extra field and wrongly typed field fails', () => {
+  for (const s of subjects) {
+    const example: Record<string, unknown> = full[s];
+    for (const k of Object.keys(minimal[s])) {
+      const { [k]: _gone, ...rest } = example;
+      assert.equal(checkEvent(s, rest).ok, false, `${s} without ${k}`);
+    }
+    for (const k of Object.keys(example)) {
+      assert.equal(checkEvent(s, { ...example, [k]: wrongType(example[k]) }).ok, false, `${s} with ${k} of wrong type`);
+      assert.equal(checkEvent(s, { ...example, [k]: null }).ok, false, `${s} with ${k} null`);
+    }
+    assert.equal(checkEvent(s, { ...example, extra: 1 }).ok, false, `${s} with an extra field`);
+    for (const bad of [null, [], 'x', 1]) assert.equal(checkEvent(s, bad).ok, false, `${s} as ${JSON.stringify(bad)}`);
+  }
+});
+
+const withKey = subjects.filter((s) => 'key' in full[s]);
+const badKeys = ['cam1', '/live/cam1', 'live/', 'live//cam1', 'live/cam 1', 'live/cäm', 'live/cam1?token=x', '', `a/${'x'.repeat(1024)}`];
+
+const invalid: [name: string, subject: Subject, patch: Record<string, unknown>][] = [
+  ['v 2', Subject.StreamPublished, { v: 2 }],
+  ['v "1"', Subject.StreamPublished, { v: '1' }],
+  ['empty nodeId', Subject.StreamPublished, { nodeId: '' }],
+  ['129-char nodeId', Subject.StreamPublished, { nodeId: 'n'.repeat(129) }],
+  ['negative ts', Subject.StreamPublished, { ts: -1 }],
+  ['fractional ts', Subject.StreamPublished, { ts: 1.5 }],
+  ['negative epoch', Subject.StreamUnpublished, { epoch: -1 }],
+  ['empty sessionId', Subject.StreamUnpublished, { sessionId: '' }],
+  ['unknown kind', Subject.SessionStarted, { kind: 'viewer' }],
+  ['protocol with spaces', Subject.SessionStarted, { protocol: 'http flv' }],
+  ['negative bytesOut', Subject.SessionStopped, { bytesOut: -1 }],
+  ['fractional durationMs', Subject.SessionStopped, { durationMs: 0.5 }],
+  ['NaN bytesIn', Subject.SessionStopped, { bytesIn: NaN }],
+  ['empty fromNodeId', Subject.RelayStarted, { fromNodeId: '' }],
+  ['numeric reason', Subject.RelayStopped, { reason: 3 }],
+  ['unknown role', Subject.NodeHeartbeat, { role: 'master' }],
+  ['draining "no"', Subject.NodeHeartbeat, { draining: 'no' }],
+  ['negative players', Subject.NodeHeartbeat, { load: { ...load, players: -1 } }],
+  ['fractional relays', Subject.NodeHeartbeat, { load: { ...load, relays: 1.5 } }],
+  ['Infinity cpu', Subject.NodeHeartbeat, { load: { ...load, cpuPercent: Infinity } }],
+  ['load without maxConnections', Subject.NodeHeartbeat, { load: { ...load, maxConnections: undefined } }],
+  ['load with an extra field', Subject.NodeHeartbeat, { load: { ...load, memory: 1 } }],
+  ...withKey.flatMap((s) => badKeys.map((key): [string, Subject, Record<string, unknown>] => [`key ${JSON.stringify(key).slice(0, 30)}`, s, { key }])),
+];
+
+for (const [name, subject, patch] of invalid) {
+  test(`event schemas: ${subject} with ${name} fails`, () => {
+    const r = checkEvent(subject, { ...full[subject], ...patch });
+    assert.equal(r.ok, false);
+    if (!r.ok) assert.ok(r.problems.length > 0 && r.problems.every((p) => typeof p === 'string' && p.length > 0));
+  });
+}
+
+test('event schemas: problems name the offending property', () => {
+  const r = checkEvent(Subject.NodeHeartbeat, { ...full[Subject.NodeHeartbeat], extra: 1, load: { ...load, players: -1 } });
+  assert.equal(r.ok, false);
+  const text = r.ok ? '' : r.problems.join('\n');
+  assert.match(text, /unknown property extra/);
+  assert.match(text, /\/load\/players/);
+});
+
+const badRequests: [string, unknown][] = [
+  ['unknown op', { op: 'reboot' }],
+  ['no op', { sessionId: 'x' }],
+  ['kick without sessionId', { op: 'kick' }],
+  ['kick with a key', { op: 'kick', sessionId: 's', key: 'live/a' }],
+  ['relay.start with a bad key', { op: 'relay.start', key: 'nope' }],
+  ['relay.stop without key', { op: 'relay.stop' }],
+  ['stats with an extra field', { op: 'stats', all: true }],
+  ['not an object', 'stats'],
+];
+for (const [name, req] of badRequests) {
+  test(`control request: ${name} fails`, () => assert.equal(checkControlRequest(req).ok, false));
+}
+
+const badReplies: [string, unknown][] = [
+  ['no ok', { error: 'x' }],
+  ['ok as string', { ok: 'true' }],
+  ['numeric error', { ok: false, error: 5 }],
+  ['extra field', { ok: true, extra: 1 }],
+  ['array', [true]],
+];
+for (const [name, reply] of badReplies) {
+  test(`control reply: ${name} fails`, () => assert.equal(checkControlReply(reply).ok, false));
+}
+
+test('encodeEvent throws InvalidEventError naming the problem; decodeEvent reports non-JSON', () => {
+  const bad = { ...full[Subject.StreamPublished], key: 'nokey' };
+  assert.throws(() => encodeEvent(Subject.StreamPublished, bad), (e: unknown) => {
+    assert.ok(e instanceof InvalidEventError);
+    assert.equal(e.subject, Subject.StreamPublished);
+    assert.match(e.message, /\/key/);
+    return true;
+  });
+  const r = decodeEvent(Subject.StreamPublished, Buffer.from('{"v":1,'));
+  assert.equal(r.ok, false);
+  assert.match(r.ok ? '' : r.problems[0]!, /not JSON/);
+});
+
+test('controlSubject: accepts host-like ids, refuses ids that are not a NATS subject', () => {
+  assert.equal(controlSubject('edge-1'), 'sluice.v1.control.edge-1');
+  assert.equal(controlSubject('node1.example.com'), 'sluice.v1.control.node1.example.com');
+  for (const bad of ['', 'a b', 'a.*', '>', 'a..b', '.a', 'a.', 'n'.repeat(129)]) {
+    assert.throws(() => controlSubject(bad), { code: 'CONTROL_BAD_NODE_ID' }, bad);
+  }
+});
