@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../../libs/config/load.ts';
 import { runEdge } from '../edge/main.ts';
 import { runOrigin } from '../origin/main.ts';
+import { runScheduler } from '../scheduler/main.ts';
 import { runStandalone } from '../standalone/main.ts';
 
 const USAGE = `usage: sluice <standalone|origin|edge|scheduler> [--config FILE]
@@ -10,7 +11,7 @@ Roles:
   standalone   single node: RTMP in; RTMP, HTTP-FLV, WebSocket-FLV out (no Redis/NATS)
   origin       cluster origin: accepts publishes, owns streams in Redis, serves relay pulls
   edge         cluster edge: serves viewers, pulls streams from origins on demand
-  scheduler    cluster scheduler (not implemented yet)
+  scheduler    cluster scheduler: HTTP API on :8090 (routes viewers to edges, publishers to origins)
 
 Without --config a role runs on its defaults (what conf/<role>.json holds).
 Environment overrides: SLUICE_NODE_ID, SLUICE_RTMP_LISTEN, SLUICE_HTTP_LISTEN, SLUICE_API_LISTEN.`;
@@ -48,8 +49,8 @@ export async function main(argv: string[]): Promise<number> {
         await runEdge(parsed.values.config);
         return -1;
       case 'scheduler':
-        process.stderr.write(`sluice: role "${role}" is not implemented yet\n`);
-        return 3;
+        await runScheduler(parsed.values.config);
+        return -1;
       default:
         process.stderr.write(`sluice: unknown role "${role}"\n${USAGE}\n`);
         return 2;

@@ -7,6 +7,7 @@ import { StatusCode } from '../../libs/rtmp/commands.ts';
 import type { PublisherHandle, StreamHub } from '../../libs/stream/index.ts';
 import { classifyRtmpMedia } from '../node/classify.ts';
 import { RELAY_CREDENTIAL_PROP } from '../node/cluster-config.ts';
+import { emit } from '../node/emit.ts';
 
 export interface RelayOptions {
   /** First and longest wait between attempts (doubling in between). */
@@ -175,11 +176,11 @@ export class Relay {
     } else {
       this.log.info({ owner: owner.nodeId, epoch: owner.epoch }, 'relay live again');
     }
-    this.d.bus.publish(Subject.RelayStarted, this.event(owner));
+    emit(this.d.bus, this.log, Subject.RelayStarted, this.event(owner));
     const why = await closed;
     this.client = null;
     this.detach(why);
-    this.d.bus.publish(Subject.RelayStopped, { ...this.event(owner), reason: why.slice(0, 200) });
+    emit(this.d.bus, this.log, Subject.RelayStopped, { ...this.event(owner), reason: why.slice(0, 200) });
     if (!this.stopped) this.log.warn({ owner: owner.nodeId, why }, 'relay lost, re-resolving');
     return 'was-live';
   }

@@ -12,6 +12,7 @@ import {
 } from '../../libs/cluster/types.ts';
 import type { SessionEnd, SessionInfo } from './hooks.ts';
 import type { MediaNode } from './media-node.ts';
+import { emit } from './emit.ts';
 
 export interface ClusterAgentOptions {
   nodeId: string;
@@ -67,11 +68,11 @@ export class ClusterAgent {
   }
 
   sessionStarted(s: SessionInfo): void {
-    this.o.bus.publish(Subject.SessionStarted, { ...this.base(), ...s });
+    emit(this.o.bus, this.o.log, Subject.SessionStarted, { ...this.base(), ...s });
   }
 
   sessionStopped(s: SessionEnd): void {
-    this.o.bus.publish(Subject.SessionStopped, { ...this.base(), ...s });
+    emit(this.o.bus, this.o.log, Subject.SessionStopped, { ...this.base(), ...s });
   }
 
   base(): { v: 1; nodeId: string; ts: number } {
@@ -95,7 +96,7 @@ export class ClusterAgent {
 
   private async beat(): Promise<void> {
     const info = this.info();
-    this.o.bus.publish(Subject.NodeHeartbeat, {
+    emit(this.o.bus, this.o.log, Subject.NodeHeartbeat, {
       ...this.base(),
       role: info.role,
       load: info.load,

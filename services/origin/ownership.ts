@@ -8,6 +8,7 @@ import {
 import type { Counters } from '../../libs/metrics/counters.ts';
 import { StatusCode } from '../../libs/rtmp/commands.ts';
 import type { PublishDecision, PublishRequest } from '../node/hooks.ts';
+import { emit } from '../node/emit.ts';
 
 interface Claim {
   key: string;
@@ -103,7 +104,7 @@ export class Ownership {
   }
 
   private announce(c: Claim): void {
-    this.o.bus.publish(Subject.StreamPublished, {
+    emit(this.o.bus, this.o.log, Subject.StreamPublished, {
       v: 1,
       nodeId: this.o.nodeId,
       ts: Date.now(),
@@ -120,7 +121,7 @@ export class Ownership {
     if (this.claims.get(c.key) !== c) return;
     this.claims.delete(c.key);
     if (!c.epoch) return;
-    this.o.bus.publish(Subject.StreamUnpublished, {
+    emit(this.o.bus, this.o.log, Subject.StreamUnpublished, {
       v: 1,
       nodeId: this.o.nodeId,
       ts: Date.now(),

@@ -74,14 +74,18 @@ export function pickOrigin(
   key: string,
   owner: StreamOwner | null,
   nodes: readonly NodeInfo[],
-  o: { now: number; heartbeatMs: number },
+  o: { now: number; heartbeatMs: number; eligible?: (node: NodeInfo) => boolean },
 ): OriginChoice | null {
   if (owner) {
     const n = nodes.find((x) => x.nodeId === owner.nodeId);
     return n ? { node: n, owner: true } : null;
   }
   const origins = nodes.filter(
-    (n) => n.role === NodeRole.Origin && isHealthy(n, o.now, o.heartbeatMs) && originLoadRatio(n) < 1,
+    (n) =>
+      n.role === NodeRole.Origin &&
+      isHealthy(n, o.now, o.heartbeatMs) &&
+      originLoadRatio(n) < 1 &&
+      (o.eligible?.(n) ?? true),
   );
   const best = leastLoaded(origins, originLoadRatio, key);
   return best ? { node: best, owner: false } : null;

@@ -24,7 +24,8 @@ export interface RouteAnswer {
 
 export interface IngestAnswer {
   key: string;
-  origin: { nodeId: string; owner: boolean };
+  /** `owner`: the node owns the key now (`epoch` is its claim); else it was picked by load. */
+  origin: { nodeId: string; owner: boolean; epoch?: number };
   url: string;
 }
 
@@ -106,7 +107,11 @@ export class Scheduler {
   /** The origin a publisher of `key` should use: its owner if any, else the least-loaded origin. */
   async ingest(key: string): Promise<Answer<IngestAnswer | ErrorBody>> {
     const [owner, nodes] = await Promise.all([this.registry.lookup(key), this.registry.listNodes()]);
-    const choice = pickOrigin(key, owner, nodes, { now: this.now(), heartbeatMs: this.heartbeatMs });
+    const choice = pickOrigin(key, owner, nodes, {
+      now: this.now(),
+      heartbeatMs: this.heartbeatMs,
+      eligible: (n) => publishUrl(n.public ?? {}, key) !== null,
+    });
     if (!choice) {
       return fail(
         503,
@@ -115,7 +120,10 @@ export class Scheduler {
     }
     const url = publishUrl(choice.node.public ?? {}, key);
     if (!url) return fail(503, `origin ${choice.node.nodeId} has no public RTMP address`);
-    return ok({ key, origin: { nodeId: choice.node.nodeId, owner: choice.owner }, url });
+    const origin = owner
+      ? { nodeId: choice.node.nodeId, owner: true, epoch: owner.epoch }
+      : { nodeId: choice.node.nodeId, owner: false };
+    return ok({ key, origin, url });
   }
 }
 

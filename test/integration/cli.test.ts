@@ -175,19 +175,25 @@ test('SLUICE_API_LISTEN and SLUICE_NODE_ID are honoured', async () => {
   await s.stop();
 });
 
-test('usage, unknown roles and roles not implemented yet', async (t) => {
-  const cases = [
+test('usage, unknown roles, and cluster roles with bad cluster settings', async (t) => {
+  const cases: {
+    args: string[];
+    code: number;
+    out: RegExp;
+    stdout?: boolean;
+    env?: Record<string, string>;
+  }[] = [
     { args: [], code: 2, out: /usage: sluice/ },
     { args: ['frobnicate'], code: 2, out: /unknown role "frobnicate"[\s\S]*usage: sluice/ },
-    { args: ['origin'], code: 3, out: /origin.*not implemented yet/ },
-    { args: ['edge'], code: 3, out: /edge.*not implemented yet/ },
-    { args: ['scheduler'], code: 3, out: /scheduler.*not implemented yet/ },
+    { args: ['origin'], code: 1, out: /cluster\.redisUrl/, env: { SLUICE_REDIS_URL: 'http://not-redis' } },
+    { args: ['edge'], code: 1, out: /cluster\.natsUrl/, env: { SLUICE_NATS_URL: 'bogus' } },
+    { args: ['origin'], code: 1, out: /cluster\.relaySecret/, env: { SLUICE_RELAY_SECRET: 'short' } },
     { args: ['--help'], code: 0, out: /usage: sluice/, stdout: true },
     { args: ['standalone', '--no-such-flag'], code: 2, out: /no-such-flag[\s\S]*usage: sluice/ },
   ];
   for (const k of cases) {
-    await t.test(`sluice ${k.args.join(' ')}`.trim(), async () => {
-      const r = await runCli(k.args, LOOPBACK);
+    await t.test(`sluice ${k.args.join(' ')} ${Object.keys(k.env ?? {}).join(' ')}`.trim(), async () => {
+      const r = await runCli(k.args, { ...LOOPBACK, ...k.env });
       assert.equal(r.code, k.code, `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
       assert.match(k.stdout ? r.stdout : r.stdout + r.stderr, k.out);
     });

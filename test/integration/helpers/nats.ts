@@ -41,9 +41,9 @@ function accepts(port: number): Promise<boolean> {
 /**
  * A private nats-server on a free loopback port (never the system one on 4222), for tests
  * that need a real broker, including outages (stop) and comebacks on the same port (restart).
- * `port` pins the port, for tests where a client is started before the server.
+ * `port` pins the port (for a client started before the server); `args` are extra server flags.
  */
-export async function startNats(opts: { port?: number } = {}): Promise<NatsServer> {
+export async function startNats(opts: { port?: number; args?: string[] } = {}): Promise<NatsServer> {
   const bin = natsServerPath();
   const port = opts.port ?? (await freePort());
   let proc: ChildProcess | null = null;
@@ -52,7 +52,7 @@ export async function startNats(opts: { port?: number } = {}): Promise<NatsServe
 
   const launch = async (): Promise<void> => {
     let stderr = '';
-    const p = spawn(bin, ['-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), ...(opts.args ?? [])], { stdio: ['ignore', 'ignore', 'pipe'] });
     p.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
     proc = p;
     process.on('exit', killOnExit);

@@ -25,14 +25,23 @@ export const TEST_CONFIG = {
 };
 
 /** Starts `sluice standalone` as a child process and waits for its listening line. */
-export async function startSluice(
+export function startSluice(
+  config: object = TEST_CONFIG,
+  env: Record<string, string> = {},
+): Promise<SluiceProcess> {
+  return startRole('standalone', config, env);
+}
+
+/** Starts `sluice <role>` (standalone, origin or edge) on ephemeral loopback ports. */
+export async function startRole(
+  role: 'standalone' | 'origin' | 'edge',
   config: object = TEST_CONFIG,
   env: Record<string, string> = {},
 ): Promise<SluiceProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-test-'));
-  const file = join(dir, 'standalone.json');
+  const file = join(dir, `${role}.json`);
   writeFileSync(file, JSON.stringify(config));
-  const proc = spawn(process.execPath, [join(ROOT, 'bin/sluice.js'), 'standalone', '--config', file], {
+  const proc = spawn(process.execPath, [join(ROOT, 'bin/sluice.js'), role, '--config', file], {
     env: {
       ...process.env,
       SLUICE_RTMP_LISTEN: '127.0.0.1:0',

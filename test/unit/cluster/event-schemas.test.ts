@@ -162,7 +162,7 @@ test('event schemas: every missing field, extra field and wrongly typed field fa
 });
 
 const withKey = subjects.filter((s) => 'key' in full[s]);
-const badKeys = ['cam1', '/live/cam1', 'live/', 'live//cam1', 'live/cam 1', 'live/cäm', 'live/cam1?token=x', '', `a/${'x'.repeat(1024)}`];
+const badKeys = ['cam1', '../etc', 'live/..', './x', 'a/./b', '/live/cam1', 'live/', 'live//cam1', 'live/cam 1', 'live/cäm', 'live/cam1?token=x', '', `a/${'x'.repeat(1024)}`];
 
 const invalid: [name: string, subject: Subject, patch: Record<string, unknown>][] = [
   ['v 2', Subject.StreamPublished, { v: 2 }],
@@ -249,5 +249,11 @@ test('controlSubject: accepts host-like ids, refuses ids that are not a NATS sub
   assert.equal(controlSubject('node1.example.com'), 'sluice.v1.control.node1.example.com');
   for (const bad of ['', 'a b', 'a.*', '>', 'a..b', '.a', 'a.', 'n'.repeat(129)]) {
     assert.throws(() => controlSubject(bad), { code: 'CONTROL_BAD_NODE_ID' }, bad);
+  }
+});
+
+test('event schemas: keys with dots inside segments are fine, like libs/rtmp/stream-key.ts', () => {
+  for (const key of ['live/...', 'a.b/c..d', 'app/sub/name~1', 'A-Z_0/9']) {
+    assert.ok(checkEvent(Subject.StreamPublished, { ...full[Subject.StreamPublished], key }).ok, key);
   }
 });

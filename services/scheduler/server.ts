@@ -1,0 +1,184 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { listenOn } from '../../libs/http/listen.ts';
+import type { Counters } from '../../libs/metrics/counters.ts';
+import { parseKeyPath, parsePlayPath } from './key-path.ts';
+import type { Answer, Scheduler } from './scheduler.ts';
+
+export interface SchedulerServerDeps {
+  scheduler: Scheduler;
+  counters: Counters;
+  log: Logger;
+  nodeId: string;
+  /** True when the registry answers now (uncached). */
+  ready: () => Promise<boolean>;
+}
+
+/** Registry failures are logged at most this often; each is counted. */
+const LOG_FAILURE_EVERY_MS = 10_000;
+
+const JSON_HEADERS = {
+  'Content-Type': 'application/json',
+  // Answers change as nodes come and go; a cached route would outlive its edge.
+  'Cache-Control': 'no-store',
+  'Access-Control-Allow-Origin': '*',
+} as const;
+
+/**
+ * The scheduler's HTTP face: `/api/v1/{streams,nodes,route,ingest}`, `/play/<key>.<ext>`
+ * redirects, `/healthz`, `/readyz`, `/metrics`. Bad paths get 400/404 with `{ error }`; a
+ * registry outage gets 503; nothing a client sends can throw past `onRequest`.
+ */
+export class SchedulerServer {
+  private readonly server: Server;
+  private readonly deps: SchedulerServerDeps;
+  private lastFailureLogAt = 0;
+  private draining = false;
+
+  constructor(deps: SchedulerServerDeps) {
+    this.deps = deps;
+    this.server = createServer((req, res) => {
+      this.onRequest(req, res).catch((err: unknown) => this.internalError(res, err));
+    });
+    this.server.headersTimeout = 10_000;
+    this.server.requestTimeout = 10_000;
+    this.server.keepAliveTimeout = 5_000;
+  }
+
+  listen(host: string, port: number): Promise<{ host: string; port: number }> {
+    return listenOn(this.server, host, port);
+  }
+
+  /** /readyz answers 503 from now on (load balancers stop sending) while requests still work. */
+  drain(): void {
+    this.draining = true;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeIdleConnections();
+    await new Promise<void>((r) => {
+      this.server.close(() => r());
+      // Requests are short; whatever is still open after a second is cut.
+      setTimeout(() => this.server.closeAllConnections(), 1000).unref();
+    });
+  }
+
+  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { ...JSON_HEADERS, Allow: 'GET, HEAD' });
+      res.end(JSON.stringify({ error: 'method not allowed' }));
+      return;
+    }
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+    const { scheduler } = this.deps;
+
+    switch (path) {
+      case '/healthz':
+        return this.send(req, res, 'healthz', {
+          status: 200,
+          body: { status: 'ok', node: this.deps.nodeId },
+        });
+      case '/readyz': {
+        const ok = !this.draining && (await this.deps.ready());
+        const status = this.draining ? 'draining' : ok ? 'ok' : 'registry unavailable';
+        return this.send(req, res, 'readyz', {
+          status: ok ? 200 : 503,
+          body: { status, node: this.deps.nodeId },
+        });
+      }
+      case '/metrics':
+        res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4', 'Cache-Control': 'no-store' });
+        res.end(req.method === 'HEAD' ? undefined : this.deps.counters.toPrometheus());
+        return;
+      case '/api/v1/streams':
+        return this.answer(req, res, 'streams', () => scheduler.streams());
+      case '/api/v1/nodes':
+        return this.answer(req, res, 'nodes', () => scheduler.nodes());
+    }
+
+    const keyed = KEYED.find((k) => path.startsWith(k.prefix));
+    if (keyed) {
+      const key = parseKeyPath(path.slice(keyed.prefix.length));
+      if (!key) return this.send(req, res, keyed.endpoint, badKey);
+      switch (keyed.endpoint) {
+        case 'stream':
+          return this.answer(req, res, 'stream', () => scheduler.stream(key));
+        case 'route':
+          return this.answer(req, res, 'route', () =>
+            scheduler.route(key, query.get('protocol') ?? undefined),
+          );
+        case 'ingest':
+          return this.answer(req, res, 'ingest', () => scheduler.ingest(key));
+      }
+    }
+    if (path.startsWith('/play/')) {
+      const p = parsePlayPath(url.slice('/play'.length));
+      if ('error' in p) {
+        const error =
+          p.error === 'bad-extension'
+            ? 'play URLs end in .flv, .ts or .m3u8 (RTMP players cannot follow redirects: use /api/v1/route)'
+            : 'invalid stream key';
+        return this.send(req, res, 'play', {
+          status: p.error === 'bad-extension' ? 404 : 400,
+          body: { error },
+        });
+      }
+      return this.answer(req, res, 'play', () => scheduler.play(p.key, p.protocol, p.search));
+    }
+    return this.send(req, res, 'other', { status: 404, body: { error: 'not found' } });
+  }
+
+  /** Runs a registry-backed query; a rejection means the registry is unavailable (503). */
+  private async answer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    endpoint: string,
+    run: () => Promise<Answer>,
+  ): Promise<void> {
+    let a: Answer;
+    try {
+      a = await run();
+    } catch (err) {
+      this.deps.counters.inc('scheduler_registry_errors');
+      const now = Date.now();
+      if (now - this.lastFailureLogAt >= LOG_FAILURE_EVERY_MS) {
+        this.lastFailureLogAt = now;
+        this.deps.log.warn({ err: (err as Error).message, endpoint }, 'registry read failed; answering 503');
+      }
+      a = { status: 503, body: { error: 'registry unavailable' } };
+    }
+    this.send(req, res, endpoint, a);
+  }
+
+  private send(req: IncomingMessage, res: ServerResponse, endpoint: string, a: Answer): void {
+    this.deps.counters.inc('scheduler_requests', 1, { endpoint, status: String(a.status) });
+    if (res.headersSent || res.destroyed) return;
+    const headers: Record<string, string> = { ...JSON_HEADERS };
+    if (a.location !== undefined) headers.Location = a.location;
+    if (a.status === 503) headers['Retry-After'] = '1';
+    res.writeHead(a.status, headers);
+    res.end(req.method === 'HEAD' ? undefined : JSON.stringify(a.body));
+    this.deps.log.debug({ url: req.url, status: a.status, endpoint }, 'request');
+  }
+
+  private internalError(res: ServerResponse, err: unknown): void {
+    this.deps.counters.inc('scheduler_internal_errors');
+    this.deps.log.error({ err }, 'scheduler request failed');
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      return;
+    }
+    res.writeHead(500, JSON_HEADERS).end(JSON.stringify({ error: 'internal error' }));
+  }
+}
+
+const KEYED = [
+  { prefix: '/api/v1/streams/', endpoint: 'stream' },
+  { prefix: '/api/v1/route/', endpoint: 'route' },
+  { prefix: '/api/v1/ingest/', endpoint: 'ingest' },
+] as const;
+
+const badKey: Answer = { status: 400, body: { error: 'invalid stream key: expected app[/more]/name' } };
