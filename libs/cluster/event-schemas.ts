@@ -128,7 +128,11 @@ const NODE_ID_SUBJECT = /^[^\s.*>]+(\.[^\s.*>]+)*$/;
 /** `sluice.v1.control.<nodeId>`; throws ControlError for an id that cannot be a subject. */
 export function controlSubject(nodeId: string): string {
   if (nodeId.length > 128 || !NODE_ID_SUBJECT.test(nodeId)) {
-    throw new ControlError(ControlErrorCode.BadNodeId, nodeId, `node id ${JSON.stringify(nodeId)} cannot be addressed`);
+    throw new ControlError(
+      ControlErrorCode.BadNodeId,
+      nodeId,
+      `node id ${JSON.stringify(nodeId)} cannot be addressed`,
+    );
   }
   return `sluice.v1.control.${nodeId}`;
 }
@@ -201,7 +205,11 @@ export class BusReporter {
 
   invalid(subject: string, problems: string[]): void {
     this.counters.inc('events_invalid', 1, { subject });
-    this.warn(`invalid ${subject}`, { subject, problems: problems.slice(0, 5) }, 'dropped an invalid message');
+    this.warn(
+      `invalid ${subject}`,
+      { subject, problems: problems.slice(0, 5) },
+      'dropped an invalid message',
+    );
   }
 
   handlerFailed(subject: string, err: unknown): void {

@@ -94,14 +94,21 @@ export class MemoryBus implements EventBus {
       const subject = controlSubject(nodeId);
       if (this.closed) throw new ControlError(ControlErrorCode.Closed, nodeId, 'event bus closed');
       const handler = this.servers.get(subject)?.[0];
-      if (!handler) throw new ControlError(ControlErrorCode.NoResponders, nodeId, `no node ${nodeId} serves control`);
+      if (!handler)
+        throw new ControlError(ControlErrorCode.NoResponders, nodeId, `no node ${nodeId} serves control`);
       const data = JSON.stringify(req);
       const p: Pending = {
         nodeId,
         reject,
         timer: setTimeout(() => {
           this.pending.delete(p);
-          reject(new ControlError(ControlErrorCode.Timeout, nodeId, `control request to ${nodeId} timed out after ${timeoutMs} ms`));
+          reject(
+            new ControlError(
+              ControlErrorCode.Timeout,
+              nodeId,
+              `control request to ${nodeId} timed out after ${timeoutMs} ms`,
+            ),
+          );
         }, timeoutMs),
       };
       this.pending.add(p);

@@ -1,4 +1,12 @@
-import { connect, DebugEvents, ErrorCode, Events, NatsError, type NatsConnection, type Subscription } from 'nats';
+import {
+  connect,
+  DebugEvents,
+  ErrorCode,
+  Events,
+  NatsError,
+  type NatsConnection,
+  type Subscription,
+} from 'nats';
 import { silentLogger, type Logger } from '../log/logger.ts';
 import { Counters } from '../metrics/counters.ts';
 import {
@@ -25,9 +33,11 @@ export interface NatsBusOptions {
 
 /** Retry forever, every ~0.5 s: a node may start before NATS and must outlive its restarts. */
 const RECONNECT_WAIT_MS = 500;
-/** A server that stops answering is declared dead after 2 missed pings 2 s apart (~4-6 s). */
-const PING_INTERVAL_MS = 2000;
+/** A server that stops answering is declared dead when 2 pings 1.5 s apart go unanswered (~4.5 s). */
+const PING_INTERVAL_MS = 1500;
 const MAX_PINGS_OUT = 2;
+/** One dial (TCP + INFO/CONNECT) may take this long; a hung server must not stall reconnects for 20 s. */
+const DIAL_TIMEOUT_MS = 5000;
 /**
  * Events held while disconnected. nats.js v2 resets its outbound buffer on every dial, so
  * what it is given while down is lost; the bus keeps the last events itself and sends them
@@ -59,7 +69,8 @@ export class NatsBus implements EventBus {
   private readonly offline: { subject: Subject; data: string }[] = [];
 
   constructor(opts: NatsBusOptions) {
-    this.log = (opts.log ?? silentLogger()).child({ component: 'nats-bus' });
+    const log = opts.log ?? silentLogger();
+    this.log = 'component' in log.bindings() ? log : log.child({ component: 'nats-bus' });
     this.report = new BusReporter(this.log, opts.counters ?? new Counters());
     this.ready = this.start(opts);
     this.ready.catch((err: unknown) => this.log.error({ err }, 'NATS connection failed for good'));
@@ -87,6 +98,7 @@ export class NatsBus implements EventBus {
       waitOnFirstConnect: true,
       pingInterval: PING_INTERVAL_MS,
       maxPingOut: MAX_PINGS_OUT,
+      timeout: DIAL_TIMEOUT_MS,
     });
     if (this.closed) {
       await nc.close();
@@ -95,7 +107,7 @@ export class NatsBus implements EventBus {
     this.nc = nc;
     this.up = true;
     this.log.info({ servers: target.servers }, 'NATS connected');
-    void this.watch(nc);
+    this.watch(nc).catch((err: unknown) => this.log.error({ err }, 'NATS status watch failed'));
     for (const subject of this.handlers.keys()) this.listen(nc, subject);
     for (const s of this.served) this.serve(nc, s);
     this.flushOffline();
@@ -152,7 +164,8 @@ export class NatsBus implements EventBus {
       this.report.dropped(subject, 'disconnected');
       return;
     }
-    if (this.offline.length >= OFFLINE_QUEUE_MAX) this.report.dropped(this.offline.shift()!.subject, 'offline queue full');
+    if (this.offline.length >= OFFLINE_QUEUE_MAX)
+      this.report.dropped(this.offline.shift()!.subject, 'offline queue full');
     this.offline.push({ subject, data });
   }
 
@@ -211,7 +224,8 @@ export class NatsBus implements EventBus {
     served.sub = nc.subscribe(served.subject, {
       callback: (err, msg) => {
         if (err) return this.log.warn({ err, subject: served.subject }, 'NATS subscription error');
-        if (!msg.reply) return this.report.invalid(served.subject, ['control request without a reply subject']);
+        if (!msg.reply)
+          return this.report.invalid(served.subject, ['control request without a reply subject']);
         void answerControl(served.subject, msg.data, served.handler, this.report).then((reply) => {
           try {
             msg.respond(reply);
@@ -227,24 +241,13 @@ export class NatsBus implements EventBus {
     const subject = controlSubject(nodeId);
     if (this.closed) throw new ControlError(ControlErrorCode.Closed, nodeId, 'event bus closed');
     const nc = this.nc;
-    if (!nc || !this.up) throw new ControlError(ControlErrorCode.NotConnected, nodeId, 'NATS is not connected');
+    if (!nc || !this.up)
+      throw new ControlError(ControlErrorCode.NotConnected, nodeId, 'NATS is not connected');
     try {
       const msg = await nc.request(subject, JSON.stringify(req), { timeout: timeoutMs });
       return decodeControlReply(nodeId, msg.data);
     } catch (e) {
-      if (e instanceof ControlError) throw e;
-      const code = e instanceof NatsError ? e.code : '';
-      if (code === (ErrorCode.NoResponders as string)) {
-        throw new ControlError(ControlErrorCode.NoResponders, nodeId, `no node ${nodeId} serves control`, { cause: e });
-      }
-      if (code === (ErrorCode.Timeout as string)) {
-        throw new ControlError(ControlErrorCode.Timeout, nodeId, `control request to ${nodeId} timed out after ${timeoutMs} ms`, {
-          cause: e,
-        });
-      }
-      throw new ControlError(ControlErrorCode.Failed, nodeId, `control request to ${nodeId} failed: ${(e as Error).message}`, {
-        cause: e,
-      });
+      throw requestError(e, nodeId, timeoutMs);
     }
   }
 
@@ -269,6 +272,23 @@ export class NatsBus implements EventBus {
     this.up = false;
     if (!nc.isClosed()) await nc.close();
   }
+}
+
+/** Maps nats.js request failures to the contract's rejections. */
+function requestError(e: unknown, nodeId: string, timeoutMs: number): ControlError {
+  if (e instanceof ControlError) return e;
+  const code = e instanceof NatsError ? e.code : '';
+  if (code === (ErrorCode.NoResponders as string)) {
+    return new ControlError(ControlErrorCode.NoResponders, nodeId, `no node ${nodeId} serves control`, {
+      cause: e,
+    });
+  }
+  if (code === (ErrorCode.Timeout as string)) {
+    const msg = `control request to ${nodeId} timed out after ${timeoutMs} ms`;
+    return new ControlError(ControlErrorCode.Timeout, nodeId, msg, { cause: e });
+  }
+  const msg = `control request to ${nodeId} failed: ${(e as Error).message}`;
+  return new ControlError(ControlErrorCode.Failed, nodeId, msg, { cause: e });
 }
 
 /** Splits credentials out of the URL(s): nats.js takes them as options, and logs must not show them. */

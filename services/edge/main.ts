@@ -35,7 +35,7 @@ export async function runEdge(configFile: string | undefined): Promise<void> {
     sessionStopped: (s) => agent?.sessionStopped(s),
   };
   const node = new MediaNode(cfg, log, hooks);
-  const bus = await NatsBus.connect({
+  const bus = new NatsBus({
     url: cfg.cluster.natsUrl,
     name: cfg.nodeId,
     log: log.child({ component: 'bus' }),

@@ -37,7 +37,7 @@ export async function runOrigin(configFile: string | undefined): Promise<void> {
     sessionStopped: (s) => agent?.sessionStopped(s),
   };
   const node = new MediaNode(cfg, log, hooks);
-  const bus = await NatsBus.connect({
+  const bus = new NatsBus({
     url: cfg.cluster.natsUrl,
     name: cfg.nodeId,
     log: log.child({ component: 'bus' }),

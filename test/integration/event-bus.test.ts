@@ -286,8 +286,13 @@ for (const impl of implementations) {
     });
 
     it('a request reaches the named node and its reply comes back', async () => {
-      assert.deepEqual(await p.a.requestControl('node-b', { op: 'stats' }, 2000), { ok: true, data: { sessions: 2 } });
-      assert.deepEqual(await p.a.requestControl('node-b', { op: 'kick', sessionId: 's1' }, 2000), { ok: true });
+      assert.deepEqual(await p.a.requestControl('node-b', { op: 'stats' }, 2000), {
+        ok: true,
+        data: { sessions: 2 },
+      });
+      assert.deepEqual(await p.a.requestControl('node-b', { op: 'kick', sessionId: 's1' }, 2000), {
+        ok: true,
+      });
       assert.deepEqual(await p.a.requestControl('node-b', { op: 'relay.start', key: 'live/x' }, 2000), {
         ok: false,
         error: 'unsupported relay.start',
@@ -320,7 +325,10 @@ for (const impl of implementations) {
     });
 
     it('an unknown node rejects at once (no responders)', async () => {
-      const ms = await rejectsWith(p.a.requestControl('node-zz', { op: 'stats' }, 5000), ControlErrorCode.NoResponders);
+      const ms = await rejectsWith(
+        p.a.requestControl('node-zz', { op: 'stats' }, 5000),
+        ControlErrorCode.NoResponders,
+      );
       assert.ok(ms < 1000, `took ${ms} ms`);
     });
 
@@ -407,6 +415,26 @@ describe('NatsBus: NATS outages', () => {
     }
   });
 
+  it('a server that hangs (connections open, no answers) is noticed by pings within seconds', async (t) => {
+    const srv = await startNats();
+    const a = await NatsBus.connect({ url: srv.url, name: 'node-a' });
+    try {
+      const got = collect(a, Subject.StreamPublished);
+      await a.flush();
+      srv.pause();
+      const ms = await waitFor(() => !a.connected, 8000, 'a stale connection to be noticed');
+      t.diagnostic(`hung server noticed after ${ms} ms`);
+      a.publish(Subject.StreamPublished, published(5));
+      srv.resume();
+      await waitFor(() => a.connected, 10_000, 'reconnect after resume');
+      await waitFor(() => got.events.length === 1, 3000, 'the event queued while hung');
+    } finally {
+      srv.resume();
+      await a.close();
+      await srv.stop();
+    }
+  });
+
   it('a node can start before NATS: it queues, then connects when NATS appears', async () => {
     const port = await freePort();
     const bus = new NatsBus({ url: `nats://127.0.0.1:${port}`, name: 'early' });
@@ -420,7 +448,9 @@ describe('NatsBus: NATS outages', () => {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         bus.ready,
-        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('no connection within 10 s')), 10_000))),
+        new Promise(
+          (_, reject) => (timer = setTimeout(() => reject(new Error('no connection within 10 s')), 10_000)),
+        ),
       ]);
       clearTimeout(timer);
       assert.equal(bus.connected, true);

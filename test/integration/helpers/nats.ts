@@ -11,6 +11,9 @@ export interface NatsServer {
   stop(): Promise<void>;
   /** Stops it and starts a fresh one on the same port. */
   restart(): Promise<void>;
+  /** SIGSTOP / SIGCONT: the server hangs with its connections open (only pings notice). */
+  pause(): void;
+  resume(): void;
 }
 
 /** The nats-server binary: on PATH, else the Debian package's /usr/sbin. */
@@ -52,7 +55,9 @@ export async function startNats(opts: { port?: number; args?: string[] } = {}): 
 
   const launch = async (): Promise<void> => {
     let stderr = '';
-    const p = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), ...(opts.args ?? [])], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), ...(opts.args ?? [])], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     p.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
     proc = p;
     process.on('exit', killOnExit);
@@ -85,5 +90,7 @@ export async function startNats(opts: { port?: number; args?: string[] } = {}): 
       await stop();
       await launch();
     },
+    pause: () => void proc?.kill('SIGSTOP'),
+    resume: () => void proc?.kill('SIGCONT'),
   };
 }

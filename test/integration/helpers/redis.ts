@@ -19,10 +19,18 @@ export interface TestRedis {
 }
 
 const live = new Set<ChildProcess>();
-// Safety net: never leave a redis-server behind, whatever happened to the test.
-process.once('exit', () => {
+const killAll = (): void => {
   for (const c of live) c.kill('SIGKILL');
-});
+};
+// Safety net: never leave a redis-server behind, whatever happened to the test (a failed
+// after(), or the test runner's SIGTERM on timeout: kill, then die of the same signal).
+process.once('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    killAll();
+    process.kill(process.pid, sig);
+  });
+}
 
 export async function startRedis(opts: { password?: string } = {}): Promise<TestRedis> {
   let child: ChildProcess | null = null;

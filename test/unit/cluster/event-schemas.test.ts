@@ -12,7 +12,13 @@ import {
   eventSchemas,
   InvalidEventError,
 } from '../../../libs/cluster/event-schemas.ts';
-import { Subject, type ControlReply, type ControlRequest, type EventMap, type NodeLoad } from '../../../libs/cluster/types.ts';
+import {
+  Subject,
+  type ControlReply,
+  type ControlRequest,
+  type EventMap,
+  type NodeLoad,
+} from '../../../libs/cluster/types.ts';
 
 // Keeps schemas and TS interfaces in step: `full` must name every property (Required<>),
 // `minimal` exactly the required ones (Pick<> plus excess-property checks), so tsc fails when
@@ -34,7 +40,13 @@ const load: Required<NodeLoad> = {
 
 const full: { [S in Subject]: Required<EventMap[S]> } = {
   [Subject.StreamPublished]: { ...base, key: 'live/cam1', epoch: 7, sessionId: 'pub-0a1b2c3d' },
-  [Subject.StreamUnpublished]: { ...base, key: 'live/cam1', epoch: 7, sessionId: 'pub-0a1b2c3d', reason: 'closed' },
+  [Subject.StreamUnpublished]: {
+    ...base,
+    key: 'live/cam1',
+    epoch: 7,
+    sessionId: 'pub-0a1b2c3d',
+    reason: 'closed',
+  },
   [Subject.SessionStarted]: {
     ...base,
     sessionId: 'play-1',
@@ -107,14 +119,25 @@ interface ObjectSchema {
 }
 
 /** Property names and required names of a schema level equal the TS keys; recurses into $ref'd objects. */
-function assertShape(schema: ObjectSchema, root: ObjectSchema, fullValue: object, minimalValue: object, at: string): void {
-  assert.deepEqual(sorted(Object.keys(schema.properties)), sorted(Object.keys(fullValue)), `${at}: properties`);
+function assertShape(
+  schema: ObjectSchema,
+  root: ObjectSchema,
+  fullValue: object,
+  minimalValue: object,
+  at: string,
+): void {
+  assert.deepEqual(
+    sorted(Object.keys(schema.properties)),
+    sorted(Object.keys(fullValue)),
+    `${at}: properties`,
+  );
   assert.deepEqual(sorted(schema.required ?? []), sorted(Object.keys(minimalValue)), `${at}: required`);
   for (const [k, v] of Object.entries(fullValue)) {
     if (typeof v !== 'object' || v === null) continue;
     const ref = schema.properties[k]?.$ref?.replace('#/definitions/', '');
     const sub = ref ? root.definitions?.[ref] : undefined;
-    if (sub?.properties) assertShape(sub, root, v, (minimalValue as Record<string, object>)[k] ?? v, `${at}.${k}`);
+    if (sub?.properties)
+      assertShape(sub, root, v, (minimalValue as Record<string, object>)[k] ?? v, `${at}.${k}`);
   }
 }
 
@@ -130,20 +153,30 @@ test('event schemas: a full and a minimal example of every event validate and su
     for (const example of [full[s], minimal[s]]) {
       const r = checkEvent(s, example);
       assert.ok(r.ok, `${s}: ${r.ok ? '' : r.problems.join('; ')}`);
-      assert.deepEqual(decodeEvent(s, encodeEvent(s, example as EventMap[typeof s])), { ok: true, value: example });
+      assert.deepEqual(decodeEvent(s, encodeEvent(s, example as EventMap[typeof s])), {
+        ok: true,
+        value: example,
+      });
     }
   }
 });
 
 test('control schemas: every request op and reply shape validates', () => {
-  assert.deepEqual(sorted(Object.keys(requests)), sorted((controlRequestSchema as { properties: { op: { enum: string[] } } }).properties.op.enum));
+  assert.deepEqual(
+    sorted(Object.keys(requests)),
+    sorted((controlRequestSchema as { properties: { op: { enum: string[] } } }).properties.op.enum),
+  );
   for (const req of Object.values(requests)) assert.ok(checkControlRequest(req).ok, req.op);
-  assert.deepEqual(sorted(Object.keys((controlReplySchema as ObjectSchema).properties)), sorted(Object.keys(replies[0]!)));
+  assert.deepEqual(
+    sorted(Object.keys((controlReplySchema as ObjectSchema).properties)),
+    sorted(Object.keys(replies[0]!)),
+  );
   for (const reply of [...replies, { ok: true }]) assert.ok(checkControlReply(reply).ok);
 });
 
 /** A value of another JSON type than `v` has. */
-const wrongType = (v: unknown): unknown => (typeof v === 'string' ? 42 : typeof v === 'object' && v !== null ? 'x' : 'seven');
+const wrongType = (v: unknown): unknown =>
+  typeof v === 'string' ? 42 : typeof v === 'object' && v !== null ? 'x' : 'seven';
 
 test('event schemas: every missing field, extra field and wrongly typed field fails', () => {
   for (const s of subjects) {
@@ -153,16 +186,35 @@ test('event schemas: every missing field, extra field and wrongly typed field fa
       assert.equal(checkEvent(s, rest).ok, false, `${s} without ${k}`);
     }
     for (const k of Object.keys(example)) {
-      assert.equal(checkEvent(s, { ...example, [k]: wrongType(example[k]) }).ok, false, `${s} with ${k} of wrong type`);
+      assert.equal(
+        checkEvent(s, { ...example, [k]: wrongType(example[k]) }).ok,
+        false,
+        `${s} with ${k} of wrong type`,
+      );
       assert.equal(checkEvent(s, { ...example, [k]: null }).ok, false, `${s} with ${k} null`);
     }
     assert.equal(checkEvent(s, { ...example, extra: 1 }).ok, false, `${s} with an extra field`);
-    for (const bad of [null, [], 'x', 1]) assert.equal(checkEvent(s, bad).ok, false, `${s} as ${JSON.stringify(bad)}`);
+    for (const bad of [null, [], 'x', 1])
+      assert.equal(checkEvent(s, bad).ok, false, `${s} as ${JSON.stringify(bad)}`);
   }
 });
 
 const withKey = subjects.filter((s) => 'key' in full[s]);
-const badKeys = ['cam1', '../etc', 'live/..', './x', 'a/./b', '/live/cam1', 'live/', 'live//cam1', 'live/cam 1', 'live/cäm', 'live/cam1?token=x', '', `a/${'x'.repeat(1024)}`];
+const badKeys = [
+  'cam1',
+  '../etc',
+  'live/..',
+  './x',
+  'a/./b',
+  '/live/cam1',
+  'live/',
+  'live//cam1',
+  'live/cam 1',
+  'live/cäm',
+  'live/cam1?token=x',
+  '',
+  `a/${'x'.repeat(1024)}`,
+];
 
 const invalid: [name: string, subject: Subject, patch: Record<string, unknown>][] = [
   ['v 2', Subject.StreamPublished, { v: 2 }],
@@ -187,19 +239,30 @@ const invalid: [name: string, subject: Subject, patch: Record<string, unknown>][
   ['Infinity cpu', Subject.NodeHeartbeat, { load: { ...load, cpuPercent: Infinity } }],
   ['load without maxConnections', Subject.NodeHeartbeat, { load: { ...load, maxConnections: undefined } }],
   ['load with an extra field', Subject.NodeHeartbeat, { load: { ...load, memory: 1 } }],
-  ...withKey.flatMap((s) => badKeys.map((key): [string, Subject, Record<string, unknown>] => [`key ${JSON.stringify(key).slice(0, 30)}`, s, { key }])),
+  ...withKey.flatMap((s) =>
+    badKeys.map((key): [string, Subject, Record<string, unknown>] => [
+      `key ${JSON.stringify(key).slice(0, 30)}`,
+      s,
+      { key },
+    ]),
+  ),
 ];
 
 for (const [name, subject, patch] of invalid) {
   test(`event schemas: ${subject} with ${name} fails`, () => {
     const r = checkEvent(subject, { ...full[subject], ...patch });
     assert.equal(r.ok, false);
-    if (!r.ok) assert.ok(r.problems.length > 0 && r.problems.every((p) => typeof p === 'string' && p.length > 0));
+    if (!r.ok)
+      assert.ok(r.problems.length > 0 && r.problems.every((p) => typeof p === 'string' && p.length > 0));
   });
 }
 
 test('event schemas: problems name the offending property', () => {
-  const r = checkEvent(Subject.NodeHeartbeat, { ...full[Subject.NodeHeartbeat], extra: 1, load: { ...load, players: -1 } });
+  const r = checkEvent(Subject.NodeHeartbeat, {
+    ...full[Subject.NodeHeartbeat],
+    extra: 1,
+    load: { ...load, players: -1 },
+  });
   assert.equal(r.ok, false);
   const text = r.ok ? '' : r.problems.join('\n');
   assert.match(text, /unknown property extra/);
@@ -233,12 +296,15 @@ for (const [name, reply] of badReplies) {
 
 test('encodeEvent throws InvalidEventError naming the problem; decodeEvent reports non-JSON', () => {
   const bad = { ...full[Subject.StreamPublished], key: 'nokey' };
-  assert.throws(() => encodeEvent(Subject.StreamPublished, bad), (e: unknown) => {
-    assert.ok(e instanceof InvalidEventError);
-    assert.equal(e.subject, Subject.StreamPublished);
-    assert.match(e.message, /\/key/);
-    return true;
-  });
+  assert.throws(
+    () => encodeEvent(Subject.StreamPublished, bad),
+    (e: unknown) => {
+      assert.ok(e instanceof InvalidEventError);
+      assert.equal(e.subject, Subject.StreamPublished);
+      assert.match(e.message, /\/key/);
+      return true;
+    },
+  );
   const r = decodeEvent(Subject.StreamPublished, Buffer.from('{"v":1,'));
   assert.equal(r.ok, false);
   assert.match(r.ok ? '' : r.problems[0]!, /not JSON/);

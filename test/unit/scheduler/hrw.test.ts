@@ -40,12 +40,27 @@ test('hrwScore: weight 0 or less never beats a positive weight; higher weight, h
 test('hrwPick is stable for the same inputs, whatever the list order', () => {
   const ids = ['edge-1', 'edge-2', 'edge-3', 'edge-4'];
   for (const k of keys(50)) {
-    const a = hrwPick(k, ids, (x) => x, () => 10);
-    const b = hrwPick(k, [...ids].reverse(), (x) => x, () => 10);
+    const a = hrwPick(
+      k,
+      ids,
+      (x) => x,
+      () => 10,
+    );
+    const b = hrwPick(
+      k,
+      [...ids].reverse(),
+      (x) => x,
+      () => 10,
+    );
     assert.equal(a, b, k);
   }
   assert.equal(
-    hrwPick('live/a', [], (x: string) => x, () => 1),
+    hrwPick(
+      'live/a',
+      [],
+      (x: string) => x,
+      () => 1,
+    ),
     null,
   );
 });
@@ -70,8 +85,18 @@ test('removing an edge only moves the keys that were on it', () => {
   const rest = all.filter((x) => x !== 'edge-3');
   let moved = 0;
   for (const k of keys(500)) {
-    const before = hrwPick(k, all, (x) => x, () => 1)!;
-    const after = hrwPick(k, rest, (x) => x, () => 1)!;
+    const before = hrwPick(
+      k,
+      all,
+      (x) => x,
+      () => 1,
+    )!;
+    const after = hrwPick(
+      k,
+      rest,
+      (x) => x,
+      () => 1,
+    )!;
     if (before !== 'edge-3') assert.equal(after, before, k);
     else moved++;
   }
