@@ -54,7 +54,8 @@ export class MemoryRegistry implements StreamRegistry {
       const now = this.now();
       const cur = this.live(key, now);
       if (cur && cur.nodeId !== nodeId) return { ok: false, owner: structuredClone(cur) };
-      const epoch = (this.epochs.get(key) ?? 0) + 1;
+      // Seeded from the clock like the Redis counter, so epochs compare across implementations.
+      const epoch = (this.epochs.get(key) ?? now) + 1;
       this.epochs.set(key, epoch);
       this.owners.set(key, { key, nodeId, epoch, since: now, expiresAt: now + leaseMs, media: {} });
       return { ok: true, epoch };

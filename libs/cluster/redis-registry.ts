@@ -49,7 +49,8 @@ export class RedisRegistry implements StreamRegistry {
 
   constructor(opts: RedisRegistryOptions) {
     this.prefix = opts.keyPrefix ?? 'sluice';
-    if (!PREFIX.test(this.prefix)) throw new Error(`registry: invalid key prefix ${JSON.stringify(this.prefix)}`);
+    if (!PREFIX.test(this.prefix))
+      throw new Error(`registry: invalid key prefix ${JSON.stringify(this.prefix)}`);
     this.log = opts.log;
     this.timeoutMs = opts.timeoutMs ?? 1500;
     this.indexSlackMs = opts.indexSlackMs ?? 60_000;
@@ -99,7 +100,11 @@ export class RedisRegistry implements StreamRegistry {
     checkMs('leaseMs', leaseMs);
     const now = Date.now();
     const expiresAt = now + leaseMs;
-    const r = await this.eval(claimScript, [this.ownerKey(key), this.epochKey(key)], [nodeId, now, leaseMs, expiresAt]);
+    const r = await this.eval(
+      claimScript,
+      [this.ownerKey(key), this.epochKey(key)],
+      [nodeId, now, leaseMs, expiresAt],
+    );
     if (!Array.isArray(r)) throw new Error('registry: unexpected claim reply');
     if (r[0] === 1) {
       const epoch = Number(r[1]);
@@ -262,7 +267,8 @@ export class RedisRegistry implements StreamRegistry {
         else resolve();
       };
       const timer = setTimeout(
-        () => done(new Error(`registry: redis not available (${this.redis.status}) after ${this.timeoutMs} ms`)),
+        () =>
+          done(new Error(`registry: redis not available (${this.redis.status}) after ${this.timeoutMs} ms`)),
         this.timeoutMs,
       );
       this.readyWaiters.add(done);
@@ -283,7 +289,9 @@ export class RedisRegistry implements StreamRegistry {
     for (const cb of this.reconnectHandlers) {
       Promise.resolve()
         .then(cb)
-        .catch((err: unknown) => this.log?.error({ err: (err as Error).message }, 'onReconnect handler failed'));
+        .catch((err: unknown) =>
+          this.log?.error({ err: (err as Error).message }, 'onReconnect handler failed'),
+        );
     }
   }
 }

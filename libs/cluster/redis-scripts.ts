@@ -24,7 +24,8 @@ function script(name: string, numKeys: number, lua: string): LuaScript {
 /**
  * KEYS: owner hash, epoch counter. ARGV: nodeId, nowMs, leaseMs, expiresAtMs.
  * Free (missing, or expired by the caller's clock) or already ours: INCR the epoch (the
- * counter never expires, so epochs are never reused) and write a fresh owner; a re-claim of
+ * counter never expires and is seeded from the clock, so epochs are never reused, even after
+ * Redis lost its data) and write a fresh owner; a re-claim of
  * our own key is a republish and gets a new epoch and empty media.
  * Returns {1, epoch} or {0, nodeId, epoch, since, expiresAt, media}.
  */
@@ -35,6 +36,11 @@ export const claimScript = script(
 local cur = redis.call('HMGET', KEYS[1], 'nodeId', 'epoch', 'since', 'expiresAt', 'media')
 if cur[1] and cur[1] ~= ARGV[1] and tonumber(cur[4]) > tonumber(ARGV[2]) then
   return {0, cur[1], cur[2], cur[3], cur[4], cur[5]}
+end
+-- A missing counter (first claim ever, or Redis lost its data) starts from the caller's
+-- clock in ms, so epochs keep increasing even across a Redis restart without persistence.
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('SET', KEYS[2], ARGV[2])
 end
 local epoch = redis.call('INCR', KEYS[2])
 redis.call('DEL', KEYS[1])

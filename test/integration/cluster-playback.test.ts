@@ -181,6 +181,11 @@ test('ten viewers on two edges: exactly one relay per edge, and each relay stops
   );
   assert.deepEqual(stops.map((e) => e.nodeId).sort(), ['edge-1', 'edge-2']);
   await pub.kill();
+  // The event says why the relay ended: the edge ran out of viewers, the origin closed nothing.
+  assert.deepEqual(
+    stops.map((e) => e.reason),
+    ['no viewers', 'no viewers'],
+  );
 });
 
 test('the origin -> edge hop adds little latency (same frame at an origin viewer and an edge viewer)', async (t) => {

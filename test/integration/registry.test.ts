@@ -69,7 +69,9 @@ const cases: Case[] = [
   {
     name: 'concurrent claims of one key: exactly one wins',
     async run(reg) {
-      const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => reg.claim('live/race', `N${i}`, 5000)));
+      const rs = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => reg.claim('live/race', `N${i}`, 5000)),
+      );
       const winners = rs.flatMap((r, i) => (r.ok ? [`N${i}`] : []));
       assert.equal(winners.length, 1);
       for (const r of rs) if (!r.ok) assert.equal(r.owner?.nodeId, winners[0]);
@@ -262,42 +264,46 @@ for (const impl of impls) {
 }
 
 describe('RedisRegistry on a real redis-server', () => {
-  it('two nodes share one view; epoch counter never expires; stale index entries are tolerated', { timeout: 10_000 }, async () => {
-    const keyPrefix = newPrefix();
-    const a = new RedisRegistry({ url: server!.url, keyPrefix, indexSlackMs: 100 });
-    const b = new RedisRegistry({ url: server!.url, keyPrefix, indexSlackMs: 100 });
-    const raw = new Redis(server!.url);
-    try {
-      const e = await mustClaim(a, 'live/x', 'A', 300);
-      const r = await b.claim('live/x', 'B', 300);
-      assert.equal(r.ok ? null : r.owner?.nodeId, 'A');
-      assert.equal(await raw.pttl(`${keyPrefix}:{s:live/x}:epoch`), -1);
-      const ownerTtl = await raw.pttl(`${keyPrefix}:{s:live/x}:owner`);
-      assert.ok(ownerTtl > 0 && ownerTtl <= 300, `owner ttl ${ownerTtl}`);
-      assert.equal(await a.release('live/x', 'A', e), true);
-      assert.equal(await raw.pttl(`${keyPrefix}:{s:live/x}:epoch`), -1);
-      assert.equal(await raw.get(`${keyPrefix}:{s:live/x}:epoch`), String(e));
+  it(
+    'two nodes share one view; epoch counter never expires; stale index entries are tolerated',
+    { timeout: 10_000 },
+    async () => {
+      const keyPrefix = newPrefix();
+      const a = new RedisRegistry({ url: server!.url, keyPrefix, indexSlackMs: 100 });
+      const b = new RedisRegistry({ url: server!.url, keyPrefix, indexSlackMs: 100 });
+      const raw = new Redis(server!.url);
+      try {
+        const e = await mustClaim(a, 'live/x', 'A', 300);
+        const r = await b.claim('live/x', 'B', 300);
+        assert.equal(r.ok ? null : r.owner?.nodeId, 'A');
+        assert.equal(await raw.pttl(`${keyPrefix}:{s:live/x}:epoch`), -1);
+        const ownerTtl = await raw.pttl(`${keyPrefix}:{s:live/x}:owner`);
+        assert.ok(ownerTtl > 0 && ownerTtl <= 300, `owner ttl ${ownerTtl}`);
+        assert.equal(await a.release('live/x', 'A', e), true);
+        assert.equal(await raw.pttl(`${keyPrefix}:{s:live/x}:epoch`), -1);
+        assert.equal(await raw.get(`${keyPrefix}:{s:live/x}:epoch`), String(e));
 
-      // An index entry whose key is gone (a crash between script and ZADD, a lost ZREM).
-      await raw.zadd(`${keyPrefix}:{idx}:streams`, Date.now() + 60_000, '7:live/ghost');
-      await raw.zadd(`${keyPrefix}:{idx}:nodes`, Date.now() + 60_000, 'ghost');
-      assert.deepEqual(await b.listStreams(), []);
-      assert.deepEqual(await b.listNodes(), []);
+        // An index entry whose key is gone (a crash between script and ZADD, a lost ZREM).
+        await raw.zadd(`${keyPrefix}:{idx}:streams`, Date.now() + 60_000, '7:live/ghost');
+        await raw.zadd(`${keyPrefix}:{idx}:nodes`, Date.now() + 60_000, 'ghost');
+        assert.deepEqual(await b.listStreams(), []);
+        assert.deepEqual(await b.listNodes(), []);
 
-      // Entries long past their expiry are pruned by readers.
-      await mustClaim(a, 'live/y', 'A', 100);
-      await a.registerNode(nodeInfo('A'), 100);
-      await sleep(300);
-      assert.deepEqual(await b.listStreams(), []);
-      assert.deepEqual(await b.listNodes(), []);
-      assert.deepEqual(await raw.zrange(`${keyPrefix}:{idx}:streams`, 0, -1), ['7:live/ghost']);
-      assert.deepEqual(await raw.zrange(`${keyPrefix}:{idx}:nodes`, 0, -1), ['ghost']);
-    } finally {
-      raw.disconnect();
-      await a.close();
-      await b.close();
-    }
-  });
+        // Entries long past their expiry are pruned by readers.
+        await mustClaim(a, 'live/y', 'A', 100);
+        await a.registerNode(nodeInfo('A'), 100);
+        await sleep(300);
+        assert.deepEqual(await b.listStreams(), []);
+        assert.deepEqual(await b.listNodes(), []);
+        assert.deepEqual(await raw.zrange(`${keyPrefix}:{idx}:streams`, '0', '-1'), ['7:live/ghost']);
+        assert.deepEqual(await raw.zrange(`${keyPrefix}:{idx}:nodes`, '0', '-1'), ['ghost']);
+      } finally {
+        raw.disconnect();
+        await a.close();
+        await b.close();
+      }
+    },
+  );
 
   it('lists without KEYS or SCAN (seen by MONITOR)', { timeout: 10_000 }, async () => {
     const reg = new RedisRegistry({ url: server!.url, keyPrefix: newPrefix() });
@@ -354,7 +360,9 @@ describe('RedisRegistry on a real redis-server', () => {
     const reg = new RedisRegistry({ url: server!.url, keyPrefix: newPrefix() });
     try {
       const t0 = performance.now();
-      const rs = await Promise.all(Array.from({ length: 1000 }, (_, i) => reg.claim(`live/s${i}`, 'A', 30_000)));
+      const rs = await Promise.all(
+        Array.from({ length: 1000 }, (_, i) => reg.claim(`live/s${i}`, 'A', 30_000)),
+      );
       const claimMs = performance.now() - t0;
       assert.ok(rs.every((r) => r.ok));
       const t1 = performance.now();
@@ -369,48 +377,54 @@ describe('RedisRegistry on a real redis-server', () => {
     }
   });
 
-  it('Redis killed: calls reject fast; after restart it reconnects, onReconnect fires, claims work', { timeout: 20_000 }, async () => {
-    const own = await startRedis();
-    const reg = new RedisRegistry({ url: own.url, keyPrefix: 'k' });
-    let reconnects = 0;
-    reg.onReconnect(() => reconnects++);
-    try {
-      const e = await mustClaim(reg, 'live/k', 'A');
-      assert.equal(reg.status, 'ready');
-      await own.kill9();
-      const calls = [
-        reg.refresh('live/k', 'A', e, 5000),
-        reg.claim('live/k2', 'A', 5000),
-        reg.listStreams(),
-        reg.registerNode(nodeInfo('A'), 5000),
-      ];
-      const tKill = Date.now();
-      const settled = await Promise.allSettled(calls);
-      const ms = Date.now() - tKill;
-      assert.ok(
-        settled.every((s) => s.status === 'rejected'),
-        JSON.stringify(settled),
-      );
-      console.log(`# calls rejected ${ms} ms after the kill`);
-      assert.ok(ms < 2200, `rejected after ${ms} ms`);
-      // A call may fail on the half-closed socket before ioredis has seen the close.
-      while (reg.status === 'ready' && Date.now() - tKill < 2000) await sleep(10);
-      assert.notEqual(reg.status, 'ready');
-      assert.equal(reconnects, 0);
-      await own.restart();
-      const t0 = Date.now();
-      while (reconnects === 0 && Date.now() - t0 < 6000) await sleep(20);
-      console.log(`# reconnected ${Date.now() - t0} ms after restart`);
-      assert.equal(reconnects, 1);
-      assert.equal(reg.status, 'ready');
-      // The crash lost the claim (and the epoch counter: a restart without persistence).
-      assert.equal(await reg.lookup('live/k'), null);
-      assert.equal(await reg.refresh('live/k', 'A', e, 5000), false);
-      await mustClaim(reg, 'live/k', 'A');
-      assert.equal((await reg.listStreams()).length, 1);
-    } finally {
-      await reg.close();
-      await own.stop();
-    }
-  });
+  it(
+    'Redis killed: calls reject fast; after restart it reconnects, onReconnect fires, claims work',
+    { timeout: 20_000 },
+    async () => {
+      const own = await startRedis();
+      const reg = new RedisRegistry({ url: own.url, keyPrefix: 'k' });
+      let reconnects = 0;
+      reg.onReconnect(() => reconnects++);
+      try {
+        const e = await mustClaim(reg, 'live/k', 'A');
+        assert.equal(reg.status, 'ready');
+        await own.kill9();
+        const calls = [
+          reg.refresh('live/k', 'A', e, 5000),
+          reg.claim('live/k2', 'A', 5000),
+          reg.listStreams(),
+          reg.registerNode(nodeInfo('A'), 5000),
+        ];
+        const tKill = Date.now();
+        const settled = await Promise.allSettled(calls);
+        const ms = Date.now() - tKill;
+        assert.ok(
+          settled.every((s) => s.status === 'rejected'),
+          JSON.stringify(settled),
+        );
+        console.log(`# calls rejected ${ms} ms after the kill`);
+        assert.ok(ms < 2200, `rejected after ${ms} ms`);
+        // A call may fail on the half-closed socket before ioredis has seen the close.
+        while (reg.status === 'ready' && Date.now() - tKill < 2000) await sleep(10);
+        assert.notEqual(reg.status, 'ready');
+        assert.equal(reconnects, 0);
+        await own.restart();
+        const t0 = Date.now();
+        while (reconnects === 0 && Date.now() - t0 < 6000) await sleep(20);
+        console.log(`# reconnected ${Date.now() - t0} ms after restart`);
+        assert.equal(reconnects, 1);
+        assert.equal(reg.status, 'ready');
+        // The crash lost the claim and the epoch counter (no persistence); the counter is
+        // re-seeded from the clock, so the fencing epoch still goes up.
+        assert.equal(await reg.lookup('live/k'), null);
+        assert.equal(await reg.refresh('live/k', 'A', e, 5000), false);
+        const after = await mustClaim(reg, 'live/k', 'A');
+        assert.ok(after > e, `epoch after the crash ${after} must exceed ${e}`);
+        assert.equal((await reg.listStreams()).length, 1);
+      } finally {
+        await reg.close();
+        await own.stop();
+      }
+    },
+  );
 });
