@@ -135,8 +135,8 @@ export class RtmpServer implements ServerConnectionHandler {
       );
       return;
     }
-    const authorize = this.deps.hooks.authorizePublish;
-    if (!authorize) {
+    const hooks = this.deps.hooks;
+    if (!hooks.authorizePublish) {
       this.startPublish(conn, st, req, undefined);
       return;
     }
@@ -145,27 +145,32 @@ export class RtmpServer implements ServerConnectionHandler {
       if (st.publish?.req !== req) return;
       this.kick(conn.id, reason);
     };
-    authorize({ key: req.key, query: req.query, sessionId: conn.id, remote: conn.remote }, kick).then(
-      (decision) => {
-        this.pendingPublish.delete(req.key);
-        if (!decision.ok) {
-          this.deps.counters.inc('publish_refused', 1, { reason: decision.code });
-          st.log.warn({ stream: req.key, code: decision.code, why: decision.description }, 'publish refused');
-          conn.rejectPublish(req.streamId, decision.code, decision.description);
-          return;
-        }
-        if (conn.state !== 'publishing') {
-          decision.onEnd?.(); // the publisher left while we were deciding
-          return;
-        }
-        this.startPublish(conn, st, req, decision.onEnd);
-      },
-      (err: unknown) => {
-        this.pendingPublish.delete(req.key);
-        st.log.error({ stream: req.key, err }, 'publish authorization failed');
-        conn.rejectPublish(req.streamId, StatusCode.PublishRejected, 'internal error, try again');
-      },
-    );
+    hooks
+      .authorizePublish({ key: req.key, query: req.query, sessionId: conn.id, remote: conn.remote }, kick)
+      .then(
+        (decision) => {
+          this.pendingPublish.delete(req.key);
+          if (!decision.ok) {
+            this.deps.counters.inc('publish_refused', 1, { reason: decision.code });
+            st.log.warn(
+              { stream: req.key, code: decision.code, why: decision.description },
+              'publish refused',
+            );
+            conn.rejectPublish(req.streamId, decision.code, decision.description);
+            return;
+          }
+          if (conn.state !== 'publishing') {
+            decision.onEnd?.(); // the publisher left while we were deciding
+            return;
+          }
+          this.startPublish(conn, st, req, decision.onEnd);
+        },
+        (err: unknown) => {
+          this.pendingPublish.delete(req.key);
+          st.log.error({ stream: req.key, err }, 'publish authorization failed');
+          conn.rejectPublish(req.streamId, StatusCode.PublishRejected, 'internal error, try again');
+        },
+      );
   }
 
   private startPublish(

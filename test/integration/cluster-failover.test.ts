@@ -61,15 +61,22 @@ test('origin-1 killed: viewers on edge-1 stay connected and resume from origin-2
     10_000,
     'both viewers playing',
   );
-  const playersBefore = cluster.events.of(Subject.SessionStarted).filter((e) => e.nodeId === 'edge-1' && e.kind === 'player').length;
+  const playersBefore = cluster.events
+    .of(Subject.SessionStarted)
+    .filter((e) => e.nodeId === 'edge-1' && e.kind === 'player').length;
   const mark = cluster.events.mark();
 
   const killedAt = Date.now();
   origin1.proc.kill('SIGKILL');
-  const { pub: pub2, attempts } = await publishUntilAccepted(origin2, media, key, { retryMs: 500, timeoutMs: 15_000 });
+  const { pub: pub2, attempts } = await publishUntilAccepted(origin2, media, key, {
+    retryMs: 500,
+    timeoutMs: 15_000,
+  });
   cluster.track(pub2);
   const acceptedAt = Date.now();
-  t.diagnostic(`publish to origin-2 accepted ${acceptedAt - killedAt} ms after the kill, on attempt ${attempts}`);
+  t.diagnostic(
+    `publish to origin-2 accepted ${acceptedAt - killedAt} ms after the kill, on attempt ${attempts}`,
+  );
   assert.ok(attempts > 1, 'origin-2 refused the key while the dead claim lived');
 
   const framesAt = { flv: flv.videoFrames().length, rtmp: rtmp.videoFrames().length };
@@ -83,13 +90,16 @@ test('origin-1 killed: viewers on edge-1 stay connected and resume from origin-2
   assert.equal(flv.closed, false, 'HTTP-FLV viewer still connected');
   assert.equal(rtmp.closed, false, 'RTMP viewer still connected');
   assert.equal(
-    cluster.events.of(Subject.SessionStarted).filter((e) => e.nodeId === 'edge-1' && e.kind === 'player').length,
+    cluster.events.of(Subject.SessionStarted).filter((e) => e.nodeId === 'edge-1' && e.kind === 'player')
+      .length,
     playersBefore,
     'no viewer reconnected',
   );
   assert.equal((await nodeStream(edge, key))?.subscribers, 2);
 
-  const flvFrames = flv.videoFrames().map((f) => ({ atMs: f.tag.atMs, timestamp: f.tag.timestampMs, key: f.key }));
+  const flvFrames = flv
+    .videoFrames()
+    .map((f) => ({ atMs: f.tag.atMs, timestamp: f.tag.timestampMs, key: f.key }));
   for (const [name, frames] of [
     ['http-flv', flvFrames],
     ['rtmp', rtmp.videoFrames()],
@@ -97,7 +107,9 @@ test('origin-1 killed: viewers on edge-1 stay connected and resume from origin-2
     // Nothing from origin-2 can arrive before origin-2 accepted the publish.
     const { last, first } = aroundCut(frames, acceptedAt);
     const gap = first.atMs - last.atMs;
-    t.diagnostic(`${name} failover gap: ${gap} ms (last frame ${last.atMs - killedAt} ms after the kill, next ${first.atMs - killedAt} ms after)`);
+    t.diagnostic(
+      `${name} failover gap: ${gap} ms (last frame ${last.atMs - killedAt} ms after the kill, next ${first.atMs - killedAt} ms after)`,
+    );
     assert.ok(gap < MAX_GAP_MS, `${name} gap ${gap} ms`);
     assert.ok(last.atMs - killedAt < 500, `${name}: the last frame before the gap came from origin-1`);
     assert.equal(first.key, true, `${name}: resumes on a key frame`);

@@ -54,13 +54,21 @@ test('Redis restarted empty: the origin claims its stream again and edge viewers
   await sleep(REDIS_DOWN_MS);
   await cluster.redis.restart();
   const restartedAt = Date.now();
-  const owner = await waitFor(() => cluster.registry.lookup(key).catch(() => null), 8000, 'the stream claimed again');
+  const owner = await waitFor(
+    () => cluster.registry.lookup(key).catch(() => null),
+    8000,
+    'the stream claimed again',
+  );
   const reclaimedMs = Date.now() - restartedAt;
   assert.equal(owner.nodeId, 'origin-1');
   assert.ok(Number.isInteger(owner.epoch) && owner.epoch > 0, `epoch ${owner.epoch}`);
   assert.ok(owner.since >= restartedAt, 'a new claim, made after the restart');
   assert.equal(logLines(origin!, 'stream claimed again', key).length, 1, 'the origin re-claimed once');
-  const announced = await cluster.events.waitFor(Subject.StreamPublished, (e) => e.key === key && e.ts >= restartedAt, 3000);
+  const announced = await cluster.events.waitFor(
+    Subject.StreamPublished,
+    (e) => e.key === key && e.ts >= restartedAt,
+    3000,
+  );
   assert.equal(announced.epoch, owner.epoch, 'stream.published again with the new epoch');
   await waitFor(
     async () => {
@@ -73,7 +81,9 @@ test('Redis restarted empty: the origin claims its stream again and edge viewers
     "the stream in the scheduler's list",
   );
   const visibleMs = Date.now() - restartedAt;
-  t.diagnostic(`Redis restart -> claimed again: ${reclaimedMs} ms; -> in the scheduler's list: ${visibleMs} ms`);
+  t.diagnostic(
+    `Redis restart -> claimed again: ${reclaimedMs} ms; -> in the scheduler's list: ${visibleMs} ms`,
+  );
   await waitFor(
     async () => (await cluster.registry.listNodes()).length === 2,
     3000,
@@ -81,8 +91,13 @@ test('Redis restarted empty: the origin claims its stream again and edge viewers
   );
 
   const seen = arrivals(viewer, downAt, Date.now());
-  assert.ok(seen.frames >= ((Date.now() - downAt) / 1000) * SPEC.fps * 0.8, `${seen.frames} frames since Redis went down`);
-  t.diagnostic(`edge viewer from Redis down to claimed again (${Date.now() - downAt} ms): ${seen.frames} frames, longest silence ${seen.maxGapMs} ms`);
+  assert.ok(
+    seen.frames >= ((Date.now() - downAt) / 1000) * SPEC.fps * 0.8,
+    `${seen.frames} frames since Redis went down`,
+  );
+  t.diagnostic(
+    `edge viewer from Redis down to claimed again (${Date.now() - downAt} ms): ${seen.frames} frames, longest silence ${seen.maxGapMs} ms`,
+  );
   assert.equal(viewer.closed, false, 'viewer still connected');
   assert.ok(seen.maxGapMs < 1000, `longest silence ${seen.maxGapMs} ms`);
   assert.equal(viewer.timestampRegression(), null);
@@ -108,7 +123,9 @@ test('NATS stopped: edge viewers keep playing, a new stream still relays; after 
   await waitFor(() => lateViewer.videoFrames().length >= 10, 8000, 'a new stream relayed while NATS is down');
   await sleep(Math.max(0, stoppedAt + 3000 - Date.now()));
   const seen = arrivals(viewer, stoppedAt, stoppedAt + 3000);
-  t.diagnostic(`edge viewer during 3 s without NATS: ${seen.frames} frames, longest silence ${seen.maxGapMs} ms`);
+  t.diagnostic(
+    `edge viewer during 3 s without NATS: ${seen.frames} frames, longest silence ${seen.maxGapMs} ms`,
+  );
   assert.ok(seen.frames >= 60, `${seen.frames} frames in 3 s at ${SPEC.fps} fps`);
   assert.ok(seen.maxGapMs < 1000, `longest silence ${seen.maxGapMs} ms`);
   assert.equal(viewer.closed, false);
@@ -116,8 +133,18 @@ test('NATS stopped: edge viewers keep playing, a new stream still relays; after 
   const mark = cluster.events.mark();
   await cluster.nats.restart();
   const restartedAt = Date.now();
-  await cluster.events.waitFor(Subject.NodeHeartbeat, (e) => e.nodeId === 'edge-1' && e.ts >= restartedAt, 8000, mark);
-  await cluster.events.waitFor(Subject.NodeHeartbeat, (e) => e.nodeId === 'origin-1' && e.ts >= restartedAt, 3000, mark);
+  await cluster.events.waitFor(
+    Subject.NodeHeartbeat,
+    (e) => e.nodeId === 'edge-1' && e.ts >= restartedAt,
+    8000,
+    mark,
+  );
+  await cluster.events.waitFor(
+    Subject.NodeHeartbeat,
+    (e) => e.nodeId === 'origin-1' && e.ts >= restartedAt,
+    3000,
+    mark,
+  );
   t.diagnostic(`NATS restart -> heartbeats from both nodes: ${Date.now() - restartedAt} ms`);
   const fresh = httpFlv(`${edge.http}/${key}.flv`);
   const started = await cluster.events.waitFor(
@@ -131,7 +158,9 @@ test('NATS stopped: edge viewers keep playing, a new stream still relays; after 
     const ts = (e.data as { ts?: number } | null)?.ts ?? 0;
     return ts >= stoppedAt && ts < restartedAt;
   });
-  t.diagnostic(`events emitted during the NATS outage and delivered after it: ${queued.length} (${[...new Set(queued.map((e) => e.subject))].join(', ')})`);
+  t.diagnostic(
+    `events emitted during the NATS outage and delivered after it: ${queued.length} (${[...new Set(queued.map((e) => e.subject))].join(', ')})`,
+  );
   await waitFor(() => fresh.videoFrames().length >= 10, 5000, 'the new viewer playing');
   for (const c of [viewer, lateViewer, fresh]) {
     assert.equal(c.timestampRegression(), null);

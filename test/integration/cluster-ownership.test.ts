@@ -50,24 +50,24 @@ test('an edge refuses publishers and says to publish to an origin', async () => 
 
 test('a duplicate publish on origin-2 is refused while origin-1 owns the key; origin-1 is unaffected', async () => {
   const key = 'live/dup';
-  const [origin1, origin2] = cluster.origins as [typeof cluster.origins[0], typeof cluster.origins[0]];
-  const pub = await publishTo(origin1!, media, key);
+  const [origin1, origin2] = [cluster.origins[0]!, cluster.origins[1]!];
+  const pub = await publishTo(origin1, media, key);
   cluster.track(pub);
   const owner = await waitFor(() => cluster.registry.lookup(key), 3000, 'the claim');
   assert.equal(owner.nodeId, 'origin-1');
-  const viewer = httpFlv(`${origin1!.http}/${key}.flv`);
+  const viewer = httpFlv(`${origin1.http}/${key}.flv`);
   await waitFor(() => viewer.videoFrames().length >= 25, 5000, 'frames on origin-1');
 
-  const since = origin2!.logs.length;
-  const dup = publish(media, `${origin2!.rtmp}/${key}`, { loop: true });
+  const since = origin2.logs.length;
+  const dup = publish(media, `${origin2.rtmp}/${key}`, { loop: true });
   cluster.track(dup);
   const code = await exitWithin(dup, 10_000);
   assert.notEqual(code, 0, `the duplicate publisher fails: ${dup.stderr()}`);
-  const warn = logLines(origin2!, 'stream owned by another node', key, since)[0];
+  const warn = logLines(origin2, 'stream owned by another node', key, since)[0];
   assert.equal(warn?.owner, 'origin-1', 'origin-2 logs the owner');
   assert.equal(warn?.epoch, owner.epoch);
-  assert.match(String(logLines(origin2!, 'publish refused', key, since)[0]?.why), /published on origin-1/);
-  assert.equal(await counter(origin2!.api, 'sluice_claims_refused_total'), 1);
+  assert.match(String(logLines(origin2, 'publish refused', key, since)[0]?.why), /published on origin-1/);
+  assert.equal(await counter(origin2.api, 'sluice_claims_refused_total'), 1);
 
   // origin-1's stream and claim are untouched.
   const framesAtRefusal = viewer.videoFrames().length;
@@ -100,10 +100,19 @@ test("a killed origin's claim runs out within its lease; its node record within 
     TIMING.nodeTtlMs + 1000,
     'the node record to expire',
   ).then(() => Date.now() - killedAt);
-  await waitFor(async () => (await cluster.registry.lookup(key)) === null, TIMING.leaseMs + 1000, 'the claim to expire');
+  await waitFor(
+    async () => (await cluster.registry.lookup(key)) === null,
+    TIMING.leaseMs + 1000,
+    'the claim to expire',
+  );
   const goneAfter = Date.now() - killedAt;
-  t.diagnostic(`killed origin's claim gone ${goneAfter} ms after kill -9 (leaseMs ${TIMING.leaseMs}), node record after ${await nodeGone} ms`);
-  assert.ok(goneAfter >= TIMING.leaseMs - TIMING.refreshMs - 500, `claim vanished too early (${goneAfter} ms): not a lease`);
+  t.diagnostic(
+    `killed origin's claim gone ${goneAfter} ms after kill -9 (leaseMs ${TIMING.leaseMs}), node record after ${await nodeGone} ms`,
+  );
+  assert.ok(
+    goneAfter >= TIMING.leaseMs - TIMING.refreshMs - 500,
+    `claim vanished too early (${goneAfter} ms): not a lease`,
+  );
   await pub.kill();
 });
 
@@ -112,7 +121,14 @@ test('a SIGTERM-stopped origin releases its claim at once and exits 0', async (t
   const origin2 = cluster.origins[1]!;
   const pub = await publishTo(origin2, media, key);
   cluster.track(pub);
-  const owner = await waitFor(async () => (await cluster.registry.lookup(key))?.nodeId === 'origin-2' && (await cluster.registry.lookup(key)), 3000, 'the claim');
+  const owner = await waitFor(
+    async () => {
+      const o = await cluster.registry.lookup(key);
+      return o?.nodeId === 'origin-2' ? o : null;
+    },
+    3000,
+    'the claim',
+  );
   const mark = cluster.events.mark();
 
   const stoppedAt = Date.now();
@@ -122,10 +138,19 @@ test('a SIGTERM-stopped origin releases its claim at once and exits 0', async (t
   t.diagnostic(`SIGTERM -> claim released: ${releasedAfter} ms`);
   assert.ok(releasedAfter <= 500, `released after ${releasedAfter} ms`);
   assert.equal(await exit, 0, 'exit code');
-  const unpublished = await cluster.events.waitFor(Subject.StreamUnpublished, (e) => e.key === key, 2000, mark);
+  const unpublished = await cluster.events.waitFor(
+    Subject.StreamUnpublished,
+    (e) => e.key === key,
+    2000,
+    mark,
+  );
   assert.equal(unpublished.nodeId, 'origin-2');
   assert.equal(unpublished.epoch, owner.epoch);
-  assert.equal((await cluster.registry.listNodes()).some((n) => n.nodeId === 'origin-2'), false, 'node unregistered');
+  assert.equal(
+    (await cluster.registry.listNodes()).some((n) => n.nodeId === 'origin-2'),
+    false,
+    'node unregistered',
+  );
   await pub.kill();
 });
 

@@ -5,18 +5,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Subject } from '../../libs/cluster/types.ts';
-import {
-  median,
-  nodeStream,
-  publishTo,
-  startCluster,
-  TIMING,
-  type Cluster,
-} from './helpers/cluster.ts';
+import { median, nodeStream, publishTo, startCluster, TIMING, type Cluster } from './helpers/cluster.ts';
 import { httpFlv, wsFlv, type FlvCollector } from './helpers/flv-client.ts';
 import { capture, firstTimestampRegression, makeTestFlv, probe, publish } from './helpers/media.ts';
 import { counter } from './helpers/net.ts';
-import { getJson, sleep, waitFor } from './helpers/sluice.ts';
+import { sleep, waitFor } from './helpers/sluice.ts';
 
 // Playback through the cluster: publish to an origin, play from edges over every protocol,
 // the scheduler's view and routing, one relay per edge, idle relays stopping, and the
@@ -76,7 +69,9 @@ test('published to origin-1, played from edge-2 over RTMP, HTTP-FLV and WS-FLV; 
     10_000,
     'the scheduler to report the owner',
   );
-  t.diagnostic(`publish -> scheduler visibility: ${Date.now() - t0} ms (ffmpeg start to owner in /api/v1/streams/${key})`);
+  t.diagnostic(
+    `publish -> scheduler visibility: ${Date.now() - t0} ms (ffmpeg start to owner in /api/v1/streams/${key})`,
+  );
   assert.ok(Number.isInteger(view.owner.epoch) && view.owner.epoch > 0, `epoch ${view.owner.epoch}`);
   const withMedia = await waitFor(
     async () => {
@@ -86,13 +81,20 @@ test('published to origin-1, played from edge-2 over RTMP, HTTP-FLV and WS-FLV; 
     5000,
     'media info in the registry',
   );
-  assert.deepEqual(withMedia.media, { videoCodec: 'h264', audioCodec: 'aac', width: SPEC.width, height: SPEC.height });
+  assert.deepEqual(withMedia.media, {
+    videoCodec: 'h264',
+    audioCodec: 'aac',
+    width: SPEC.width,
+    height: SPEC.height,
+  });
   // Let a GOP or two go by so the origin's cache is warm, as for any live stream.
   await sleep(1500);
 
   const flv = httpFlv(`${edge2.http}/${key}.flv`);
   const firstFrame = await waitFor(() => flv.videoFrames()[0], 10_000, 'the first frame on edge-2');
-  t.diagnostic(`first edge viewer request -> first frame (relay not yet running): ${firstFrame.tag.atMs - flv.startedAt} ms`);
+  t.diagnostic(
+    `first edge viewer request -> first frame (relay not yet running): ${firstFrame.tag.atMs - flv.startedAt} ms`,
+  );
   const ws = wsFlv(`${edge2.ws}/${key}.flv`);
   const rtmpOut = join(dir, 'edge-rtmp.flv');
   const rtmpViewer = capture(`${edge2.rtmp}/${key}`, rtmpOut, { seconds: 3 });
@@ -151,10 +153,22 @@ test('ten viewers on two edges: exactly one relay per edge, and each relay stops
   cluster.track(pub);
 
   const viewers = Array.from({ length: 10 }, (_, i) => httpFlv(`${cluster.edges[i % 2]!.http}/${key}.flv`));
-  await waitFor(() => viewers.every((c) => c.videoFrames().length >= 25), 15_000, 'frames at all ten viewers');
+  await waitFor(
+    () => viewers.every((c) => c.videoFrames().length >= 25),
+    15_000,
+    'frames at all ten viewers',
+  );
   // The edges' counts, the origin's count and the relay counter all settle within a heartbeat.
-  await waitFor(async () => (await nodeStream(origin2, key))?.subscribers === 2, 3000, 'two relay pulls at the origin');
-  assert.equal(await counter(origin2.api, 'sluice_relay_pulls_started_total') - pullsBefore, 2, 'relay pulls started');
+  await waitFor(
+    async () => (await nodeStream(origin2, key))?.subscribers === 2,
+    3000,
+    'two relay pulls at the origin',
+  );
+  assert.equal(
+    (await counter(origin2.api, 'sluice_relay_pulls_started_total')) - pullsBefore,
+    2,
+    'relay pulls started',
+  );
   for (const edge of cluster.edges) {
     const s = await nodeStream(edge, key);
     assert.equal(s?.subscribers, 5, 'viewers on each edge');
@@ -167,9 +181,15 @@ test('ten viewers on two edges: exactly one relay per edge, and each relay stops
 
   for (const c of viewers) c.stop();
   const leftAt = Date.now();
-  await waitFor(async () => (await nodeStream(origin2, key))?.subscribers === 0, TIMING.idleStopMs + 3000, 'relays to stop');
+  await waitFor(
+    async () => (await nodeStream(origin2, key))?.subscribers === 0,
+    TIMING.idleStopMs + 3000,
+    'relays to stop',
+  );
   const stoppedAfter = Date.now() - leftAt;
-  t.diagnostic(`relays stopped ${stoppedAfter} ms after the last viewer left (idleStopMs ${TIMING.idleStopMs})`);
+  t.diagnostic(
+    `relays stopped ${stoppedAfter} ms after the last viewer left (idleStopMs ${TIMING.idleStopMs})`,
+  );
   assert.ok(stoppedAfter >= TIMING.idleStopMs - 250, `relays stopped too early: ${stoppedAfter} ms`);
   const stops = await waitFor(
     () => {

@@ -123,7 +123,10 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const procs: SluiceProcess[] = [];
   const children: Child[] = [];
   const spawnNode = async (role: 'origin' | 'edge', nodeId: string): Promise<SluiceProcess> => {
-    const cfg = role === 'origin' ? deepMerge(ORIGIN_CONFIG, (o.originConfig ?? {}) as Json) : deepMerge(EDGE_CONFIG, (o.edgeConfig ?? {}) as Json);
+    const cfg =
+      role === 'origin'
+        ? deepMerge(ORIGIN_CONFIG, (o.originConfig ?? {}) as Json)
+        : deepMerge(EDGE_CONFIG, (o.edgeConfig ?? {}) as Json);
     const p = await startRole(role, cfg, env(nodeId));
     live.add(p.proc);
     p.proc.once('exit', () => live.delete(p.proc));
@@ -140,7 +143,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     await Promise.all([redis.stop(), nats.stop()]);
   };
   try {
-    const ids = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${i + 1}`);
+    const ids = (prefix: string, n: number): string[] =>
+      Array.from({ length: n }, (_, i) => `${prefix}-${i + 1}`);
     const [origins, edges, sched] = await Promise.all([
       Promise.all(ids('origin', o.origins).map((id) => spawnNode('origin', id))),
       Promise.all(ids('edge', o.edges).map((id) => spawnNode('edge', id))),
@@ -327,7 +331,12 @@ export const logLines = (node: { logs: Json[] }, msg: string, key?: string, sinc
  * `ffmpeg -re -stream_loop -1 … -f flv` to `origin`, resolved once the origin logs the publish
  * as started; rejects with ffmpeg's stderr when ffmpeg exits first (the publish was refused).
  */
-export async function publishTo(origin: SluiceProcess, file: string, key: string, timeoutMs = 8000): Promise<Child> {
+export async function publishTo(
+  origin: SluiceProcess,
+  file: string,
+  key: string,
+  timeoutMs = 8000,
+): Promise<Child> {
   const since = origin.logs.length;
   const pub = publish(file, `${origin.rtmp}/${key}`, { loop: true });
   const end = Date.now() + timeoutMs;
@@ -391,16 +400,18 @@ export class RtmpViewer {
     };
     client.onMedia = (msg) => {
       if (msg.typeId !== 8 && msg.typeId !== 9) return;
-      let key = false;
-      let sequenceHeader = false;
-      if (msg.typeId === 9) {
-        const v = parseVideoTag(msg.payload);
-        key = v.isKeyFrame;
-        sequenceHeader = v.isSequenceHeader;
-      } else {
-        sequenceHeader = msg.payload.length > 1 && msg.payload[1] === 0;
-      }
-      this.frames.push({ typeId: msg.typeId, timestamp: msg.timestamp, key, sequenceHeader, atMs: Date.now(), payload: msg.payload });
+      // Video: the FLV video tag header; audio: AACPacketType 0 is the sequence header.
+      const v = msg.typeId === 9 ? parseVideoTag(msg.payload) : null;
+      const key = v?.isKeyFrame ?? false;
+      const sequenceHeader = v ? v.isSequenceHeader : msg.payload.length > 1 && msg.payload[1] === 0;
+      this.frames.push({
+        typeId: msg.typeId,
+        timestamp: msg.timestamp,
+        key,
+        sequenceHeader,
+        atMs: Date.now(),
+        payload: msg.payload,
+      });
     };
   }
 

@@ -5,7 +5,7 @@ import { Scheduler, type RouteAnswer } from '../../../services/scheduler/schedul
 import { HEARTBEAT_MS, node, NOW } from './fixtures.ts';
 
 /** A registry holding origin o1 (owning live/a) and o2, edge e1 relaying live/a, edge e2 idle. */
-async function setup(): Promise<{ reg: MemoryRegistry; s: Scheduler; clock: { t: number } }> {
+async function setup(): Promise<{ reg: MemoryRegistry; s: Scheduler; clock: { t: number }; epoch: number }> {
   const clock = { t: NOW };
   const reg = new MemoryRegistry({ now: () => clock.t });
   const claim = await reg.claim('live/a', 'o1', 10_000);
@@ -29,11 +29,11 @@ async function setup(): Promise<{ reg: MemoryRegistry; s: Scheduler; clock: { t:
     heartbeatMs: HEARTBEAT_MS,
     now: () => clock.t,
   });
-  return { reg, s, clock };
+  return { reg, s, clock, epoch: claim.epoch };
 }
 
 test('streams: owner with urls, media, relaying edges with viewers', async () => {
-  const { s } = await setup();
+  const { s, epoch } = await setup();
   const a = await s.streams();
   assert.equal(a.status, 200);
   assert.deepEqual(a.body, {
@@ -42,7 +42,7 @@ test('streams: owner with urls, media, relaying edges with viewers', async () =>
         key: 'live/a',
         owner: {
           nodeId: 'o1',
-          epoch: 1,
+          epoch,
           since: NOW,
           expiresAt: NOW + 10_000,
           viewers: 1,
@@ -131,10 +131,10 @@ test('play: 302 to the routed URL with the query passed on', async () => {
 });
 
 test('ingest: the owner when there is one, else the least-loaded origin; 503 otherwise', async () => {
-  const { reg, s } = await setup();
+  const { reg, s, epoch } = await setup();
   assert.deepEqual((await s.ingest('live/a')).body, {
     key: 'live/a',
-    origin: { nodeId: 'o1', owner: true, epoch: 1 },
+    origin: { nodeId: 'o1', owner: true, epoch },
     url: 'rtmp://o1.example:1935/live/a',
   });
   assert.deepEqual((await s.ingest('live/b')).body, {
