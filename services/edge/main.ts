@@ -63,6 +63,7 @@ export async function runEdge(configFile: string | undefined): Promise<void> {
     heartbeatMs: cfg.cluster.heartbeatMs,
     nodeTtlMs: cfg.cluster.nodeTtlMs,
     streams: () => streamPresence(node.hub, true),
+    relays: () => relays.count,
     control: (req) => {
       if (req.op === 'relay.start') {
         relays.ensure(req.key);

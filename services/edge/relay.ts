@@ -44,6 +44,7 @@ export class Relay {
   private readonly d: RelayDeps;
   private readonly log: Logger;
   private stopped = false;
+  private stopReason = '';
   private client: RtmpClient | null = null;
   private handle: PublisherHandle | null = null;
   private owner: StreamOwner | null = null;
@@ -80,6 +81,7 @@ export class Relay {
   stop(reason: string): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.stopReason = reason;
     this.log.info({ reason }, 'relay stopping');
     this.wakeUp();
     this.client?.close();
@@ -177,7 +179,8 @@ export class Relay {
       this.log.info({ owner: owner.nodeId, epoch: owner.epoch }, 'relay live again');
     }
     emit(this.d.bus, this.log, Subject.RelayStarted, this.event(owner));
-    const why = await closed;
+    // When we stopped it ourselves, that is the reason, not the close it caused.
+    const why = this.stopped ? this.stopReason : await closed;
     this.client = null;
     this.detach(why);
     emit(this.d.bus, this.log, Subject.RelayStopped, { ...this.event(owner), reason: why.slice(0, 200) });

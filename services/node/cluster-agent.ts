@@ -27,6 +27,8 @@ export interface ClusterAgentOptions {
   nodeTtlMs: number;
   /** Per-stream presence for the node record (edges add `relaying`). */
   streams: () => Record<string, NodeStreamInfo>;
+  /** Relays this node runs itself (edges); origins count relay pulls they serve instead. */
+  relays?: () => number;
   /** Role-specific control ops (relay.start/stop on edges); kick and stats are handled here. */
   control?: (req: ControlRequest) => Promise<ControlReply> | null;
 }
@@ -81,6 +83,7 @@ export class ClusterAgent {
 
   private info(): NodeInfo {
     const load = this.o.node.sampleLoad();
+    if (this.o.relays) load.relays = this.o.relays();
     return {
       nodeId: this.o.nodeId,
       role: this.o.role,
@@ -96,12 +99,14 @@ export class ClusterAgent {
 
   private async beat(): Promise<void> {
     const info = this.info();
-    emit(this.o.bus, this.o.log, Subject.NodeHeartbeat, {
-      ...this.base(),
-      role: info.role,
-      load: info.load,
-      draining: info.draining,
-    });
+    // A heartbeat is only news while it is fresh: none is queued while NATS is away.
+    if (this.o.bus.connected)
+      emit(this.o.bus, this.o.log, Subject.NodeHeartbeat, {
+        ...this.base(),
+        role: info.role,
+        load: info.load,
+        draining: info.draining,
+      });
     try {
       await this.o.registry.registerNode(info, this.o.nodeTtlMs);
     } catch (e) {
