@@ -1,28 +1,16 @@
-import { hostname } from 'node:os';
-import { NatsBus } from '../../libs/cluster/nats-bus.ts';
-import { RedisRegistry } from '../../libs/cluster/redis-registry.ts';
-import { createRootLogger } from '../../libs/log/logger.ts';
 import { ClusterAgent } from '../node/cluster-agent.ts';
-import { advertisedHosts, DEFAULT_RELAY_SECRET } from '../node/cluster-config.ts';
+import { advertisedHosts } from '../node/cluster-config.ts';
+import { clusterBus, clusterNodeBase, drainOnShutdown } from '../node/cluster-node.ts';
 import type { NodeHooks } from '../node/hooks.ts';
 import { MediaNode } from '../node/media-node.ts';
 import { nodeAddresses, streamPresence } from '../node/presence.ts';
-import { onShutdownSignal } from '../node/shutdown.ts';
 import { loadEdgeConfig } from './config.ts';
 import { RelayManager } from './relay-manager.ts';
 
 /** Edge: serves every viewer protocol; streams come from their owning origins by relay. */
 export async function runEdge(configFile: string | undefined): Promise<void> {
   const cfg = loadEdgeConfig(configFile);
-  cfg.nodeId ||= hostname();
-  const log = createRootLogger({ level: cfg.log.level, nodeId: cfg.nodeId });
-  if (cfg.cluster.relaySecret === DEFAULT_RELAY_SECRET) {
-    log.warn('cluster.relaySecret is the default; set SLUICE_RELAY_SECRET on every origin and edge');
-  }
-  const registry = new RedisRegistry({
-    url: cfg.cluster.redisUrl,
-    log: log.child({ component: 'registry' }),
-  });
+  const { log, registry } = clusterNodeBase(cfg);
   let agent: ClusterAgent | null = null;
   const hooks: NodeHooks = {
     authorizePublish: (req) =>
@@ -35,12 +23,7 @@ export async function runEdge(configFile: string | undefined): Promise<void> {
     sessionStopped: (s) => agent?.sessionStopped(s),
   };
   const node = new MediaNode(cfg, log, hooks);
-  const bus = new NatsBus({
-    url: cfg.cluster.natsUrl,
-    name: cfg.nodeId,
-    log: log.child({ component: 'bus' }),
-    counters: node.counters,
-  });
+  const bus = clusterBus(cfg, log, node.counters);
   const relays = new RelayManager({
     nodeId: cfg.nodeId,
     hub: node.hub,
@@ -81,13 +64,5 @@ export async function runEdge(configFile: string | undefined): Promise<void> {
   });
   agent.start();
 
-  onShutdownSignal(log, async () => {
-    node.setDraining();
-    await agent.drain();
-    relays.stopAll();
-    await node.stop();
-    await agent.stop();
-    await bus.close();
-    await registry.close();
-  });
+  drainOnShutdown(log, { node, agent, bus, registry }, () => relays.stopAll());
 }

@@ -1,12 +1,14 @@
-import type { Logger } from 'pino';
-import { Subject, type EventBus, type StreamRegistry } from '../../libs/cluster/types.ts';
-import type { Counters } from '../../libs/metrics/counters.ts';
-import type { Stream, StreamHub } from '../../libs/stream/index.ts';
-import { Relay, type RelayOptions } from './relay.ts';
+import { Subject } from '../../libs/cluster/types.ts';
+import type { Stream } from '../../libs/stream/index.ts';
+import { Relay, type RelayDeps, type RelayOptions } from './relay.ts';
 
 export interface RelayManagerOptions extends RelayOptions {
   /** A relay stops this long after its last viewer left. */
   idleStopMs: number;
+}
+
+export interface RelayManagerDeps extends RelayDeps {
+  opts: RelayManagerOptions;
 }
 
 /**
@@ -17,18 +19,9 @@ export class RelayManager {
   private readonly relays = new Map<string, Relay>();
   private readonly idle = new Map<string, NodeJS.Timeout>();
   private readonly unsubscribe: () => void;
-  private readonly d: {
-    nodeId: string;
-    hub: StreamHub;
-    registry: StreamRegistry;
-    bus: EventBus;
-    secret: string;
-    log: Logger;
-    counters: Counters;
-    opts: RelayManagerOptions;
-  };
+  private readonly d: RelayManagerDeps;
 
-  constructor(d: RelayManager['d']) {
+  constructor(d: RelayManagerDeps) {
     this.d = d;
     d.hub.onViewersChanged = (s) => this.onViewersChanged(s);
     this.unsubscribe = d.bus.subscribe(Subject.StreamPublished, (e) => this.relays.get(e.key)?.wake());
@@ -45,7 +38,7 @@ export class RelayManager {
   /** Starts (or keeps) a relay; without viewers it stops after idleStopMs. */
   ensure(key: string): void {
     if (!this.relays.has(key)) {
-      const relay = new Relay(key, { ...this.d, log: this.d.log });
+      const relay = new Relay(key, this.d);
       this.relays.set(key, relay);
       this.d.counters.inc('relays_started');
       this.d.log.info({ stream: key }, 'relay requested');

@@ -1,6 +1,13 @@
 import { hostname } from 'node:os';
 import type { EnvOverride } from '../../libs/config/load.ts';
 
+export const redisUrlProperty = {
+  type: 'string',
+  pattern: '^rediss?://',
+  default: 'redis://127.0.0.1:6379/0',
+  description: 'redis://[:password@]host:port/db. Env SLUICE_REDIS_URL.',
+} as const;
+
 /** Schema of the `cluster` section origins and edges share. */
 export const clusterProperties = {
   cluster: {
@@ -8,12 +15,7 @@ export const clusterProperties = {
     additionalProperties: false,
     default: {},
     properties: {
-      redisUrl: {
-        type: 'string',
-        pattern: '^rediss?://',
-        default: 'redis://127.0.0.1:6379/0',
-        description: 'redis://[:password@]host:port/db. Env SLUICE_REDIS_URL.',
-      },
+      redisUrl: redisUrlProperty,
       natsUrl: {
         type: 'string',
         pattern: '^(nats|tls)://',

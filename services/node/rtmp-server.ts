@@ -123,16 +123,7 @@ export class RtmpServer implements ServerConnectionHandler {
     if (!st) return;
     const existing = this.deps.hub.get(req.key);
     if (existing?.hasPublisher || this.pendingPublish.has(req.key)) {
-      this.deps.counters.inc('publish_refused', 1, { reason: 'in_use' });
-      st.log.warn(
-        { stream: req.key, owner: existing?.publisherHandle?.id },
-        'publish refused: stream already has a publisher',
-      );
-      conn.rejectPublish(
-        req.streamId,
-        StatusCode.PublishBadName,
-        `stream ${req.key} is already being published`,
-      );
+      this.refuseInUse(conn, st, req, existing?.publisherHandle?.id);
       return;
     }
     const hooks = this.deps.hooks;
@@ -183,16 +174,7 @@ export class RtmpServer implements ServerConnectionHandler {
     const handle = stream.attachPublisher(conn.id);
     if (!handle) {
       onEnd?.();
-      this.deps.counters.inc('publish_refused', 1, { reason: 'in_use' });
-      st.log.warn(
-        { stream: req.key, owner: stream.publisherHandle?.id },
-        'publish refused: stream already has a publisher',
-      );
-      conn.rejectPublish(
-        req.streamId,
-        StatusCode.PublishBadName,
-        `stream ${req.key} is already being published`,
-      );
+      this.refuseInUse(conn, st, req, stream.publisherHandle?.id);
       return;
     }
     st.publish = { stream, handle, req, badFrames: 0, media: {}, onEnd };
@@ -201,6 +183,22 @@ export class RtmpServer implements ServerConnectionHandler {
     st.log.info({ stream: req.key, tcUrl: req.tcUrl }, 'publish started');
     conn.acceptPublish(req);
     this.deps.hooks.sessionStarted?.(st.info);
+  }
+
+  /** A second publisher of a key this node already publishes: Publish.BadName, first one untouched. */
+  private refuseInUse(
+    conn: RtmpServerConnection,
+    st: SessionState,
+    req: StreamRequest,
+    owner: string | undefined,
+  ): void {
+    this.deps.counters.inc('publish_refused', 1, { reason: 'in_use' });
+    st.log.warn({ stream: req.key, owner }, 'publish refused: stream already has a publisher');
+    conn.rejectPublish(
+      req.streamId,
+      StatusCode.PublishBadName,
+      `stream ${req.key} is already being published`,
+    );
   }
 
   onMedia(conn: RtmpServerConnection, msg: RtmpMessage): void {

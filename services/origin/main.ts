@@ -1,14 +1,10 @@
-import { hostname } from 'node:os';
-import { NatsBus } from '../../libs/cluster/nats-bus.ts';
-import { RedisRegistry } from '../../libs/cluster/redis-registry.ts';
-import { createRootLogger } from '../../libs/log/logger.ts';
 import { ClusterAgent } from '../node/cluster-agent.ts';
-import { advertisedHosts, DEFAULT_RELAY_SECRET } from '../node/cluster-config.ts';
+import { advertisedHosts } from '../node/cluster-config.ts';
+import { clusterBus, clusterNodeBase, drainOnShutdown } from '../node/cluster-node.ts';
 import type { NodeHooks } from '../node/hooks.ts';
 import { MediaNode } from '../node/media-node.ts';
 import { nodeAddresses, streamPresence } from '../node/presence.ts';
 import { relayPlayGate } from '../node/relay-auth.ts';
-import { onShutdownSignal } from '../node/shutdown.ts';
 import { loadOriginConfig } from './config.ts';
 import { Ownership } from './ownership.ts';
 
@@ -18,15 +14,7 @@ import { Ownership } from './ownership.ts';
  */
 export async function runOrigin(configFile: string | undefined): Promise<void> {
   const cfg = loadOriginConfig(configFile);
-  cfg.nodeId ||= hostname();
-  const log = createRootLogger({ level: cfg.log.level, nodeId: cfg.nodeId });
-  if (cfg.cluster.relaySecret === DEFAULT_RELAY_SECRET) {
-    log.warn('cluster.relaySecret is the default; set SLUICE_RELAY_SECRET on every origin and edge');
-  }
-  const registry = new RedisRegistry({
-    url: cfg.cluster.redisUrl,
-    log: log.child({ component: 'registry' }),
-  });
+  const { log, registry } = clusterNodeBase(cfg);
   let agent: ClusterAgent | null = null;
   let ownership: Ownership | null = null;
   const hooks: NodeHooks = {
@@ -37,12 +25,7 @@ export async function runOrigin(configFile: string | undefined): Promise<void> {
     sessionStopped: (s) => agent?.sessionStopped(s),
   };
   const node = new MediaNode(cfg, log, hooks);
-  const bus = new NatsBus({
-    url: cfg.cluster.natsUrl,
-    name: cfg.nodeId,
-    log: log.child({ component: 'bus' }),
-    counters: node.counters,
-  });
+  const bus = clusterBus(cfg, log, node.counters);
   ownership = new Ownership({
     nodeId: cfg.nodeId,
     registry,
@@ -68,14 +51,6 @@ export async function runOrigin(configFile: string | undefined): Promise<void> {
   });
   agent.start();
 
-  onShutdownSignal(log, async () => {
-    // Not ready, leave the scheduler's routing, hand streams back, then close.
-    node.setDraining();
-    await agent.drain();
-    await ownership.releaseAll();
-    await node.stop();
-    await agent.stop();
-    await bus.close();
-    await registry.close();
-  });
+  // Hand streams back before closing, so edges move to the next owner at once.
+  drainOnShutdown(log, { node, agent, bus, registry }, () => ownership.releaseAll());
 }

@@ -1,5 +1,6 @@
 import { loadConfig, type EnvOverride } from '../../libs/config/load.ts';
 import { listenDefinition } from '../node/config-schema.ts';
+import { redisUrlProperty } from '../node/cluster-config.ts';
 
 /**
  * The scheduler's configuration: one JSON Schema, validated by ajv at startup with defaults
@@ -38,12 +39,7 @@ export const schedulerSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        redisUrl: {
-          type: 'string',
-          pattern: '^rediss?://',
-          default: 'redis://127.0.0.1:6379/0',
-          description: 'redis://[:password@]host:port/db. Env SLUICE_REDIS_URL.',
-        },
+        redisUrl: redisUrlProperty,
         natsUrl: {
           type: 'string',
           pattern: '^((nats|tls)://.*)?$',

@@ -46,7 +46,8 @@ const routeOf = async (key: string): Promise<string> => {
 
 /** A key (live/<prefix>N) that the scheduler sends to `edgeId` now. */
 async function keyRoutedTo(edgeId: string, prefix: string): Promise<string> {
-  for (let i = 0; i < 60; i++) if ((await routeOf(`live/${prefix}${i}`)) === edgeId) return `live/${prefix}${i}`;
+  for (let i = 0; i < 60; i++)
+    if ((await routeOf(`live/${prefix}${i}`)) === edgeId) return `live/${prefix}${i}`;
   throw new Error(`no key of 60 routes to ${edgeId}`);
 }
 
@@ -65,7 +66,9 @@ test('a viewer waiting on an edge gets the stream once it is published where the
   cluster.track(pub);
   const publishedAt = Date.now();
   const first = await waitFor(() => viewer.videoFrames()[0], 5000, 'the first frame at the waiting viewer');
-  t.diagnostic(`publish accepted -> first frame at a viewer already waiting on an edge: ${first.tag.atMs - publishedAt} ms`);
+  t.diagnostic(
+    `publish accepted -> first frame at a viewer already waiting on an edge: ${first.tag.atMs - publishedAt} ms`,
+  );
   assert.equal(first.key, true);
   await waitFor(() => viewer.videoFrames().length >= 25, 5000, 'a second of frames');
   assert.equal(viewer.timestampRegression(), null);
@@ -84,7 +87,11 @@ test('routing is stable per key and spreads keys over the edges', async () => {
   assert.deepEqual(again, first, 'the same edge for the same key');
   const counts = new Map<string, number>();
   for (const e of first) counts.set(e, (counts.get(e) ?? 0) + 1);
-  assert.deepEqual([...counts.keys()].sort(), ['edge-1', 'edge-2', 'edge-3'], `spread ${JSON.stringify([...counts])}`);
+  assert.deepEqual(
+    [...counts.keys()].sort(),
+    ['edge-1', 'edge-2', 'edge-3'],
+    `spread ${JSON.stringify([...counts])}`,
+  );
 });
 
 test('a drained edge gets no new viewers at once; a killed one drops out within two heartbeats; its viewers come back through the scheduler', async (t) => {
@@ -104,7 +111,11 @@ test('a drained edge gets no new viewers at once; a killed one drops out within 
   await waitFor(() => viewer.videoFrames().length >= 10, 8000, 'a viewer on edge-2');
   const killedAt = Date.now();
   edge2.proc.kill('SIGKILL');
-  await waitFor(async () => (await routeOf(to2)) !== 'edge-2', 2 * TIMING.heartbeatMs + 1500, 'routing away from the dead edge');
+  await waitFor(
+    async () => (await routeOf(to2)) !== 'edge-2',
+    2 * TIMING.heartbeatMs + 1500,
+    'routing away from the dead edge',
+  );
   const rerouteMs = Date.now() - killedAt;
   t.diagnostic(`kill -9 -> scheduler stops routing to the edge: ${rerouteMs} ms`);
   await viewer.whenClosed();

@@ -84,8 +84,6 @@ export interface Cluster {
   /** A registry client of the test's own, for lookups. */
   registry: RedisRegistry;
   relaySecret: string;
-  /** Starts one more origin (or a replacement) with this node id. */
-  startOrigin(nodeId: string): Promise<SluiceProcess>;
   /** Kills these with everything else in stop(). */
   track(...c: Child[]): void;
   stop(): Promise<void>;
@@ -169,7 +167,6 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       events,
       registry,
       relaySecret,
-      startOrigin: (nodeId) => spawnNode('origin', nodeId),
       track: (...c) => children.push(...c),
       stop,
     };
@@ -386,18 +383,12 @@ export interface RtmpFrame {
 /** An RtmpClient playing `url`, keeping every audio/video message with its arrival time. */
 export class RtmpViewer {
   readonly frames: RtmpFrame[] = [];
-  readonly statuses: Record<string, unknown>[] = [];
   readonly client: RtmpClient;
   closed = false;
-  closeError: Error | null = null;
 
   private constructor(client: RtmpClient) {
     this.client = client;
-    client.onStatus = (info) => this.statuses.push(info);
-    client.onClose = (err) => {
-      this.closed = true;
-      this.closeError = err;
-    };
+    client.onClose = () => (this.closed = true);
     client.onMedia = (msg) => {
       if (msg.typeId !== 8 && msg.typeId !== 9) return;
       // Video: the FLV video tag header; audio: AACPacketType 0 is the sequence header.
