@@ -179,8 +179,9 @@ export class Relay {
       this.log.info({ owner: owner.nodeId, epoch: owner.epoch }, 'relay live again');
     }
     emit(this.d.bus, this.log, Subject.RelayStarted, this.event(owner));
+    const closedWhy = await closed;
     // When we stopped it ourselves, that is the reason, not the close it caused.
-    const why = this.stopped ? this.stopReason : await closed;
+    const why = this.stopped ? this.stopReason : closedWhy;
     this.client = null;
     this.detach(why);
     emit(this.d.bus, this.log, Subject.RelayStopped, { ...this.event(owner), reason: why.slice(0, 200) });

@@ -40,6 +40,7 @@ export class Ownership {
   private readonly claims = new Map<string, Claim>();
   private readonly timer: NodeJS.Timeout;
   private refreshing = false;
+  private chain: Promise<void> = Promise.resolve();
 
   constructor(o: OwnershipOptions) {
     this.o = o;
@@ -94,7 +95,22 @@ export class Ownership {
 
   /** After Redis came back (possibly empty): claim every live stream again. */
   async reclaimAll(): Promise<void> {
-    for (const c of [...this.claims.values()]) await this.reclaim(c);
+    await this.exclusive(async () => {
+      for (const c of [...this.claims.values()]) {
+        // A refresh round may already have re-claimed it: then it needs no new epoch.
+        const held = c.epoch
+          ? await this.o.registry.refresh(c.key, this.o.nodeId, c.epoch, this.o.leaseMs).catch(() => false)
+          : false;
+        if (!held && this.claims.get(c.key) === c) await this.reclaim(c);
+      }
+    });
+  }
+
+  /** Refresh rounds and re-claims never interleave: each sees the epochs the other set. */
+  private exclusive(fn: () => Promise<void>): Promise<void> {
+    const run = this.chain.then(fn);
+    this.chain = run.catch(() => undefined);
+    return run;
   }
 
   /** Releases every claim (graceful shutdown). */
@@ -168,27 +184,30 @@ export class Ownership {
   private async refreshAll(): Promise<void> {
     if (this.refreshing) return;
     this.refreshing = true;
-    try {
-      for (const c of [...this.claims.values()]) {
-        if (!c.epoch) {
-          await this.reclaim(c);
-          continue;
-        }
-        let ok: boolean;
-        try {
-          ok = await this.o.registry.refresh(c.key, this.o.nodeId, c.epoch, this.o.leaseMs);
-        } catch {
-          continue; // registry down: keep serving, retry next round
-        }
-        if (!ok && this.claims.get(c.key) === c) {
-          // Gone entirely (e.g. Redis lost its data) is ours to take again; someone else's is not.
-          const owner = await this.o.registry.lookup(c.key).catch(() => undefined);
-          if (owner === null) await this.reclaim(c);
-          else if (owner !== undefined) this.lost(c, `now owned by ${owner.nodeId} (epoch ${owner.epoch})`);
-        }
+    await this.exclusive(() => this.refreshRound()).finally(() => (this.refreshing = false));
+  }
+
+  private async refreshRound(): Promise<void> {
+    for (const c of [...this.claims.values()]) {
+      if (!c.epoch) {
+        await this.reclaim(c);
+        continue;
       }
-    } finally {
-      this.refreshing = false;
+      let ok: boolean;
+      try {
+        ok = await this.o.registry.refresh(c.key, this.o.nodeId, c.epoch, this.o.leaseMs);
+      } catch {
+        continue; // registry down: keep serving, retry next round
+      }
+      if (!ok && this.claims.get(c.key) === c) {
+        // Gone entirely (e.g. Redis lost its data) is ours to take again; someone else's is not.
+        const owner = await this.o.registry.lookup(c.key).catch(() => undefined);
+        if (owner === null) await this.reclaim(c);
+        // Our own node id is our own claim (a re-claim raced this refresh): adopt its epoch
+        // rather than stop our publisher. Node ids are unique, so nobody else holds it.
+        else if (owner !== undefined && owner.nodeId === this.o.nodeId) c.epoch = owner.epoch;
+        else if (owner !== undefined) this.lost(c, `now owned by ${owner.nodeId} (epoch ${owner.epoch})`);
+      }
     }
   }
 }
