@@ -22,6 +22,11 @@ export interface StreamStartInfo {
 export interface Sink {
   readonly id: string;
   readonly format: OutputFormat;
+  /**
+   * False for the few sinks whose latency matters more than a syscall (relay pulls feeding an
+   * edge): they are not held in the write-coalescing window.
+   */
+  readonly coalesce?: boolean;
   /** Bytes accepted by write() that have not reached the kernel yet. */
   readonly bufferedBytes: number;
   /** The stream has a publisher: send the format preamble (FLV header, RTMP Play.Start...). */

@@ -348,10 +348,10 @@ export class Stream {
   private ensureCorked(): void {
     if (this.corked) return;
     this.corked = true;
-    for (const sub of this.subs) sub.sink.cork();
+    for (const sub of this.subs) if (sub.sink.coalesce !== false) sub.sink.cork();
     const flush = (): void => {
       this.corked = false;
-      for (const sub of this.subs) sub.sink.uncork();
+      for (const sub of this.subs) if (sub.sink.coalesce !== false) sub.sink.uncork();
     };
     if (this.opts.writeCoalesceMs > 0) setTimeout(flush, this.opts.writeCoalesceMs);
     else process.nextTick(flush);

@@ -242,7 +242,7 @@ export class RtmpServer implements ServerConnectionHandler {
       return;
     }
     const stream = this.deps.hub.getOrCreate(req.key);
-    const sub = stream.addSubscriber(new RtmpPlaySink(conn, req));
+    const sub = stream.addSubscriber(new RtmpPlaySink(conn, req, decision.kind !== 'relay'));
     st.play = { stream, sub, req };
     st.info = {
       sessionId: conn.id,

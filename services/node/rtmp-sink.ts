@@ -7,11 +7,14 @@ import { rtmpFormat } from './formats.ts';
 export class RtmpPlaySink implements Sink {
   readonly id: string;
   readonly format: OutputFormat;
+  readonly coalesce: boolean;
   private readonly conn: RtmpServerConnection;
   private readonly req: StreamRequest;
   private started = false;
 
-  constructor(conn: RtmpServerConnection, req: StreamRequest) {
+  /** `coalesce` false for relay pulls: an edge's viewers should not pay the window twice. */
+  constructor(conn: RtmpServerConnection, req: StreamRequest, coalesce = true) {
+    this.coalesce = coalesce;
     this.id = conn.id;
     this.conn = conn;
     this.req = req;

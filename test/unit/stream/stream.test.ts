@@ -250,3 +250,36 @@ test('stream: a viewer whose queue never drains is ended as stalled', () => {
   assert.equal(s.subscriberCount, 1);
   hub.close();
 });
+
+test('stream: coalescing corks ordinary viewers for the window but never a sink that opts out', async () => {
+  const { hub } = newHub({ writeCoalesceMs: 20 });
+  const s = hub.getOrCreate('live/a');
+  const h = s.attachPublisher('p1')!;
+  class CountingSink extends RecordingSink {
+    corks = 0;
+    uncorks = 0;
+    override cork(): void {
+      this.corks++;
+    }
+    override uncork(): void {
+      this.uncorks++;
+    }
+  }
+  const viewer = new CountingSink('viewer');
+  const relay = Object.assign(new CountingSink('relay'), { coalesce: false });
+  s.addSubscriber(viewer);
+  s.addSubscriber(relay);
+  const joinCorks = viewer.corks; // the start burst corks each new viewer once, itself
+  s.write(h, v(0, 'k0', true));
+  s.write(h, v(40, 'p1'));
+  assert.equal(viewer.corks - joinCorks, 1, 'one cork for the whole window');
+  assert.equal(relay.corks, 1, 'only its own start burst');
+  await new Promise((r) => setTimeout(r, 40));
+  assert.equal(viewer.uncorks, viewer.corks, 'balanced after the window');
+  assert.equal(relay.uncorks, relay.corks);
+  assert.deepEqual(
+    relay.frames().map((f) => f.tag),
+    ['k0', 'p1'],
+  );
+  hub.close();
+});
