@@ -24,7 +24,9 @@ export class RelayManager {
   constructor(d: RelayManagerDeps) {
     this.d = d;
     d.hub.onViewersChanged = (s) => this.onViewersChanged(s);
-    this.unsubscribe = d.bus.subscribe(Subject.StreamPublished, (e) => this.relays.get(e.key)?.wake());
+    this.unsubscribe = d.bus.subscribe(Subject.StreamPublished, (e) =>
+      this.relays.get(e.key)?.onPublished(e.nodeId),
+    );
   }
 
   get count(): number {

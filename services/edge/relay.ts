@@ -73,8 +73,20 @@ export class Relay {
     void this.run();
   }
 
-  /** A publish event for our key: stop waiting and look the owner up now. */
-  wake(): void {
+  /**
+   * A publish event for our key: stop waiting and look the owner up now. If it was published on
+   * another node than the one we pull from, that origin only holds our pull as a waiting viewer
+   * (until its grace runs out), so drop it and follow the new owner at once.
+   */
+  onPublished(nodeId: string): void {
+    if (this.client && this.owner && this.owner.nodeId !== nodeId) {
+      this.log.info(
+        { from: this.owner.nodeId, to: nodeId },
+        'stream published on another origin, following it',
+      );
+      this.d.counters.inc('relay_owner_moved');
+      this.client.close();
+    }
     this.wakeUp();
   }
 

@@ -46,6 +46,37 @@ function aroundCut(frames: Arrival[], cut: number): { last: Arrival; first: Arri
   return { last: frames[i - 1]!, first: frames[i]! };
 }
 
+test('publisher moves from a live origin-1 to origin-2: the edge follows at once, not after origin-1 gives up', async (t) => {
+  const key = 'live/move';
+  const [origin1, origin2] = [cluster.origins[0]!, cluster.origins[1]!];
+  const edge = cluster.edges[0]!;
+  const pub1 = await publishTo(origin1, media, key);
+  cluster.track(pub1);
+  const flv = httpFlv(`${edge.http}/${key}.flv`);
+  await waitFor(() => flv.videoFrames().length >= 50, 10_000, 'the viewer playing from origin-1');
+  const mark = cluster.events.mark();
+
+  // The publisher leaves origin-1 (which stays up and releases the key) and comes back on origin-2.
+  await pub1.kill();
+  const movedAt = Date.now();
+  const { pub: pub2 } = await publishUntilAccepted(origin2, media, key, { retryMs: 200, timeoutMs: 5000 });
+  cluster.track(pub2);
+  const before = flv.videoFrames().length;
+  // Well under origin-1's viewer grace (stream.waitPublisherMs): the edge must not wait for it.
+  await waitFor(() => flv.videoFrames().length >= before + 25, 4000, 'frames from origin-2');
+  const after = flv.videoFrames().slice(before);
+  t.diagnostic(
+    `publisher moved between live origins: frames again ${after[0]!.tag.atMs - movedAt} ms after the move`,
+  );
+  assert.equal(after[0]!.key, true, 'resumes on a key frame');
+  assert.equal(flv.timestampRegression(), null);
+  assert.equal(flv.closed, false);
+  const relay = cluster.events.of(Subject.RelayStarted, mark).find((e) => e.key === key);
+  assert.equal(relay?.fromNodeId, 'origin-2');
+  flv.stop();
+  await pub2.kill();
+});
+
 test('origin-1 killed: viewers on edge-1 stay connected and resume from origin-2 on a key frame, timestamps increasing', async (t) => {
   const key = 'live/failover';
   const [origin1, origin2] = [cluster.origins[0]!, cluster.origins[1]!];
