@@ -30,6 +30,9 @@ export interface RelayDeps {
   opts: RelayOptions;
 }
 
+/** While live, the owner is re-checked every ownerPollMs times this (a cheap Redis read). */
+const LIVE_OWNER_CHECK_FACTOR = 3;
+
 const sleep = (ms: number, wake: Promise<void>): Promise<void> =>
   Promise.race([new Promise<void>((r) => setTimeout(r, ms).unref()), wake]);
 
@@ -191,7 +194,18 @@ export class Relay {
       this.log.info({ owner: owner.nodeId, epoch: owner.epoch }, 'relay live again');
     }
     emit(this.d.bus, this.log, Subject.RelayStarted, this.event(owner));
+    // Events announce a move at once; this check covers a move while NATS is away.
+    const watch = setInterval(() => {
+      this.d.registry
+        .lookup(this.key)
+        .then((o) => {
+          if (o) this.onPublished(o.nodeId);
+        })
+        .catch(() => undefined);
+    }, this.d.opts.ownerPollMs * LIVE_OWNER_CHECK_FACTOR);
+    watch.unref();
     const closedWhy = await closed;
+    clearInterval(watch);
     // When we stopped it ourselves, that is the reason, not the close it caused.
     const why = this.stopped ? this.stopReason : closedWhy;
     this.client = null;
