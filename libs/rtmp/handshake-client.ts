@@ -1,9 +1,8 @@
-import { checkVersion, EMPTY, PacketCollector } from './handshake-collector.ts';
+import { EMPTY, PeerPackets } from './handshake-collector.ts';
 import type { HandshakeStep } from './handshake-collector.ts';
 import {
   DigestSchema,
   findDigest,
-  HANDSHAKE_PACKET_SIZE,
   HandshakeKey,
   makeDigestPacket,
   makeDigestResponse,
@@ -24,8 +23,6 @@ export interface HandshakeClientOptions {
 /** Version field of a digest C1 (Flash Player 9.0.124.2); non-zero announces the digest. */
 const CLIENT_VERSION = 0x09007c02;
 
-type ClientState = 'idle' | 's0s1' | 's2' | 'done';
-
 /**
  * Sans-I/O client side of the RTMP handshake (Adobe RTMP spec §5.2): `start()` gives C0+C1,
  * S0+S1 are answered with C2, and S2 ends it. A bad S2 is not fatal: like librtmp and
@@ -35,8 +32,8 @@ type ClientState = 'idle' | 's0s1' | 's2' | 'done';
 export class HandshakeClient {
   private readonly complex: boolean;
   private readonly schema: DigestSchema;
-  private readonly collector = new PacketCollector();
-  private state: ClientState = 'idle';
+  private readonly peer = new PeerPackets('S0');
+  private started = false;
   private c1: Buffer = EMPTY;
   private c1Digest: Buffer | undefined;
   private complexUsed = false;
@@ -59,7 +56,8 @@ export class HandshakeClient {
 
   /** C0+C1, to write first. */
   start(): Buffer {
-    if (this.state !== 'idle') throw new Error('HandshakeClient.start() called twice');
+    if (this.started) throw new Error('HandshakeClient.start() called twice');
+    this.started = true;
     if (this.complex) {
       const { packet, digest } = makeDigestPacket(this.schema, HandshakeKey.player, 0, CLIENT_VERSION);
       this.c1 = packet;
@@ -67,32 +65,20 @@ export class HandshakeClient {
     } else {
       this.c1 = makeSimplePacket(0);
     }
-    this.state = 's0s1';
     return Buffer.concat([Buffer.of(RTMP_VERSION), this.c1]);
   }
 
   push(data: Buffer): HandshakeStep {
-    if (this.state === 'idle') throw new Error('HandshakeClient.push() before start()');
-    const send: Buffer[] = [];
-    let input = data;
-    if (this.state === 's0s1') {
-      if (this.collector.length === 0 && input.length > 0) checkVersion(input[0]!, 'S0');
-      const { packet, tail } = this.collector.take(input, 1 + HANDSHAKE_PACKET_SIZE);
-      if (packet === undefined) return { send, done: false, rest: EMPTY };
-      send.push(this.answer(packet.subarray(1)));
-      this.state = 's2';
-      input = tail;
-    }
-    if (this.state === 's2') {
-      const { packet, tail } = this.collector.take(input, HANDSHAKE_PACKET_SIZE);
-      if (packet === undefined) return { send, done: false, rest: EMPTY };
-      this.s2Ok =
-        packet.equals(this.c1) ||
-        (this.c1Digest !== undefined && verifyDigestResponse(packet, this.c1Digest, HandshakeKey.serverFull));
-      this.state = 'done';
-      return { send, done: true, rest: tail };
-    }
-    return { send, done: true, rest: input };
+    if (!this.started) throw new Error('HandshakeClient.push() before start()');
+    return this.peer.push(
+      data,
+      (s1) => this.answer(s1),
+      (s2) => {
+        this.s2Ok =
+          s2.equals(this.c1) ||
+          (this.c1Digest !== undefined && verifyDigestResponse(s2, this.c1Digest, HandshakeKey.serverFull));
+      },
+    );
   }
 
   /** C2 for this S1: the digest answer if S1 validates, else an echo (§5.2.4). */

@@ -1,5 +1,5 @@
 import { ProtocolError } from '../errors/protocol-error.ts';
-import { RTMP_VERSION } from './handshake-digest.ts';
+import { HANDSHAKE_PACKET_SIZE, RTMP_VERSION } from './handshake-digest.ts';
 
 /** One result of feeding handshake bytes in. */
 export interface HandshakeStep {
@@ -58,3 +58,40 @@ export const checkVersion = (version: number, what: 'C0' | 'S0'): void => {
     );
   }
 };
+
+/**
+ * What either side reads from its peer (RTMP spec §5.2): a version byte and a 1536-byte packet,
+ * answered by `onFirst`, then the peer's 1536-byte echo, given to `onSecond`. Bytes after the
+ * echo are returned as `rest`; pushes after that pass straight through.
+ */
+export class PeerPackets {
+  private readonly collector = new PacketCollector();
+  private phase: 'first' | 'second' | 'done' = 'first';
+  private readonly what: 'C0' | 'S0';
+
+  constructor(what: 'C0' | 'S0') {
+    this.what = what;
+  }
+
+  push(data: Buffer, onFirst: (packet: Buffer) => Buffer, onSecond: (packet: Buffer) => void): HandshakeStep {
+    const send: Buffer[] = [];
+    let input = data;
+    if (this.phase === 'first') {
+      // Reject a wrong version on its first byte, not after 1536 more (e.g. HTTP on the RTMP port).
+      if (this.collector.length === 0 && input.length > 0) checkVersion(input[0]!, this.what);
+      const { packet, tail } = this.collector.take(input, 1 + HANDSHAKE_PACKET_SIZE);
+      if (packet === undefined) return { send, done: false, rest: EMPTY };
+      send.push(onFirst(packet.subarray(1)));
+      this.phase = 'second';
+      input = tail;
+    }
+    if (this.phase === 'second') {
+      const { packet, tail } = this.collector.take(input, HANDSHAKE_PACKET_SIZE);
+      if (packet === undefined) return { send, done: false, rest: EMPTY };
+      onSecond(packet);
+      this.phase = 'done';
+      return { send, done: true, rest: tail };
+    }
+    return { send, done: true, rest: input };
+  }
+}

@@ -1,8 +1,7 @@
-import { checkVersion, EMPTY, PacketCollector } from './handshake-collector.ts';
+import { PeerPackets } from './handshake-collector.ts';
 import type { HandshakeStep } from './handshake-collector.ts';
 import {
   findDigest,
-  HANDSHAKE_PACKET_SIZE,
   HandshakeKey,
   makeDigestPacket,
   makeDigestResponse,
@@ -20,8 +19,6 @@ export interface HandshakeServerOptions {
 /** Version field of a digest S1 (FMS 4.5.0.1); non-zero tells the client S1 carries a digest. */
 const SERVER_VERSION = 0x04050001;
 
-type ServerState = 'c0c1' | 'c2' | 'done';
-
 /**
  * Sans-I/O server side of the RTMP handshake (Adobe RTMP spec §5.2). Feed it whatever the
  * socket delivers; it answers C0+C1 with S0+S1+S2 in one buffer and reports done after C2.
@@ -30,8 +27,7 @@ type ServerState = 'c0c1' | 'c2' | 'done';
  */
 export class HandshakeServer {
   private readonly complex: boolean;
-  private readonly collector = new PacketCollector();
-  private state: ServerState = 'c0c1';
+  private readonly peer = new PeerPackets('C0');
   private complexUsed = false;
 
   constructor(opts?: HandshakeServerOptions) {
@@ -44,24 +40,12 @@ export class HandshakeServer {
   }
 
   push(data: Buffer): HandshakeStep {
-    const send: Buffer[] = [];
-    let input = data;
-    if (this.state === 'c0c1') {
-      // Reject a wrong C0 on its first byte, not after 1536 more (e.g. HTTP on the RTMP port).
-      if (this.collector.length === 0 && input.length > 0) checkVersion(input[0]!, 'C0');
-      const { packet, tail } = this.collector.take(input, 1 + HANDSHAKE_PACKET_SIZE);
-      if (packet === undefined) return { send, done: false, rest: EMPTY };
-      send.push(this.answer(packet.subarray(1)));
-      this.state = 'c2';
-      input = tail;
-    }
-    if (this.state === 'c2') {
-      const { packet, tail } = this.collector.take(input, HANDSHAKE_PACKET_SIZE);
-      if (packet === undefined) return { send, done: false, rest: EMPTY };
-      this.state = 'done';
-      return { send, done: true, rest: tail };
-    }
-    return { send, done: true, rest: input };
+    // C2's content is not checked (servers in the field ignore it).
+    return this.peer.push(
+      data,
+      (c1) => this.answer(c1),
+      () => undefined,
+    );
   }
 
   /** S0+S1+S2 for this C1. */

@@ -64,7 +64,6 @@ export class Subscriber {
   /** Skip video until a key frame (after joining mid-GOP, a drop, or a publisher switch). */
   needKeyFrame = true;
   waitTimer: NodeJS.Timeout | null = null;
-  queuedTotal = 0;
   lastDrained = 0;
   lastProgressAt = Date.now();
   droppedFrames = 0;
@@ -234,7 +233,8 @@ export class Stream {
     for (const sub of [...this.subs]) {
       if (!sub.started) continue;
       const buffered = sub.sink.bufferedBytes;
-      const drained = sub.queuedTotal - buffered;
+      // What has left our queue: everything handed to the sink minus what still waits in it.
+      const drained = sub.bytesSent - buffered;
       if (buffered === 0 || drained > sub.lastDrained) {
         sub.lastProgressAt = now;
         sub.lastDrained = drained;
@@ -335,7 +335,6 @@ export class Stream {
 
   private send(sub: Subscriber, msg: MediaMessage): void {
     const buf = wireBytes(msg, sub.sink.format);
-    sub.queuedTotal += buf.length;
     sub.bytesSent += buf.length;
     this.totals.bytesOut += buf.length;
     sub.sink.write(buf);

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { NatsBus } from '../../libs/cluster/nats-bus.ts';
+import type { EventBus, StreamRegistry } from '../../libs/cluster/types.ts';
 import { RedisRegistry } from '../../libs/cluster/redis-registry.ts';
 import { createRootLogger } from '../../libs/log/logger.ts';
 import type { Counters } from '../../libs/metrics/counters.ts';
@@ -45,7 +46,7 @@ export function clusterBus(cfg: ClusterNodeConfig, log: Logger, counters: Counte
  */
 export function drainOnShutdown(
   log: Logger,
-  parts: { node: MediaNode; agent: ClusterAgent; bus: NatsBus; registry: RedisRegistry },
+  parts: { node: MediaNode; agent: ClusterAgent; bus: EventBus; registry: StreamRegistry },
   handOff: () => Promise<void> | void,
 ): void {
   onShutdownSignal(log, async () => {

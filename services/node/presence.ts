@@ -1,7 +1,6 @@
 import type { NodeAddresses, NodeStreamInfo } from '../../libs/cluster/types.ts';
 import type { StreamHub } from '../../libs/stream/index.ts';
 import type { ListeningAddresses } from './media-node.ts';
-import { portOf } from './shutdown.ts';
 
 /** The node's streams for its registry record. On an edge a stream's publisher is its relay. */
 export function streamPresence(hub: StreamHub, publisherIsRelay: boolean): Record<string, NodeStreamInfo> {
@@ -33,4 +32,10 @@ export function nodeAddresses(
     return a;
   };
   return { internal: on(hosts.internal), public: on(hosts.public) };
+}
+
+/** The port of a `host:port` listening address. */
+function portOf(address: string | undefined): number | undefined {
+  if (!address) return undefined;
+  return Number(address.slice(address.lastIndexOf(':') + 1));
 }

@@ -19,9 +19,3 @@ export function onShutdownSignal(log: Logger, stop: () => Promise<void>, graceMs
   process.on('SIGTERM', () => handler('SIGTERM'));
   process.on('SIGINT', () => handler('SIGINT'));
 }
-
-/** The port of a `host:port` listening address. */
-export function portOf(address: string | undefined): number | undefined {
-  if (!address) return undefined;
-  return Number(address.slice(address.lastIndexOf(':') + 1));
-}
