@@ -3,7 +3,13 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { Logger } from '../log/logger.ts';
 import type { Counters } from '../metrics/counters.ts';
-import { Subject, type ControlReply, type ControlRequest, type EventMap } from './types.ts';
+import {
+  Subject,
+  type ControlReply,
+  type ControlRequest,
+  type ControlTarget,
+  type EventMap,
+} from './types.ts';
 
 /**
  * The wire contract of the event bus (DESIGN.md "Cluster contract"): one JSON Schema per
@@ -23,6 +29,7 @@ export const eventSchemas: { readonly [S in Subject]: object } = {
   [Subject.RelayStarted]: load('relay.started'),
   [Subject.RelayStopped]: load('relay.stopped'),
   [Subject.NodeHeartbeat]: load('node.heartbeat'),
+  [Subject.NodePresence]: load('node.presence'),
 };
 export const controlRequestSchema: object = load('control-request');
 export const controlReplySchema: object = load('control-reply');
@@ -124,10 +131,33 @@ export class ControlError extends Error {
 
 /** One NATS token or dot-separated tokens: no whitespace, no wildcards, no empty token. */
 const NODE_ID_SUBJECT = /^[^\s.*>]+(\.[^\s.*>]+)*$/;
+const INSTANCE_ID = /^[A-Za-z0-9_-]{8,64}$/;
+/** Node ids may not start with this: `sluice.v1.control.instance.<id>` addresses one process. */
+export const INSTANCE_SUBJECT_TOKEN = 'instance';
 
-/** `sluice.v1.control.<nodeId>`; throws ControlError for an id that cannot be a subject. */
-export function controlSubject(nodeId: string): string {
-  if (nodeId.length > 128 || !NODE_ID_SUBJECT.test(nodeId)) {
+/**
+ * `sluice.v1.control.<nodeId>` (whichever process has that node id) or
+ * `sluice.v1.control.instance.<instanceId>` (exactly one process); throws ControlError for an
+ * id that cannot be a subject.
+ */
+export function controlSubject(target: ControlTarget): string {
+  if (typeof target !== 'string') {
+    if (!INSTANCE_ID.test(target.instanceId)) {
+      throw new ControlError(
+        ControlErrorCode.BadNodeId,
+        target.instanceId,
+        `instance id ${JSON.stringify(target.instanceId)} cannot be addressed`,
+      );
+    }
+    return `sluice.v1.control.${INSTANCE_SUBJECT_TOKEN}.${target.instanceId}`;
+  }
+  const nodeId = target;
+  if (
+    nodeId.length > 128 ||
+    !NODE_ID_SUBJECT.test(nodeId) ||
+    nodeId === INSTANCE_SUBJECT_TOKEN ||
+    nodeId.startsWith(`${INSTANCE_SUBJECT_TOKEN}.`)
+  ) {
     throw new ControlError(
       ControlErrorCode.BadNodeId,
       nodeId,
@@ -136,6 +166,10 @@ export function controlSubject(nodeId: string): string {
   }
   return `sluice.v1.control.${nodeId}`;
 }
+
+/** The id a ControlError names for a target. */
+export const targetName = (t: ControlTarget): string =>
+  typeof t === 'string' ? t : `instance ${t.instanceId}`;
 
 export type ControlHandler = (req: ControlRequest) => Promise<ControlReply>;
 

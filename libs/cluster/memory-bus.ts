@@ -10,9 +10,10 @@ import {
   dispatchEvent,
   encodeEvent,
   isSubject,
+  targetName,
   type ControlHandler,
 } from './event-schemas.ts';
-import type { ControlReply, ControlRequest, EventBus, EventMap, Subject } from './types.ts';
+import type { ControlReply, ControlRequest, ControlTarget, EventBus, EventMap, Subject } from './types.ts';
 
 export interface MemoryBusOptions {
   log?: Logger;
@@ -77,8 +78,8 @@ export class MemoryBus implements EventBus {
     return () => void set.delete(entry);
   }
 
-  serveControl(nodeId: string, handler: ControlHandler): () => void {
-    const subject = controlSubject(nodeId);
+  serveControl(target: ControlTarget, handler: ControlHandler): () => void {
+    const subject = controlSubject(target);
     if (this.closed) return () => {};
     const list = this.servers.get(subject) ?? [];
     this.servers.set(subject, [...list, handler]);
@@ -89,9 +90,10 @@ export class MemoryBus implements EventBus {
     };
   }
 
-  requestControl(nodeId: string, req: ControlRequest, timeoutMs: number): Promise<ControlReply> {
+  requestControl(target: ControlTarget, req: ControlRequest, timeoutMs: number): Promise<ControlReply> {
     return new Promise<ControlReply>((resolve, reject) => {
-      const subject = controlSubject(nodeId);
+      const subject = controlSubject(target);
+      const nodeId = targetName(target);
       if (this.closed) throw new ControlError(ControlErrorCode.Closed, nodeId, 'event bus closed');
       const handler = this.servers.get(subject)?.[0];
       if (!handler)

@@ -1,44 +1,48 @@
-import type { ClaimResult, NodeInfo, StreamMediaInfo, StreamOwner, StreamRegistry } from './types.ts';
+import { checkEpoch, checkHolder, checkMs, checkNodeId, checkStreamKey } from './checks.ts';
+import type {
+  ClaimOptions,
+  ClaimResult,
+  Holder,
+  NodeInfo,
+  NodePresence,
+  NodeStreamInfo,
+  PresenceChanges,
+  RegisterResult,
+  StreamMediaInfo,
+  StreamOwner,
+  StreamRegistry,
+} from './types.ts';
 
 /**
  * The stream registry of a standalone node: the same semantics as the Redis one (see
- * redis-scripts.ts), kept in process. Expiry is checked lazily on every read, so there are no
- * timers to stop. Values are copied in and out: callers never share objects with the store.
+ * redis-scripts.ts), kept in process. Its clock plays the part of Redis's: every lease is
+ * measured by it alone. Expiry is checked lazily on every read, so there are no timers to
+ * stop. Values are copied in and out: callers never share objects with the store.
  */
-
-// Keys end up inside Redis hash tags (`{s:<key>}`), so neither may contain braces; stream keys
-// use the stream-name alphabet (libs/rtmp/stream-key.ts) plus the `/` between app and name.
-const STREAM_KEY = /^[A-Za-z0-9_.~/-]{1,512}$/;
-const NODE_ID = /^[^\s{}]{1,256}$/;
-
-export function checkStreamKey(key: string): void {
-  if (!STREAM_KEY.test(key)) throw new Error(`registry: invalid stream key ${JSON.stringify(key)}`);
-}
-
-export function checkNodeId(nodeId: string): void {
-  if (!NODE_ID.test(nodeId)) throw new Error(`registry: invalid node id ${JSON.stringify(nodeId)}`);
-}
-
-/** Leases and TTLs are whole milliseconds (Redis PX takes integers). */
-export function checkMs(name: string, ms: number): void {
-  if (!Number.isSafeInteger(ms) || ms <= 0) throw new Error(`registry: ${name} must be a positive integer`);
-}
-
-export function checkEpoch(epoch: number): void {
-  if (!Number.isSafeInteger(epoch) || epoch <= 0)
-    throw new Error('registry: epoch must be a positive integer');
-}
 
 export interface MemoryRegistryOptions {
   /** Clock in ms since epoch; defaults to Date.now. */
   now?: () => number;
 }
 
+interface Claim {
+  owner: Omit<StreamOwner, 'ttlMs'>;
+  expiresAt: number;
+}
+
+interface Presence {
+  instanceId: string;
+  seq: number;
+  streams: Map<string, NodeStreamInfo>;
+  expiresAt: number;
+}
+
 export class MemoryRegistry implements StreamRegistry {
-  private readonly owners = new Map<string, StreamOwner>();
+  private readonly claims = new Map<string, Claim>();
   /** Last epoch per key; kept after release and expiry so epochs are never reused. */
   private readonly epochs = new Map<string, number>();
   private readonly nodes = new Map<string, { info: NodeInfo; expiresAt: number }>();
+  private readonly presence = new Map<string, Presence>();
   private readonly now: () => number;
   private closed = false;
 
@@ -46,57 +50,81 @@ export class MemoryRegistry implements StreamRegistry {
     this.now = opts.now ?? Date.now;
   }
 
-  claim(key: string, nodeId: string, leaseMs: number): Promise<ClaimResult> {
+  claim(key: string, holder: Holder, leaseMs: number, opts: ClaimOptions = {}): Promise<ClaimResult> {
     return this.run(() => {
       checkStreamKey(key);
-      checkNodeId(nodeId);
+      checkHolder(holder);
       checkMs('leaseMs', leaseMs);
       const now = this.now();
       const cur = this.live(key, now);
-      if (cur && cur.nodeId !== nodeId) return { ok: false, owner: structuredClone(cur) };
-      // Seeded from the clock like the Redis counter, so epochs compare across implementations.
-      const epoch = (this.epochs.get(key) ?? now) + 1;
+      if (cur && cur.owner.instanceId !== holder.instanceId && cur.owner.epoch !== opts.takeoverEpoch) {
+        return { ok: false, owner: this.view(cur, now) };
+      }
+      // At least the clock in ms, like the Redis script, so epochs compare across implementations.
+      const epoch = Math.max((this.epochs.get(key) ?? 0) + 1, now);
       this.epochs.set(key, epoch);
-      this.owners.set(key, { key, nodeId, epoch, since: now, expiresAt: now + leaseMs, media: {} });
+      this.claims.set(key, {
+        owner: {
+          key,
+          nodeId: holder.nodeId,
+          instanceId: holder.instanceId,
+          epoch,
+          since: now,
+          relayAddr: opts.relayAddr ?? '',
+          media: {},
+        },
+        expiresAt: now + leaseMs,
+      });
       return { ok: true, epoch };
     });
   }
 
-  refresh(key: string, nodeId: string, epoch: number, leaseMs: number): Promise<boolean> {
+  refresh(key: string, holder: Holder, epoch: number, leaseMs: number): Promise<boolean> {
     return this.run(() => {
       checkStreamKey(key);
       checkMs('leaseMs', leaseMs);
       const now = this.now();
-      const cur = this.live(key, now);
-      if (!cur || cur.nodeId !== nodeId || cur.epoch !== epoch) return false;
+      const cur = this.held(key, holder, epoch, now);
+      if (!cur) return false;
       cur.expiresAt = now + leaseMs;
       return true;
     });
   }
 
-  release(key: string, nodeId: string, epoch: number): Promise<boolean> {
+  release(key: string, holder: Holder, epoch: number): Promise<boolean> {
     return this.run(() => {
       checkStreamKey(key);
-      const cur = this.live(key, this.now());
-      if (!cur || cur.nodeId !== nodeId || cur.epoch !== epoch) return false;
-      this.owners.delete(key);
+      checkEpoch(epoch);
+      if (!this.held(key, holder, epoch, this.now())) return false;
+      this.claims.delete(key);
       return true;
     });
   }
 
-  setMediaInfo(key: string, nodeId: string, epoch: number, media: StreamMediaInfo): Promise<void> {
+  releaseAny(key: string, holder: Holder): Promise<boolean> {
     return this.run(() => {
       checkStreamKey(key);
       const cur = this.live(key, this.now());
-      if (cur && cur.nodeId === nodeId && cur.epoch === epoch) cur.media = structuredClone(media);
+      if (!cur || cur.owner.instanceId !== holder.instanceId) return false;
+      this.claims.delete(key);
+      return true;
+    });
+  }
+
+  setMediaInfo(key: string, holder: Holder, epoch: number, media: StreamMediaInfo): Promise<void> {
+    return this.run(() => {
+      checkStreamKey(key);
+      const cur = this.held(key, holder, epoch, this.now());
+      if (cur) cur.owner.media = structuredClone(media);
     });
   }
 
   lookup(key: string): Promise<StreamOwner | null> {
     return this.run(() => {
       checkStreamKey(key);
-      const cur = this.live(key, this.now());
-      return cur ? structuredClone(cur) : null;
+      const now = this.now();
+      const cur = this.live(key, now);
+      return cur ? this.view(cur, now) : null;
     });
   }
 
@@ -104,30 +132,39 @@ export class MemoryRegistry implements StreamRegistry {
     return this.run(() => {
       const now = this.now();
       const out: StreamOwner[] = [];
-      for (const key of [...this.owners.keys()]) {
+      for (const key of [...this.claims.keys()]) {
         const cur = this.live(key, now);
-        if (cur) out.push(structuredClone(cur));
+        if (cur) out.push(this.view(cur, now));
       }
       return out;
     });
   }
 
-  registerNode(info: NodeInfo, ttlMs: number): Promise<void> {
+  registerNode(info: NodeInfo, ttlMs: number): Promise<RegisterResult> {
     return this.run(() => {
-      checkNodeId(info.nodeId);
+      checkHolder(info);
       checkMs('ttlMs', ttlMs);
-      this.nodes.set(info.nodeId, { info: structuredClone(info), expiresAt: this.now() + ttlMs });
+      const now = this.now();
+      const prev = this.liveNode(info.nodeId, now);
+      this.nodes.set(info.nodeId, { info: structuredClone(info), expiresAt: now + ttlMs });
+      return { previousInstanceId: prev && prev.instanceId !== info.instanceId ? prev.instanceId : null };
     });
   }
 
-  unregisterNode(nodeId: string): Promise<void> {
+  unregisterNode(holder: Holder): Promise<void> {
     return this.run(() => {
-      this.nodes.delete(nodeId);
+      if (this.nodes.get(holder.nodeId)?.info.instanceId === holder.instanceId) {
+        this.nodes.delete(holder.nodeId);
+      }
+      if (this.presence.get(holder.nodeId)?.instanceId === holder.instanceId) {
+        this.presence.delete(holder.nodeId);
+      }
     });
   }
 
   getNode(nodeId: string): Promise<NodeInfo | null> {
     return this.run(() => {
+      checkNodeId(nodeId);
       const n = this.liveNode(nodeId, this.now());
       return n ? structuredClone(n) : null;
     });
@@ -145,19 +182,87 @@ export class MemoryRegistry implements StreamRegistry {
     });
   }
 
+  writePresence(
+    holder: Holder,
+    seq: number,
+    changes: PresenceChanges,
+    full: boolean,
+    ttlMs: number,
+  ): Promise<void> {
+    return this.run(() => {
+      checkHolder(holder);
+      checkMs('ttlMs', ttlMs);
+      for (const key of Object.keys(changes)) checkStreamKey(key);
+      const now = this.now();
+      let p = this.livePresence(holder.nodeId, now);
+      const ours = p?.instanceId === holder.instanceId;
+      if (!full && !ours) throw new Error('registry: presence record missing; write it in full');
+      if (full || !p) {
+        p = { instanceId: holder.instanceId, seq, streams: new Map(), expiresAt: 0 };
+        this.presence.set(holder.nodeId, p);
+      }
+      p.seq = seq;
+      p.expiresAt = now + ttlMs;
+      for (const [key, info] of Object.entries(changes)) {
+        if (info) p.streams.set(key, structuredClone(info));
+        else p.streams.delete(key);
+      }
+    });
+  }
+
+  touchPresence(holder: Holder, ttlMs: number): Promise<boolean> {
+    return this.run(() => {
+      checkMs('ttlMs', ttlMs);
+      const now = this.now();
+      const p = this.livePresence(holder.nodeId, now);
+      if (!p || p.instanceId !== holder.instanceId) return false;
+      p.expiresAt = now + ttlMs;
+      return true;
+    });
+  }
+
+  getPresence(nodeId: string): Promise<NodePresence | null> {
+    return this.run(() => {
+      checkNodeId(nodeId);
+      const p = this.livePresence(nodeId, this.now());
+      if (!p) return null;
+      return {
+        nodeId,
+        instanceId: p.instanceId,
+        seq: p.seq,
+        streams: Object.fromEntries([...p.streams].map(([k, v]) => [k, { ...v }])),
+      };
+    });
+  }
+
+  /** One process: nobody else can be connected to it, so it cannot tell. */
+  instanceConnected(_instanceId: string): Promise<boolean | null> {
+    return this.run(() => null);
+  }
+
   close(): Promise<void> {
     this.closed = true;
     return Promise.resolve();
   }
 
   /** The claim of `key` if it has not expired; drops it otherwise. */
-  private live(key: string, now: number): StreamOwner | undefined {
-    const cur = this.owners.get(key);
+  private live(key: string, now: number): Claim | undefined {
+    const cur = this.claims.get(key);
     if (cur && cur.expiresAt <= now) {
-      this.owners.delete(key);
+      this.claims.delete(key);
       return undefined;
     }
     return cur;
+  }
+
+  /** The live claim of `key` if (holder's instance, epoch) holds it. */
+  private held(key: string, holder: Holder, epoch: number, now: number): Claim | undefined {
+    const cur = this.live(key, now);
+    return cur && cur.owner.instanceId === holder.instanceId && cur.owner.epoch === epoch ? cur : undefined;
+  }
+
+  private view(c: Claim, now: number): StreamOwner {
+    return { ...structuredClone(c.owner), ttlMs: c.expiresAt - now };
   }
 
   private liveNode(nodeId: string, now: number): NodeInfo | undefined {
@@ -167,6 +272,15 @@ export class MemoryRegistry implements StreamRegistry {
       return undefined;
     }
     return n?.info;
+  }
+
+  private livePresence(nodeId: string, now: number): Presence | undefined {
+    const p = this.presence.get(nodeId);
+    if (p && p.expiresAt <= now) {
+      this.presence.delete(nodeId);
+      return undefined;
+    }
+    return p;
   }
 
   /** Async like the Redis registry: argument errors and use after close reject, never throw. */

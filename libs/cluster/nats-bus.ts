@@ -18,9 +18,17 @@ import {
   decodeControlReply,
   dispatchEvent,
   encodeEvent,
+  targetName,
   type ControlHandler,
 } from './event-schemas.ts';
-import { Subject, type ControlReply, type ControlRequest, type EventBus, type EventMap } from './types.ts';
+import {
+  Subject,
+  type ControlReply,
+  type ControlRequest,
+  type ControlTarget,
+  type EventBus,
+  type EventMap,
+} from './types.ts';
 
 export interface NatsBusOptions {
   /** `nats://[user:pass@]host:port`, or several joined by commas. */
@@ -208,8 +216,8 @@ export class NatsBus implements EventBus {
     this.subs.set(subject, sub);
   }
 
-  serveControl(nodeId: string, handler: ControlHandler): () => void {
-    const served: Served = { subject: controlSubject(nodeId), handler, sub: null };
+  serveControl(target: ControlTarget, handler: ControlHandler): () => void {
+    const served: Served = { subject: controlSubject(target), handler, sub: null };
     if (this.closed) return () => {};
     this.served.add(served);
     if (this.nc) this.serve(this.nc, served);
@@ -237,8 +245,9 @@ export class NatsBus implements EventBus {
     });
   }
 
-  async requestControl(nodeId: string, req: ControlRequest, timeoutMs: number): Promise<ControlReply> {
-    const subject = controlSubject(nodeId);
+  async requestControl(target: ControlTarget, req: ControlRequest, timeoutMs: number): Promise<ControlReply> {
+    const subject = controlSubject(target);
+    const nodeId = targetName(target);
     if (this.closed) throw new ControlError(ControlErrorCode.Closed, nodeId, 'event bus closed');
     const nc = this.nc;
     if (!nc || !this.up)

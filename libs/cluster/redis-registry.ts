@@ -1,25 +1,43 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { checkMs, checkNodeId, checkStreamKey } from './memory-registry.ts';
+import { checkEpoch, checkHolder, checkInstanceId, checkMs, checkNodeId, checkStreamKey } from './checks.ts';
 import {
   claimScript,
+  indexLiveScript,
+  indexTouchScript,
+  presenceScript,
+  presenceTouchScript,
   refreshScript,
   releaseScript,
   setMediaScript,
+  unregisterScript,
   type LuaScript,
 } from './redis-scripts.ts';
-import type { ClaimResult, NodeInfo, StreamMediaInfo, StreamOwner, StreamRegistry } from './types.ts';
+import type {
+  ClaimOptions,
+  ClaimResult,
+  Holder,
+  NodeInfo,
+  NodePresence,
+  NodeStreamInfo,
+  PresenceChanges,
+  RegisterResult,
+  StreamMediaInfo,
+  StreamOwner,
+  StreamRegistry,
+} from './types.ts';
 
 /**
  * The stream registry in Redis (DESIGN.md "Cluster contract"). Ownership changes are Lua
  * scripts (redis-scripts.ts) over one stream's keys; listing uses index sorted sets scored by
- * expiry instead of KEYS/SCAN. The indexes live in another hash slot, so they are updated by
- * separate commands and may be stale: readers re-check every entry against its own key.
+ * expiry (by Redis's clock) instead of KEYS/SCAN. The indexes live in another hash slot, so
+ * they are updated by separate commands and may be stale: readers re-check every entry
+ * against its own key, whose PX expiry is the truth.
  *
  * Keys (one hash tag per stream or node, Redis Cluster-compatible):
  *   <p>:{s:<key>}:owner  hash, PX lease      <p>:{s:<key>}:epoch  counter, never expires
- *   <p>:{n:<nodeId>}:info  NodeInfo JSON, PX ttl
- *   <p>:{idx}:streams  zset "<epoch>:<key>" -> expiresAt   <p>:{idx}:nodes  zset nodeId -> expiresAt
+ *   <p>:{n:<nodeId>}:info  NodeInfo JSON, PX ttl      <p>:{n:<nodeId>}:streams  presence hash, PX ttl
+ *   <p>:{idx}:streams  zset "<epoch>:<key>" -> expiry   <p>:{idx}:nodes  zset nodeId -> expiry
  */
 
 export interface RedisRegistryOptions {
@@ -32,9 +50,15 @@ export interface RedisRegistryOptions {
   timeoutMs?: number;
   /** Index entries this long past their expiry are pruned by readers. Default 60000. */
   indexSlackMs?: number;
+  /**
+   * CLIENT SETNAME of this process's connection; it must end in `:<instanceId>` for
+   * instanceConnected() to find the process. Default: none.
+   */
+  clientName?: string;
 }
 
 const PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;
+const CLIENT_NAME = /^[!-~]{1,200}$/;
 
 export class RedisRegistry implements StreamRegistry {
   private readonly redis: Redis;
@@ -51,6 +75,8 @@ export class RedisRegistry implements StreamRegistry {
     this.prefix = opts.keyPrefix ?? 'sluice';
     if (!PREFIX.test(this.prefix))
       throw new Error(`registry: invalid key prefix ${JSON.stringify(this.prefix)}`);
+    if (opts.clientName !== undefined && !CLIENT_NAME.test(opts.clientName))
+      throw new Error(`registry: invalid client name ${JSON.stringify(opts.clientName)}`);
     this.log = opts.log;
     this.timeoutMs = opts.timeoutMs ?? 1500;
     this.indexSlackMs = opts.indexSlackMs ?? 60_000;
@@ -58,6 +84,7 @@ export class RedisRegistry implements StreamRegistry {
       lazyConnect: false,
       // RESP2: works with every Redis and proxy; nothing here needs RESP3.
       protocol: 2,
+      ...(opts.clientName ? { connectionName: opts.clientName } : {}),
       // No offline queue: while Redis is down calls wait (bounded) in whenReady() and then
       // fail, instead of being queued and executed long after the caller gave up (a claim
       // nobody knows about). For the same reason in-flight commands are not resent.
@@ -94,88 +121,92 @@ export class RedisRegistry implements StreamRegistry {
     return () => this.reconnectHandlers.delete(cb);
   }
 
-  async claim(key: string, nodeId: string, leaseMs: number): Promise<ClaimResult> {
+  async claim(key: string, holder: Holder, leaseMs: number, opts: ClaimOptions = {}): Promise<ClaimResult> {
     checkStreamKey(key);
-    checkNodeId(nodeId);
+    checkHolder(holder);
     checkMs('leaseMs', leaseMs);
-    const now = Date.now();
-    const expiresAt = now + leaseMs;
+    if (opts.takeoverEpoch !== undefined) checkEpoch(opts.takeoverEpoch);
     const r = await this.eval(
       claimScript,
       [this.ownerKey(key), this.epochKey(key)],
-      [nodeId, now, leaseMs, expiresAt],
+      [holder.nodeId, holder.instanceId, leaseMs, opts.relayAddr ?? '', opts.takeoverEpoch ?? 0],
     );
     if (!Array.isArray(r)) throw new Error('registry: unexpected claim reply');
     if (r[0] === 1) {
       const epoch = Number(r[1]);
-      await this.index(this.redis.zadd(this.streamsIdx(), expiresAt, `${epoch}:${key}`));
+      await this.index(this.streamsIdx(), `${epoch}:${key}`, leaseMs);
       return { ok: true, epoch };
     }
-    const [, owner, epoch, since, exp, media] = r as [number, string, string, string, string, string];
-    return { ok: false, owner: toOwner(key, { nodeId: owner, epoch, since, expiresAt: exp, media }) };
+    const [, nodeId, instanceId, epoch, since, pttl, addr, media] = r as string[];
+    return {
+      ok: false,
+      owner: toOwner(key, { nodeId, instanceId, epoch, since, addr, media }, Number(pttl)),
+    };
   }
 
-  async refresh(key: string, nodeId: string, epoch: number, leaseMs: number): Promise<boolean> {
+  async refresh(key: string, holder: Holder, epoch: number, leaseMs: number): Promise<boolean> {
     checkStreamKey(key);
     checkMs('leaseMs', leaseMs);
-    const now = Date.now();
-    const expiresAt = now + leaseMs;
-    const r = await this.eval(refreshScript, [this.ownerKey(key)], [nodeId, epoch, now, leaseMs, expiresAt]);
+    const r = await this.eval(refreshScript, [this.ownerKey(key)], [holder.instanceId, epoch, leaseMs]);
     if (r !== 1) return false;
-    await this.index(this.redis.zadd(this.streamsIdx(), expiresAt, `${epoch}:${key}`));
+    await this.index(this.streamsIdx(), `${epoch}:${key}`, leaseMs);
     return true;
   }
 
-  async release(key: string, nodeId: string, epoch: number): Promise<boolean> {
+  async release(key: string, holder: Holder, epoch: number): Promise<boolean> {
     checkStreamKey(key);
-    const r = await this.eval(releaseScript, [this.ownerKey(key)], [nodeId, epoch, Date.now()]);
+    checkEpoch(epoch);
+    const r = await this.eval(releaseScript, [this.ownerKey(key)], [holder.instanceId, epoch]);
     if (r !== 1) return false;
     // The member carries the epoch, so this never removes the entry of a claim made since.
-    await this.index(this.redis.zrem(this.streamsIdx(), `${epoch}:${key}`));
+    await this.unindex(this.streamsIdx(), `${epoch}:${key}`);
     return true;
   }
 
-  async setMediaInfo(key: string, nodeId: string, epoch: number, media: StreamMediaInfo): Promise<void> {
+  async releaseAny(key: string, holder: Holder): Promise<boolean> {
     checkStreamKey(key);
-    await this.eval(setMediaScript, [this.ownerKey(key)], [nodeId, epoch, Date.now(), JSON.stringify(media)]);
+    // The index entry (epoch unknown here) is pruned by readers once its score has passed.
+    return (await this.eval(releaseScript, [this.ownerKey(key)], [holder.instanceId, ''])) === 1;
+  }
+
+  async setMediaInfo(key: string, holder: Holder, epoch: number, media: StreamMediaInfo): Promise<void> {
+    checkStreamKey(key);
+    await this.eval(setMediaScript, [this.ownerKey(key)], [holder.instanceId, epoch, JSON.stringify(media)]);
   }
 
   async lookup(key: string): Promise<StreamOwner | null> {
     checkStreamKey(key);
     await this.whenReady();
-    const h = await this.redis.hgetall(this.ownerKey(key));
-    return liveOwner(key, h, Date.now());
+    return this.readOwner(key);
   }
 
   async listStreams(): Promise<StreamOwner[]> {
-    const now = Date.now();
-    const members = await this.liveMembers(this.streamsIdx(), now);
+    const members = await this.liveMembers(this.streamsIdx());
     const keys = [...new Set(members.map((m) => m.slice(m.indexOf(':') + 1)))];
-    if (keys.length === 0) return [];
-    const p = this.redis.pipeline();
-    for (const k of keys) p.hgetall(this.ownerKey(k));
-    const replies = await exec(p);
-    const out: StreamOwner[] = [];
-    keys.forEach((k, i) => {
-      const o = liveOwner(k, replies[i] as Record<string, string>, now);
-      if (o) out.push(o);
-    });
-    return out;
+    const owners = await Promise.all(keys.map((k) => this.readOwner(k)));
+    return owners.filter((o): o is StreamOwner => o !== null);
   }
 
-  async registerNode(info: NodeInfo, ttlMs: number): Promise<void> {
-    checkNodeId(info.nodeId);
+  async registerNode(info: NodeInfo, ttlMs: number): Promise<RegisterResult> {
+    checkHolder(info);
     checkMs('ttlMs', ttlMs);
     await this.whenReady();
-    await this.redis.set(this.nodeKey(info.nodeId), JSON.stringify(info), 'PX', ttlMs);
-    await this.index(this.redis.zadd(this.nodesIdx(), Date.now() + ttlMs, info.nodeId));
+    const prev = await this.redis.set(this.nodeKey(info.nodeId), JSON.stringify(info), 'PX', ttlMs, 'GET');
+    await this.index(this.nodesIdx(), info.nodeId, ttlMs);
+    const prevInstance = this.parseNode(prev)?.instanceId ?? null;
+    return {
+      previousInstanceId: prevInstance !== null && prevInstance !== info.instanceId ? prevInstance : null,
+    };
   }
 
-  async unregisterNode(nodeId: string): Promise<void> {
-    checkNodeId(nodeId);
-    await this.whenReady();
-    await this.redis.del(this.nodeKey(nodeId));
-    await this.index(this.redis.zrem(this.nodesIdx(), nodeId));
+  async unregisterNode(holder: Holder): Promise<void> {
+    checkHolder(holder);
+    const deleted = await this.eval(
+      unregisterScript,
+      [this.nodeKey(holder.nodeId), this.presenceKey(holder.nodeId)],
+      [holder.instanceId],
+    );
+    if (deleted === 1) await this.unindex(this.nodesIdx(), holder.nodeId);
   }
 
   async getNode(nodeId: string): Promise<NodeInfo | null> {
@@ -185,17 +216,77 @@ export class RedisRegistry implements StreamRegistry {
   }
 
   async listNodes(): Promise<NodeInfo[]> {
-    const ids = await this.liveMembers(this.nodesIdx(), Date.now());
-    if (ids.length === 0) return [];
-    const p = this.redis.pipeline();
-    for (const id of ids) p.get(this.nodeKey(id));
-    const replies = await exec(p);
-    const out: NodeInfo[] = [];
-    for (const r of replies) {
-      const n = this.parseNode(r as string | null);
-      if (n) out.push(n);
+    const ids = await this.liveMembers(this.nodesIdx());
+    const records = await Promise.all(ids.map((id) => this.redis.get(this.nodeKey(id))));
+    return records.map((r) => this.parseNode(r)).filter((n): n is NodeInfo => n !== null);
+  }
+
+  async writePresence(
+    holder: Holder,
+    seq: number,
+    changes: PresenceChanges,
+    full: boolean,
+    ttlMs: number,
+  ): Promise<void> {
+    checkHolder(holder);
+    checkMs('ttlMs', ttlMs);
+    const pairs: string[] = [];
+    for (const [key, info] of Object.entries(changes)) {
+      checkStreamKey(key);
+      pairs.push(key, info ? JSON.stringify(info) : '');
     }
-    return out;
+    const key = this.presenceKey(holder.nodeId);
+    const args = [holder.instanceId, seq, full ? '1' : '0', ttlMs];
+    if ((await this.eval(presenceScript, [key], [...args, ...pairs])) === 1 || full) return;
+    // Missing (expired) or another instance's: this change alone would be incomplete.
+    throw new Error('registry: presence record missing; write it in full');
+  }
+
+  async touchPresence(holder: Holder, ttlMs: number): Promise<boolean> {
+    checkMs('ttlMs', ttlMs);
+    const r = await this.eval(
+      presenceTouchScript,
+      [this.presenceKey(holder.nodeId)],
+      [holder.instanceId, ttlMs],
+    );
+    return r === 1;
+  }
+
+  async getPresence(nodeId: string): Promise<NodePresence | null> {
+    checkNodeId(nodeId);
+    await this.whenReady();
+    const h = await this.redis.hgetall(this.presenceKey(nodeId));
+    const instanceId = h['#instance'];
+    if (instanceId === undefined) return null;
+    const streams: Record<string, NodeStreamInfo> = {};
+    for (const [k, v] of Object.entries(h)) {
+      if (k.startsWith('#')) continue;
+      const info = parseStreamInfo(v);
+      if (info) streams[k] = info;
+    }
+    return { nodeId, instanceId, seq: Number(h['#seq'] ?? 0), streams };
+  }
+
+  /**
+   * CLIENT LIST (O(clients), run only to prove an owner dead before a takeover): is a
+   * connection named `…:<instanceId>` open? null when the server refuses the command (ACL).
+   */
+  async instanceConnected(instanceId: string): Promise<boolean | null> {
+    checkInstanceId(instanceId);
+    await this.whenReady();
+    let list: string;
+    try {
+      list = String(await this.redis.call('CLIENT', 'LIST', 'TYPE', 'normal'));
+    } catch (e) {
+      this.log?.warn({ err: (e as Error).message }, 'CLIENT LIST refused: cannot prove an owner dead');
+      return null;
+    }
+    const suffix = `:${instanceId}`;
+    for (const line of list.split('\n')) {
+      const m = / name=(\S+)/.exec(line);
+      if (m?.[1]?.endsWith(suffix)) return true;
+    }
+    return false;
   }
 
   async close(): Promise<void> {
@@ -212,21 +303,35 @@ export class RedisRegistry implements StreamRegistry {
   private ownerKey = (key: string): string => `${this.prefix}:{s:${key}}:owner`;
   private epochKey = (key: string): string => `${this.prefix}:{s:${key}}:epoch`;
   private nodeKey = (nodeId: string): string => `${this.prefix}:{n:${nodeId}}:info`;
+  private presenceKey = (nodeId: string): string => `${this.prefix}:{n:${nodeId}}:streams`;
   private streamsIdx = (): string => `${this.prefix}:{idx}:streams`;
   private nodesIdx = (): string => `${this.prefix}:{idx}:nodes`;
 
-  /** Index members whose expiry is after `now`; prunes entries long expired in the same round trip (same slot). */
-  private async liveMembers(idx: string, now: number): Promise<string[]> {
-    await this.whenReady();
-    const p = this.redis.pipeline();
-    p.zremrangebyscore(idx, '-inf', `(${now - this.indexSlackMs}`);
-    p.zrangebyscore(idx, `(${now}`, '+inf');
-    const [, members] = await exec(p);
-    return members as string[];
+  /** The owner hash and its remaining lease, in one round trip (same key, same slot). */
+  private async readOwner(key: string): Promise<StreamOwner | null> {
+    const [h, pttl] = await exec(this.redis.pipeline().hgetall(this.ownerKey(key)).pttl(this.ownerKey(key)));
+    const hash = h as Record<string, string>;
+    // PX expiry is Redis's: a hash it returns is live; -2 means it expired in between.
+    if (hash.nodeId === undefined || (pttl as number) === -2) return null;
+    return toOwner(key, hash, pttl as number);
+  }
+
+  /** Index members not expired by Redis's clock (prunes long-expired ones). */
+  private async liveMembers(idx: string): Promise<string[]> {
+    const r = await this.eval(indexLiveScript, [idx], [this.indexSlackMs]);
+    return Array.isArray(r) ? (r as string[]) : [];
   }
 
   /** Index updates follow a successful change; if one fails the next refresh or register repairs it. */
-  private async index(p: Promise<unknown>): Promise<void> {
+  private async index(idx: string, member: string, ttlMs: number): Promise<void> {
+    await this.indexing(this.eval(indexTouchScript, [idx], [member, ttlMs]));
+  }
+
+  private async unindex(idx: string, member: string): Promise<void> {
+    await this.indexing(this.redis.zrem(idx, member));
+  }
+
+  private async indexing(p: Promise<unknown>): Promise<void> {
     try {
       await p;
     } catch (err) {
@@ -305,13 +410,7 @@ async function exec(p: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
   });
 }
 
-function liveOwner(key: string, h: Record<string, string>, now: number): StreamOwner | null {
-  if (h.nodeId === undefined || h.expiresAt === undefined) return null;
-  const o = toOwner(key, h);
-  return o.expiresAt > now ? o : null;
-}
-
-function toOwner(key: string, h: Record<string, string | undefined>): StreamOwner {
+function toOwner(key: string, h: Record<string, string | undefined>, pttl: number): StreamOwner {
   let media: StreamMediaInfo = {};
   try {
     media = JSON.parse(h.media ?? '{}') as StreamMediaInfo;
@@ -321,9 +420,23 @@ function toOwner(key: string, h: Record<string, string | undefined>): StreamOwne
   return {
     key,
     nodeId: h.nodeId ?? '',
+    instanceId: h.instanceId ?? '',
     epoch: Number(h.epoch),
     since: Number(h.since),
-    expiresAt: Number(h.expiresAt),
+    // -1 (no expiry) cannot happen for claims; report it as 0 rather than a negative lease.
+    ttlMs: Math.max(0, pttl),
+    relayAddr: h.addr ?? '',
     media,
   };
+}
+
+function parseStreamInfo(json: string): NodeStreamInfo | null {
+  try {
+    const v = JSON.parse(json) as Partial<NodeStreamInfo>;
+    if (typeof v.viewers !== 'number' || typeof v.relaying !== 'boolean' || typeof v.publishing !== 'boolean')
+      return null;
+    return { viewers: v.viewers, relaying: v.relaying, publishing: v.publishing };
+  } catch {
+    return null;
+  }
 }

@@ -2,12 +2,15 @@ import { createHash } from 'node:crypto';
 
 /**
  * The Lua scripts of the Redis stream registry. Each touches only its KEYS, which share one
- * hash tag, so they run unchanged on Redis Cluster. Time is the caller's `Date.now()` passed
- * in ARGV (never Redis TIME): processes on one machine agree, and the stored `expiresAt` means
- * the same thing to the Node code and to the scripts. Redis also expires the owner hash by PX,
- * so a dead node's claim disappears even if nobody reads it.
+ * hash tag, so they run unchanged on Redis Cluster.
  *
- * Owner hash fields: nodeId, epoch, since, expiresAt (ms, decimal strings), media (JSON).
+ * Time is Redis's alone (DESIGN "Time and identity"): leases are PX expiries, and where a
+ * script needs "now" (claim times, index scores) it reads `TIME` itself. No caller's clock is
+ * passed in or compared, so a node whose clock is off cannot take or keep a key it should not.
+ * (Redis 7 replicates script effects, so TIME inside a writing script is allowed.)
+ *
+ * Owner hash fields: nodeId, instanceId, epoch, since (ms, Redis clock), addr, media (JSON).
+ * Claims belong to an instance (one process), not to a node id.
  */
 
 export interface LuaScript {
@@ -21,89 +24,175 @@ function script(name: string, numKeys: number, lua: string): LuaScript {
   return { name, numKeys, lua, sha1: createHash('sha1').update(lua).digest('hex') };
 }
 
+/** Redis's clock in ms, inside a script. */
+const NOW_MS = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`;
+
 /**
- * KEYS: owner hash, epoch counter. ARGV: nodeId, nowMs, leaseMs, expiresAtMs.
- * Free (missing, or expired by the caller's clock) or already ours: INCR the epoch (the
- * counter never expires and is seeded from the clock, so epochs are never reused, even after
- * Redis lost its data) and write a fresh owner; a re-claim of
- * our own key is a republish and gets a new epoch and empty media.
- * Returns {1, epoch} or {0, nodeId, epoch, since, expiresAt, media}.
+ * KEYS: owner hash, epoch counter. ARGV: nodeId, instanceId, leaseMs, relayAddr, takeoverEpoch
+ * ('0' for none).
+ * Free, or held by the same instance (a republish), or held under exactly takeoverEpoch (an
+ * owner proven dead): a new epoch and a fresh owner. The epoch is max(last + 1, Redis ms):
+ * never reused, and higher than any epoch handed out before a Redis restart or a failover
+ * that lost the counter (as long as the new server's clock is not behind by more than the
+ * outage lasted).
+ * Returns {1, epoch} or {0, nodeId, instanceId, epoch, since, pttl, addr, media}.
  */
 export const claimScript = script(
   'claim',
   2,
   `
-local cur = redis.call('HMGET', KEYS[1], 'nodeId', 'epoch', 'since', 'expiresAt', 'media')
-if cur[1] and cur[1] ~= ARGV[1] and tonumber(cur[4]) > tonumber(ARGV[2]) then
-  return {0, cur[1], cur[2], cur[3], cur[4], cur[5]}
+local cur = redis.call('HMGET', KEYS[1], 'nodeId', 'instanceId', 'epoch', 'since', 'addr', 'media')
+if cur[1] and cur[2] ~= ARGV[2] and cur[3] ~= ARGV[5] then
+  return {0, cur[1], cur[2] or '', cur[3] or '0', cur[4] or '0', redis.call('PTTL', KEYS[1]), cur[5] or '', cur[6] or '{}'}
 end
--- A missing counter (first claim ever, or Redis lost its data) starts from the caller's
--- clock in ms, so epochs keep increasing even across a Redis restart without persistence.
-if redis.call('EXISTS', KEYS[2]) == 0 then
-  redis.call('SET', KEYS[2], ARGV[2])
+${NOW_MS}
+local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+local epoch
+if now > last then
+  epoch = redis.call('INCRBY', KEYS[2], now - last)
+else
+  epoch = redis.call('INCR', KEYS[2])
 end
-local epoch = redis.call('INCR', KEYS[2])
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'nodeId', ARGV[1], 'epoch', epoch, 'since', ARGV[2],
-  'expiresAt', ARGV[4], 'media', '{}')
+redis.call('HSET', KEYS[1], 'nodeId', ARGV[1], 'instanceId', ARGV[2], 'epoch', epoch, 'since', now,
+  'addr', ARGV[4], 'media', '{}')
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return {1, epoch}
 `,
 );
 
-/**
- * KEYS: owner hash. ARGV: nodeId, epoch, nowMs, leaseMs, expiresAtMs.
- * Extends the lease only while (nodeId, epoch) still holds a live claim. Returns 1 or 0.
- */
+/** KEYS: owner hash. ARGV: instanceId, epoch, leaseMs. Extends the lease while (instance, epoch) holds it. Returns 1 or 0. */
 export const refreshScript = script(
   'refresh',
   1,
   `
-local cur = redis.call('HMGET', KEYS[1], 'nodeId', 'epoch', 'expiresAt')
-if cur[1] ~= ARGV[1] or cur[2] ~= ARGV[2] or tonumber(cur[3]) <= tonumber(ARGV[3]) then
+local cur = redis.call('HMGET', KEYS[1], 'instanceId', 'epoch')
+if cur[1] ~= ARGV[1] or cur[2] ~= ARGV[2] then
   return 0
 end
-redis.call('HSET', KEYS[1], 'expiresAt', ARGV[5])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+`,
+);
+
+/** KEYS: owner hash. ARGV: instanceId, epoch ('' = any epoch of this instance). Deletes the claim if it holds it. Returns 1 or 0. */
+export const releaseScript = script(
+  'release',
+  1,
+  `
+local cur = redis.call('HMGET', KEYS[1], 'instanceId', 'epoch')
+if cur[1] ~= ARGV[1] or (ARGV[2] ~= '' and cur[2] ~= ARGV[2]) then
+  return 0
+end
+redis.call('DEL', KEYS[1])
+return 1
+`,
+);
+
+/** KEYS: owner hash. ARGV: instanceId, epoch, mediaJson. Stores media info only for the claim of (instance, epoch). Returns 1 or 0. */
+export const setMediaScript = script(
+  'setMedia',
+  1,
+  `
+local cur = redis.call('HMGET', KEYS[1], 'instanceId', 'epoch')
+if cur[1] ~= ARGV[1] or cur[2] ~= ARGV[2] then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'media', ARGV[3])
+return 1
+`,
+);
+
+/** KEYS: index zset. ARGV: member, ttlMs. Scores the member with its expiry by Redis's clock. */
+export const indexTouchScript = script(
+  'indexTouch',
+  1,
+  `
+${NOW_MS}
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+return 1
+`,
+);
+
+/**
+ * KEYS: index zset. ARGV: slackMs. Members not yet expired by Redis's clock; prunes those
+ * expired for more than slackMs (their keys are long gone).
+ */
+export const indexLiveScript = script(
+  'indexLive',
+  1,
+  `
+${NOW_MS}
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - tonumber(ARGV[1])))
+return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')
+`,
+);
+
+/**
+ * KEYS: node record, presence hash. ARGV: instanceId. Deletes both if they are this instance's
+ * (a restarted process with the same node id keeps its own). Returns 1 if the record was deleted.
+ */
+export const unregisterScript = script(
+  'unregister',
+  2,
+  `
+local deleted = 0
+local rec = redis.call('GET', KEYS[1])
+if rec then
+  local ok, info = pcall(cjson.decode, rec)
+  if ok and type(info) == 'table' and info.instanceId == ARGV[1] then
+    redis.call('DEL', KEYS[1])
+    deleted = 1
+  end
+end
+if redis.call('HGET', KEYS[2], '#instance') == ARGV[1] then
+  redis.call('DEL', KEYS[2])
+end
+return deleted
+`,
+);
+
+/**
+ * KEYS: presence hash. ARGV: instanceId, seq, full ('1'/'0'), ttlMs, then pairs of stream key
+ * and JSON ('' deletes). A change (not full) applies only to this instance's record; when the
+ * record is missing or another instance's, nothing is written and 0 tells the caller to write
+ * it in full. Fields '#instance' and '#seq' cannot clash with stream keys (no '#' in keys).
+ */
+export const presenceScript = script(
+  'presence',
+  1,
+  `
+if ARGV[3] ~= '1' and redis.call('HGET', KEYS[1], '#instance') ~= ARGV[1] then
+  return 0
+end
+if ARGV[3] == '1' then
+  redis.call('DEL', KEYS[1])
+end
+redis.call('HSET', KEYS[1], '#instance', ARGV[1], '#seq', ARGV[2])
+for i = 5, #ARGV, 2 do
+  if ARGV[i + 1] == '' then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+  else
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
+end
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1
 `,
 );
 
-/**
- * KEYS: owner hash. ARGV: nodeId, epoch, nowMs.
- * Deletes the claim if (nodeId, epoch) holds it. Returns 1 if it was live, 0 otherwise (an
- * expired claim of ours that Redis has not dropped yet is deleted too, but reports 0 as the
- * in-memory registry does).
- */
-export const releaseScript = script(
-  'release',
+/** KEYS: presence hash. ARGV: instanceId, ttlMs. Keeps this instance's record alive. Returns 1 or 0 (gone: rewrite it). */
+export const presenceTouchScript = script(
+  'presenceTouch',
   1,
   `
-local cur = redis.call('HMGET', KEYS[1], 'nodeId', 'epoch', 'expiresAt')
-if cur[1] ~= ARGV[1] or cur[2] ~= ARGV[2] then
+if redis.call('HGET', KEYS[1], '#instance') ~= ARGV[1] then
   return 0
 end
-redis.call('DEL', KEYS[1])
-if tonumber(cur[3]) <= tonumber(ARGV[3]) then
-  return 0
-end
-return 1
-`,
-);
-
-/**
- * KEYS: owner hash. ARGV: nodeId, epoch, nowMs, mediaJson.
- * Stores media info only for the live claim of (nodeId, epoch). Returns 1 or 0.
- */
-export const setMediaScript = script(
-  'setMedia',
-  1,
-  `
-local cur = redis.call('HMGET', KEYS[1], 'nodeId', 'epoch', 'expiresAt')
-if cur[1] ~= ARGV[1] or cur[2] ~= ARGV[2] or tonumber(cur[3]) <= tonumber(ARGV[3]) then
-  return 0
-end
-redis.call('HSET', KEYS[1], 'media', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 `,
 );

@@ -1,4 +1,4 @@
-import { splitQuery, validSegment } from '../rtmp/stream-key.ts';
+import { splitQuery, validSegment } from '../names/stream-key.ts';
 
 export interface MediaPath {
   app: string;

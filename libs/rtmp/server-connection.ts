@@ -17,7 +17,7 @@ import {
 import { setPeerBandwidthMessage, streamBeginMessage, streamEofMessage } from './control.ts';
 import { HandshakeServer } from './handshake-server.ts';
 import { MessageType, type RtmpMessage } from './message-types.ts';
-import { parseStreamName, type StreamName } from './stream-key.ts';
+import { parseStreamName, type StreamName } from './stream-name.ts';
 import { RtmpTransport } from './transport.ts';
 
 export interface ServerConnectionOptions {

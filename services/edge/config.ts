@@ -45,6 +45,19 @@ export const edgeSchema = mediaRoleSchema(
           description:
             'While no origin owns a requested stream, look it up this often (events wake it sooner).',
         },
+        receiveTimeoutMs: {
+          type: 'integer',
+          minimum: 200,
+          default: 5000,
+          description:
+            'A relay that receives no media this long (a hung origin keeps its socket open) is ended and the owner resolved again.',
+        },
+        maxRelays: {
+          type: 'integer',
+          minimum: 1,
+          default: 1000,
+          description: 'Streams relayed at once; a viewer of one more stream is refused (HTTP 503).',
+        },
       },
     },
   },
@@ -58,6 +71,8 @@ export interface EdgeConfig extends StandaloneConfig {
     reconnectMaxMs: number;
     pullTimeoutMs: number;
     ownerPollMs: number;
+    receiveTimeoutMs: number;
+    maxRelays: number;
   };
 }
 

@@ -3,15 +3,16 @@ import { advertisedHosts } from '../node/cluster-config.ts';
 import { clusterBus, clusterNodeBase, drainOnShutdown } from '../node/cluster-node.ts';
 import type { NodeHooks } from '../node/hooks.ts';
 import { MediaNode } from '../node/media-node.ts';
-import { nodeAddresses, streamPresence } from '../node/presence.ts';
+import { nodeAddresses, servedProtocols, streamPresence } from '../node/presence.ts';
 import { loadEdgeConfig } from './config.ts';
 import { RelayManager } from './relay-manager.ts';
 
 /** Edge: serves every viewer protocol; streams come from their owning origins by relay. */
 export async function runEdge(configFile: string | undefined): Promise<void> {
   const cfg = loadEdgeConfig(configFile);
-  const { log, registry } = clusterNodeBase(cfg);
+  const { log, registry, holder } = clusterNodeBase(cfg, 'edge');
   let agent: ClusterAgent | null = null;
+  let relays: RelayManager | null = null;
   const hooks: NodeHooks = {
     authorizePublish: (req) =>
       Promise.resolve({
@@ -19,42 +20,46 @@ export async function runEdge(configFile: string | undefined): Promise<void> {
         code: 'NetStream.Publish.Rejected',
         description: `this node is an edge and does not accept publishers; publish ${req.key} to an origin (the scheduler's /api/v1/ingest tells which)`,
       }),
+    authorizePlay: (req) => relays?.admit(req.key) ?? { ok: false, status: 503, description: 'starting' },
     sessionStarted: (s) => agent?.sessionStarted(s),
     sessionStopped: (s) => agent?.sessionStopped(s),
   };
   const node = new MediaNode(cfg, log, hooks);
   const bus = clusterBus(cfg, log, node.counters);
-  const relays = new RelayManager({
-    nodeId: cfg.nodeId,
+  relays = new RelayManager({
+    holder,
     hub: node.hub,
     registry,
     bus,
     secret: cfg.cluster.relaySecret,
     log: log.child({ component: 'relay' }),
     counters: node.counters,
-    opts: cfg.relay,
+    opts: { ...cfg.relay, noOwnerGiveUpMs: cfg.stream.waitPublisherMs },
   });
+  const manager = relays;
   const listening = await node.start();
   agent = new ClusterAgent({
-    nodeId: cfg.nodeId,
+    holder,
     role: 'edge',
     node,
     registry,
     bus,
     log: log.child({ component: 'cluster' }),
     ...nodeAddresses(listening, advertisedHosts(cfg.cluster)),
+    protocols: servedProtocols(listening),
     heartbeatMs: cfg.cluster.heartbeatMs,
     nodeTtlMs: cfg.cluster.nodeTtlMs,
     streams: () => streamPresence(node.hub, true),
-    relays: () => relays.count,
+    relays: () => manager.count,
     control: (req) => {
       if (req.op === 'relay.start') {
-        relays.ensure(req.key);
-        return Promise.resolve({ ok: true });
+        return Promise.resolve(
+          manager.ensure(req.key) ? { ok: true } : { ok: false, error: 'relay cap reached' },
+        );
       }
       if (req.op === 'relay.stop') {
         return Promise.resolve(
-          relays.stop(req.key, 'control request')
+          manager.stop(req.key, 'control request')
             ? { ok: true }
             : { ok: false, error: `no relay for ${req.key}` },
         );
@@ -64,5 +69,5 @@ export async function runEdge(configFile: string | undefined): Promise<void> {
   });
   agent.start();
 
-  drainOnShutdown(log, { node, agent, bus, registry }, () => relays.stopAll());
+  drainOnShutdown(log, { node, agent, bus, registry }, () => manager.stopAll());
 }

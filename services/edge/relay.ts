@@ -1,26 +1,38 @@
 import type { Logger } from 'pino';
-import { Subject, type EventBus, type StreamOwner, type StreamRegistry } from '../../libs/cluster/types.ts';
+import {
+  Subject,
+  type EventBus,
+  type StreamOwner,
+  type StreamPublishedEvent,
+  type StreamRegistry,
+} from '../../libs/cluster/types.ts';
 import { isProtocolError } from '../../libs/errors/protocol-error.ts';
 import type { Counters } from '../../libs/metrics/counters.ts';
 import { RtmpClient } from '../../libs/rtmp/client-connection.ts';
 import { StatusCode } from '../../libs/rtmp/commands.ts';
 import type { PublisherHandle, StreamHub } from '../../libs/stream/index.ts';
 import { classifyRtmpMedia } from '../node/classify.ts';
-import { RELAY_CREDENTIAL_PROP } from '../node/cluster-config.ts';
+import { RELAY_CREDENTIAL_PROP, RELAY_EPOCH_PROP } from '../node/cluster-config.ts';
 import { emit } from '../node/emit.ts';
+import type { Holder } from '../../libs/cluster/types.ts';
+import { equalJitter, Wake } from './wake.ts';
 
 export interface RelayOptions {
-  /** First and longest wait between attempts (doubling in between). */
+  /** First and longest wait between attempts (doubling in between, with jitter). */
   reconnectMinMs: number;
   reconnectMaxMs: number;
   /** Bound on connect + play of one attempt. */
   pullTimeoutMs: number;
   /** While nobody owns the key, look it up again at least this often (NATS may be down). */
   ownerPollMs: number;
+  /** A live pull that delivers no media this long is ended and the owner resolved again. */
+  receiveTimeoutMs: number;
+  /** With no owner this long (the viewers' own wait), the relay gives up. */
+  noOwnerGiveUpMs: number;
 }
 
 export interface RelayDeps {
-  nodeId: string;
+  holder: Holder;
   hub: StreamHub;
   registry: StreamRegistry;
   bus: EventBus;
@@ -33,35 +45,37 @@ export interface RelayDeps {
 /** While live, the owner is re-checked every ownerPollMs times this (a cheap Redis read). */
 const LIVE_OWNER_CHECK_FACTOR = 3;
 
-const sleep = (ms: number, wake: Promise<void>): Promise<void> =>
-  Promise.race([new Promise<void>((r) => setTimeout(r, ms).unref()), wake]);
-
 /**
  * One stream pulled from its owning origin into this edge's hub (DESIGN "Edges pull on demand").
- * Loops until stopped: resolve the owner, pull over RTMP with the relay credential, feed the hub
- * as the stream's publisher; when the pull ends, re-resolve (new owner, new epoch) and reconnect
- * with backoff. Viewers stay attached meanwhile and the hub keeps their timestamps increasing.
+ * Loops until stopped: resolve the owner, pull over RTMP with the relay credential and the
+ * epoch resolved, feed the hub as the stream's publisher; when the pull ends (origin gone,
+ * unpublished, silent past receiveTimeoutMs, or a move confirmed in the registry), resolve
+ * again and reconnect with jittered backoff. Viewers stay attached meanwhile and the hub keeps
+ * their timestamps increasing. Only a higher epoch, confirmed in the registry, moves a live
+ * relay: stale, replayed or forged events do not.
  */
 export class Relay {
   readonly key: string;
   private readonly d: RelayDeps;
   private readonly log: Logger;
+  private readonly wake = new Wake();
   private stopped = false;
   private stopReason = '';
   private client: RtmpClient | null = null;
   private handle: PublisherHandle | null = null;
-  private owner: StreamOwner | null = null;
-  private wakeUp: () => void = () => {};
-  private wakePromise: Promise<void> = Promise.resolve();
+  /** The claim the current (or last) pull was made for: the epoch this relay follows. */
+  private following: StreamOwner | null = null;
+  private confirming = false;
   /** When the first viewer asked; for the relay-start latency log. */
   private readonly requestedAt = Date.now();
   private everLive = false;
+  /** Called when the relay stops by itself (no owner within the viewers' wait). */
+  onGiveUp: (reason: string) => void = () => {};
 
   constructor(key: string, d: RelayDeps) {
     this.key = key;
     this.d = d;
     this.log = d.log.child({ stream: key });
-    this.resetWake();
   }
 
   get live(): boolean {
@@ -69,7 +83,7 @@ export class Relay {
   }
 
   get ownerNodeId(): string | null {
-    return this.owner?.nodeId ?? null;
+    return this.following?.nodeId ?? null;
   }
 
   start(): void {
@@ -77,20 +91,23 @@ export class Relay {
   }
 
   /**
-   * A publish event for our key: stop waiting and look the owner up now. If it was published on
-   * another node than the one we pull from, that origin only holds our pull as a waiting viewer
-   * (until its grace runs out), so drop it and follow the new owner at once.
+   * A stream.published event for our key. One for an epoch not above the one we follow is
+   * stale, replayed or forged: ignored. A higher one is confirmed in the registry first;
+   * only then does a live relay move (or, from the same process re-claiming, just follow the
+   * new epoch). A waiting relay simply looks up the owner now.
    */
-  onPublished(nodeId: string): void {
-    if (this.client && this.owner && this.owner.nodeId !== nodeId) {
-      this.log.info(
-        { from: this.owner.nodeId, to: nodeId },
-        'stream published on another origin, following it',
-      );
-      this.d.counters.inc('relay_owner_moved');
-      this.client.close();
+  onPublished(e: StreamPublishedEvent): void {
+    if (this.stopped) return;
+    const cur = this.following;
+    if (cur && e.epoch <= cur.epoch) {
+      this.d.counters.inc('relay_events_ignored', 1, { reason: 'stale_epoch' });
+      return;
     }
-    this.wakeUp();
+    if (!this.client) {
+      this.wake.fire();
+      return;
+    }
+    void this.confirmMove('event');
   }
 
   stop(reason: string): void {
@@ -98,42 +115,91 @@ export class Relay {
     this.stopped = true;
     this.stopReason = reason;
     this.log.info({ reason }, 'relay stopping');
-    this.wakeUp();
+    this.wake.fire();
     this.client?.close();
-    this.detach(reason);
+    this.detach();
   }
 
-  private resetWake(): void {
-    this.wakePromise = new Promise((r) => (this.wakeUp = r));
+  /** Looks the owner up; moves a live pull only to a higher epoch the registry confirms. */
+  private async confirmMove(source: 'event' | 'poll'): Promise<void> {
+    if (this.confirming) return;
+    this.confirming = true;
+    let owner: StreamOwner | null;
+    try {
+      owner = await this.d.registry.lookup(this.key);
+    } catch {
+      return; // cannot confirm: keep what we have
+    } finally {
+      this.confirming = false;
+    }
+    const cur = this.following;
+    if (this.stopped || !this.client || !cur) return;
+    if (!owner || owner.epoch <= cur.epoch) {
+      if (source === 'event') this.d.counters.inc('relay_events_ignored', 1, { reason: 'unconfirmed' });
+      return;
+    }
+    if (owner.instanceId === cur.instanceId) {
+      // The same origin process claimed again (e.g. after a Redis restart): same stream, new epoch.
+      this.following = owner;
+      this.log.info(
+        { owner: owner.nodeId, epoch: owner.epoch },
+        'owner re-claimed the stream; following its epoch',
+      );
+      return;
+    }
+    this.log.info(
+      { from: cur.nodeId, fromEpoch: cur.epoch, to: owner.nodeId, toEpoch: owner.epoch },
+      'stream moved to another origin (confirmed in the registry), following it',
+    );
+    this.d.counters.inc('relay_owner_moved');
+    this.wake.fire();
+    this.client.close();
   }
 
   private async run(): Promise<void> {
     let backoff = this.d.opts.reconnectMinMs;
+    let noOwnerSince: number | null = null;
     while (!this.stopped) {
+      this.wake.reset();
       const owner = await this.d.registry.lookup(this.key).catch((e: unknown) => {
         this.log.warn({ err: (e as Error).message }, 'owner lookup failed');
         return null;
       });
       if (this.stopped) break;
       if (!owner) {
-        await sleep(this.d.opts.ownerPollMs, this.wakePromise);
-        this.resetWake();
+        noOwnerSince ??= Date.now();
+        if (Date.now() - noOwnerSince >= this.d.opts.noOwnerGiveUpMs) {
+          this.d.counters.inc('relays_given_up');
+          this.log.info({ waitedMs: Date.now() - noOwnerSince }, 'no origin owns the stream; relay gives up');
+          this.onGiveUp('no owner');
+          break;
+        }
+        await this.wake.sleep(this.d.opts.ownerPollMs);
         continue;
       }
+      noOwnerSince = null;
       const ended = await this.pull(owner);
       if (this.stopped) break;
       if (ended === 'was-live') backoff = this.d.opts.reconnectMinMs;
       this.d.counters.inc('relay_reconnects');
-      await sleep(backoff, this.wakePromise);
-      this.resetWake();
+      // Jittered so that every edge of a failed origin does not come back at the same instant;
+      // an event (a new owner) cuts the wait short, still after a small random delay.
+      const woken = await this.wake.sleep(equalJitter(backoff));
+      if (woken && !this.stopped) await sleepMs(Math.random() * this.d.opts.reconnectMinMs);
       backoff = Math.min(backoff * 2, this.d.opts.reconnectMaxMs);
     }
   }
 
+  /** The owner's internal RTMP address: stored with its claim, else from its node record. */
+  private async addressOf(owner: StreamOwner): Promise<string | null> {
+    if (owner.relayAddr) return owner.relayAddr;
+    const node = await this.d.registry.getNode(owner.nodeId).catch(() => null);
+    return node && node.instanceId === owner.instanceId ? (node.internal.rtmp ?? null) : null;
+  }
+
   /** One pull from `owner`; resolves when it ends. */
   private async pull(owner: StreamOwner): Promise<'failed' | 'was-live'> {
-    const node = await this.d.registry.getNode(owner.nodeId).catch(() => null);
-    const addr = node?.internal.rtmp;
+    const addr = await this.addressOf(owner);
     if (!addr) {
       this.log.warn({ owner: owner.nodeId }, 'owner has no reachable RTMP address');
       return 'failed';
@@ -142,7 +208,7 @@ export class Relay {
     try {
       client = await RtmpClient.connect(`rtmp://${addr}/${this.key}`, {
         timeoutMs: this.d.opts.pullTimeoutMs,
-        connectArgs: { [RELAY_CREDENTIAL_PROP]: this.d.secret },
+        connectArgs: { [RELAY_CREDENTIAL_PROP]: this.d.secret, [RELAY_EPOCH_PROP]: owner.epoch },
       });
     } catch (e) {
       this.log.warn({ owner: owner.nodeId, addr, err: (e as Error).message }, 'relay connect failed');
@@ -153,6 +219,7 @@ export class Relay {
       return 'failed';
     }
     this.client = client;
+    this.following = owner;
     const closed = new Promise<string>((resolve) => {
       client.onClose = (err) => resolve(err ? err.message : 'origin closed the relay');
       client.onStatus = (info) => {
@@ -163,7 +230,9 @@ export class Relay {
       };
     });
     let badFrames = 0;
+    let lastMediaAt = Date.now();
     client.onMedia = (msg) => {
+      lastMediaAt = Date.now();
       // The hub sees the relay as the publisher from its first frame (media can follow
       // Play.Start in the same read, before play() resolves).
       if (!this.handle) this.attach(owner);
@@ -180,44 +249,57 @@ export class Relay {
     } catch (e) {
       this.log.warn({ owner: owner.nodeId, err: (e as Error).message }, 'relay play failed');
       client.close();
-      this.detach('play failed');
+      this.detach();
       this.client = null;
       return 'failed';
     }
-    if (!this.everLive) {
-      this.everLive = true;
-      this.log.info(
-        { owner: owner.nodeId, epoch: owner.epoch, startMs: Date.now() - this.requestedAt },
-        'relay live',
-      );
-    } else {
-      this.log.info({ owner: owner.nodeId, epoch: owner.epoch }, 'relay live again');
-    }
+    lastMediaAt = Date.now();
+    this.logLive(owner);
     emit(this.d.bus, this.log, Subject.RelayStarted, this.event(owner));
+    let silentFor = 0;
+    // A hung origin (stopped process, stuck event loop) keeps the socket open: watch for media.
+    const receiveCheckMs = Math.max(50, Math.floor(this.d.opts.receiveTimeoutMs / 4));
+    const receive = setInterval(() => {
+      silentFor = Date.now() - lastMediaAt;
+      if (silentFor < this.d.opts.receiveTimeoutMs) return;
+      this.d.counters.inc('relay_receive_timeouts');
+      client.close();
+    }, receiveCheckMs);
+    receive.unref();
     // Events announce a move at once; this check covers a move while NATS is away.
-    const watch = setInterval(() => {
-      this.d.registry
-        .lookup(this.key)
-        .then((o) => {
-          if (o) this.onPublished(o.nodeId);
-        })
-        .catch(() => undefined);
-    }, this.d.opts.ownerPollMs * LIVE_OWNER_CHECK_FACTOR);
+    const watch = setInterval(
+      () => void this.confirmMove('poll'),
+      this.d.opts.ownerPollMs * LIVE_OWNER_CHECK_FACTOR,
+    );
     watch.unref();
-    const closedWhy = await closed;
+    let closedWhy = await closed;
+    clearInterval(receive);
     clearInterval(watch);
+    if (silentFor >= this.d.opts.receiveTimeoutMs) closedWhy = `no media for ${silentFor} ms`;
     // When we stopped it ourselves, that is the reason, not the close it caused.
     const why = this.stopped ? this.stopReason : closedWhy;
     this.client = null;
-    this.detach(why);
-    emit(this.d.bus, this.log, Subject.RelayStopped, { ...this.event(owner), reason: why.slice(0, 200) });
+    this.detach();
+    const stoppedEvent = { ...this.event(this.following ?? owner), reason: why.slice(0, 200) };
+    emit(this.d.bus, this.log, Subject.RelayStopped, stoppedEvent);
     if (!this.stopped) this.log.warn({ owner: owner.nodeId, why }, 'relay lost, re-resolving');
     return 'was-live';
+  }
+
+  private logLive(owner: StreamOwner): void {
+    const fields = { owner: owner.nodeId, epoch: owner.epoch };
+    if (this.everLive) {
+      this.log.info(fields, 'relay live again');
+      return;
+    }
+    this.everLive = true;
+    this.log.info({ ...fields, startMs: Date.now() - this.requestedAt }, 'relay live');
   }
 
   private event(owner: StreamOwner): {
     v: 1;
     nodeId: string;
+    instanceId: string;
     ts: number;
     key: string;
     fromNodeId: string;
@@ -225,7 +307,8 @@ export class Relay {
   } {
     return {
       v: 1,
-      nodeId: this.d.nodeId,
+      nodeId: this.d.holder.nodeId,
+      instanceId: this.d.holder.instanceId,
       ts: Date.now(),
       key: this.key,
       fromNodeId: owner.nodeId,
@@ -235,13 +318,14 @@ export class Relay {
 
   private attach(owner: StreamOwner): void {
     if (this.handle) return;
-    this.owner = owner;
     this.handle = this.d.hub.getOrCreate(this.key).attachPublisher(`relay:${owner.nodeId}:${owner.epoch}`);
   }
 
-  private detach(_why: string): void {
+  private detach(): void {
     if (!this.handle) return;
     this.d.hub.get(this.key)?.detachPublisher(this.handle);
     this.handle = null;
   }
 }
+
+const sleepMs = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());

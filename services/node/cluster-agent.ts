@@ -4,18 +4,21 @@ import {
   type ControlReply,
   type ControlRequest,
   type EventBus,
+  type Holder,
   type NodeAddresses,
   type NodeInfo,
   type NodeRole,
   type NodeStreamInfo,
+  type PlayProtocol,
   type StreamRegistry,
 } from '../../libs/cluster/types.ts';
 import type { SessionEnd, SessionInfo } from './hooks.ts';
 import type { MediaNode } from './media-node.ts';
 import { emit } from './emit.ts';
+import { chunkChanges, diffPresence } from './presence-diff.ts';
 
 export interface ClusterAgentOptions {
-  nodeId: string;
+  holder: Holder;
   role: NodeRole;
   node: MediaNode;
   registry: StreamRegistry;
@@ -23,35 +26,48 @@ export interface ClusterAgentOptions {
   log: Logger;
   internal: NodeAddresses;
   public: NodeAddresses;
+  protocols: PlayProtocol[];
   heartbeatMs: number;
   nodeTtlMs: number;
-  /** Per-stream presence for the node record (edges add `relaying`). */
+  /** Per-stream presence (edges add `relaying`). */
   streams: () => Record<string, NodeStreamInfo>;
   /** Relays this node runs itself (edges); origins count relay pulls they serve instead. */
   relays?: () => number;
-  /** Role-specific control ops (relay.start/stop on edges); kick and stats are handled here. */
+  /** Role-specific control ops (relay.start/stop on edges); kick, stats and ping are handled here. */
   control?: (req: ControlRequest) => Promise<ControlReply> | null;
 }
 
+/** Registry failures and node-id conflicts are logged at most this often. */
+const WARN_EVERY_MS = 10_000;
+
 /**
- * A node's presence in the cluster: its registration (with a TTL, refreshed each heartbeat),
- * heartbeat and session events on the bus, and control requests addressed to it. Failures of
- * Redis or NATS are logged (rate-limited) and never stop the media.
+ * A node's presence in the cluster: its small record (with a TTL, refreshed each heartbeat)
+ * and heartbeat event; its per-stream presence, written and announced only when it changes;
+ * session events; and control requests addressed to its node id or to this very process.
+ * Failures of Redis or NATS are logged (rate-limited) and never stop the media.
  */
 export class ClusterAgent {
   private readonly o: ClusterAgentOptions;
   private readonly startedAt = Date.now();
   private timer: NodeJS.Timeout | null = null;
-  private stopControl: (() => void) | null = null;
+  private readonly stopControl: (() => void)[] = [];
   private draining = false;
-  private lastRegistryError = 0;
+  private lastRegistryWarn = 0;
+  private lastConflictWarn = 0;
+  /** Presence as last written to the registry; `full` forces a complete rewrite next time. */
+  private written = new Map<string, NodeStreamInfo>();
+  private presenceSeq = 0;
+  private presenceFull = true;
+  private beating: Promise<void> | null = null;
 
   constructor(o: ClusterAgentOptions) {
     this.o = o;
   }
 
   start(): void {
-    this.stopControl = this.o.bus.serveControl(this.o.nodeId, (req) => this.onControl(req));
+    const handler = (req: ControlRequest): Promise<ControlReply> => this.onControl(req);
+    this.stopControl.push(this.o.bus.serveControl(this.o.holder.nodeId, handler));
+    this.stopControl.push(this.o.bus.serveControl({ instanceId: this.o.holder.instanceId }, handler));
     void this.beat();
     this.timer = setInterval(() => void this.beat(), this.o.heartbeatMs);
     this.timer.unref();
@@ -65,8 +81,9 @@ export class ClusterAgent {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    this.stopControl?.();
-    await this.o.registry.unregisterNode(this.o.nodeId).catch(() => undefined);
+    for (const stop of this.stopControl.splice(0)) stop();
+    await this.beating;
+    await this.o.registry.unregisterNode(this.o.holder).catch(() => undefined);
   }
 
   sessionStarted(s: SessionInfo): void {
@@ -77,58 +94,123 @@ export class ClusterAgent {
     emit(this.o.bus, this.o.log, Subject.SessionStopped, { ...this.base(), ...s });
   }
 
-  base(): { v: 1; nodeId: string; ts: number } {
-    return { v: 1, nodeId: this.o.nodeId, ts: Date.now() };
+  base(): { v: 1; nodeId: string; instanceId: string; ts: number } {
+    return { v: 1, nodeId: this.o.holder.nodeId, instanceId: this.o.holder.instanceId, ts: Date.now() };
   }
 
   private info(): NodeInfo {
     const load = this.o.node.sampleLoad();
     if (this.o.relays) load.relays = this.o.relays();
     return {
-      nodeId: this.o.nodeId,
+      nodeId: this.o.holder.nodeId,
+      instanceId: this.o.holder.instanceId,
       role: this.o.role,
       internal: this.o.internal,
       public: this.o.public,
+      protocols: this.o.protocols,
       load,
       draining: this.draining,
       startedAt: this.startedAt,
       updatedAt: Date.now(),
-      streams: this.o.streams(),
     };
   }
 
-  private async beat(): Promise<void> {
+  /** One beat at a time: a slow registry must not pile up overlapping writes. */
+  private beat(): Promise<void> {
+    if (this.beating) return this.beating;
+    this.beating = this.beatOnce().finally(() => (this.beating = null));
+    return this.beating;
+  }
+
+  private async beatOnce(): Promise<void> {
+    await this.presence();
     const info = this.info();
     // A heartbeat is only news while it is fresh: none is queued while NATS is away.
-    if (this.o.bus.connected)
+    if (this.o.bus.connected) {
+      const { updatedAt: _, ...rest } = info;
       emit(this.o.bus, this.o.log, Subject.NodeHeartbeat, {
-        ...this.base(),
-        role: info.role,
-        load: info.load,
-        draining: info.draining,
+        ...rest,
+        v: 1,
+        ts: info.updatedAt,
+        presenceSeq: this.presenceSeq,
       });
-    try {
-      await this.o.registry.registerNode(info, this.o.nodeTtlMs);
-    } catch (e) {
-      const now = Date.now();
-      if (now - this.lastRegistryError > 10_000) {
-        this.lastRegistryError = now;
-        this.o.log.warn(
-          { err: (e as Error).message },
-          'node registration failed (registry unreachable); media continues',
-        );
-      }
     }
+    try {
+      const r = await this.o.registry.registerNode(info, this.o.nodeTtlMs);
+      if (r.previousInstanceId) this.conflict(r.previousInstanceId);
+    } catch (e) {
+      this.registryFailed(e, 'node registration failed (registry unreachable); media continues');
+    }
+  }
+
+  /**
+   * Writes what changed in the node's streams since the last write (all of it after a failure
+   * or when the record expired) and announces the same changes, numbered, on the bus.
+   */
+  private async presence(): Promise<void> {
+    const now = this.o.streams();
+    const delta = diffPresence(this.written, now);
+    const full = this.presenceFull;
+    const { registry, holder, nodeTtlMs } = this.o;
+    try {
+      if (Object.keys(delta).length === 0 && !full) {
+        if (!(await registry.touchPresence(holder, nodeTtlMs))) this.presenceFull = true;
+        return;
+      }
+      // Events carry the change since the last announcement (removals included); the registry
+      // gets the same change, or everything when its record must be rewritten.
+      for (const streams of chunkChanges(delta)) {
+        this.presenceSeq++;
+        emit(this.o.bus, this.o.log, Subject.NodePresence, {
+          ...this.base(),
+          seq: this.presenceSeq,
+          streams,
+        });
+      }
+      this.written = new Map(Object.entries(now));
+      this.presenceFull = false;
+      await registry.writePresence(holder, this.presenceSeq, full ? { ...now } : delta, full, nodeTtlMs);
+    } catch (e) {
+      this.presenceFull = true;
+      this.registryFailed(e, 'presence not written (registry unreachable); rewriting it in full next beat');
+    }
+  }
+
+  private registryFailed(e: unknown, msg: string): void {
+    const now = Date.now();
+    if (now - this.lastRegistryWarn < WARN_EVERY_MS) return;
+    this.lastRegistryWarn = now;
+    this.o.log.warn({ err: (e as Error).message }, msg);
+  }
+
+  private conflict(other: string): void {
+    this.o.node.counters.inc('node_id_conflicts');
+    const now = Date.now();
+    if (now - this.lastConflictWarn < WARN_EVERY_MS) return;
+    this.lastConflictWarn = now;
+    this.o.log.warn(
+      { otherInstance: other },
+      'node id was registered by another process; if this repeats, two processes share this node id (set SLUICE_NODE_ID)',
+    );
   }
 
   private async onControl(req: ControlRequest): Promise<ControlReply> {
     switch (req.op) {
+      case 'ping':
+        return { ok: true, data: { nodeId: this.o.holder.nodeId, instanceId: this.o.holder.instanceId } };
       case 'kick':
         return this.o.node.kick(req.sessionId, 'kicked by control request')
           ? { ok: true }
           : { ok: false, error: `no session ${req.sessionId}` };
       case 'stats':
-        return { ok: true, data: { nodeId: this.o.nodeId, streams: this.o.node.hub.list() } };
+        return {
+          ok: true,
+          data: {
+            nodeId: this.o.holder.nodeId,
+            instanceId: this.o.holder.instanceId,
+            streams: this.o.node.hub.list(),
+          },
+        };
       default: {
         const reply = this.o.control?.(req);
         return reply ? await reply : { ok: false, error: `${req.op} is not supported by a ${this.o.role}` };

@@ -77,6 +77,8 @@ export const clusterEnv: readonly EnvOverride[] = [
 
 /** The connect-object property a relay pull carries its credential in (never logged). */
 export const RELAY_CREDENTIAL_PROP = 'sluiceRelay';
+/** The connect-object property a relay pull carries the ownership epoch the edge resolved in. */
+export const RELAY_EPOCH_PROP = 'sluiceEpoch';
 
 export const DEFAULT_RELAY_SECRET = 'sluice-dev-relay-secret';
 

@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { NatsBus } from '../../libs/cluster/nats-bus.ts';
-import type { EventBus, StreamRegistry } from '../../libs/cluster/types.ts';
+import { newInstanceId } from '../../libs/cluster/instance-id.ts';
+import type { EventBus, Holder, StreamRegistry } from '../../libs/cluster/types.ts';
 import { RedisRegistry } from '../../libs/cluster/redis-registry.ts';
 import { createRootLogger } from '../../libs/log/logger.ts';
 import type { Counters } from '../../libs/metrics/counters.ts';
@@ -16,18 +17,29 @@ interface ClusterNodeConfig {
   cluster: ClusterConfig;
 }
 
-/** What origins and edges set up first: identity, logger, and the Redis registry. */
-export function clusterNodeBase(cfg: ClusterNodeConfig): { log: Logger; registry: RedisRegistry } {
+/**
+ * What origins and edges set up first: identity (the configured node id and a fresh instance
+ * id for this process), logger, and the Redis registry, whose connection is named after the
+ * instance so other nodes can tell whether this process is still connected.
+ */
+export function clusterNodeBase(
+  cfg: ClusterNodeConfig,
+  role: 'origin' | 'edge',
+): { log: Logger; registry: RedisRegistry; holder: Holder } {
   cfg.nodeId ||= hostname();
-  const log = createRootLogger({ level: cfg.log.level, nodeId: cfg.nodeId });
+  const holder: Holder = { nodeId: cfg.nodeId, instanceId: newInstanceId() };
+  const log = createRootLogger({ level: cfg.log.level, nodeId: cfg.nodeId }).child({
+    instance: holder.instanceId,
+  });
   if (cfg.cluster.relaySecret === DEFAULT_RELAY_SECRET) {
     log.warn('cluster.relaySecret is the default; set SLUICE_RELAY_SECRET on every origin and edge');
   }
   const registry = new RedisRegistry({
     url: cfg.cluster.redisUrl,
     log: log.child({ component: 'registry' }),
+    clientName: `sluice:${role}:${holder.instanceId}`,
   });
-  return { log, registry };
+  return { log, registry, holder };
 }
 
 /** The NATS bus; usable at once (events queue until NATS is reachable). */

@@ -22,8 +22,9 @@ export const listenDefinition = {
 export const mediaNodeProperties = {
   nodeId: {
     type: 'string',
-    // Must work as a Redis key part and a NATS subject token run (no spaces, braces, * or >).
-    pattern: '^([A-Za-z0-9][A-Za-z0-9_.-]{0,127})?$',
+    // Must work as a Redis key part and a NATS subject token run (no spaces, braces, * or >);
+    // `instance.…` is where single processes are addressed (sluice.v1.control.instance.<id>).
+    pattern: '^((?!instance(\\.|$))[A-Za-z0-9][A-Za-z0-9_.-]{0,127})?$',
     default: '',
     description: 'Node identity in logs and events; empty = hostname. Env SLUICE_NODE_ID.',
   },

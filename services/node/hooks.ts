@@ -38,7 +38,10 @@ export interface PlayRequest {
   protocol: string;
 }
 
-export type PlayDecision = { ok: true; kind: SessionKind } | { ok: false; description: string };
+export type PlayDecision =
+  | { ok: true; kind: SessionKind }
+  /** `status`: the HTTP status of the refusal (403 unless given; 503 for capacity). */
+  | { ok: false; description: string; status?: number };
 
 /**
  * How a role (standalone, origin, edge) shapes the shared media node: who may publish

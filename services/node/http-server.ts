@@ -171,7 +171,7 @@ export class HttpMediaServer {
       conn.release();
       this.deps.counters.inc('play_refused', 1, { proto });
       log.warn({ stream: mp.key, why: decision.description }, 'play refused');
-      conn.refuse(403, decision.description);
+      conn.refuse(decision.status ?? 403, decision.description);
       return;
     }
     const startedAt = Date.now();

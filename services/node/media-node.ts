@@ -129,6 +129,11 @@ export class MediaNode {
     return this.rtmp?.kick(sessionId, reason) ?? false;
   }
 
+  /** Ends the relay pulls of `key` this node serves (an origin that fenced itself). */
+  endRelays(key: string, reason: string): number {
+    return this.rtmp?.kickRelays(key, reason) ?? 0;
+  }
+
   /** Load since the previous call: sessions by kind, byte rates, process CPU (for heartbeats). */
   sampleLoad(): NodeLoad {
     const now = Date.now();

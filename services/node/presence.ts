@@ -1,4 +1,4 @@
-import type { NodeAddresses, NodeStreamInfo } from '../../libs/cluster/types.ts';
+import { PlayProtocol, type NodeAddresses, type NodeStreamInfo } from '../../libs/cluster/types.ts';
 import type { StreamHub } from '../../libs/stream/index.ts';
 import type { ListeningAddresses } from './media-node.ts';
 
@@ -38,4 +38,12 @@ export function nodeAddresses(
 function portOf(address: string | undefined): number | undefined {
   if (!address) return undefined;
   return Number(address.slice(address.lastIndexOf(':') + 1));
+}
+
+/** What viewers can play from a node with these listeners (the scheduler offers nothing else). */
+export function servedProtocols(listening: ListeningAddresses): PlayProtocol[] {
+  const out: PlayProtocol[] = [];
+  if (listening.rtmp) out.push(PlayProtocol.Rtmp);
+  if (listening.http) out.push(PlayProtocol.Flv, PlayProtocol.WsFlv);
+  return out;
 }

@@ -95,6 +95,19 @@ export class RtmpServer implements ServerConnectionHandler {
     return false;
   }
 
+  /** Ends every relay pull of `key` this node serves (the origin fenced itself); returns how many. */
+  kickRelays(key: string, reason: string): number {
+    let n = 0;
+    for (const [conn, st] of this.sessions) {
+      if (st.info?.kind !== 'relay' || st.info.key !== key) continue;
+      st.endReason = reason;
+      conn.socket.destroy();
+      n++;
+    }
+    if (n) this.log.warn({ stream: key, relays: n, reason }, 'relay pulls ended');
+    return n;
+  }
+
   private onConnection(socket: Socket): void {
     const release = this.deps.limiter.tryAcquire();
     if (!release) {

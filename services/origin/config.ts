@@ -2,6 +2,7 @@ import { loadConfig } from '../../libs/config/load.ts';
 import { clusterEnv, clusterProperties, type ClusterConfig } from '../node/cluster-config.ts';
 import { mediaNodeEnv, mediaRoleSchema } from '../node/config-schema.ts';
 import type { StandaloneConfig } from '../standalone/config.ts';
+import type { OwnershipPolicy } from './ownership.ts';
 
 export const originSchema = mediaRoleSchema(
   'origin',
@@ -26,6 +27,25 @@ export const originSchema = mediaRoleSchema(
           default: 3000,
           description: 'How often live claims are refreshed (well under leaseMs).',
         },
+        outageGraceMs: {
+          type: 'integer',
+          minimum: 500,
+          default: 30000,
+          description:
+            'Through a registry (Redis) outage, streams keep flowing this long after their last confirmed refresh; then the origin fences itself (kicks the publisher, ends relay pulls). Above leaseMs this favours availability: another origin may take the key once the lease has expired.',
+        },
+        acceptWhileRegistryDown: {
+          type: 'boolean',
+          default: false,
+          description:
+            'Accept new publishes while the registry is unreachable (claimed once it is back). Off: they are refused, so two origins can never both accept one key.',
+        },
+        fastTakeover: {
+          type: 'boolean',
+          default: true,
+          description:
+            'Take a key over before its lease ends when its owner is proven dead (no NATS responder and no Redis connection: killed, not hung).',
+        },
       },
     },
   },
@@ -33,7 +53,7 @@ export const originSchema = mediaRoleSchema(
 
 export interface OriginConfig extends StandaloneConfig {
   cluster: ClusterConfig;
-  ownership: { leaseMs: number; refreshMs: number };
+  ownership: OwnershipPolicy;
 }
 
 export function loadOriginConfig(file?: string, env?: NodeJS.ProcessEnv): OriginConfig {

@@ -6,23 +6,23 @@ import { startOriginNode } from './origin-node.ts';
 
 /**
  * Origin: a media node whose publishes are claimed in Redis, whose sessions are announced on
- * NATS, and whose relay pulls (edges) must carry the shared secret.
+ * NATS, and whose relay pulls (edges) must carry the shared secret and the epoch it holds.
  */
 export async function runOrigin(configFile: string | undefined): Promise<void> {
   const cfg = loadOriginConfig(configFile);
-  const { log, registry } = clusterNodeBase(cfg);
+  const { log, registry, holder } = clusterNodeBase(cfg, 'origin');
   const { node, bus, ownership, agent } = await startOriginNode({
     cfg,
     role: 'origin',
+    holder,
     log,
     registry,
     makeBus: (counters) => clusterBus(cfg, log, counters),
-    leaseMs: cfg.ownership.leaseMs,
-    refreshMs: cfg.ownership.refreshMs,
+    ownership: cfg.ownership,
     heartbeatMs: cfg.cluster.heartbeatMs,
     nodeTtlMs: cfg.cluster.nodeTtlMs,
     hosts: advertisedHosts(cfg.cluster),
-    authorizePlay: relayPlayGate(cfg.cluster.relaySecret),
+    authorizePlay: (epochs) => relayPlayGate(cfg.cluster.relaySecret, epochs),
   });
   // After a Redis restart (data possibly lost) every live stream is claimed again.
   registry.onReconnect(() => ownership.reclaimAll());

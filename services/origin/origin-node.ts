@@ -1,26 +1,27 @@
 import type { Logger } from 'pino';
-import type { EventBus, StreamRegistry } from '../../libs/cluster/types.ts';
+import type { EventBus, Holder, StreamRegistry } from '../../libs/cluster/types.ts';
 import type { Counters } from '../../libs/metrics/counters.ts';
 import { ClusterAgent } from '../node/cluster-agent.ts';
 import type { NodeHooks } from '../node/hooks.ts';
 import { MediaNode, type MediaNodeConfig } from '../node/media-node.ts';
-import { nodeAddresses, streamPresence } from '../node/presence.ts';
-import { Ownership } from './ownership.ts';
+import { nodeAddresses, servedProtocols, streamPresence } from '../node/presence.ts';
+import type { RelayEpochCheck } from '../node/relay-auth.ts';
+import { Ownership, type OwnershipPolicy } from './ownership.ts';
 
 export interface OriginNodeOptions {
   cfg: MediaNodeConfig;
   role: 'origin' | 'standalone';
+  holder: Holder;
   log: Logger;
   registry: StreamRegistry;
   /** The bus is made once the node's counters exist. */
   makeBus: (counters: Counters) => EventBus;
-  leaseMs: number;
-  refreshMs: number;
+  ownership: OwnershipPolicy;
   heartbeatMs: number;
   nodeTtlMs: number;
   hosts: { internal: string; public: string };
-  /** Who may play (origins check relay credentials); everyone when absent. */
-  authorizePlay?: NodeHooks['authorizePlay'];
+  /** Who may play (origins check relay credentials and epochs); everyone when absent. */
+  authorizePlay?: (epochs: RelayEpochCheck) => NodeHooks['authorizePlay'];
 }
 
 /**
@@ -38,27 +39,35 @@ export async function startOriginNode(
     sessionStarted: (s) => agent?.sessionStarted(s),
     sessionStopped: (s) => agent?.sessionStopped(s),
   };
-  if (o.authorizePlay) hooks.authorizePlay = o.authorizePlay;
+  if (o.authorizePlay) {
+    const gate = o.authorizePlay((key, epoch) =>
+      ownership ? ownership.servesRelay(key, epoch) : { ok: false, why: 'starting' },
+    );
+    if (gate) hooks.authorizePlay = gate;
+  }
   const node = new MediaNode(o.cfg, o.log, hooks);
   const bus = o.makeBus(node.counters);
   ownership = new Ownership({
-    nodeId: o.cfg.nodeId,
+    ...o.ownership,
+    holder: o.holder,
     registry: o.registry,
     bus,
     log: o.log.child({ component: 'ownership' }),
     counters: node.counters,
-    leaseMs: o.leaseMs,
-    refreshMs: o.refreshMs,
+    endRelays: (key, reason) => node.endRelays(key, reason),
   });
   const listening = await node.start();
+  const addrs = nodeAddresses(listening, o.hosts);
+  if (addrs.internal.rtmp) ownership.setRelayAddr(addrs.internal.rtmp);
   agent = new ClusterAgent({
-    nodeId: o.cfg.nodeId,
+    holder: o.holder,
     role: o.role,
     node,
     registry: o.registry,
     bus,
     log: o.log.child({ component: 'cluster' }),
-    ...nodeAddresses(listening, o.hosts),
+    ...addrs,
+    protocols: servedProtocols(listening),
     heartbeatMs: o.heartbeatMs,
     nodeTtlMs: o.nodeTtlMs,
     streams: () => streamPresence(node.hub, false),

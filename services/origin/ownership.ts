@@ -1,109 +1,237 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import {
   Subject,
   type EventBus,
+  type Holder,
   type StreamMediaInfo,
+  type StreamOwner,
   type StreamRegistry,
 } from '../../libs/cluster/types.ts';
 import type { Counters } from '../../libs/metrics/counters.ts';
 import { StatusCode } from '../../libs/rtmp/commands.ts';
 import type { PublishDecision, PublishRequest } from '../node/hooks.ts';
 import { emit } from '../node/emit.ts';
+import { checkOwnerDead } from './owner-liveness.ts';
 
 interface Claim {
   key: string;
   sessionId: string;
-  /** 0 while not (yet) recorded in the registry (Redis was down at publish time). */
+  /** 0 while not (yet) recorded in the registry (accepted with the registry down, by policy). */
   epoch: number;
   kick: (reason: string) => void;
   media: StreamMediaInfo;
+  /** Monotonic ms when the last claim or refresh that succeeded was sent: the lease runs from there. */
+  confirmedAt: number;
 }
 
-export interface OwnershipOptions {
-  nodeId: string;
+export interface OwnershipPolicy {
+  leaseMs: number;
+  refreshMs: number;
+  /** Through a registry outage streams keep flowing this long after the last confirmation, then the origin fences itself. */
+  outageGraceMs: number;
+  /** Accept new publishes while the registry is unreachable (claimed when it is back). */
+  acceptWhileRegistryDown: boolean;
+  /** Take a key over before its lease ends when its owner is proven dead. */
+  fastTakeover: boolean;
+}
+
+export interface OwnershipOptions extends OwnershipPolicy {
+  holder: Holder;
   registry: StreamRegistry;
   bus: EventBus;
   log: Logger;
   counters: Counters;
-  leaseMs: number;
-  refreshMs: number;
+  /** Ends the relay pulls this node serves for a key (fencing). */
+  endRelays: (key: string, reason: string) => void;
+  /** Monotonic clock in ms; performance.now by default. */
+  now?: () => number;
 }
 
+/** Deadlines are checked this often (they matter to the second, not to the millisecond). */
+const FENCE_CHECK_MS = 200;
+
 /**
- * An origin's stream claims (DESIGN "Ownership"): claim on publish, refresh while the publisher
- * lives, release when it ends. A refresh that finds the claim gone to another owner stops the
- * publish. With Redis unreachable the node keeps serving what it has and claims again when
- * Redis is back (a publish that arrives meanwhile is accepted and claimed then).
+ * An origin's stream claims (DESIGN "Ownership", "Fencing"): claim on publish (taking over a
+ * dead owner's key at once), refresh while the publisher lives, release when it ends.
+ *
+ * Each claim has a local deadline on this process's monotonic clock, counted from the last
+ * confirmation that was sent: relay pulls are served only within the lease, and through a
+ * registry outage the stream keeps flowing for `outageGraceMs`, after which the origin fences
+ * itself (kicks the publisher, ends relay pulls). A refresh that finds the key with another
+ * owner fences at once. New publishes while the registry is unreachable are refused unless
+ * `acceptWhileRegistryDown`.
  */
 export class Ownership {
   private readonly o: OwnershipOptions;
+  private readonly now: () => number;
   private readonly claims = new Map<string, Claim>();
-  private readonly timer: NodeJS.Timeout;
+  /** Keys whose claim reply was lost or that were fenced: a claim of ours may linger there. */
+  private readonly orphans = new Set<string>();
+  private readonly refreshTimer: NodeJS.Timeout;
+  private readonly fenceTimer: NodeJS.Timeout;
   private refreshing = false;
   private chain: Promise<void> = Promise.resolve();
+  private relayAddr = '';
 
   constructor(o: OwnershipOptions) {
     this.o = o;
-    this.timer = setInterval(() => void this.refreshAll(), o.refreshMs);
-    this.timer.unref();
+    this.now = o.now ?? (() => performance.now());
+    this.refreshTimer = setInterval(() => void this.refreshAll(), o.refreshMs);
+    this.refreshTimer.unref();
+    this.fenceTimer = setInterval(() => this.checkDeadlines(), Math.min(FENCE_CHECK_MS, o.refreshMs));
+    this.fenceTimer.unref();
   }
 
   get size(): number {
     return this.claims.size;
   }
 
+  /** The internal RTMP address edges pull from, stored with every claim from now on. */
+  setRelayAddr(addr: string): void {
+    this.relayAddr = addr;
+  }
+
   epochOf(key: string): number {
     return this.claims.get(key)?.epoch ?? 0;
   }
 
-  async authorize(req: PublishRequest, kick: (reason: string) => void): Promise<PublishDecision> {
-    const claim: Claim = { key: req.key, sessionId: req.sessionId, epoch: 0, kick, media: {} };
-    try {
-      const r = await this.o.registry.claim(req.key, this.o.nodeId, this.o.leaseMs);
-      if (!r.ok) {
-        this.o.counters.inc('claims_refused');
-        this.o.log.warn(
-          { stream: req.key, owner: r.owner?.nodeId, epoch: r.owner?.epoch },
-          'stream owned by another node',
-        );
-        return {
-          ok: false,
-          code: StatusCode.PublishBadName,
-          description: `stream ${req.key} is being published on ${r.owner?.nodeId ?? 'another node'}`,
-        };
-      }
-      claim.epoch = r.epoch;
-    } catch (e) {
-      this.o.counters.inc('claims_deferred');
-      this.o.log.warn(
-        { stream: req.key, err: (e as Error).message },
-        'registry unreachable: publish accepted, claim deferred',
-      );
+  /**
+   * A relay pull for `key` at `epoch` may be served: this process holds exactly that claim and
+   * its lease has certainly not run out (an edge that resolved another epoch, or any pull once
+   * the lease may have passed to someone else, is refused).
+   */
+  servesRelay(key: string, epoch: number): { ok: true } | { ok: false; why: string } {
+    const c = this.claims.get(key);
+    if (!c || c.epoch === 0) return { ok: false, why: `${key} is not owned here` };
+    if (c.epoch !== epoch)
+      return { ok: false, why: `${key} is owned here at epoch ${c.epoch}, not ${epoch}` };
+    const age = this.now() - c.confirmedAt;
+    if (age > this.o.leaseMs) {
+      return { ok: false, why: `ownership of ${key} unconfirmed for ${Math.round(age)} ms` };
     }
-    this.claims.set(req.key, claim);
-    this.o.log.info({ stream: req.key, epoch: claim.epoch }, 'stream claimed');
-    if (claim.epoch) this.announce(claim);
-    return { ok: true, onEnd: () => void this.end(claim) };
+    return { ok: true };
+  }
+
+  async authorize(req: PublishRequest, kick: (reason: string) => void): Promise<PublishDecision> {
+    const { key } = req;
+    this.orphans.delete(key);
+    const sentAt = this.now();
+    let r;
+    try {
+      r = await this.o.registry.claim(key, this.o.holder, this.o.leaseMs, { relayAddr: this.relayAddr });
+      if (!r.ok && r.owner && this.o.fastTakeover) r = await this.takeOver(key, r.owner);
+    } catch (e) {
+      // The claim may still reach Redis later (a partition delays, it does not drop): clean up then.
+      this.orphans.add(key);
+      return this.registryDown(req, kick, e as Error, sentAt);
+    }
+    if (!r.ok) {
+      this.o.counters.inc('claims_refused');
+      this.o.log.warn(
+        { stream: key, owner: r.owner?.nodeId, ownerInstance: r.owner?.instanceId, epoch: r.owner?.epoch },
+        'stream owned by another process',
+      );
+      return {
+        ok: false,
+        code: StatusCode.PublishBadName,
+        description: `stream ${key} is being published on ${r.owner?.nodeId ?? 'another node'}`,
+      };
+    }
+    const claim = this.add(req, kick, r.epoch, sentAt);
+    this.o.log.info({ stream: key, epoch: claim.epoch }, 'stream claimed');
+    this.announce(claim);
+    return { ok: true, onEnd: () => void this.end(claim, 'unpublished') };
   }
 
   setMediaInfo(key: string, media: StreamMediaInfo): void {
     const c = this.claims.get(key);
     if (!c) return;
     c.media = media;
-    if (c.epoch) this.o.registry.setMediaInfo(key, this.o.nodeId, c.epoch, media).catch(() => undefined);
+    if (c.epoch) this.o.registry.setMediaInfo(key, this.o.holder, c.epoch, media).catch(() => undefined);
   }
 
-  /** After Redis came back (possibly empty): claim every live stream again. */
+  /** After Redis came back (possibly empty): make sure every live stream is claimed. */
   async reclaimAll(): Promise<void> {
-    await this.exclusive(async () => {
-      for (const c of [...this.claims.values()]) {
-        // A refresh round may already have re-claimed it: then it needs no new epoch.
-        const held = c.epoch
-          ? await this.o.registry.refresh(c.key, this.o.nodeId, c.epoch, this.o.leaseMs).catch(() => false)
-          : false;
-        if (!held && this.claims.get(c.key) === c) await this.reclaim(c);
-      }
+    await this.exclusive(() => this.refreshRound());
+  }
+
+  /** Releases every claim (graceful shutdown). */
+  async releaseAll(): Promise<void> {
+    clearInterval(this.refreshTimer);
+    clearInterval(this.fenceTimer);
+    await Promise.all([...this.claims.values()].map((c) => this.end(c, 'shutdown')));
+  }
+
+  /** The owner is proven dead (no NATS responder, no registry connection): claim over its epoch. */
+  private async takeOver(key: string, owner: StreamOwner): ReturnType<StreamRegistry['claim']> {
+    const live = await checkOwnerDead(owner, this.o.bus, this.o.registry);
+    if (!live.dead) {
+      this.o.log.info(
+        { stream: key, owner: owner.nodeId, why: live.why },
+        'owner not proven dead; no takeover',
+      );
+      return { ok: false, owner };
+    }
+    const r = await this.o.registry.claim(key, this.o.holder, this.o.leaseMs, {
+      relayAddr: this.relayAddr,
+      takeoverEpoch: owner.epoch,
     });
+    if (r.ok) {
+      this.o.counters.inc('claims_taken_over');
+      this.o.log.warn(
+        {
+          stream: key,
+          from: owner.nodeId,
+          fromInstance: owner.instanceId,
+          fromEpoch: owner.epoch,
+          leaseLeftMs: owner.ttlMs,
+          evidence: live.evidence,
+        },
+        'stream taken over from a dead owner before its lease ended',
+      );
+    }
+    return r;
+  }
+
+  private registryDown(
+    req: PublishRequest,
+    kick: (reason: string) => void,
+    err: Error,
+    sentAt: number,
+  ): PublishDecision {
+    if (!this.o.acceptWhileRegistryDown) {
+      this.o.counters.inc('claims_refused_registry_down');
+      this.o.log.warn(
+        { stream: req.key, err: err.message },
+        'registry unreachable: publish refused (ownership.acceptWhileRegistryDown is off)',
+      );
+      return {
+        ok: false,
+        code: StatusCode.PublishRejected,
+        description: 'the stream registry is unreachable; try again',
+      };
+    }
+    this.o.counters.inc('claims_deferred');
+    this.o.log.warn(
+      { stream: req.key, err: err.message },
+      'registry unreachable: publish accepted, claim deferred (ownership.acceptWhileRegistryDown)',
+    );
+    const claim = this.add(req, kick, 0, sentAt);
+    return { ok: true, onEnd: () => void this.end(claim, 'unpublished') };
+  }
+
+  private add(req: PublishRequest, kick: (reason: string) => void, epoch: number, sentAt: number): Claim {
+    const claim: Claim = {
+      key: req.key,
+      sessionId: req.sessionId,
+      epoch,
+      kick,
+      media: {},
+      confirmedAt: sentAt,
+    };
+    this.claims.set(req.key, claim);
+    return claim;
   }
 
   /** Refresh rounds and re-claims never interleave: each sees the epochs the other set. */
@@ -113,72 +241,75 @@ export class Ownership {
     return run;
   }
 
-  /** Releases every claim (graceful shutdown). */
-  async releaseAll(): Promise<void> {
-    clearInterval(this.timer);
-    await Promise.all([...this.claims.values()].map((c) => this.end(c)));
-  }
-
   private announce(c: Claim): void {
     emit(this.o.bus, this.o.log, Subject.StreamPublished, {
       v: 1,
-      nodeId: this.o.nodeId,
+      nodeId: this.o.holder.nodeId,
+      instanceId: this.o.holder.instanceId,
       ts: Date.now(),
       key: c.key,
       epoch: c.epoch,
       sessionId: c.sessionId,
     });
     if (c.media.videoCodec || c.media.audioCodec) {
-      this.o.registry.setMediaInfo(c.key, this.o.nodeId, c.epoch, c.media).catch(() => undefined);
+      this.o.registry.setMediaInfo(c.key, this.o.holder, c.epoch, c.media).catch(() => undefined);
     }
   }
 
-  private async end(c: Claim): Promise<void> {
-    if (this.claims.get(c.key) !== c) return;
-    this.claims.delete(c.key);
+  private unannounce(c: Claim, reason: string): void {
     if (!c.epoch) return;
     emit(this.o.bus, this.o.log, Subject.StreamUnpublished, {
       v: 1,
-      nodeId: this.o.nodeId,
+      nodeId: this.o.holder.nodeId,
+      instanceId: this.o.holder.instanceId,
       ts: Date.now(),
       key: c.key,
       epoch: c.epoch,
       sessionId: c.sessionId,
-      reason: 'unpublished',
+      reason,
     });
+  }
+
+  private async end(c: Claim, reason: string): Promise<void> {
+    if (this.claims.get(c.key) !== c) return;
+    this.claims.delete(c.key);
+    if (!c.epoch) return;
+    this.unannounce(c, reason);
     try {
-      await this.o.registry.release(c.key, this.o.nodeId, c.epoch);
+      await this.o.registry.release(c.key, this.o.holder, c.epoch);
       this.o.log.info({ stream: c.key, epoch: c.epoch }, 'stream released');
     } catch (e) {
+      this.orphans.add(c.key);
       this.o.log.warn({ stream: c.key, err: (e as Error).message }, 'release failed; the lease will expire');
     }
   }
 
-  private async reclaim(c: Claim): Promise<void> {
-    let r;
-    try {
-      r = await this.o.registry.claim(c.key, this.o.nodeId, this.o.leaseMs);
-    } catch {
-      return; // still unreachable: try on the next refresh
-    }
-    if (this.claims.get(c.key) !== c) {
-      if (r.ok) await this.o.registry.release(c.key, this.o.nodeId, r.epoch).catch(() => undefined);
-      return;
-    }
-    if (r.ok) {
-      c.epoch = r.epoch;
-      this.o.log.info({ stream: c.key, epoch: c.epoch }, 'stream claimed again');
-      this.announce(c);
-    } else {
-      this.lost(c, `owned by ${r.owner?.nodeId ?? 'another node'} now`);
-    }
+  /**
+   * This process must stop serving the key: someone else owns it now, or the registry has been
+   * unreachable past the grace. Kicks the publisher and ends the relay pulls of the key.
+   */
+  private fence(c: Claim, reason: string, why: string): void {
+    if (this.claims.get(c.key) !== c) return;
+    this.claims.delete(c.key);
+    this.orphans.add(c.key);
+    this.o.counters.inc('ownership_fenced', 1, { reason });
+    this.o.log.warn(
+      { stream: c.key, epoch: c.epoch, reason, why },
+      'stream fenced: stopping the publish and relay pulls',
+    );
+    this.unannounce(c, `fenced: ${why}`.slice(0, 200));
+    c.kick(`ownership fenced: ${why}`);
+    this.o.endRelays(c.key, `ownership fenced: ${why}`);
   }
 
-  private lost(c: Claim, why: string): void {
-    this.claims.delete(c.key);
-    this.o.counters.inc('claims_lost');
-    this.o.log.warn({ stream: c.key, epoch: c.epoch, why }, 'stream claim lost, stopping the publish');
-    c.kick(`claim lost: ${why}`);
+  private checkDeadlines(): void {
+    const now = this.now();
+    for (const c of [...this.claims.values()]) {
+      const age = now - c.confirmedAt;
+      if (age > this.o.outageGraceMs) {
+        this.fence(c, 'registry_unreachable', `registry unconfirmed for ${Math.round(age)} ms`);
+      }
+    }
   }
 
   private async refreshAll(): Promise<void> {
@@ -187,26 +318,83 @@ export class Ownership {
     await this.exclusive(() => this.refreshRound()).finally(() => (this.refreshing = false));
   }
 
+  /** Every claim at once (one round trip each, pipelined on the connection), then orphans. */
   private async refreshRound(): Promise<void> {
-    for (const c of [...this.claims.values()]) {
-      if (!c.epoch) {
-        await this.reclaim(c);
+    await Promise.all([...this.claims.values()].map((c) => this.refreshOne(c)));
+    await this.cleanOrphans();
+  }
+
+  private async refreshOne(c: Claim): Promise<void> {
+    if (this.claims.get(c.key) !== c) return;
+    const sentAt = this.now();
+    if (!c.epoch) return this.reclaim(c, sentAt);
+    let ok: boolean;
+    try {
+      ok = await this.o.registry.refresh(c.key, this.o.holder, c.epoch, this.o.leaseMs);
+    } catch {
+      return; // registry unreachable: the deadline check fences once the grace is over
+    }
+    if (ok) {
+      if (this.claims.get(c.key) === c) c.confirmedAt = sentAt;
+      return;
+    }
+    if (this.claims.get(c.key) !== c) return;
+    let owner: StreamOwner | null;
+    try {
+      owner = await this.o.registry.lookup(c.key);
+    } catch {
+      return;
+    }
+    if (this.claims.get(c.key) !== c) return;
+    if (owner === null) {
+      // Gone (expired while we were cut off, or Redis lost its data) and nobody took it: ours again.
+      await this.reclaim(c, sentAt);
+    } else if (owner.instanceId === this.o.holder.instanceId) {
+      // Our own newer claim (a claim whose reply was lost, then executed): adopt it.
+      c.epoch = owner.epoch;
+      c.confirmedAt = sentAt;
+      this.o.log.info({ stream: c.key, epoch: c.epoch }, 'stream claim adopted');
+      this.announce(c);
+    } else {
+      this.fence(c, 'claim_lost', `now owned by ${owner.nodeId} (epoch ${owner.epoch})`);
+    }
+  }
+
+  private async reclaim(c: Claim, sentAt: number): Promise<void> {
+    let r;
+    try {
+      r = await this.o.registry.claim(c.key, this.o.holder, this.o.leaseMs, { relayAddr: this.relayAddr });
+    } catch {
+      return; // still unreachable: try on the next refresh
+    }
+    if (this.claims.get(c.key) !== c) {
+      if (r.ok) await this.o.registry.release(c.key, this.o.holder, r.epoch).catch(() => undefined);
+      return;
+    }
+    if (r.ok) {
+      c.epoch = r.epoch;
+      c.confirmedAt = sentAt;
+      this.o.log.info({ stream: c.key, epoch: c.epoch }, 'stream claimed again');
+      this.announce(c);
+    } else {
+      this.fence(c, 'claim_lost', `owned by ${r.owner?.nodeId ?? 'another node'} now`);
+    }
+  }
+
+  /** Deletes claims of this instance that nobody here knows about (lost replies, fenced keys). */
+  private async cleanOrphans(): Promise<void> {
+    for (const key of [...this.orphans]) {
+      if (this.claims.has(key) || !this.orphans.has(key)) {
+        this.orphans.delete(key);
         continue;
       }
-      let ok: boolean;
       try {
-        ok = await this.o.registry.refresh(c.key, this.o.nodeId, c.epoch, this.o.leaseMs);
+        if (await this.o.registry.releaseAny(key, this.o.holder)) {
+          this.o.log.info({ stream: key }, 'released a claim nobody here held');
+        }
+        this.orphans.delete(key);
       } catch {
-        continue; // registry down: keep serving, retry next round
-      }
-      if (!ok && this.claims.get(c.key) === c) {
-        // Gone entirely (e.g. Redis lost its data) is ours to take again; someone else's is not.
-        const owner = await this.o.registry.lookup(c.key).catch(() => undefined);
-        if (owner === null) await this.reclaim(c);
-        // Our own node id is our own claim (a re-claim raced this refresh): adopt its epoch
-        // rather than stop our publisher. Node ids are unique, so nobody else holds it.
-        else if (owner !== undefined && owner.nodeId === this.o.nodeId) c.epoch = owner.epoch;
-        else if (owner !== undefined) this.lost(c, `now owned by ${owner.nodeId} (epoch ${owner.epoch})`);
+        return; // registry still unreachable
       }
     }
   }

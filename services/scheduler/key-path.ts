@@ -1,17 +1,17 @@
 import { parseMediaPath } from '../../libs/http/media-path.ts';
-import { validSegment } from '../../libs/rtmp/stream-key.ts';
+import { MAX_KEY_LENGTH, validSegment } from '../../libs/names/stream-key.ts';
 import { PLAY_EXTENSIONS, type PlayProtocol } from './urls.ts';
 
 /**
  * Stream keys in scheduler paths, held to the same alphabet as RTMP names and media paths
- * (libs/rtmp/stream-key.ts): `{app...}/{name}`, each segment percent-decoded and checked, so a
+ * (libs/names/stream-key.ts): `{app...}/{name}`, each segment percent-decoded and checked, so a
  * key that reaches the registry or a Location header is always one a node could serve.
  */
 
 /** Longest path tail accepted, like libs/http/media-path.ts. */
 const MAX_PATH = 1024;
-/** Longest key the registry accepts (libs/cluster/memory-registry.ts checkStreamKey). */
-export const MAX_KEY = 512;
+/** Longest key the registry accepts. */
+export const MAX_KEY = MAX_KEY_LENGTH;
 
 /** `app[/more]/name` (no extension, query already removed) -> key, or null when malformed. */
 export function parseKeyPath(tail: string): string | null {

@@ -1,7 +1,27 @@
-import type { NodeInfo, StreamOwner, StreamRegistry } from '../../libs/cluster/types.ts';
+import type { NodeInfo, NodeStreamInfo, StreamOwner, StreamRegistry } from '../../libs/cluster/types.ts';
+
+/** A node record with its per-stream presence, as the scheduler routes on it. */
+export type ClusterNode = NodeInfo & { streams: Record<string, NodeStreamInfo> };
 
 /** The slice of the registry the scheduler reads (it never writes). */
-export type RegistryReader = Pick<StreamRegistry, 'lookup' | 'listStreams' | 'listNodes'>;
+export type RegistrySource = Pick<StreamRegistry, 'lookup' | 'listStreams' | 'listNodes' | 'getPresence'>;
+
+/** What the scheduler asks: owners, and nodes joined with their presence. */
+export interface RegistryReader {
+  lookup(key: string): Promise<StreamOwner | null>;
+  listStreams(): Promise<StreamOwner[]>;
+  listNodes(): Promise<ClusterNode[]>;
+}
+
+/** Every node record joined with its presence record (empty when it has none). */
+export async function readNodes(registry: RegistrySource): Promise<ClusterNode[]> {
+  const nodes = await registry.listNodes();
+  const presence = await Promise.all(nodes.map((n) => registry.getPresence(n.nodeId)));
+  return nodes.map((n, i) => {
+    const p = presence[i];
+    return { ...n, streams: p && p.instanceId === n.instanceId ? p.streams : {} };
+  });
+}
 
 /** Bounds the cache: a flood of distinct keys costs memory only up to this. */
 const MAX_ENTRIES = 10_000;
@@ -18,19 +38,19 @@ interface Entry {
  * interchangeable: two schedulers differ by at most `ttlMs` of staleness.
  */
 export class RegistryCache implements RegistryReader {
-  private readonly registry: RegistryReader;
+  private readonly registry: RegistrySource;
   private readonly ttlMs: number;
   private readonly now: () => number;
   private readonly entries = new Map<string, Entry>();
 
-  constructor(registry: RegistryReader, ttlMs: number, now: () => number = Date.now) {
+  constructor(registry: RegistrySource, ttlMs: number, now: () => number = Date.now) {
     this.registry = registry;
     this.ttlMs = ttlMs;
     this.now = now;
   }
 
-  listNodes(): Promise<NodeInfo[]> {
-    return this.cached('nodes', () => this.registry.listNodes());
+  listNodes(): Promise<ClusterNode[]> {
+    return this.cached('nodes', () => readNodes(this.registry));
   }
 
   listStreams(): Promise<StreamOwner[]> {

@@ -1,4 +1,5 @@
-import { NodeRole, type NodeInfo, type StreamOwner } from '../../libs/cluster/types.ts';
+import type { ClusterNode } from './registry-cache.ts';
+import { NodeRole, type StreamOwner } from '../../libs/cluster/types.ts';
 import { hrwPick, hrwScore } from './hrw.ts';
 import { freeConnections, isHealthy, loadRatio, originLoadRatio } from './node-health.ts';
 
@@ -13,7 +14,7 @@ export interface EdgeRoutingOptions {
   maxLoadRatio: number;
   preferRelaying: boolean;
   /** Extra filter, e.g. "has a public address for the requested protocol". */
-  eligible?: (node: NodeInfo) => boolean;
+  eligible?: (node: ClusterNode) => boolean;
 }
 
 export const RouteReason = {
@@ -25,13 +26,13 @@ export const RouteReason = {
 export type RouteReason = (typeof RouteReason)[keyof typeof RouteReason];
 
 export interface EdgeChoice {
-  node: NodeInfo;
+  node: ClusterNode;
   reason: RouteReason;
   loadRatio: number;
 }
 
 /** Healthy, non-draining edges with room under `maxLoadRatio` (and at least one free connection). */
-export function edgeCandidates(nodes: readonly NodeInfo[], o: EdgeRoutingOptions): NodeInfo[] {
+export function edgeCandidates(nodes: readonly ClusterNode[], o: EdgeRoutingOptions): ClusterNode[] {
   return nodes.filter(
     (n) =>
       n.role === NodeRole.Edge &&
@@ -48,7 +49,11 @@ export function edgeCandidates(nodes: readonly NodeInfo[], o: EdgeRoutingOptions
  * 3. else weighted HRW over all candidates (weight = free connections);
  * 4. null when there is no candidate.
  */
-export function pickEdge(key: string, nodes: readonly NodeInfo[], o: EdgeRoutingOptions): EdgeChoice | null {
+export function pickEdge(
+  key: string,
+  nodes: readonly ClusterNode[],
+  o: EdgeRoutingOptions,
+): EdgeChoice | null {
   const candidates = edgeCandidates(nodes, o);
   if (o.preferRelaying) {
     const relaying = candidates.filter((n) => n.streams?.[key]?.relaying === true);
@@ -60,7 +65,7 @@ export function pickEdge(key: string, nodes: readonly NodeInfo[], o: EdgeRouting
 }
 
 export interface OriginChoice {
-  node: NodeInfo;
+  node: ClusterNode;
   /** True when the node owns the key now (the publisher must go there, others would refuse). */
   owner: boolean;
 }
@@ -73,8 +78,8 @@ export interface OriginChoice {
 export function pickOrigin(
   key: string,
   owner: StreamOwner | null,
-  nodes: readonly NodeInfo[],
-  o: { now: number; heartbeatMs: number; eligible?: (node: NodeInfo) => boolean },
+  nodes: readonly ClusterNode[],
+  o: { now: number; heartbeatMs: number; eligible?: (node: ClusterNode) => boolean },
 ): OriginChoice | null {
   if (owner) {
     const n = nodes.find((x) => x.nodeId === owner.nodeId);
@@ -93,11 +98,11 @@ export function pickOrigin(
 
 /** Lowest ratio; equal ratios are split by HRW on the key so equal origins share new streams. */
 function leastLoaded(
-  nodes: readonly NodeInfo[],
-  ratio: (n: NodeInfo) => number,
+  nodes: readonly ClusterNode[],
+  ratio: (n: ClusterNode) => number,
   key: string,
-): NodeInfo | null {
-  let best: NodeInfo | null = null;
+): ClusterNode | null {
+  let best: ClusterNode | null = null;
   let bestRatio = Infinity;
   let bestScore = -1;
   for (const n of nodes) {

@@ -1,7 +1,6 @@
-import type { NodeInfo } from '../../libs/cluster/types.ts';
 import type { RoutingConfig } from './config.ts';
 import { isHealthy } from './node-health.ts';
-import type { RegistryReader } from './registry-cache.ts';
+import type { ClusterNode, RegistryReader } from './registry-cache.ts';
 import { pickEdge, pickOrigin, type RouteReason } from './routing.ts';
 import { streamView, streamViews, type StreamView } from './stream-view.ts';
 import { isPlayProtocol, playUrl, publishUrl, PlayProtocol } from './urls.ts';
@@ -13,7 +12,7 @@ export interface Answer<T = unknown> {
   location?: string;
 }
 
-export type NodeView = NodeInfo & { healthy: boolean };
+export type NodeView = ClusterNode & { healthy: boolean };
 
 export interface RouteAnswer {
   key: string;
@@ -85,9 +84,10 @@ export class Scheduler {
       heartbeatMs: this.heartbeatMs,
       maxLoadRatio: this.routing.maxLoadRatio,
       preferRelaying: this.routing.preferRelaying,
-      eligible: (n) => playUrl(p, n.public ?? {}, key) !== null,
+      // Only nodes that say they serve the protocol (and have an address for it).
+      eligible: (n) => (n.protocols ?? []).includes(p) && playUrl(p, n.public ?? {}, key) !== null,
     });
-    if (!choice) return fail(503, 'no edge available');
+    if (!choice) return fail(503, `no edge available that serves ${p}`);
     return ok({
       key,
       protocol: p,

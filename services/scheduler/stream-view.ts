@@ -1,4 +1,5 @@
-import { NodeRole, type NodeInfo, type StreamMediaInfo, type StreamOwner } from '../../libs/cluster/types.ts';
+import type { ClusterNode } from './registry-cache.ts';
+import { NodeRole, type StreamMediaInfo, type StreamOwner } from '../../libs/cluster/types.ts';
 import { ownerUrls, type OwnerUrls } from './urls.ts';
 
 /** One stream as the scheduler reports it: who owns it, what it carries, which edges serve it. */
@@ -8,7 +9,8 @@ export interface StreamView {
     nodeId: string;
     epoch: number;
     since: number;
-    expiresAt: number;
+    /** Lease left, by the registry's clock. */
+    ttlMs: number;
     /** Viewers the owner itself reports for the stream (as it counts them; may include relay pulls). */
     viewers: number;
     /** Empty when the owner has no live node record (it may be dying; its lease will tell). */
@@ -19,7 +21,7 @@ export interface StreamView {
   edges: { nodeId: string; viewers: number }[];
 }
 
-export function streamView(owner: StreamOwner, nodes: readonly NodeInfo[]): StreamView {
+export function streamView(owner: StreamOwner, nodes: readonly ClusterNode[]): StreamView {
   const ownerNode = nodes.find((n) => n.nodeId === owner.nodeId);
   const edges = nodes
     .filter((n) => n.role === NodeRole.Edge && n.streams?.[owner.key]?.relaying === true)
@@ -31,7 +33,7 @@ export function streamView(owner: StreamOwner, nodes: readonly NodeInfo[]): Stre
       nodeId: owner.nodeId,
       epoch: owner.epoch,
       since: owner.since,
-      expiresAt: owner.expiresAt,
+      ttlMs: owner.ttlMs,
       viewers: count(ownerNode?.streams?.[owner.key]?.viewers),
       urls: ownerNode ? ownerUrls(ownerNode.public ?? {}, ownerNode.internal ?? {}, owner.key) : {},
     },
@@ -41,7 +43,7 @@ export function streamView(owner: StreamOwner, nodes: readonly NodeInfo[]): Stre
 }
 
 /** All streams, sorted by key so every replica lists them in the same order. */
-export function streamViews(owners: readonly StreamOwner[], nodes: readonly NodeInfo[]): StreamView[] {
+export function streamViews(owners: readonly StreamOwner[], nodes: readonly ClusterNode[]): StreamView[] {
   return [...owners]
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     .map((o) => streamView(o, nodes));

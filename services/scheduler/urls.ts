@@ -1,4 +1,6 @@
-import type { NodeAddresses } from '../../libs/cluster/types.ts';
+import { PlayProtocol, type NodeAddresses } from '../../libs/cluster/types.ts';
+
+export { PlayProtocol };
 
 /**
  * Play and publish URLs in lal's forms (DESIGN.md "Defaults"): `rtmp://h/app/name`,
@@ -7,16 +9,6 @@ import type { NodeAddresses } from '../../libs/cluster/types.ts';
  * Edges serve rtmp, flv and ws-flv today; ts, hls and rtsp URLs are still answered in the
  * shape they will have, so clients can be written against them now.
  */
-
-export const PlayProtocol = {
-  Rtmp: 'rtmp',
-  Flv: 'flv',
-  WsFlv: 'ws-flv',
-  Ts: 'ts',
-  Hls: 'hls',
-  Rtsp: 'rtsp',
-} as const;
-export type PlayProtocol = (typeof PlayProtocol)[keyof typeof PlayProtocol];
 
 const PROTOCOLS = new Set<string>(Object.values(PlayProtocol));
 

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { MemoryBus } from '../../libs/cluster/memory-bus.ts';
+import { newInstanceId } from '../../libs/cluster/instance-id.ts';
 import { MemoryRegistry } from '../../libs/cluster/memory-registry.ts';
 import { createRootLogger } from '../../libs/log/logger.ts';
 import { drainOnShutdown } from '../node/cluster-node.ts';
@@ -18,16 +19,24 @@ const STANDALONE_HEARTBEAT_MS = 5_000;
 export async function runStandalone(configFile: string | undefined): Promise<void> {
   const cfg = loadStandaloneConfig(configFile);
   cfg.nodeId ||= hostname();
+  const holder = { nodeId: cfg.nodeId, instanceId: newInstanceId() };
   const log = createRootLogger({ level: cfg.log.level, nodeId: cfg.nodeId });
   const registry = new MemoryRegistry();
   const { node, bus, ownership, agent } = await startOriginNode({
     cfg,
     role: 'standalone',
+    holder,
     log,
     registry,
     makeBus: (counters) => new MemoryBus({ log: log.child({ component: 'bus' }), counters }),
-    leaseMs: STANDALONE_LEASE_MS,
-    refreshMs: STANDALONE_REFRESH_MS,
+    ownership: {
+      leaseMs: STANDALONE_LEASE_MS,
+      refreshMs: STANDALONE_REFRESH_MS,
+      // The in-memory registry cannot be unreachable; these never come into play.
+      outageGraceMs: STANDALONE_LEASE_MS * 3,
+      acceptWhileRegistryDown: false,
+      fastTakeover: false,
+    },
     heartbeatMs: STANDALONE_HEARTBEAT_MS,
     nodeTtlMs: STANDALONE_HEARTBEAT_MS * 3,
     hosts: { internal: '127.0.0.1', public: hostname() },

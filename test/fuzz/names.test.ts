@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { ProtocolError } from '../../libs/errors/protocol-error.ts';
 import { parseMediaPath } from '../../libs/http/media-path.ts';
 import { parseCommand } from '../../libs/rtmp/commands.ts';
-import { parseStreamName } from '../../libs/rtmp/stream-key.ts';
+import { parseStreamName } from '../../libs/rtmp/stream-name.ts';
 
 // Full Unicode, and strings over a path-like alphabet so that near-valid names are common.
 const nameish = fc.oneof(

@@ -50,7 +50,27 @@ test('an origin refuses a relay pull with a wrong credential and serves one with
   const viewer = await RtmpViewer.play(url);
   await waitFor(() => viewer.videoFrames().length >= 25, 5000, 'frames at the plain viewer');
   assert.equal(viewer.videoFrames()[0]!.key, true);
-  const relay = await RtmpViewer.play(url, { connectArgs: { sluiceRelay: cluster.relaySecret } });
+  // A relay pull names the epoch it resolved: the one the origin holds is served, others are not.
+  const owner = await waitFor(() => cluster.registry.lookup(KEY), 3000, 'the claim');
+  for (const [epoch, why] of [
+    [undefined, /without an ownership epoch/],
+    [owner.epoch - 1, new RegExp(`owned here at epoch ${owner.epoch}, not ${owner.epoch - 1}`)],
+    [owner.epoch + 1, new RegExp(`owned here at epoch ${owner.epoch}, not ${owner.epoch + 1}`)],
+  ] as const) {
+    const args = { sluiceRelay: cluster.relaySecret, ...(epoch === undefined ? {} : { sluiceEpoch: epoch }) };
+    const stale = await RtmpViewer.play(url, { connectArgs: args }).then(
+      (v) => {
+        v.close();
+        return null;
+      },
+      (e: unknown) => e,
+    );
+    assert.ok(stale instanceof RtmpClientError, `epoch ${epoch}: ${String(stale)}`);
+    assert.match(stale.message, why);
+  }
+  const relay = await RtmpViewer.play(url, {
+    connectArgs: { sluiceRelay: cluster.relaySecret, sluiceEpoch: owner.epoch },
+  });
   await waitFor(() => relay.videoFrames().length >= 5, 5000, 'frames at the credentialed pull');
   const kinds = await waitFor(
     () => {

@@ -63,8 +63,9 @@ test('a duplicate publish on origin-2 is refused while origin-1 owns the key; or
   cluster.track(dup);
   const code = await exitWithin(dup, 10_000);
   assert.notEqual(code, 0, `the duplicate publisher fails: ${dup.stderr()}`);
-  const warn = logLines(origin2, 'stream owned by another node', key, since)[0];
+  const warn = logLines(origin2, 'stream owned by another process', key, since)[0];
   assert.equal(warn?.owner, 'origin-1', 'origin-2 logs the owner');
+  assert.equal(warn?.ownerInstance, owner.instanceId);
   assert.equal(warn?.epoch, owner.epoch);
   assert.match(String(logLines(origin2, 'publish refused', key, since)[0]?.why), /published on origin-1/);
   assert.equal(await counter(origin2.api, 'sluice_claims_refused_total'), 1);

@@ -33,7 +33,7 @@ interface Pair {
 }
 
 const now = Date.now();
-const base = { v: 1, nodeId: 'node-a', ts: now } as const;
+const base = { v: 1, nodeId: 'node-a', instanceId: 'node-a-instance-1', ts: now } as const;
 const examples: { [S in Subject]: EventMap[S] } = {
   [Subject.StreamPublished]: { ...base, key: 'live/cam1', epoch: 1, sessionId: 'pub-1' },
   [Subject.StreamUnpublished]: { ...base, key: 'live/cam1', epoch: 1, sessionId: 'pub-1', reason: 'closed' },
@@ -63,6 +63,11 @@ const examples: { [S in Subject]: EventMap[S] } = {
   [Subject.NodeHeartbeat]: {
     ...base,
     role: 'edge',
+    internal: { rtmp: '10.0.0.5:1935' },
+    public: { rtmp: 'edge.example:1935', http: 'edge.example:8080' },
+    protocols: ['rtmp', 'flv', 'ws-flv'],
+    startedAt: now - 60_000,
+    presenceSeq: 3,
     draining: false,
     load: {
       publishers: 0,
@@ -73,6 +78,11 @@ const examples: { [S in Subject]: EventMap[S] } = {
       cpuPercent: 2.5,
       maxConnections: 100,
     },
+  },
+  [Subject.NodePresence]: {
+    ...base,
+    seq: 4,
+    streams: { 'live/cam1': { viewers: 3, relaying: true, publishing: false }, 'live/old': null },
   },
 };
 const published = (n: number): EventMap[typeof Subject.StreamPublished] => ({

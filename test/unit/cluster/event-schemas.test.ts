@@ -27,7 +27,7 @@ import {
 type RequiredKeys<T> = { [K in keyof T]-?: object extends Pick<T, K> ? never : K }[keyof T];
 type Minimal<T> = Pick<T, RequiredKeys<T>>;
 
-const base = { v: 1, nodeId: 'origin-1', ts: 1_700_000_000_000 } as const;
+const base = { v: 1, nodeId: 'origin-1', instanceId: '0123456789abcdef', ts: 1_700_000_000_000 } as const;
 const load: Required<NodeLoad> = {
   publishers: 1,
   players: 20,
@@ -71,11 +71,28 @@ const full: { [S in Subject]: Required<EventMap[S]> } = {
   },
   [Subject.RelayStarted]: { ...base, nodeId: 'edge-1', key: 'live/cam1', fromNodeId: 'origin-1', epoch: 7 },
   [Subject.RelayStopped]: { ...base, key: 'live/cam1', fromNodeId: 'origin-1', epoch: 7, reason: 'idle' },
-  [Subject.NodeHeartbeat]: { ...base, role: 'origin', load, draining: false },
+  [Subject.NodeHeartbeat]: {
+    ...base,
+    role: 'origin',
+    internal: { rtmp: '10.0.0.1:1935', http: '10.0.0.1:8080', api: '10.0.0.1:8083' },
+    public: { rtmp: 'origin.example:1935', http: 'origin.example:8080', api: 'origin.example:8083' },
+    protocols: ['rtmp', 'flv', 'ws-flv'],
+    load,
+    draining: false,
+    startedAt: 1_699_999_000_000,
+    presenceSeq: 0,
+  },
+  [Subject.NodePresence]: {
+    ...base,
+    seq: 12,
+    streams: { 'live/cam1': { viewers: 4, relaying: false, publishing: true }, 'live/gone': null },
+  },
 };
 
 const minimal: { [S in Subject]: Minimal<EventMap[S]> } = {
   ...full,
+  // Every address is optional (a node that serves no HTTP has no http address).
+  [Subject.NodeHeartbeat]: { ...full[Subject.NodeHeartbeat], internal: {}, public: {} },
   [Subject.SessionStarted]: {
     ...base,
     sessionId: 'pub-1',
@@ -103,6 +120,7 @@ const requests: { [Op in ControlRequest['op']]: Extract<ControlRequest, { op: Op
   'relay.start': { op: 'relay.start', key: 'live/cam1' },
   'relay.stop': { op: 'relay.stop', key: 'live/cam1' },
   stats: { op: 'stats' },
+  ping: { op: 'ping' },
 };
 const replies: Required<ControlReply>[] = [
   { ok: true, error: '', data: { sessions: 3, nested: [1, 'a', null] } },
@@ -239,6 +257,20 @@ const invalid: [name: string, subject: Subject, patch: Record<string, unknown>][
   ['Infinity cpu', Subject.NodeHeartbeat, { load: { ...load, cpuPercent: Infinity } }],
   ['load without maxConnections', Subject.NodeHeartbeat, { load: { ...load, maxConnections: undefined } }],
   ['load with an extra field', Subject.NodeHeartbeat, { load: { ...load, memory: 1 } }],
+  ['short instanceId', Subject.StreamPublished, { instanceId: 'abc' }],
+  ['instanceId with a dot', Subject.RelayStarted, { instanceId: '0123456789.abcde' }],
+  ['unknown protocol', Subject.NodeHeartbeat, { protocols: ['rtmp', 'webrtc'] }],
+  ['duplicate protocol', Subject.NodeHeartbeat, { protocols: ['rtmp', 'rtmp'] }],
+  ['address without port', Subject.NodeHeartbeat, { public: { rtmp: 'edge.example' } }],
+  ['unknown address kind', Subject.NodeHeartbeat, { internal: { srt: '10.0.0.1:9000' } }],
+  ['presence seq 0', Subject.NodePresence, { seq: 0 }],
+  ['presence with a bad key', Subject.NodePresence, { streams: { nokey: null } }],
+  [
+    'presence entry missing a field',
+    Subject.NodePresence,
+    { streams: { 'live/a': { viewers: 1, relaying: true } } },
+  ],
+  ['presence entry as a number', Subject.NodePresence, { streams: { 'live/a': 3 } }],
   ...withKey.flatMap((s) =>
     badKeys.map((key): [string, Subject, Record<string, unknown>] => [
       `key ${JSON.stringify(key).slice(0, 30)}`,
@@ -277,6 +309,7 @@ const badRequests: [string, unknown][] = [
   ['relay.start with a bad key', { op: 'relay.start', key: 'nope' }],
   ['relay.stop without key', { op: 'relay.stop' }],
   ['stats with an extra field', { op: 'stats', all: true }],
+  ['ping with an extra field', { op: 'ping', instanceId: 'x' }],
   ['not an object', 'stats'],
 ];
 for (const [name, req] of badRequests) {
@@ -313,12 +346,22 @@ test('encodeEvent throws InvalidEventError naming the problem; decodeEvent repor
 test('controlSubject: accepts host-like ids, refuses ids that are not a NATS subject', () => {
   assert.equal(controlSubject('edge-1'), 'sluice.v1.control.edge-1');
   assert.equal(controlSubject('node1.example.com'), 'sluice.v1.control.node1.example.com');
-  for (const bad of ['', 'a b', 'a.*', '>', 'a..b', '.a', 'a.', 'n'.repeat(129)]) {
+  for (const bad of ['', 'a b', 'a.*', '>', 'a..b', '.a', 'a.', 'n'.repeat(129), 'instance', 'instance.x']) {
     assert.throws(() => controlSubject(bad), { code: 'CONTROL_BAD_NODE_ID' }, bad);
   }
 });
 
-test('event schemas: keys with dots inside segments are fine, like libs/rtmp/stream-key.ts', () => {
+test('controlSubject: one process by its instance id, in a space no node id can take', () => {
+  assert.equal(
+    controlSubject({ instanceId: '0123456789abcdef' }),
+    'sluice.v1.control.instance.0123456789abcdef',
+  );
+  for (const bad of ['', 'short', 'has.dot.inside', 'a*bcdefgh', 'x'.repeat(65)]) {
+    assert.throws(() => controlSubject({ instanceId: bad }), { code: 'CONTROL_BAD_NODE_ID' }, bad);
+  }
+});
+
+test('event schemas: keys with dots inside segments are fine, like libs/names/stream-key.ts', () => {
   for (const key of ['live/...', 'a.b/c..d', 'app/sub/name~1', 'A-Z_0/9']) {
     assert.ok(checkEvent(Subject.StreamPublished, { ...full[Subject.StreamPublished], key }).ok, key);
   }

@@ -1,4 +1,5 @@
-import type { NodeInfo, NodeLoad, NodeRole, NodeStreamInfo } from '../../../libs/cluster/types.ts';
+import type { NodeLoad, NodeRole, NodeStreamInfo, StreamRegistry } from '../../../libs/cluster/types.ts';
+import type { ClusterNode } from '../../../services/scheduler/registry-cache.ts';
 
 /** A fixed clock for hand-built node lists. */
 export const NOW = 1_700_000_000_000;
@@ -19,10 +20,11 @@ export interface NodeSpec {
   publishing?: Record<string, number>;
   host?: string;
   port?: number;
+  protocols?: ClusterNode['protocols'];
 }
 
 /** A NodeInfo with loopback-ish addresses derived from the id's port (rtmp p, http p+1, api p+2). */
-export function node(s: NodeSpec): NodeInfo {
+export function node(s: NodeSpec): ClusterNode {
   const load: NodeLoad = {
     publishers: s.publishers ?? 0,
     players: s.players ?? 0,
@@ -43,9 +45,11 @@ export function node(s: NodeSpec): NodeInfo {
   const port = s.port ?? 1935;
   return {
     nodeId: s.id,
+    instanceId: `${s.id}-instance`,
     role: s.role ?? 'edge',
     internal: { rtmp: `10.0.0.1:${port}`, http: `10.0.0.1:${port + 1}`, api: `10.0.0.1:${port + 2}` },
     public: { rtmp: `${host}:${port}`, http: `${host}:8080`, api: `${host}:8083` },
+    protocols: s.protocols ?? ['rtmp', 'flv', 'ws-flv', 'ts', 'hls', 'rtsp'],
     load,
     draining: s.draining ?? false,
     startedAt: NOW - 60_000,
@@ -53,3 +57,16 @@ export function node(s: NodeSpec): NodeInfo {
     streams,
   };
 }
+
+/** Registers the node record and writes its presence, as a node's agent would. */
+export async function register(reg: StreamRegistry, n: ClusterNode, ttlMs: number): Promise<void> {
+  const { streams, ...info } = n;
+  await reg.registerNode(info, ttlMs);
+  await reg.writePresence(info, 1, streams, true, ttlMs);
+}
+
+/** The process of a node id in these tests. */
+export const proc = (id: string): { nodeId: string; instanceId: string } => ({
+  nodeId: id,
+  instanceId: `${id}-instance`,
+});

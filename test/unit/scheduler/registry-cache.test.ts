@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NodeInfo, StreamOwner } from '../../../libs/cluster/types.ts';
-import { RegistryCache, type RegistryReader } from '../../../services/scheduler/registry-cache.ts';
+import { RegistryCache, type RegistrySource } from '../../../services/scheduler/registry-cache.ts';
 
-function counting(): { reader: RegistryReader; calls: Record<string, number>; fail: { on: boolean } } {
+function counting(): { reader: RegistrySource; calls: Record<string, number>; fail: { on: boolean } } {
   const calls: Record<string, number> = { nodes: 0, streams: 0, lookup: 0 };
   const fail = { on: false };
   const answer = <T>(name: string, v: T): Promise<T> => {
@@ -15,6 +15,7 @@ function counting(): { reader: RegistryReader; calls: Record<string, number>; fa
     fail,
     reader: {
       listNodes: () => answer<NodeInfo[]>('nodes', []),
+      getPresence: () => Promise.resolve(null),
       listStreams: () => answer<StreamOwner[]>('streams', []),
       lookup: (k) =>
         answer<StreamOwner | null>('lookup', k === 'live/a' ? ({ key: k } as StreamOwner) : null),

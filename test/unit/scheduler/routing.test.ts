@@ -1,6 +1,7 @@
+import type { ClusterNode } from '../../../services/scheduler/registry-cache.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { NodeInfo, StreamOwner } from '../../../libs/cluster/types.ts';
+import type { StreamOwner } from '../../../libs/cluster/types.ts';
 import { edgeCandidates, pickEdge, pickOrigin } from '../../../services/scheduler/routing.ts';
 import { HEARTBEAT_MS, node, NOW, type NodeSpec } from './fixtures.ts';
 
@@ -160,7 +161,7 @@ test('edgeCandidates tolerates malformed records from the registry', () => {
     { ...node({ id: 'e2' }), load: { ...node({ id: 'e2' }).load, players: 'many' } },
     { ...node({ id: 'e3' }), updatedAt: 'yesterday' },
     { ...node({ id: 'e4' }), streams: undefined },
-  ] as unknown as NodeInfo[];
+  ] as unknown as ClusterNode[];
   assert.deepEqual(
     edgeCandidates(bad, opts).map((n) => n.nodeId),
     ['e4'],
@@ -171,9 +172,11 @@ test('edgeCandidates tolerates malformed records from the registry', () => {
 const owner = (nodeId: string): StreamOwner => ({
   key: KEY,
   nodeId,
+  instanceId: `${nodeId}-instance`,
   epoch: 7,
   since: NOW - 1000,
-  expiresAt: NOW + 9000,
+  ttlMs: 9000,
+  relayAddr: '',
   media: {},
 });
 const oopts = { now: NOW, heartbeatMs: HEARTBEAT_MS };

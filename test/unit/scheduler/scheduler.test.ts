@@ -1,30 +1,32 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryRegistry } from '../../../libs/cluster/memory-registry.ts';
+import { RegistryCache } from '../../../services/scheduler/registry-cache.ts';
 import { Scheduler, type RouteAnswer } from '../../../services/scheduler/scheduler.ts';
-import { HEARTBEAT_MS, node, NOW } from './fixtures.ts';
+import { HEARTBEAT_MS, node, NOW, proc, register } from './fixtures.ts';
 
 /** A registry holding origin o1 (owning live/a) and o2, edge e1 relaying live/a, edge e2 idle. */
 async function setup(): Promise<{ reg: MemoryRegistry; s: Scheduler; clock: { t: number }; epoch: number }> {
   const clock = { t: NOW };
   const reg = new MemoryRegistry({ now: () => clock.t });
-  const claim = await reg.claim('live/a', 'o1', 10_000);
+  const claim = await reg.claim('live/a', proc('o1'), 10_000);
   assert.ok(claim.ok);
-  await reg.setMediaInfo('live/a', 'o1', claim.epoch, {
+  await reg.setMediaInfo('live/a', proc('o1'), claim.epoch, {
     videoCodec: 'avc1.64001f',
     audioCodec: 'mp4a.40.2',
     width: 1280,
     height: 720,
   });
-  await reg.registerNode(
+  await register(
+    reg,
     node({ id: 'o1', role: 'origin', publishers: 1, relays: 1, publishing: { 'live/a': 1 } }),
     60_000,
   );
-  await reg.registerNode(node({ id: 'o2', role: 'origin', port: 2935 }), 60_000);
-  await reg.registerNode(node({ id: 'e1', players: 3, relays: 1, relaying: { 'live/a': 3 } }), 60_000);
-  await reg.registerNode(node({ id: 'e2' }), 60_000);
+  await register(reg, node({ id: 'o2', role: 'origin', port: 2935 }), 60_000);
+  await register(reg, node({ id: 'e1', players: 3, relays: 1, relaying: { 'live/a': 3 } }), 60_000);
+  await register(reg, node({ id: 'e2' }), 60_000);
   const s = new Scheduler({
-    registry: reg,
+    registry: new RegistryCache(reg, 0),
     routing: { maxLoadRatio: 0.9, preferRelaying: true },
     heartbeatMs: HEARTBEAT_MS,
     now: () => clock.t,
@@ -44,7 +46,7 @@ test('streams: owner with urls, media, relaying edges with viewers', async () =>
           nodeId: 'o1',
           epoch,
           since: NOW,
-          expiresAt: NOW + 10_000,
+          ttlMs: 10_000,
           viewers: 1,
           urls: {
             rtmp: 'rtmp://o1.example:1935/live/a',
@@ -108,14 +110,17 @@ test('route: relaying edge, then hashing once it is gone; protocols; 400; 503', 
   assert.equal(((await s.route('live/a', 'rtsp')).body as RouteAnswer).url, 'rtsp://e1.example:5544/live/a');
   assert.equal((await s.route('live/a', 'webrtc')).status, 400);
 
-  await reg.unregisterNode('e1');
+  await reg.unregisterNode(proc('e1'));
   const moved = await s.route('live/a', 'rtmp');
   assert.equal((moved.body as RouteAnswer).edge.nodeId, 'e2');
   assert.equal((moved.body as RouteAnswer).edge.reason, 'hash');
   assert.equal((moved.body as RouteAnswer).url, 'rtmp://e2.example:1935/live/a');
 
-  await reg.unregisterNode('e2');
-  assert.deepEqual(await s.route('live/a', 'flv'), { status: 503, body: { error: 'no edge available' } });
+  await reg.unregisterNode(proc('e2'));
+  assert.deepEqual(await s.route('live/a', 'flv'), {
+    status: 503,
+    body: { error: 'no edge available that serves flv' },
+  });
 });
 
 test('route: an unpublished key is still routed (edges wait for the publisher)', async () => {
@@ -142,11 +147,11 @@ test('ingest: the owner when there is one, else the least-loaded origin; 503 oth
     origin: { nodeId: 'o2', owner: false },
     url: 'rtmp://o2.example:2935/live/b',
   });
-  await reg.unregisterNode('o1'); // the owner died; its lease still runs
+  await reg.unregisterNode(proc('o1')); // the owner died; its lease still runs
   const dead = await s.ingest('live/a');
   assert.equal(dead.status, 503);
   assert.match((dead.body as { error: string }).error, /owned by o1/);
-  await reg.unregisterNode('o2');
+  await reg.unregisterNode(proc('o2'));
   assert.deepEqual(await s.ingest('live/b'), { status: 503, body: { error: 'no origin available' } });
 });
 

@@ -2,13 +2,17 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { MemoryRegistry } from '../../../libs/cluster/memory-registry.ts';
-import type { NodeInfo, StreamOwner } from '../../../libs/cluster/types.ts';
+import type { StreamOwner } from '../../../libs/cluster/types.ts';
 import { silentLogger } from '../../../libs/log/logger.ts';
 import { Counters } from '../../../libs/metrics/counters.ts';
-import type { RegistryReader } from '../../../services/scheduler/registry-cache.ts';
+import {
+  readNodes,
+  type ClusterNode,
+  type RegistryReader,
+} from '../../../services/scheduler/registry-cache.ts';
 import { Scheduler } from '../../../services/scheduler/scheduler.ts';
 import { SchedulerServer } from '../../../services/scheduler/server.ts';
-import { node } from './fixtures.ts';
+import { node, proc, register } from './fixtures.ts';
 
 // The HTTP layer in process, over a registry that can be switched off.
 
@@ -18,7 +22,7 @@ const flaky: RegistryReader = {
   lookup: (k: string): Promise<StreamOwner | null> =>
     down ? Promise.reject(new Error('down')) : reg.lookup(k),
   listStreams: (): Promise<StreamOwner[]> => (down ? Promise.reject(new Error('down')) : reg.listStreams()),
-  listNodes: (): Promise<NodeInfo[]> => (down ? Promise.reject(new Error('down')) : reg.listNodes()),
+  listNodes: (): Promise<ClusterNode[]> => (down ? Promise.reject(new Error('down')) : readNodes(reg)),
 };
 const counters = new Counters();
 const server = new SchedulerServer({
@@ -41,10 +45,10 @@ let port = 0;
 before(async () => {
   port = (await server.listen('127.0.0.1', 0)).port;
   const now = Date.now();
-  const fresh = (n: NodeInfo): NodeInfo => ({ ...n, updatedAt: now });
-  assert.ok((await reg.claim('live/a', 'o1', 60_000)).ok);
-  await reg.registerNode(fresh(node({ id: 'o1', role: 'origin' })), 60_000);
-  await reg.registerNode(fresh(node({ id: 'e1', relaying: { 'live/a': 2 } })), 60_000);
+  const fresh = (n: ClusterNode): ClusterNode => ({ ...n, updatedAt: now });
+  assert.ok((await reg.claim('live/a', proc('o1'), 60_000)).ok);
+  await register(reg, fresh(node({ id: 'o1', role: 'origin' })), 60_000);
+  await register(reg, fresh(node({ id: 'e1', relaying: { 'live/a': 2 } })), 60_000);
 });
 after(() => server.close());
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ProtocolError } from '../../../libs/errors/protocol-error.ts';
-import { parseStreamName } from '../../../libs/rtmp/stream-key.ts';
+import { parseStreamName } from '../../../libs/rtmp/stream-name.ts';
 
 const good = [
   { app: 'live', name: 'test', key: 'live/test', query: {} },
