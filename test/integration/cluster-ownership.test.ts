@@ -1,7 +1,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Subject } from '../../libs/cluster/types.ts';
-import { logLines, publishTo, startCluster, TIMING, type Cluster } from './helpers/cluster.ts';
+import {
+  logLines,
+  publishTo,
+  startCluster,
+  TIMING,
+  type Cluster,
+  assertEventsValid,
+} from './helpers/cluster.ts';
 import { httpFlv } from './helpers/flv-client.ts';
 import { makeTestFlv, publish, type Child } from './helpers/media.ts';
 import { counter } from './helpers/net.ts';
@@ -155,7 +162,7 @@ test('a SIGTERM-stopped origin releases its claim at once and exits 0', async (t
   await pub.kill();
 });
 
-test('every event the cluster emitted matched its JSON Schema', () => {
-  assert.deepEqual(cluster.events.invalid(), []);
+test('every event on the wire kept the contract, none was dropped as invalid, every node was heard', () => {
+  assertEventsValid(cluster);
   assert.ok(cluster.events.all.length > 0);
 });

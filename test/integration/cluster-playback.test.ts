@@ -5,7 +5,15 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Subject } from '../../libs/cluster/types.ts';
-import { median, nodeStream, publishTo, startCluster, TIMING, type Cluster } from './helpers/cluster.ts';
+import {
+  median,
+  nodeStream,
+  publishTo,
+  startCluster,
+  TIMING,
+  type Cluster,
+  assertEventsValid,
+} from './helpers/cluster.ts';
 import { httpFlv, wsFlv, type FlvCollector } from './helpers/flv-client.ts';
 import { capture, firstTimestampRegression, makeTestFlv, probe, publish } from './helpers/media.ts';
 import { counter } from './helpers/net.ts';
@@ -238,7 +246,7 @@ test('the origin -> edge hop adds little latency (same frame at an origin viewer
   await pub.kill();
 });
 
-test('every event the cluster emitted matched its JSON Schema', () => {
-  assert.deepEqual(cluster.events.invalid(), []);
+test('every event on the wire kept the contract, none was dropped as invalid, every node was heard', () => {
+  assertEventsValid(cluster);
   assert.ok(cluster.events.all.length > 0);
 });

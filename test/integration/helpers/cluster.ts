@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -7,10 +8,11 @@ import { createInterface } from 'node:readline';
 import { connect as natsConnect, type NatsConnection } from 'nats';
 import { checkControlRequest, checkEvent, isSubject } from '../../../libs/cluster/event-schemas.ts';
 import { RedisRegistry } from '../../../libs/cluster/redis-registry.ts';
-import type { EventMap, Subject } from '../../../libs/cluster/types.ts';
+import { Subject, type EventMap } from '../../../libs/cluster/types.ts';
 import { parseVideoTag } from '../../../libs/flv/index.ts';
 import { RtmpClient, type RtmpClientOptions } from '../../../libs/rtmp/client-connection.ts';
 import type { StreamSummary } from '../../../libs/stream/hub.ts';
+import { contractProblems } from './event-contract.ts';
 import { publish, type Child } from './media.ts';
 import { startNats, type NatsServer } from './nats.ts';
 import { startRedis, type TestRedis } from './redis.ts';
@@ -84,9 +86,20 @@ export interface Cluster {
   /** A registry client of the test's own, for lookups. */
   registry: RedisRegistry;
   relaySecret: string;
+  /** Every node started so far (origins, edges and those from spawn()). */
+  nodes: SluiceProcess[];
+  /** Starts one more node of this cluster (its config deep-merged over the role's). */
+  spawn(role: 'origin' | 'edge', nodeId: string, opts?: SpawnOptions): Promise<SluiceProcess>;
   /** Kills these with everything else in stop(). */
   track(...c: Child[]): void;
   stop(): Promise<void>;
+}
+
+export interface SpawnOptions {
+  config?: object;
+  env?: Record<string, string>;
+  /** A command the node runs under, e.g. ['faketime', '-f', '+11s']. */
+  wrap?: string[];
 }
 
 type Json = Record<string, unknown>;
@@ -120,12 +133,17 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   });
   const procs: SluiceProcess[] = [];
   const children: Child[] = [];
-  const spawnNode = async (role: 'origin' | 'edge', nodeId: string): Promise<SluiceProcess> => {
-    const cfg =
+  const spawnNode = async (
+    role: 'origin' | 'edge',
+    nodeId: string,
+    so: SpawnOptions = {},
+  ): Promise<SluiceProcess> => {
+    let cfg =
       role === 'origin'
         ? deepMerge(ORIGIN_CONFIG, (o.originConfig ?? {}) as Json)
         : deepMerge(EDGE_CONFIG, (o.edgeConfig ?? {}) as Json);
-    const p = await startRole(role, cfg, env(nodeId));
+    cfg = deepMerge(cfg, (so.config ?? {}) as Json);
+    const p = await startRole(role, cfg, { ...env(nodeId), ...so.env }, so.wrap);
     live.add(p.proc);
     p.proc.once('exit', () => live.delete(p.proc));
     procs.push(p);
@@ -143,12 +161,20 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   try {
     const ids = (prefix: string, n: number): string[] =>
       Array.from({ length: n }, (_, i) => `${prefix}-${i + 1}`);
-    const [origins, edges, sched] = await Promise.all([
-      Promise.all(ids('origin', o.origins).map((id) => spawnNode('origin', id))),
-      Promise.all(ids('edge', o.edges).map((id) => spawnNode('edge', id))),
-      o.scheduler ? startScheduler(redis.url, nats.url) : Promise.resolve(null),
+    // Settled, not raced: a node still starting when another failed must not outlive stop().
+    const sched = (o.scheduler ? startScheduler(redis.url, nats.url) : Promise.resolve(null)).then(
+      (p) => (scheduler = p),
+    );
+    const started = await Promise.allSettled([
+      ...ids('origin', o.origins).map((id) => spawnNode('origin', id)),
+      ...ids('edge', o.edges).map((id) => spawnNode('edge', id)),
     ]);
-    scheduler = sched;
+    const schedStarted = await Promise.allSettled([sched]);
+    const failed = [...started, ...schedStarted].find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const nodes = started.map((r) => (r as PromiseFulfilledResult<SluiceProcess>).value);
+    const origins = nodes.slice(0, o.origins);
+    const edges = nodes.slice(o.origins);
     const all = [...ids('origin', o.origins), ...ids('edge', o.edges)];
     await waitFor(
       async () => {
@@ -167,6 +193,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       events,
       registry,
       relaySecret,
+      nodes: procs,
+      spawn: spawnNode,
       track: (...c) => children.push(...c),
       stop,
     };
@@ -297,6 +325,11 @@ export class EventRecorder {
   }
 }
 
+/**
+ * Checked twice, on the wire: by the hand-written contract (helpers/event-contract.ts, which
+ * does not share the senders' schemas and so catches a bug they agree on) and by the JSON
+ * Schema (which catches the schemas drifting from the contract).
+ */
 function check(subject: string, data: Uint8Array): { data: unknown; problems: string[] } {
   let value: unknown;
   try {
@@ -304,12 +337,39 @@ function check(subject: string, data: Uint8Array): { data: unknown; problems: st
   } catch {
     return { data: null, problems: ['not JSON'] };
   }
-  const r = isSubject(subject)
-    ? checkEvent(subject, value)
-    : subject.startsWith('sluice.v1.control.')
-      ? checkControlRequest(value)
-      : { ok: false as const, problems: [`unknown subject ${subject}`] };
-  return { data: value, problems: r.ok ? [] : r.problems };
+  if (subject.startsWith('sluice.v1.control.')) {
+    const r = checkControlRequest(value);
+    return { data: value, problems: r.ok ? [] : r.problems };
+  }
+  const problems = contractProblems(subject, value);
+  const r = isSubject(subject) ? checkEvent(subject, value) : { ok: false as const, problems: [] };
+  if (!r.ok) problems.push(...r.problems.map((p) => `schema: ${p}`));
+  return { data: value, problems };
+}
+
+/**
+ * Senders validate against the schemas and drop what fails (emit() logs it and goes on), so an
+ * invalid event never reaches the wire: these log lines are how a sender bug shows.
+ */
+export function unsentEvents(nodes: { logs: Json[] }[]): Json[] {
+  return nodes.flatMap((n) =>
+    n.logs.filter((l) => l.msg === 'event not published (invalid against its schema)'),
+  );
+}
+
+/**
+ * The events of a cluster test were all sound: none on the wire broke the contract or its
+ * schema, no node dropped one as invalid before sending, and every node was heard (so an empty
+ * recording cannot pass for a clean one).
+ */
+export function assertEventsValid(c: Cluster): void {
+  assert.deepEqual(c.events.invalid(), [], 'events on the wire that break the contract');
+  assert.deepEqual(unsentEvents(c.nodes), [], 'events a node dropped as invalid');
+  const heard = new Set(c.events.of(Subject.NodeHeartbeat).map((e) => e.nodeId));
+  for (const n of [...c.origins, ...c.edges]) {
+    const id = String(n.logs.find((l) => typeof l.node === 'string')?.node);
+    assert.ok(heard.has(id), `heartbeats from ${id} on the wire`);
+  }
 }
 
 // ---- Publishing and watching nodes ----
