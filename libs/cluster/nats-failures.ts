@@ -98,7 +98,8 @@ export class NatsConnectReport {
   private readonly log: Logger;
   private readonly counters: Counters;
   private readonly servers: string[];
-  private last: { key: string; at: number; suppressed: number } | null = null;
+  private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
+  private current = '';
   private failedSinceUp = 0;
   private everUp = false;
   private readonly serverErrorAt = new Map<string, number>();
@@ -109,40 +110,43 @@ export class NatsConnectReport {
     this.servers = servers;
   }
 
-  failed(err: unknown): ClassifiedFailure {
+  failed(err: unknown, server: string): ClassifiedFailure {
     const f = classifyNatsFailure(err);
     this.counters.inc('nats_connect_errors', 1, { reason: f.reason });
     this.failedSinceUp++;
-    const key = `${f.reason}/${f.code}`;
+    // Per server and kind of failure, so servers failing in turn do not defeat the limit.
+    const key = `${server} ${f.reason} ${f.code}`;
     const now = Date.now();
-    if (this.last?.key === key && now - this.last.at < FAILURE_LOG_INTERVAL_MS) {
-      this.last.suppressed++;
+    const last = this.lastLogged.get(key);
+    if (last && now - last.at < FAILURE_LOG_INTERVAL_MS) {
+      last.suppressed++;
       return f;
     }
-    const repeats = this.last?.key === key ? this.last.suppressed : 0;
-    this.last = { key, at: now, suppressed: 0 };
+    this.lastLogged.set(key, { at: now, suppressed: 0 });
     const fields = {
-      servers: this.servers,
+      server,
       reason: f.reason,
       code: f.code,
       cause: f.cause,
       attempts: this.failedSinceUp,
+      ...(last ? { failedSinceLastLog: last.suppressed + 1 } : {}),
     };
-    const line = repeats ? { ...fields, failedSinceLastLog: repeats + 1 } : fields;
-    if (OPERATOR_FIXES.has(f.reason)) this.log.error(line, 'NATS connection failed; retrying');
-    else this.log.warn(line, 'NATS connection failed; retrying');
+    if (OPERATOR_FIXES.has(f.reason)) this.log.error(fields, 'NATS connection failed; retrying');
+    else this.log.warn(fields, 'NATS connection failed; retrying');
     return f;
   }
 
-  connected(): void {
+  connected(server: string): void {
     const fields = {
+      server,
       servers: this.servers,
       ...(this.failedSinceUp ? { failedAttempts: this.failedSinceUp } : {}),
     };
     this.log.info(fields, this.everUp ? 'NATS reconnected' : 'NATS connected');
     this.everUp = true;
+    this.current = server;
     this.failedSinceUp = 0;
-    this.last = null;
+    this.lastLogged.clear();
   }
 
   /** A live connection ended (server gone, stale pings, or the server closed it with an error). */
@@ -152,8 +156,8 @@ export class NatsConnectReport {
       ? { cause: 'the server stopped answering pings' }
       : err
         ? { cause: classifyNatsFailure(err).cause }
-        : {};
-    this.log.warn({ servers: this.servers, ...why }, 'NATS disconnected; retrying');
+        : { cause: 'the connection closed' };
+    this.log.warn({ server: this.current, ...why }, 'NATS disconnected; retrying');
   }
 
   /** An `-ERR` on a live connection (e.g. a permissions violation): counted, logged every 10 s per code at most. */

@@ -5,7 +5,7 @@ import { NatsConnectReport } from './nats-failures.ts';
 import { checkNatsSettings, natsAuthOptions, type NatsSettings } from './nats-settings.ts';
 import type { NatsTarget } from './nats-url.ts';
 
-/** First retry after a failure; doubles per consecutive failure up to the max (plus jitter). */
+/** First retry after a failed round; doubles per consecutive failed round up to the max (plus jitter). */
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 2000;
 /** A server that stops answering is declared dead when 2 pings 1.5 s apart go unanswered (~4.5 s). */
@@ -59,23 +59,19 @@ export class NatsLink {
   private async run(): Promise<void> {
     let failures = 0;
     while (!this.closed) {
-      let nc: NatsConnection;
-      try {
-        nc = await connect(this.options());
-      } catch (err) {
-        if (this.closed) break;
-        this.report.failed(err);
+      const nc = await this.dialAny();
+      if (this.closed) {
+        await nc?.close();
+        break;
+      }
+      if (!nc) {
         failures++;
         await this.pause(retryDelay(failures));
         continue;
       }
-      if (this.closed) {
-        await nc.close();
-        break;
-      }
       failures = 0;
       this.nc = nc;
-      this.report.connected();
+      this.report.connected(nc.getServer());
       this.o.onUp(nc);
       this.markReady();
       await this.watch(nc);
@@ -83,13 +79,30 @@ export class NatsLink {
     this.markReady();
   }
 
-  private options(): Parameters<typeof connect>[0] {
+  /**
+   * One round: each server once, in random order (nodes spread over the cluster), one
+   * `connect()` per server so every failure is reported with the server it came from.
+   */
+  private async dialAny(): Promise<NatsConnection | null> {
+    for (const server of shuffled(this.target.servers)) {
+      if (this.closed) return null;
+      try {
+        return await connect(this.options(server));
+      } catch (err) {
+        if (!this.closed) this.report.failed(err, server);
+      }
+    }
+    return null;
+  }
+
+  private options(server: string): Parameters<typeof connect>[0] {
     return {
-      servers: this.target.servers,
+      servers: [server],
       name: this.o.name,
       // Read here, per attempt, so rotated creds or certificates apply without a restart.
-      ...natsAuthOptions(this.target, this.o.settings),
+      ...natsAuthOptions(this.target, this.o.settings, server),
       reconnect: false,
+      ignoreClusterUpdates: true,
       pingInterval: PING_INTERVAL_MS,
       maxPingOut: MAX_PINGS_OUT,
       timeout: DIAL_TIMEOUT_MS,
@@ -154,6 +167,16 @@ export class NatsLink {
   }
 }
 
+function shuffled<T>(xs: readonly T[]): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+/** Delay after a round in which every server failed. */
 function retryDelay(failures: number): number {
   const base = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(failures - 1, 8));
   // Up to 20% jitter, so nodes that lost NATS together do not retry in lockstep.

@@ -1,5 +1,6 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { credsAuthenticator, type ConnectionOptions, type TlsOptions } from 'nats';
 import { NatsUrlError, parseNatsUrl, type NatsTarget } from './nats-url.ts';
 
@@ -122,10 +123,14 @@ const what: Partial<Record<NatsSettingKey, string>> = {
 };
 
 /**
- * The nats.js options of one connection attempt. Files are read now: an operator may rotate
- * them while the node runs, and the next attempt picks them up.
+ * The nats.js options of one connection attempt to `server` (`host:port`). Files are read now:
+ * an operator may rotate them while the node runs, and the next attempt picks them up.
  */
-export function natsAuthOptions(target: NatsTarget, s: NatsSettings): Partial<ConnectionOptions> {
+export function natsAuthOptions(
+  target: NatsTarget,
+  s: NatsSettings,
+  server: string,
+): Partial<ConnectionOptions> {
   const f = readNatsFiles(s);
   const opts: Partial<ConnectionOptions> = {};
   if (target.auth && 'token' in target.auth) opts.token = target.auth.token;
@@ -133,11 +138,21 @@ export function natsAuthOptions(target: NatsTarget, s: NatsSettings): Partial<Co
   if (f.creds !== undefined) opts.authenticator = credsAuthenticator(new TextEncoder().encode(f.creds));
   if (target.tls || f.ca !== undefined || f.cert !== undefined) {
     // A `tls` object makes nats.js refuse a server that does not offer TLS.
-    const tls: TlsOptions = {};
+    const tls: TlsOptions & { host?: string } = {};
+    // nats.js v2 names no host for an IP literal, so Node would check the certificate against
+    // "localhost"; nats.js passes this object on to tls.connect, where `host` fixes that.
+    const host = hostOf(server);
+    if (isIP(host)) tls.host = host;
     if (f.ca !== undefined) tls.ca = f.ca;
     if (f.cert !== undefined) tls.cert = f.cert;
     if (f.key !== undefined) tls.key = f.key;
     opts.tls = tls;
   }
   return opts;
+}
+
+/** `host` of `host:port` or `[v6]:port`, brackets removed. */
+function hostOf(server: string): string {
+  const host = server.slice(0, server.lastIndexOf(':'));
+  return host.startsWith('[') ? host.slice(1, -1) : host;
 }
