@@ -72,7 +72,12 @@ export class NatsLink {
       failures = 0;
       this.nc = nc;
       this.report.connected(nc.getServer());
-      this.o.onUp(nc);
+      try {
+        this.o.onUp(nc);
+      } catch (err) {
+        // A bug on the caller's side must not end the loop: the next connection tries again.
+        this.o.log.error({ err }, 'setting up a NATS connection failed');
+      }
       this.markReady();
       await this.watch(nc);
     }

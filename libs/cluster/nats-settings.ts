@@ -88,16 +88,7 @@ export function readNatsFiles(s: NatsSettings): NatsFiles {
 }
 
 function validateFiles(s: NatsSettings, f: NatsFiles): void {
-  // The section markers of a NATS creds file (nsc's format): a user JWT, then the user's seed.
-  if (
-    f.creds !== undefined &&
-    !/-----BEGIN NATS USER JWT-----[\s\S]*-----BEGIN USER NKEY SEED-----/.test(f.creds)
-  ) {
-    throw new NatsSettingsError(
-      'natsCredsFile',
-      `${s.natsCredsFile} is not a NATS creds file (user JWT + seed)`,
-    );
-  }
+  if (f.creds !== undefined) checkCreds(s.natsCredsFile!, f.creds);
   const pem = (
     key: NatsSettingKey,
     path: string | undefined,
@@ -114,6 +105,20 @@ function validateFiles(s: NatsSettings, f: NatsFiles): void {
   pem('natsCaFile', s.natsCaFile, f.ca, () => new X509Certificate(f.ca!));
   pem('natsCertFile', s.natsCertFile, f.cert, () => new X509Certificate(f.cert!));
   pem('natsKeyFile', s.natsKeyFile, f.key, () => createPrivateKey(f.key!));
+}
+
+/** A creds file is nsc's format: a user JWT section, then the user's nkey seed, which must sign. */
+function checkCreds(path: string, text: string): void {
+  const bad = (cause?: unknown): NatsSettingsError =>
+    new NatsSettingsError('natsCredsFile', `${path} is not a NATS creds file (user JWT + nkey seed)`, {
+      cause,
+    });
+  if (!/-----BEGIN NATS USER JWT-----[\s\S]*-----BEGIN USER NKEY SEED-----/.test(text)) throw bad();
+  try {
+    credsAuthenticator(new TextEncoder().encode(text))('startup-check');
+  } catch (e) {
+    throw bad(e);
+  }
 }
 
 const what: Partial<Record<NatsSettingKey, string>> = {

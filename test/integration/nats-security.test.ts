@@ -258,6 +258,7 @@ test('the documented permissions: a read-only user hears events but its control 
   const forged: EventMap[typeof Subject.StreamPublished] = {
     v: 1,
     nodeId: 'tls-origin',
+    instanceId: 'forged-instance',
     ts: Date.now(),
     key: 'live/forged',
     epoch: 99,
@@ -319,6 +320,7 @@ test('a token in a tls:// URL (percent-encoded) authenticates the bus', async ()
     const event = {
       v: 1,
       nodeId: 'token-test',
+      instanceId: 'token-test-instance',
       ts: Date.now(),
       key: 'live/t',
       fromNodeId: 'o',
