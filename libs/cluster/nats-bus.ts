@@ -1,12 +1,4 @@
-import {
-  connect,
-  DebugEvents,
-  ErrorCode,
-  Events,
-  NatsError,
-  type NatsConnection,
-  type Subscription,
-} from 'nats';
+import { ErrorCode, NatsError, type NatsConnection, type Subscription } from 'nats';
 import { silentLogger, type Logger } from '../log/logger.ts';
 import { Counters } from '../metrics/counters.ts';
 import {
@@ -21,6 +13,8 @@ import {
   targetName,
   type ControlHandler,
 } from './event-schemas.ts';
+import { NatsLink } from './nats-link.ts';
+import type { NatsSettings } from './nats-settings.ts';
 import {
   Subject,
   type ControlReply,
@@ -31,57 +25,64 @@ import {
 } from './types.ts';
 
 export interface NatsBusOptions {
-  /** `nats://[user:pass@]host:port`, or several joined by commas. */
+  /** `nats://` or `tls://`, `[user:pass@ | token@]host:port`, or several joined by commas. */
   url: string;
+  /** Optional security files (see NatsSettings); '' = none. */
+  credsFile?: string;
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
   /** Client name shown by the server (the node id). */
   name: string;
   log?: Logger;
   counters?: Counters;
 }
 
-/** Retry forever, every ~0.5 s: a node may start before NATS and must outlive its restarts. */
-const RECONNECT_WAIT_MS = 500;
-/** A server that stops answering is declared dead when 2 pings 1.5 s apart go unanswered (~4.5 s). */
-const PING_INTERVAL_MS = 1500;
-const MAX_PINGS_OUT = 2;
-/** One dial (TCP + INFO/CONNECT) may take this long; a hung server must not stall reconnects for 20 s. */
-const DIAL_TIMEOUT_MS = 5000;
 /**
  * Events held while disconnected. nats.js v2 resets its outbound buffer on every dial, so
  * what it is given while down is lost; the bus keeps the last events itself and sends them
  * on reconnect. Heartbeats are not kept: the next one supersedes them.
  */
 const OFFLINE_QUEUE_MAX = 1000;
-/** close() drains (flushes what is pending) but never waits longer than this. */
-const DRAIN_TIMEOUT_MS = 2000;
 
 type Entry = { fn: (event: unknown) => void };
 type Served = { subject: string; handler: ControlHandler; sub: Subscription | null };
 
 /**
  * The event bus of a cluster node on NATS core (DESIGN.md "Cluster contract"). Constructing
- * it starts connecting in the background; until the first connection (and during outages)
- * publish queues, subscriptions are remembered, and nothing throws because NATS is down.
+ * it starts connecting in the background (NatsLink: retries forever, every failure logged and
+ * counted); until the first connection (and during outages) publish queues, subscriptions are
+ * remembered, and nothing throws because NATS is down or refuses us.
  */
 export class NatsBus implements EventBus {
-  /** Resolves on the first connection; rejects only if nats.js gives up (e.g. bad credentials). */
+  /** Resolves on the first connection (or on close() before one); never rejects. */
   readonly ready: Promise<void>;
   private readonly log: Logger;
   private readonly report: BusReporter;
+  private readonly link: NatsLink;
+  /** The live connection; null while down. */
   private nc: NatsConnection | null = null;
-  private up = false;
   private closed = false;
   private readonly handlers = new Map<Subject, Set<Entry>>();
   private readonly subs = new Map<Subject, Subscription>();
   private readonly served = new Set<Served>();
   private readonly offline: { subject: Subject; data: string }[] = [];
 
+  /** Throws NatsSettingsError (naming the setting) when the URL or a file is unusable. */
   constructor(opts: NatsBusOptions) {
     const log = opts.log ?? silentLogger();
     this.log = 'component' in log.bindings() ? log : log.child({ component: 'nats-bus' });
-    this.report = new BusReporter(this.log, opts.counters ?? new Counters());
-    this.ready = this.start(opts);
-    this.ready.catch((err: unknown) => this.log.error({ err }, 'NATS connection failed for good'));
+    const counters = opts.counters ?? new Counters();
+    this.report = new BusReporter(this.log, counters);
+    this.link = new NatsLink({
+      settings: natsSettingsOf(opts),
+      name: opts.name,
+      log: this.log,
+      counters,
+      onUp: (nc) => this.attach(nc),
+      onDown: () => this.detach(),
+    });
+    this.ready = this.link.ready;
   }
 
   /** Connects and resolves once connected (waiting for NATS to come up if need be). */
@@ -92,70 +93,28 @@ export class NatsBus implements EventBus {
   }
 
   get connected(): boolean {
-    return this.up && !this.closed;
+    return this.nc !== null && !this.closed;
   }
 
-  private async start(opts: NatsBusOptions): Promise<void> {
-    const target = parseNatsUrl(opts.url);
-    const nc = await connect({
-      servers: target.servers,
-      name: opts.name,
-      ...target.auth,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: RECONNECT_WAIT_MS,
-      waitOnFirstConnect: true,
-      pingInterval: PING_INTERVAL_MS,
-      maxPingOut: MAX_PINGS_OUT,
-      timeout: DIAL_TIMEOUT_MS,
-    });
-    if (this.closed) {
-      await nc.close();
-      return;
-    }
+  /** A new connection: subscriptions first (so the node hears its own queued events), then the queue. */
+  private attach(nc: NatsConnection): void {
     this.nc = nc;
-    this.up = true;
-    this.log.info({ servers: target.servers }, 'NATS connected');
-    this.watch(nc).catch((err: unknown) => this.log.error({ err }, 'NATS status watch failed'));
+    this.subs.clear();
     for (const subject of this.handlers.keys()) this.listen(nc, subject);
     for (const s of this.served) this.serve(nc, s);
     this.flushOffline();
   }
 
-  /** Tracks the connection through nats.js status events. */
-  private async watch(nc: NatsConnection): Promise<void> {
-    for await (const s of nc.status()) {
-      switch (s.type) {
-        case Events.Disconnect:
-          this.up = false;
-          if (!this.closed) this.log.warn({ server: s.data }, 'NATS disconnected; retrying');
-          break;
-        case Events.Reconnect:
-          this.up = true;
-          this.log.info({ server: s.data }, 'NATS reconnected');
-          this.flushOffline();
-          break;
-        case DebugEvents.StaleConnection:
-          this.log.warn('NATS server stopped answering pings');
-          break;
-        case Events.LDM:
-          this.log.warn('NATS server entering lame duck mode');
-          break;
-        case Events.Error:
-          this.log.warn({ err: s.data }, 'NATS async error');
-          break;
-        default:
-          break;
-      }
-    }
-    const err = await nc.closed();
-    this.up = false;
-    if (!this.closed) this.log.error({ err }, 'NATS connection closed');
+  private detach(): void {
+    this.nc = null;
+    this.subs.clear();
+    for (const s of this.served) s.sub = null;
   }
 
   publish<S extends Subject>(subject: S, event: EventMap[S]): void {
     const data = encodeEvent(subject, event);
     if (this.closed) this.report.dropped(subject, 'bus closed');
-    else if (this.nc && this.up) this.send(this.nc, subject, data);
+    else if (this.nc) this.send(this.nc, subject, data);
     else this.hold(subject, data);
   }
 
@@ -195,13 +154,14 @@ export class NatsBus implements EventBus {
     return () => {
       if (!set.delete(entry) || set.size > 0 || this.handlers.get(subject) !== set) return;
       this.handlers.delete(subject);
-      this.subs.get(subject)?.unsubscribe();
+      unsubscribe(this.subs.get(subject));
       this.subs.delete(subject);
     };
   }
 
   /** One NATS subscription per subject, fanned out here: each message is decoded and validated once. */
   private listen(nc: NatsConnection, subject: Subject): void {
+    if (nc.isClosed()) return; // attach() subscribes again on the next connection
     const sub = nc.subscribe(subject, {
       callback: (err, msg) => {
         if (err) return this.log.warn({ err, subject }, 'NATS subscription error');
@@ -223,12 +183,13 @@ export class NatsBus implements EventBus {
     if (this.nc) this.serve(this.nc, served);
     return () => {
       this.served.delete(served);
-      served.sub?.unsubscribe();
+      unsubscribe(served.sub);
       served.sub = null;
     };
   }
 
   private serve(nc: NatsConnection, served: Served): void {
+    if (nc.isClosed()) return;
     served.sub = nc.subscribe(served.subject, {
       callback: (err, msg) => {
         if (err) return this.log.warn({ err, subject: served.subject }, 'NATS subscription error');
@@ -250,8 +211,7 @@ export class NatsBus implements EventBus {
     const nodeId = targetName(target);
     if (this.closed) throw new ControlError(ControlErrorCode.Closed, nodeId, 'event bus closed');
     const nc = this.nc;
-    if (!nc || !this.up)
-      throw new ControlError(ControlErrorCode.NotConnected, nodeId, 'NATS is not connected');
+    if (!nc) throw new ControlError(ControlErrorCode.NotConnected, nodeId, 'NATS is not connected');
     try {
       const msg = await nc.request(subject, JSON.stringify(req), { timeout: timeoutMs });
       return decodeControlReply(nodeId, msg.data);
@@ -262,25 +222,35 @@ export class NatsBus implements EventBus {
 
   /** Resolves when the server has seen everything sent so far (immediately when disconnected). */
   async flush(): Promise<void> {
-    if (this.nc && this.up) await this.nc.flush();
+    if (this.nc) await this.nc.flush().catch(() => {});
   }
 
-  /** Drains (pending events go out, subscriptions end) within DRAIN_TIMEOUT_MS, then closes. */
+  /** Drains (pending events go out, subscriptions end) within a bounded time, then closes. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const { subject } of this.offline.splice(0)) this.report.dropped(subject, 'bus closed');
-    const nc = this.nc;
-    if (!nc) return; // start() closes the connection if it ever comes up
-    if (this.up) {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((r) => (timer = setTimeout(r, DRAIN_TIMEOUT_MS)));
-      await Promise.race([nc.drain().catch(() => {}), timeout]);
-      clearTimeout(timer);
-    }
-    this.up = false;
-    if (!nc.isClosed()) await nc.close();
+    await this.link.close();
+    this.nc = null;
   }
+}
+
+/** nats.js throws when unsubscribing on a connection that just closed; then there is nothing to undo. */
+function unsubscribe(sub: Subscription | null | undefined): void {
+  try {
+    sub?.unsubscribe();
+  } catch {
+    // the connection is gone, and the subscription with it
+  }
+}
+
+function natsSettingsOf(o: NatsBusOptions): NatsSettings {
+  const s: NatsSettings = { natsUrl: o.url };
+  if (o.credsFile) s.natsCredsFile = o.credsFile;
+  if (o.caFile) s.natsCaFile = o.caFile;
+  if (o.certFile) s.natsCertFile = o.certFile;
+  if (o.keyFile) s.natsKeyFile = o.keyFile;
+  return s;
 }
 
 /** Maps nats.js request failures to the contract's rejections. */
@@ -298,22 +268,4 @@ function requestError(e: unknown, nodeId: string, timeoutMs: number): ControlErr
   }
   const msg = `control request to ${nodeId} failed: ${(e as Error).message}`;
   return new ControlError(ControlErrorCode.Failed, nodeId, msg, { cause: e });
-}
-
-/** Splits credentials out of the URL(s): nats.js takes them as options, and logs must not show them. */
-export function parseNatsUrl(url: string): {
-  servers: string[];
-  auth: { user: string; pass: string } | { token: string } | Record<string, never>;
-} {
-  let auth: { user: string; pass: string } | { token: string } | Record<string, never> = {};
-  const servers = url.split(',').map((one) => {
-    const u = new URL(one.trim());
-    if (u.protocol !== 'nats:') throw new Error(`NATS URL must start with nats:// (got ${u.protocol}//)`);
-    const user = decodeURIComponent(u.username);
-    const pass = decodeURIComponent(u.password);
-    if (user && pass) auth = { user, pass };
-    else if (user) auth = { token: user };
-    return `${u.hostname}:${u.port || '4222'}`;
-  });
-  return { servers, auth };
 }

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import type { EnvOverride } from '../../libs/config/load.ts';
+import { checkNatsSettings, NatsSettingsError, type NatsSettings } from '../../libs/cluster/nats-settings.ts';
+import { ConfigError, type EnvOverride } from '../../libs/config/load.ts';
 
 export const redisUrlProperty = {
   type: 'string',
@@ -7,6 +8,69 @@ export const redisUrlProperty = {
   default: 'redis://127.0.0.1:6379/0',
   description: 'redis://[:password@]host:port/db. Env SLUICE_REDIS_URL.',
 } as const;
+
+export const natsUrlDescription =
+  'nats://host:port, or tls://host:port to require TLS; several comma-separated; credentials as user:password@ or token@ (percent-encoded). Env SLUICE_NATS_URL.';
+
+/** NATS security files, in the `cluster` section of every role that talks to NATS. */
+export const natsSecurityProperties = {
+  natsCredsFile: {
+    type: 'string',
+    default: '',
+    description:
+      'NATS .creds file (user JWT + nkey seed) for operator/JWT auth; empty = none. Env SLUICE_NATS_CREDS.',
+  },
+  natsCaFile: {
+    type: 'string',
+    default: '',
+    description:
+      'PEM CA bundle that verifies the NATS server instead of the system CAs; implies TLS. Env SLUICE_NATS_CA.',
+  },
+  natsCertFile: {
+    type: 'string',
+    default: '',
+    description:
+      'PEM client certificate for servers that verify clients (mutual TLS); needs natsKeyFile; implies TLS. Env SLUICE_NATS_CERT.',
+  },
+  natsKeyFile: {
+    type: 'string',
+    default: '',
+    description: 'Unencrypted PEM private key of natsCertFile. Env SLUICE_NATS_KEY.',
+  },
+} as const;
+
+export interface NatsSecurityConfig {
+  natsCredsFile: string;
+  natsCaFile: string;
+  natsCertFile: string;
+  natsKeyFile: string;
+}
+
+export const natsSecurityEnv: readonly EnvOverride[] = [
+  { env: 'SLUICE_NATS_CREDS', path: ['cluster', 'natsCredsFile'], kind: 'string' },
+  { env: 'SLUICE_NATS_CA', path: ['cluster', 'natsCaFile'], kind: 'string' },
+  { env: 'SLUICE_NATS_CERT', path: ['cluster', 'natsCertFile'], kind: 'string' },
+  { env: 'SLUICE_NATS_KEY', path: ['cluster', 'natsKeyFile'], kind: 'string' },
+];
+
+/**
+ * The NATS settings of a `cluster` section, checked before anything starts: a bad URL or an
+ * unreadable file is a ConfigError naming its key (exit 1), never a silent background failure.
+ */
+export function natsSettingsOf(cluster: { natsUrl: string } & NatsSecurityConfig): NatsSettings {
+  const s: NatsSettings = { natsUrl: cluster.natsUrl };
+  if (cluster.natsCredsFile) s.natsCredsFile = cluster.natsCredsFile;
+  if (cluster.natsCaFile) s.natsCaFile = cluster.natsCaFile;
+  if (cluster.natsCertFile) s.natsCertFile = cluster.natsCertFile;
+  if (cluster.natsKeyFile) s.natsKeyFile = cluster.natsKeyFile;
+  try {
+    checkNatsSettings(s);
+  } catch (e) {
+    if (e instanceof NatsSettingsError) throw new ConfigError([`cluster.${e.key}: ${e.message}`]);
+    throw e;
+  }
+  return s;
+}
 
 /** Schema of the `cluster` section origins and edges share. */
 export const clusterProperties = {
@@ -20,8 +84,9 @@ export const clusterProperties = {
         type: 'string',
         pattern: '^(nats|tls)://',
         default: 'nats://127.0.0.1:4222',
-        description: 'Env SLUICE_NATS_URL.',
+        description: natsUrlDescription,
       },
+      ...natsSecurityProperties,
       advertiseHost: {
         type: 'string',
         default: '',
@@ -57,7 +122,7 @@ export const clusterProperties = {
   },
 } as const;
 
-export interface ClusterConfig {
+export interface ClusterConfig extends NatsSecurityConfig {
   redisUrl: string;
   natsUrl: string;
   advertiseHost: string;
@@ -70,6 +135,7 @@ export interface ClusterConfig {
 export const clusterEnv: readonly EnvOverride[] = [
   { env: 'SLUICE_REDIS_URL', path: ['cluster', 'redisUrl'], kind: 'string' },
   { env: 'SLUICE_NATS_URL', path: ['cluster', 'natsUrl'], kind: 'string' },
+  ...natsSecurityEnv,
   { env: 'SLUICE_ADVERTISE_HOST', path: ['cluster', 'advertiseHost'], kind: 'string' },
   { env: 'SLUICE_PUBLIC_HOST', path: ['cluster', 'publicHost'], kind: 'string' },
   { env: 'SLUICE_RELAY_SECRET', path: ['cluster', 'relaySecret'], kind: 'string' },

@@ -7,7 +7,7 @@ import { RedisRegistry } from '../../libs/cluster/redis-registry.ts';
 import { createRootLogger } from '../../libs/log/logger.ts';
 import type { Counters } from '../../libs/metrics/counters.ts';
 import type { ClusterAgent } from './cluster-agent.ts';
-import { DEFAULT_RELAY_SECRET, type ClusterConfig } from './cluster-config.ts';
+import { DEFAULT_RELAY_SECRET, natsSettingsOf, type ClusterConfig } from './cluster-config.ts';
 import type { MediaNode } from './media-node.ts';
 import { onShutdownSignal } from './shutdown.ts';
 
@@ -20,12 +20,14 @@ interface ClusterNodeConfig {
 /**
  * What origins and edges set up first: identity (the configured node id and a fresh instance
  * id for this process), logger, and the Redis registry, whose connection is named after the
- * instance so other nodes can tell whether this process is still connected.
+ * instance so other nodes can tell whether this process is still connected. NATS settings are
+ * checked here, before anything listens: a bad URL or unreadable file is a ConfigError.
  */
 export function clusterNodeBase(
   cfg: ClusterNodeConfig,
   role: 'origin' | 'edge',
 ): { log: Logger; registry: RedisRegistry; holder: Holder } {
+  natsSettingsOf(cfg.cluster);
   cfg.nodeId ||= hostname();
   const holder: Holder = { nodeId: cfg.nodeId, instanceId: newInstanceId() };
   const log = createRootLogger({ level: cfg.log.level, nodeId: cfg.nodeId }).child({
@@ -44,8 +46,13 @@ export function clusterNodeBase(
 
 /** The NATS bus; usable at once (events queue until NATS is reachable). */
 export function clusterBus(cfg: ClusterNodeConfig, log: Logger, counters: Counters): NatsBus {
+  const c = cfg.cluster;
   return new NatsBus({
-    url: cfg.cluster.natsUrl,
+    url: c.natsUrl,
+    credsFile: c.natsCredsFile,
+    caFile: c.natsCaFile,
+    certFile: c.natsCertFile,
+    keyFile: c.natsKeyFile,
     name: cfg.nodeId,
     log: log.child({ component: 'bus' }),
     counters,

@@ -1,6 +1,11 @@
 import { loadConfig, type EnvOverride } from '../../libs/config/load.ts';
 import { listenDefinition } from '../node/config-schema.ts';
-import { redisUrlProperty } from '../node/cluster-config.ts';
+import {
+  natsSecurityEnv,
+  natsSecurityProperties,
+  redisUrlProperty,
+  type NatsSecurityConfig,
+} from '../node/cluster-config.ts';
 
 /**
  * The scheduler's configuration: one JSON Schema, validated by ajv at startup with defaults
@@ -45,8 +50,9 @@ export const schedulerSchema = {
           pattern: '^((nats|tls)://.*)?$',
           default: '',
           description:
-            'Optional: events are only counted and logged, answers never depend on them. Empty = no NATS. Env SLUICE_NATS_URL.',
+            'Optional: events are only counted and logged, answers never depend on them. Empty = no NATS. Same forms as on the nodes (nats:// or tls://, user:password@ or token@, comma-separated). Env SLUICE_NATS_URL.',
         },
+        ...natsSecurityProperties,
         heartbeatMs: {
           type: 'integer',
           minimum: 200,
@@ -96,7 +102,7 @@ export interface SchedulerConfig {
   nodeId: string;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
   listen: string;
-  cluster: { redisUrl: string; natsUrl: string; heartbeatMs: number; cacheMs: number };
+  cluster: { redisUrl: string; natsUrl: string; heartbeatMs: number; cacheMs: number } & NatsSecurityConfig;
   routing: RoutingConfig;
 }
 
@@ -105,6 +111,7 @@ export const schedulerEnv: readonly EnvOverride[] = [
   { env: 'SLUICE_SCHEDULER_LISTEN', path: ['listen'], kind: 'listen' },
   { env: 'SLUICE_REDIS_URL', path: ['cluster', 'redisUrl'], kind: 'string' },
   { env: 'SLUICE_NATS_URL', path: ['cluster', 'natsUrl'], kind: 'string' },
+  ...natsSecurityEnv,
 ];
 
 export function loadSchedulerConfig(file?: string, env?: NodeJS.ProcessEnv): SchedulerConfig {

@@ -4,6 +4,7 @@ import { RedisRegistry } from '../../libs/cluster/redis-registry.ts';
 import { formatListen, parseListen } from '../../libs/config/listen.ts';
 import { createRootLogger } from '../../libs/log/logger.ts';
 import { Counters } from '../../libs/metrics/counters.ts';
+import { natsSettingsOf } from '../node/cluster-config.ts';
 import { loadSchedulerConfig } from './config.ts';
 import { observeEvents } from './event-log.ts';
 import { RegistryCache } from './registry-cache.ts';
@@ -19,6 +20,8 @@ const READY_TIMEOUT_MS = 1000;
  */
 export async function runScheduler(configFile: string | undefined): Promise<void> {
   const cfg = loadSchedulerConfig(configFile);
+  // A bad NATS URL or unreadable creds/TLS file is a ConfigError (exit 1), not a silent bus.
+  if (cfg.cluster.natsUrl) natsSettingsOf(cfg.cluster);
   cfg.nodeId ||= hostname();
   const log = createRootLogger({ level: cfg.log.level, nodeId: cfg.nodeId });
   const counters = new Counters();
@@ -26,8 +29,18 @@ export async function runScheduler(configFile: string | undefined): Promise<void
     url: cfg.cluster.redisUrl,
     log: log.child({ component: 'registry' }),
   });
-  const bus = cfg.cluster.natsUrl
-    ? new NatsBus({ url: cfg.cluster.natsUrl, name: cfg.nodeId, log, counters })
+  const c = cfg.cluster;
+  const bus = c.natsUrl
+    ? new NatsBus({
+        url: c.natsUrl,
+        credsFile: c.natsCredsFile,
+        caFile: c.natsCaFile,
+        certFile: c.natsCertFile,
+        keyFile: c.natsKeyFile,
+        name: cfg.nodeId,
+        log,
+        counters,
+      })
     : null;
   const stopEvents = bus ? observeEvents(bus, counters, log.child({ component: 'events' })) : () => {};
 

@@ -18,7 +18,16 @@ test('defaults', () => {
     nodeId: '',
     log: { level: 'info' },
     listen: ':8090',
-    cluster: { redisUrl: 'redis://127.0.0.1:6379/0', natsUrl: '', heartbeatMs: 2000, cacheMs: 500 },
+    cluster: {
+      redisUrl: 'redis://127.0.0.1:6379/0',
+      natsUrl: '',
+      natsCredsFile: '',
+      natsCaFile: '',
+      natsCertFile: '',
+      natsKeyFile: '',
+      heartbeatMs: 2000,
+      cacheMs: 500,
+    },
     routing: { maxLoadRatio: 0.9, preferRelaying: true },
   });
 });
@@ -29,11 +38,19 @@ test('environment overrides', () => {
     SLUICE_SCHEDULER_LISTEN: '127.0.0.1:0',
     SLUICE_REDIS_URL: 'redis://:pw@10.0.0.2:6380/1',
     SLUICE_NATS_URL: 'nats://10.0.0.3:4222',
+    SLUICE_NATS_CREDS: '/etc/sluice/scheduler.creds',
+    SLUICE_NATS_CA: '/etc/sluice/ca.pem',
+    SLUICE_NATS_CERT: '/etc/sluice/client.pem',
+    SLUICE_NATS_KEY: '/etc/sluice/client-key.pem',
   });
   assert.equal(c.nodeId, 'sched-1');
   assert.equal(c.listen, '127.0.0.1:0');
   assert.equal(c.cluster.redisUrl, 'redis://:pw@10.0.0.2:6380/1');
   assert.equal(c.cluster.natsUrl, 'nats://10.0.0.3:4222');
+  assert.equal(c.cluster.natsCredsFile, '/etc/sluice/scheduler.creds');
+  assert.equal(c.cluster.natsCaFile, '/etc/sluice/ca.pem');
+  assert.equal(c.cluster.natsCertFile, '/etc/sluice/client.pem');
+  assert.equal(c.cluster.natsKeyFile, '/etc/sluice/client-key.pem');
 });
 
 test('a file with routing settings', () => {
