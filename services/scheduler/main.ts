@@ -1,9 +1,11 @@
 import { hostname } from 'node:os';
 import { NatsBus } from '../../libs/cluster/nats-bus.ts';
 import { RedisRegistry } from '../../libs/cluster/redis-registry.ts';
+import { formatRedisUrl } from '../../libs/cluster/redis-url.ts';
 import { formatListen, parseListen } from '../../libs/config/listen.ts';
 import { createRootLogger } from '../../libs/log/logger.ts';
 import { Counters } from '../../libs/metrics/counters.ts';
+import { redisTargetOf } from '../node/cluster-config.ts';
 import { loadSchedulerConfig } from './config.ts';
 import { observeEvents } from './event-log.ts';
 import { RegistryCache } from './registry-cache.ts';
@@ -19,6 +21,7 @@ const READY_TIMEOUT_MS = 1000;
  */
 export async function runScheduler(configFile: string | undefined): Promise<void> {
   const cfg = loadSchedulerConfig(configFile);
+  const redisTarget = redisTargetOf(cfg.cluster);
   cfg.nodeId ||= hostname();
   const log = createRootLogger({ level: cfg.log.level, nodeId: cfg.nodeId });
   const counters = new Counters();
@@ -53,7 +56,7 @@ export async function runScheduler(configFile: string | undefined): Promise<void
     throw e;
   }
   log.info(
-    { listen: formatListen(bound), redis: redact(cfg.cluster.redisUrl), nats: bus ? 'on' : 'off' },
+    { listen: formatListen(bound), redis: formatRedisUrl(redisTarget), nats: bus ? 'on' : 'off' },
     'scheduler listening',
   );
 
@@ -89,16 +92,5 @@ async function answers(read: () => Promise<unknown>, timeoutMs: number): Promise
     ]);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/** The Redis URL without its password, for the log. */
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparsable)';
   }
 }
