@@ -1,6 +1,9 @@
-import { Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
 import type { Logger } from 'pino';
 import { checkEpoch, checkHolder, checkInstanceId, checkMs, checkNodeId, checkStreamKey } from './checks.ts';
+import { isCluster, type RedisClient } from './redis-client.ts';
+import { RedisConnection } from './redis-connection.ts';
+import { parseRedisUrl } from './redis-url.ts';
 import {
   claimScript,
   indexLiveScript,
@@ -38,10 +41,14 @@ import type {
  *   <p>:{s:<key>}:owner  hash, PX lease      <p>:{s:<key>}:epoch  counter, never expires
  *   <p>:{n:<nodeId>}:info  NodeInfo JSON, PX ttl      <p>:{n:<nodeId>}:streams  presence hash, PX ttl
  *   <p>:{idx}:streams  zset "<epoch>:<key>" -> expiry   <p>:{idx}:nodes  zset nodeId -> expiry
+ *
+ * Runs on one server, a Sentinel-managed master or a Redis Cluster (redis-url.ts): every
+ * script and pipeline touches the keys of one hash tag only, and reads of many keys are
+ * separate commands, which a cluster client sends to each key's node.
  */
 
 export interface RedisRegistryOptions {
-  /** redis://[[user]:password@]host:port/db (rediss:// for TLS). */
+  /** redis://, redis-sentinel:// or redis-cluster:// (rediss… for TLS): see redis-url.ts. */
   url: string;
   /** Default 'sluice'. */
   keyPrefix?: string;
@@ -61,16 +68,13 @@ const PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;
 const CLIENT_NAME = /^[!-~]{1,200}$/;
 
 export class RedisRegistry implements StreamRegistry {
-  private readonly redis: Redis;
+  private readonly conn: RedisConnection;
+  private readonly redis: RedisClient;
   private readonly prefix: string;
   private readonly log: Logger | undefined;
-  private readonly timeoutMs: number;
   private readonly indexSlackMs: number;
-  private readonly reconnectHandlers = new Set<() => unknown>();
-  private readonly readyWaiters = new Set<(err?: Error) => void>();
-  private everReady = false;
-  private outage = false;
 
+  /** Throws RedisUrlError on a bad URL. */
   constructor(opts: RedisRegistryOptions) {
     this.prefix = opts.keyPrefix ?? 'sluice';
     if (!PREFIX.test(this.prefix))
@@ -78,47 +82,23 @@ export class RedisRegistry implements StreamRegistry {
     if (opts.clientName !== undefined && !CLIENT_NAME.test(opts.clientName))
       throw new Error(`registry: invalid client name ${JSON.stringify(opts.clientName)}`);
     this.log = opts.log;
-    this.timeoutMs = opts.timeoutMs ?? 1500;
     this.indexSlackMs = opts.indexSlackMs ?? 60_000;
-    this.redis = new Redis(opts.url, {
-      lazyConnect: false,
-      // RESP2: works with every Redis and proxy; nothing here needs RESP3.
-      protocol: 2,
+    this.conn = new RedisConnection(parseRedisUrl(opts.url), {
+      timeoutMs: opts.timeoutMs ?? 1500,
+      log: opts.log,
       ...(opts.clientName ? { connectionName: opts.clientName } : {}),
-      // No offline queue: while Redis is down calls wait (bounded) in whenReady() and then
-      // fail, instead of being queued and executed long after the caller gave up (a claim
-      // nobody knows about). For the same reason in-flight commands are not resent.
-      enableOfflineQueue: false,
-      autoResendUnfulfilledCommands: false,
-      maxRetriesPerRequest: 1,
-      commandTimeout: this.timeoutMs,
-      // Reconnect forever with capped backoff; the origin re-claims from onReconnect.
-      retryStrategy: (attempt: number) => Math.min(200 * attempt, 2000),
     });
-    this.redis.on('ready', () => this.onReady());
-    this.redis.on('close', () => {
-      if (this.everReady && !this.outage) {
-        this.outage = true;
-        this.log?.warn('redis connection lost');
-      }
-    });
-    this.redis.on('error', (err: Error) => {
-      // Every reconnect attempt fails the same way while Redis is down: log the first one.
-      if (!this.outage) this.log?.warn({ err: err.message }, 'redis error');
-      if (!this.everReady) this.outage = true;
-    });
-    this.redis.on('end', () => this.wakeWaiters(new Error('registry: redis connection closed')));
+    this.redis = this.conn.client;
   }
 
   /** ioredis connection status: wait, connecting, connect, ready, close, reconnecting, end. */
   get status(): string {
-    return this.redis.status;
+    return this.conn.status;
   }
 
   /** Runs `cb` each time the connection is ready again after having been ready (a Redis restart loses claims). Returns unsubscribe. */
   onReconnect(cb: () => unknown): () => void {
-    this.reconnectHandlers.add(cb);
-    return () => this.reconnectHandlers.delete(cb);
+    return this.conn.onReconnect(cb);
   }
 
   async claim(key: string, holder: Holder, leaseMs: number, opts: ClaimOptions = {}): Promise<ClaimResult> {
@@ -269,35 +249,51 @@ export class RedisRegistry implements StreamRegistry {
 
   /**
    * CLIENT LIST (O(clients), run only to prove an owner dead before a takeover): is a
-   * connection named `…:<instanceId>` open? null when the server refuses the command (ACL).
+   * connection named `…:<instanceId>` open? A process connected to a Redis Cluster holds
+   * connections to the masters it used, so every master is asked: found on any is proof of
+   * life, absent from all is proof of death, and a master that cannot answer (down, or the
+   * command refused by ACL) makes it null: cannot tell. With Sentinel, the current master.
    */
   async instanceConnected(instanceId: string): Promise<boolean | null> {
     checkInstanceId(instanceId);
     await this.whenReady();
-    let list: string;
-    try {
-      list = String(await this.redis.call('CLIENT', 'LIST', 'TYPE', 'normal'));
-    } catch (e) {
-      this.log?.warn({ err: (e as Error).message }, 'CLIENT LIST refused: cannot prove an owner dead');
-      return null;
+    const client = this.redis;
+    if (isCluster(client)) {
+      // The masters as the cluster has them now, not as this client last saw them.
+      const refreshed = await new Promise<boolean>((resolve) =>
+        client.refreshSlotsCache((err) => resolve(!err)),
+      );
+      if (!refreshed) {
+        this.log?.warn('cluster slots refresh failed: cannot prove an owner dead');
+        return null;
+      }
     }
+    const masters = this.conn.masters();
+    if (masters.length === 0) return null;
+    const lists = await Promise.all(
+      masters.map((m) =>
+        m.call('CLIENT', 'LIST', 'TYPE', 'normal').then(String, (e: unknown) => {
+          const node = `${m.options.host}:${m.options.port}`;
+          this.log?.warn(
+            { err: (e as Error).message, node },
+            'CLIENT LIST failed: cannot prove an owner dead',
+          );
+          return null;
+        }),
+      ),
+    );
     const suffix = `:${instanceId}`;
-    for (const line of list.split('\n')) {
-      const m = / name=(\S+)/.exec(line);
-      if (m?.[1]?.endsWith(suffix)) return true;
+    for (const list of lists) {
+      for (const line of list?.split('\n') ?? []) {
+        const m = / name=(\S+)/.exec(line);
+        if (m?.[1]?.endsWith(suffix)) return true;
+      }
     }
-    return false;
+    return lists.includes(null) ? null : false;
   }
 
   async close(): Promise<void> {
-    if (this.redis.status === 'end') return;
-    try {
-      if (this.redis.status === 'ready') await this.redis.quit();
-    } catch {
-      // Closing anyway.
-    } finally {
-      this.redis.disconnect();
-    }
+    await this.conn.close();
   }
 
   private ownerKey = (key: string): string => `${this.prefix}:{s:${key}}:owner`;
@@ -360,49 +356,14 @@ export class RedisRegistry implements StreamRegistry {
     }
   }
 
-  /** Resolves once connected; rejects after `timeoutMs` (Redis down) or when closed. */
+  /** Resolves once commands can go out; rejects after `timeoutMs` (Redis down) or when closed. */
   private whenReady(): Promise<void> {
-    if (this.redis.status === 'ready') return Promise.resolve();
-    if (this.redis.status === 'end') return Promise.reject(new Error('registry: redis connection closed'));
-    return new Promise((resolve, reject) => {
-      const done = (err?: Error): void => {
-        clearTimeout(timer);
-        this.readyWaiters.delete(done);
-        if (err) reject(err);
-        else resolve();
-      };
-      const timer = setTimeout(
-        () =>
-          done(new Error(`registry: redis not available (${this.redis.status}) after ${this.timeoutMs} ms`)),
-        this.timeoutMs,
-      );
-      this.readyWaiters.add(done);
-    });
-  }
-
-  private wakeWaiters(err?: Error): void {
-    for (const w of [...this.readyWaiters]) w(err);
-  }
-
-  private onReady(): void {
-    const again = this.everReady;
-    this.everReady = true;
-    if (this.outage) this.log?.info('redis connection ready');
-    this.outage = false;
-    this.wakeWaiters();
-    if (!again) return;
-    for (const cb of this.reconnectHandlers) {
-      Promise.resolve()
-        .then(cb)
-        .catch((err: unknown) =>
-          this.log?.error({ err: (err as Error).message }, 'onReconnect handler failed'),
-        );
-    }
+    return this.conn.whenReady();
   }
 }
 
 /** A pipeline's replies; rejects with the first command error. */
-async function exec(p: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
+async function exec(p: ChainableCommander): Promise<unknown[]> {
   const res = (await p.exec()) ?? [];
   return res.map(([err, v]) => {
     if (err) throw err;

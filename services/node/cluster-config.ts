@@ -1,12 +1,15 @@
 import { hostname } from 'node:os';
 import { checkNatsSettings, NatsSettingsError, type NatsSettings } from '../../libs/cluster/nats-settings.ts';
+import { parseRedisUrl, RedisUrlError, type RedisTarget } from '../../libs/cluster/redis-url.ts';
 import { ConfigError, type EnvOverride } from '../../libs/config/load.ts';
 
+/** Origins, edges and the scheduler: the registry's Redis (libs/cluster/redis-url.ts has the grammar). */
 export const redisUrlProperty = {
   type: 'string',
-  pattern: '^rediss?://',
+  pattern: '^rediss?(-sentinel|-cluster)?://[^\\s/?#]+(/[^\\s?#]*)?(\\?[^\\s#]*)?$',
   default: 'redis://127.0.0.1:6379/0',
-  description: 'redis://[:password@]host:port/db. Env SLUICE_REDIS_URL.',
+  description:
+    "One server: redis://[[user]:password@]host[:port][/db]. Sentinel: redis-sentinel://[[user]:password@]host[:port][,host[:port]...]/<masterName>[/<db>][?sentinelUsername=...&sentinelPassword=...] (sentinel port 26379 by default; user and password are the data nodes'). Redis Cluster: redis-cluster://[[user]:password@]host[:port][,host[:port]...] (seed nodes). rediss, rediss-sentinel, rediss-cluster: TLS to every server. Percent-encode reserved characters in passwords; IPv6 hosts in brackets ([::1]:6379). Env SLUICE_REDIS_URL.",
 } as const;
 
 export const natsUrlDescription =
@@ -70,6 +73,19 @@ export function natsSettingsOf(cluster: { natsUrl: string } & NatsSecurityConfig
     throw e;
   }
   return s;
+}
+
+/**
+ * `cluster.redisUrl` parsed. The schema pattern checks only its shape; ports, hosts, paths
+ * and encodings are checked here, at startup, as a config error naming the key.
+ */
+export function redisTargetOf(cluster: { redisUrl: string }): RedisTarget {
+  try {
+    return parseRedisUrl(cluster.redisUrl);
+  } catch (e) {
+    if (e instanceof RedisUrlError) throw new ConfigError([`cluster.redisUrl: ${e.message}`]);
+    throw e;
+  }
 }
 
 /** Schema of the `cluster` section origins and edges share. */

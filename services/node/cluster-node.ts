@@ -7,7 +7,7 @@ import { RedisRegistry } from '../../libs/cluster/redis-registry.ts';
 import { createRootLogger } from '../../libs/log/logger.ts';
 import type { Counters } from '../../libs/metrics/counters.ts';
 import type { ClusterAgent } from './cluster-agent.ts';
-import { DEFAULT_RELAY_SECRET, natsSettingsOf, type ClusterConfig } from './cluster-config.ts';
+import { DEFAULT_RELAY_SECRET, natsSettingsOf, redisTargetOf, type ClusterConfig } from './cluster-config.ts';
 import type { MediaNode } from './media-node.ts';
 import { onShutdownSignal } from './shutdown.ts';
 
@@ -28,6 +28,7 @@ export function clusterNodeBase(
   role: 'origin' | 'edge',
 ): { log: Logger; registry: RedisRegistry; holder: Holder } {
   natsSettingsOf(cfg.cluster);
+  redisTargetOf(cfg.cluster); // a bad URL is a config error before anything starts
   cfg.nodeId ||= hostname();
   const holder: Holder = { nodeId: cfg.nodeId, instanceId: newInstanceId() };
   const log = createRootLogger({ level: cfg.log.level, nodeId: cfg.nodeId }).child({

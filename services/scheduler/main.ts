@@ -1,10 +1,11 @@
 import { hostname } from 'node:os';
 import { NatsBus } from '../../libs/cluster/nats-bus.ts';
 import { RedisRegistry } from '../../libs/cluster/redis-registry.ts';
+import { formatRedisUrl } from '../../libs/cluster/redis-url.ts';
 import { formatListen, parseListen } from '../../libs/config/listen.ts';
 import { createRootLogger } from '../../libs/log/logger.ts';
 import { Counters } from '../../libs/metrics/counters.ts';
-import { natsSettingsOf } from '../node/cluster-config.ts';
+import { natsSettingsOf, redisTargetOf } from '../node/cluster-config.ts';
 import { loadSchedulerConfig } from './config.ts';
 import { observeEvents } from './event-log.ts';
 import { RegistryCache } from './registry-cache.ts';
@@ -22,6 +23,7 @@ export async function runScheduler(configFile: string | undefined): Promise<void
   const cfg = loadSchedulerConfig(configFile);
   // A bad NATS URL or unreadable creds/TLS file is a ConfigError (exit 1), not a silent bus.
   if (cfg.cluster.natsUrl) natsSettingsOf(cfg.cluster);
+  const redisTarget = redisTargetOf(cfg.cluster);
   cfg.nodeId ||= hostname();
   const log = createRootLogger({ level: cfg.log.level, nodeId: cfg.nodeId });
   const counters = new Counters();
@@ -66,7 +68,7 @@ export async function runScheduler(configFile: string | undefined): Promise<void
     throw e;
   }
   log.info(
-    { listen: formatListen(bound), redis: redact(cfg.cluster.redisUrl), nats: bus ? 'on' : 'off' },
+    { listen: formatListen(bound), redis: formatRedisUrl(redisTarget), nats: bus ? 'on' : 'off' },
     'scheduler listening',
   );
 
@@ -102,16 +104,5 @@ async function answers(read: () => Promise<unknown>, timeoutMs: number): Promise
     ]);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/** The Redis URL without its password, for the log. */
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparsable)';
   }
 }

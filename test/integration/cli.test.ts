@@ -186,6 +186,18 @@ test('usage, unknown roles, and cluster roles with bad cluster settings', async 
     { args: [], code: 2, out: /usage: sluice/ },
     { args: ['frobnicate'], code: 2, out: /unknown role "frobnicate"[\s\S]*usage: sluice/ },
     { args: ['origin'], code: 1, out: /cluster\.redisUrl/, env: { SLUICE_REDIS_URL: 'http://not-redis' } },
+    {
+      args: ['edge'],
+      code: 1,
+      out: /cluster\.redisUrl: host 2 of 2: port must be 1-65535/,
+      env: { SLUICE_REDIS_URL: 'redis-cluster://127.0.0.1:7000,127.0.0.1:99999' },
+    },
+    {
+      args: ['scheduler'],
+      code: 1,
+      out: /cluster\.redisUrl: needs the master name/,
+      env: { SLUICE_REDIS_URL: 'redis-sentinel://127.0.0.1:26379' },
+    },
     { args: ['edge'], code: 1, out: /cluster\.natsUrl/, env: { SLUICE_NATS_URL: 'bogus' } },
     { args: ['origin'], code: 1, out: /cluster\.relaySecret/, env: { SLUICE_RELAY_SECRET: 'short' } },
     { args: ['--help'], code: 0, out: /usage: sluice/, stdout: true },

@@ -67,7 +67,15 @@ async function spawnRedis(port: number, password: string | undefined): Promise<C
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
   args.push('--dir', tmpdir(), '--daemonize', 'no');
   if (password !== undefined) args.push('--requirepass', password);
-  const c = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  return launchRedis('redis-server', args, port);
+}
+
+/**
+ * Starts `command` (redis-server or redis-sentinel) with `args`, killed with the test process
+ * whatever happens, and waits until it answers on `port`; kills it and throws if it does not.
+ */
+export async function launchRedis(command: string, args: string[], port: number): Promise<ChildProcess> {
+  const c = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(c);
   let output = '';
   c.stdout?.on('data', (d: Buffer) => (output += d.toString()));
@@ -77,7 +85,7 @@ async function spawnRedis(port: number, password: string | undefined): Promise<C
   while (!(await pingable(port))) {
     if (c.exitCode !== null || c.signalCode !== null || Date.now() > deadline) {
       await killChild(c, 'SIGKILL');
-      throw new Error(`redis-server on port ${port} did not start:\n${output.slice(-2000)}`);
+      throw new Error(`${command} on port ${port} did not start:\n${output.slice(-2000)}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -100,7 +108,7 @@ function pingable(port: number): Promise<boolean> {
   });
 }
 
-async function killChild(c: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+export async function killChild(c: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   if (c.exitCode !== null || c.signalCode !== null) return;
   const exited = new Promise<void>((r) => c.once('exit', () => r()));
   c.kill(signal);
