@@ -66,6 +66,8 @@ export class Relay {
   /** The claim the current (or last) pull was made for: the epoch this relay follows. */
   private following: StreamOwner | null = null;
   private confirming = false;
+  /** Ends the live pull now (set while one runs). */
+  private endPull: (why: string) => void = () => {};
   /** When the first viewer asked; for the relay-start latency log. */
   private readonly requestedAt = Date.now();
   private everLive = false;
@@ -116,6 +118,7 @@ export class Relay {
     this.stopReason = reason;
     this.log.info({ reason }, 'relay stopping');
     this.wake.fire();
+    this.endPull(reason);
     this.client?.close();
     this.detach();
   }
@@ -153,7 +156,7 @@ export class Relay {
     );
     this.d.counters.inc('relay_owner_moved');
     this.wake.fire();
-    this.client.close();
+    this.endPull(`moved to ${owner.nodeId} (epoch ${owner.epoch})`);
   }
 
   private async run(): Promise<void> {
@@ -220,12 +223,17 @@ export class Relay {
     }
     this.client = client;
     this.following = owner;
+    // The pull is over at the first of: the socket closed, the stream unpublished, silence, a
+    // confirmed move, stop(). Not when close() has finished: a hung origin never acks our FIN.
     const closed = new Promise<string>((resolve) => {
+      this.endPull = (why) => {
+        resolve(why);
+        client.close();
+      };
       client.onClose = (err) => resolve(err ? err.message : 'origin closed the relay');
       client.onStatus = (info) => {
         if (info.code === StatusCode.PlayUnpublishNotify || info.code === StatusCode.PlayStop) {
-          resolve('stream unpublished at the origin');
-          client.close();
+          this.endPull('stream unpublished at the origin');
         }
       };
     });
@@ -256,14 +264,13 @@ export class Relay {
     lastMediaAt = Date.now();
     this.logLive(owner);
     emit(this.d.bus, this.log, Subject.RelayStarted, this.event(owner));
-    let silentFor = 0;
     // A hung origin (stopped process, stuck event loop) keeps the socket open: watch for media.
     const receiveCheckMs = Math.max(50, Math.floor(this.d.opts.receiveTimeoutMs / 4));
     const receive = setInterval(() => {
-      silentFor = Date.now() - lastMediaAt;
+      const silentFor = Date.now() - lastMediaAt;
       if (silentFor < this.d.opts.receiveTimeoutMs) return;
       this.d.counters.inc('relay_receive_timeouts');
-      client.close();
+      this.endPull(`no media for ${silentFor} ms`);
     }, receiveCheckMs);
     receive.unref();
     // Events announce a move at once; this check covers a move while NATS is away.
@@ -272,13 +279,13 @@ export class Relay {
       this.d.opts.ownerPollMs * LIVE_OWNER_CHECK_FACTOR,
     );
     watch.unref();
-    let closedWhy = await closed;
+    const closedWhy = await closed;
     clearInterval(receive);
     clearInterval(watch);
-    if (silentFor >= this.d.opts.receiveTimeoutMs) closedWhy = `no media for ${silentFor} ms`;
     // When we stopped it ourselves, that is the reason, not the close it caused.
     const why = this.stopped ? this.stopReason : closedWhy;
     this.client = null;
+    this.endPull = () => {};
     this.detach();
     const stoppedEvent = { ...this.event(this.following ?? owner), reason: why.slice(0, 200) };
     emit(this.d.bus, this.log, Subject.RelayStopped, stoppedEvent);

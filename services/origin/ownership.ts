@@ -307,7 +307,11 @@ export class Ownership {
     for (const c of [...this.claims.values()]) {
       const age = now - c.confirmedAt;
       if (age > this.o.outageGraceMs) {
-        this.fence(c, 'registry_unreachable', `registry unconfirmed for ${Math.round(age)} ms`);
+        this.fence(
+          c,
+          'unconfirmed',
+          `ownership unconfirmed for ${Math.round(age)} ms (registry unreachable, or this process was paused)`,
+        );
       }
     }
   }
