@@ -11,6 +11,9 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 command -v nats-server >/dev/null || missing+=(nats-server)
 # NATS TLS tests make a throwaway CA and certificates with the openssl CLI.
 command -v openssl >/dev/null || missing+=(openssl)
+# Redis Sentinel tests; a clock-shifted origin (libfaketime preloaded) in the fault tests.
+command -v redis-sentinel >/dev/null || missing+=(redis-sentinel)
+ls /usr/lib/*/faketime/libfaketimeMT.so.1 >/dev/null 2>&1 || missing+=(faketime)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing: ${missing[*]} — run as root (or install them) first" >&2

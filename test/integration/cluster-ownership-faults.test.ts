@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
 import { Subject } from '../../libs/cluster/types.ts';
 import {
   assertEventsValid,
@@ -20,6 +21,10 @@ import { sleep, waitFor, type SluiceProcess } from './helpers/sluice.ts';
 // NATS; the skewed clock is libfaketime's.
 
 const SPEC = { durationS: 4, width: 320, height: 240, fps: 25, gop: 25 };
+/** Debian's libfaketime (package faketime), multi-thread safe variant: Node has threads. */
+const FAKETIME_LIB = readdirSync('/usr/lib')
+  .map((arch) => `/usr/lib/${arch}/faketime/libfaketimeMT.so.1`)
+  .find((p) => existsSync(p));
 
 let cluster: Cluster;
 let media: string;
@@ -48,7 +53,11 @@ async function refusedPublish(origin: SluiceProcess, key: string): Promise<strin
 test('an origin whose clock runs 11 s ahead cannot take a live key, and keeps its own', async (t) => {
   const key = 'live/skew';
   const origin1 = cluster.origins[0]!;
-  const skewed = await cluster.spawn('origin', 'origin-skewed', { wrap: ['faketime', '-f', '+11s'] });
+  // libfaketime preloaded into the node itself (the `faketime` command would fork it as a
+  // grandchild that outlives a kill of the wrapper).
+  const skewed = await cluster.spawn('origin', 'origin-skewed', {
+    env: { LD_PRELOAD: FAKETIME_LIB ?? assert.fail('libfaketime not installed'), FAKETIME: '+11s' },
+  });
   const pub = await publishTo(origin1, media, key);
   cluster.track(pub);
   const owner = await waitFor(() => cluster.registry.lookup(key), 3000, 'the claim');
@@ -60,7 +69,13 @@ test('an origin whose clock runs 11 s ahead cannot take a live key, and keeps it
   // Its lease (3 s) is long over by the skewed clock; by Redis's clock it is live.
   const since = skewed.logs.length;
   await refusedPublish(skewed, key);
-  assert.equal(logLines(skewed, 'stream owned by another process', key, since)[0]?.owner, 'origin-1');
+  // The refusal is logged before ffmpeg is told; its line may reach us after ffmpeg exited.
+  const why = await waitFor(
+    () => logLines(skewed, 'stream owned by another process', key, since)[0],
+    2000,
+    'the refusal logged',
+  );
+  assert.equal(why.owner, 'origin-1');
   await sleep(2 * TIMING.refreshMs);
   const still = await cluster.registry.lookup(key);
   assert.deepEqual([still?.nodeId, still?.epoch], ['origin-1', owner.epoch], 'origin-1 keeps the key');
@@ -89,8 +104,12 @@ test("two origins started with the same node id: the second one cannot take the 
 
   const since = twin.logs.length;
   await refusedPublish(twin, key);
-  const refusal = logLines(twin, 'stream owned by another process', key, since)[0];
-  assert.equal(refusal?.owner, 'origin-1');
+  const refusal = await waitFor(
+    () => logLines(twin, 'stream owned by another process', key, since)[0],
+    2000,
+    'the refusal logged',
+  );
+  assert.equal(refusal.owner, 'origin-1');
   assert.equal(refusal.ownerInstance, owner.instanceId);
   assert.notEqual(twin.logs.find((l) => typeof l.instance === 'string')?.instance, owner.instanceId);
 
@@ -128,14 +147,16 @@ test('Redis unreachable: a new publish is refused by default, accepted with acce
     const since = origin1.logs.length;
     const stderr = await refusedPublish(origin1, 'live/no-registry');
     assert.match(stderr, /Publish|error|Error/);
-    assert.equal(
-      logLines(
-        origin1,
-        'registry unreachable: publish refused (ownership.acceptWhileRegistryDown is off)',
-        'live/no-registry',
-        since,
-      ).length,
-      1,
+    await waitFor(
+      () =>
+        logLines(
+          origin1,
+          'registry unreachable: publish refused (ownership.acceptWhileRegistryDown is off)',
+          'live/no-registry',
+          since,
+        ).length === 1,
+      2000,
+      'the refusal logged',
     );
     assert.equal(await counter(origin1.api, 'sluice_claims_refused_registry_down_total'), 1);
 

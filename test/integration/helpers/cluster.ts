@@ -98,8 +98,6 @@ export interface Cluster {
 export interface SpawnOptions {
   config?: object;
   env?: Record<string, string>;
-  /** A command the node runs under, e.g. ['faketime', '-f', '+11s']. */
-  wrap?: string[];
 }
 
 type Json = Record<string, unknown>;
@@ -143,7 +141,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         ? deepMerge(ORIGIN_CONFIG, (o.originConfig ?? {}) as Json)
         : deepMerge(EDGE_CONFIG, (o.edgeConfig ?? {}) as Json);
     cfg = deepMerge(cfg, (so.config ?? {}) as Json);
-    const p = await startRole(role, cfg, { ...env(nodeId), ...so.env }, so.wrap);
+    const p = await startRole(role, cfg, { ...env(nodeId), ...so.env });
     live.add(p.proc);
     p.proc.once('exit', () => live.delete(p.proc));
     procs.push(p);

@@ -37,15 +37,11 @@ export async function startRole(
   role: 'standalone' | 'origin' | 'edge',
   config: object = TEST_CONFIG,
   env: Record<string, string> = {},
-  /** Run under this command (e.g. faketime): the node is its last child. */
-  wrap: string[] = [],
 ): Promise<SluiceProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-test-'));
   const file = join(dir, `${role}.json`);
   writeFileSync(file, JSON.stringify(config));
-  const argv = [process.execPath, join(ROOT, 'bin/sluice.js'), role, '--config', file];
-  const [cmd, ...args] = [...wrap, ...argv] as [string, ...string[]];
-  const proc = spawn(cmd, args, {
+  const proc = spawn(process.execPath, [join(ROOT, 'bin/sluice.js'), role, '--config', file], {
     env: {
       ...process.env,
       SLUICE_RTMP_LISTEN: '127.0.0.1:0',
