@@ -20,6 +20,9 @@ import type {
  * stop. Values are copied in and out: callers never share objects with the store.
  */
 
+/** Epoch counters are pruned once there are this many. */
+const EPOCHS_PRUNE_AT = 10_000;
+
 export interface MemoryRegistryOptions {
   /** Clock in ms since epoch; defaults to Date.now. */
   now?: () => number;
@@ -39,7 +42,7 @@ interface Presence {
 
 export class MemoryRegistry implements StreamRegistry {
   private readonly claims = new Map<string, Claim>();
-  /** Last epoch per key; kept after release and expiry so epochs are never reused. */
+  /** Last epoch per key, kept after release and expiry (for a while: see pruneEpochs). */
   private readonly epochs = new Map<string, number>();
   private readonly nodes = new Map<string, { info: NodeInfo; expiresAt: number }>();
   private readonly presence = new Map<string, Presence>();
@@ -60,9 +63,11 @@ export class MemoryRegistry implements StreamRegistry {
       if (cur && cur.owner.instanceId !== holder.instanceId && cur.owner.epoch !== opts.takeoverEpoch) {
         return { ok: false, owner: this.view(cur, now) };
       }
-      // At least the clock in ms, like the Redis script, so epochs compare across implementations.
-      const epoch = Math.max((this.epochs.get(key) ?? 0) + 1, now);
+      // At least the clock in microseconds, like the Redis script, so epochs compare across
+      // implementations and a forgotten counter is not needed to keep them increasing.
+      const epoch = Math.max((this.epochs.get(key) ?? 0) + 1, Math.floor(now * 1000));
       this.epochs.set(key, epoch);
+      this.pruneEpochs(now);
       this.claims.set(key, {
         owner: {
           key,
@@ -243,6 +248,19 @@ export class MemoryRegistry implements StreamRegistry {
   close(): Promise<void> {
     this.closed = true;
     return Promise.resolve();
+  }
+
+  /**
+   * Forgets counters of keys without a claim whose last epoch is over a minute old: the next
+   * claim's epoch (the clock in µs) is higher anyway. Keeps the map bounded by recent keys,
+   * whatever keys publishers choose.
+   */
+  private pruneEpochs(now: number): void {
+    if (this.epochs.size < EPOCHS_PRUNE_AT) return;
+    const before = (now - 60_000) * 1000;
+    for (const [key, epoch] of this.epochs) {
+      if (epoch < before && !this.claims.has(key)) this.epochs.delete(key);
+    }
   }
 
   /** The claim of `key` if it has not expired; drops it otherwise. */

@@ -11,8 +11,14 @@ export interface RedisClientOptions {
   connectionName?: string;
 }
 
-/** Reconnect forever with capped backoff; the origin re-claims from onReconnect. */
-const reconnectDelayMs = (attempt: number): number => Math.min(200 * attempt, 2000);
+/**
+ * Reconnect forever with capped backoff (the origin re-claims from onReconnect): 200 ms more
+ * per attempt, capped. The cap bounds how long a live process
+ * can stay disconnected once Redis is back, which the takeover of a dead owner relies on
+ * (REDIS_RECONNECT_CAP_MS).
+ */
+export const REDIS_RECONNECT_CAP_MS = 1000;
+const reconnectDelayMs = (attempt: number): number => Math.min(200 * attempt, REDIS_RECONNECT_CAP_MS);
 
 /**
  * The ioredis client for a parsed `cluster.redisUrl`, with the same failure behaviour in

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createRedisClient, isCluster, masterConnections, type RedisClient } from './redis-client.ts';
+import { RegistryUnavailableError } from './registry-errors.ts';
 import type { RedisTarget } from './redis-url.ts';
 
 export interface RedisConnectionOptions {
@@ -49,7 +50,7 @@ export class RedisConnection {
       if (!this.outage) this.log?.warn({ err: err.message }, 'redis error');
       if (!this.everReady) this.outage = true;
     });
-    c.on('end', () => this.wakeWaiters(new Error('registry: redis connection closed')));
+    c.on('end', () => this.wakeWaiters(new RegistryUnavailableError('registry: redis connection closed')));
     if (isCluster(c)) {
       c.on('node error', (err: Error, node: string) => {
         if (!this.outage) this.log?.warn({ err: err.message, node }, 'redis cluster node error');
@@ -83,7 +84,8 @@ export class RedisConnection {
   /** Resolves once commands can go out; rejects after `timeoutMs` (Redis down) or when closed. */
   whenReady(): Promise<void> {
     if (this.commandsReady()) return Promise.resolve();
-    if (this.client.status === 'end') return Promise.reject(new Error('registry: redis connection closed'));
+    if (this.client.status === 'end')
+      return Promise.reject(new RegistryUnavailableError('registry: redis connection closed'));
     return new Promise((resolve, reject) => {
       const done = (err?: Error): void => {
         clearTimeout(timer);
@@ -95,7 +97,11 @@ export class RedisConnection {
         // A cluster master still connecting does not hold up calls to the others any longer.
         if (this.client.status === 'ready') done();
         else
-          done(new Error(`registry: redis not available (${this.client.status}) after ${this.timeoutMs} ms`));
+          done(
+            new RegistryUnavailableError(
+              `registry: redis not available (${this.client.status}) after ${this.timeoutMs} ms`,
+            ),
+          );
       }, this.timeoutMs);
       this.readyWaiters.add(done);
     });

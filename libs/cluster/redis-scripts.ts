@@ -30,14 +30,20 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `;
 
+/** How long an epoch counter outlives its last claim: epochs follow the clock, so a counter that expired is not needed to keep them increasing. */
+export const EPOCH_COUNTER_TTL_MS = 86_400_000;
+
 /**
  * KEYS: owner hash, epoch counter. ARGV: nodeId, instanceId, leaseMs, relayAddr, takeoverEpoch
  * ('0' for none).
  * Free, or held by the same instance (a republish), or held under exactly takeoverEpoch (an
- * owner proven dead): a new epoch and a fresh owner. The epoch is max(last + 1, Redis ms):
- * never reused, and higher than any epoch handed out before a Redis restart or a failover
- * that lost the counter (as long as the new server's clock is not behind by more than the
- * outage lasted).
+ * owner proven dead): a new epoch and a fresh owner. The epoch is max(last + 1, Redis time in
+ * MICROseconds): never reused, and higher than any epoch handed out before a Redis restart or
+ * a failover that lost the counter's last writes (as long as the new server's clock is not
+ * behind by more than the outage lasted); a counter runs ahead of the clock only with more
+ * than one claim of one key per microsecond. Microseconds since 1970 stay exact in a double
+ * (and in JSON, AMF0 and Lua numbers) until the year 2255. So the counter itself may expire a
+ * day after its last claim: keys never published again cost nothing.
  * Returns {1, epoch} or {0, nodeId, instanceId, epoch, since, pttl, addr, media}.
  */
 export const claimScript = script(
@@ -48,17 +54,19 @@ local cur = redis.call('HMGET', KEYS[1], 'nodeId', 'instanceId', 'epoch', 'since
 if cur[1] and cur[2] ~= ARGV[2] and cur[3] ~= ARGV[5] then
   return {0, cur[1], cur[2] or '', cur[3] or '0', cur[4] or '0', redis.call('PTTL', KEYS[1]), cur[5] or '', cur[6] or '{}'}
 end
-${NOW_MS}
+local t = redis.call('TIME')
+local nowUs = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local last = tonumber(redis.call('GET', KEYS[2]) or '0')
 local epoch
-if now > last then
-  epoch = redis.call('INCRBY', KEYS[2], now - last)
+if nowUs > last then
+  epoch = redis.call('INCRBY', KEYS[2], nowUs - last)
 else
   epoch = redis.call('INCR', KEYS[2])
 end
+redis.call('PEXPIRE', KEYS[2], ${EPOCH_COUNTER_TTL_MS})
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'nodeId', ARGV[1], 'instanceId', ARGV[2], 'epoch', epoch, 'since', now,
-  'addr', ARGV[4], 'media', '{}')
+redis.call('HSET', KEYS[1], 'nodeId', ARGV[1], 'instanceId', ARGV[2], 'epoch', epoch,
+  'since', math.floor(nowUs / 1000), 'addr', ARGV[4], 'media', '{}')
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return {1, epoch}
 `,

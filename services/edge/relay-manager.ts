@@ -32,9 +32,12 @@ export class RelayManager {
   constructor(d: RelayManagerDeps) {
     this.d = d;
     d.hub.onViewersChanged = (s) => this.onViewersChanged(s);
-    this.unsubscribe = d.bus.subscribe(Subject.StreamPublished, (e) =>
-      this.relays.get(e.key)?.onPublished(e),
-    );
+    this.unsubscribe = d.bus.subscribe(Subject.StreamPublished, (e) => {
+      const relay = this.relays.get(e.key);
+      if (relay) relay.onPublished(e);
+      // Viewers still waiting on a key whose relay gave up: pull for them now.
+      else if ((d.hub.get(e.key)?.subscriberCount ?? 0) > 0) this.ensure(e.key);
+    });
   }
 
   get count(): number {
@@ -94,10 +97,14 @@ export class RelayManager {
   }
 
   private onViewersChanged(s: Stream): void {
+    const relay = this.relays.get(s.key);
     if (s.subscriberCount > 0) {
       this.clearIdle(s.key);
-      if (!this.relays.has(s.key)) this.ensure(s.key);
-    } else if (this.relays.has(s.key)) {
+      if (!relay) this.ensure(s.key);
+    } else if (relay && !relay.everDelivered) {
+      // Never got the stream (a key nobody publishes): its slot is not worth keeping.
+      this.stop(s.key, 'no viewers');
+    } else if (relay) {
       this.armIdle(s.key);
     }
   }

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import {
   Subject,
@@ -66,6 +67,9 @@ export class Relay {
   /** The claim the current (or last) pull was made for: the epoch this relay follows. */
   private following: StreamOwner | null = null;
   private confirming = false;
+  /** Another confirmation was asked for while one ran: run it again after. */
+  private confirmAgain = false;
+  private lastLookupWarn = -Infinity;
   /** Ends the live pull now (set while one runs). */
   private endPull: (why: string) => void = () => {};
   /** When the first viewer asked; for the relay-start latency log. */
@@ -82,6 +86,11 @@ export class Relay {
 
   get live(): boolean {
     return this.handle !== null;
+  }
+
+  /** It has delivered media at least once. */
+  get everDelivered(): boolean {
+    return this.everLive;
   }
 
   get ownerNodeId(): string | null {
@@ -125,7 +134,11 @@ export class Relay {
 
   /** Looks the owner up; moves a live pull only to a higher epoch the registry confirms. */
   private async confirmMove(source: 'event' | 'poll'): Promise<void> {
-    if (this.confirming) return;
+    if (this.confirming) {
+      // Its lookup may predate the claim this event announces: look again when it is done.
+      this.confirmAgain ||= source === 'event';
+      return;
+    }
     this.confirming = true;
     let owner: StreamOwner | null;
     try {
@@ -134,6 +147,10 @@ export class Relay {
       return; // cannot confirm: keep what we have
     } finally {
       this.confirming = false;
+      if (this.confirmAgain) {
+        this.confirmAgain = false;
+        void this.confirmMove('event');
+      }
     }
     const cur = this.following;
     if (this.stopped || !this.client || !cur) return;
@@ -165,15 +182,20 @@ export class Relay {
     while (!this.stopped) {
       this.wake.reset();
       const owner = await this.d.registry.lookup(this.key).catch((e: unknown) => {
-        this.log.warn({ err: (e as Error).message }, 'owner lookup failed');
+        this.lookupFailed(e);
         return null;
       });
       if (this.stopped) break;
       if (!owner) {
-        noOwnerSince ??= Date.now();
-        if (Date.now() - noOwnerSince >= this.d.opts.noOwnerGiveUpMs) {
+        const now = performance.now();
+        noOwnerSince ??= now;
+        // Viewers wait on their own clock (stream.waitPublisherMs): while one waits, so do we.
+        if (now - noOwnerSince >= this.d.opts.noOwnerGiveUpMs && this.viewers() === 0) {
           this.d.counters.inc('relays_given_up');
-          this.log.info({ waitedMs: Date.now() - noOwnerSince }, 'no origin owns the stream; relay gives up');
+          this.log.info(
+            { waitedMs: Math.round(now - noOwnerSince) },
+            'no origin owns the stream; relay gives up',
+          );
           this.onGiveUp('no owner');
           break;
         }
@@ -191,6 +213,18 @@ export class Relay {
       if (woken && !this.stopped) await sleepMs(Math.random() * this.d.opts.reconnectMinMs);
       backoff = Math.min(backoff * 2, this.d.opts.reconnectMaxMs);
     }
+  }
+
+  private viewers(): number {
+    return this.d.hub.get(this.key)?.subscriberCount ?? 0;
+  }
+
+  /** A registry outage fails every lookup of every relay: one line per relay every 10 s. */
+  private lookupFailed(e: unknown): void {
+    const now = performance.now();
+    if (now - this.lastLookupWarn < 10_000) return;
+    this.lastLookupWarn = now;
+    this.log.warn({ err: (e as Error).message }, 'owner lookup failed');
   }
 
   /** The owner's internal RTMP address: stored with its claim, else from its node record. */
@@ -238,9 +272,10 @@ export class Relay {
       };
     });
     let badFrames = 0;
-    let lastMediaAt = Date.now();
+    // Monotonic: a wall-clock step must neither silence nor fire the receive timeout.
+    let lastMediaAt = performance.now();
     client.onMedia = (msg) => {
-      lastMediaAt = Date.now();
+      lastMediaAt = performance.now();
       // The hub sees the relay as the publisher from its first frame (media can follow
       // Play.Start in the same read, before play() resolves).
       if (!this.handle) this.attach(owner);
@@ -261,13 +296,13 @@ export class Relay {
       this.client = null;
       return 'failed';
     }
-    lastMediaAt = Date.now();
+    lastMediaAt = performance.now();
     this.logLive(owner);
     emit(this.d.bus, this.log, Subject.RelayStarted, this.event(owner));
     // A hung origin (stopped process, stuck event loop) keeps the socket open: watch for media.
     const receiveCheckMs = Math.max(50, Math.floor(this.d.opts.receiveTimeoutMs / 4));
     const receive = setInterval(() => {
-      const silentFor = Date.now() - lastMediaAt;
+      const silentFor = Math.round(performance.now() - lastMediaAt);
       if (silentFor < this.d.opts.receiveTimeoutMs) return;
       this.d.counters.inc('relay_receive_timeouts');
       this.endPull(`no media for ${silentFor} ms`);

@@ -76,6 +76,7 @@ export class ClusterAgent {
   /** Marks the node draining in its record (the scheduler stops routing to it) and beats at once. */
   async drain(): Promise<void> {
     this.draining = true;
+    await this.beating; // a beat in flight carries the old flag: write the new one after it
     await this.beat();
   }
 

@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { NatsBus } from '../../libs/cluster/nats-bus.ts';
 import { newInstanceId } from '../../libs/cluster/instance-id.ts';
@@ -10,6 +9,7 @@ import type { ClusterAgent } from './cluster-agent.ts';
 import { DEFAULT_RELAY_SECRET, natsSettingsOf, redisTargetOf, type ClusterConfig } from './cluster-config.ts';
 import type { MediaNode } from './media-node.ts';
 import { onShutdownSignal } from './shutdown.ts';
+import { resolveNodeId } from './config-schema.ts';
 
 interface ClusterNodeConfig {
   nodeId: string;
@@ -29,7 +29,7 @@ export function clusterNodeBase(
 ): { log: Logger; registry: RedisRegistry; holder: Holder } {
   natsSettingsOf(cfg.cluster);
   redisTargetOf(cfg.cluster); // a bad URL is a config error before anything starts
-  cfg.nodeId ||= hostname();
+  cfg.nodeId = resolveNodeId(cfg.nodeId);
   const holder: Holder = { nodeId: cfg.nodeId, instanceId: newInstanceId() };
   const log = createRootLogger({ level: cfg.log.level, nodeId: cfg.nodeId }).child({
     instance: holder.instanceId,

@@ -1,4 +1,5 @@
-import type { EnvOverride } from '../../libs/config/load.ts';
+import { hostname } from 'node:os';
+import { ConfigError, type EnvOverride } from '../../libs/config/load.ts';
 
 /** Environment variables every media role honours. */
 export const mediaNodeEnv: readonly EnvOverride[] = [
@@ -19,12 +20,28 @@ export const listenDefinition = {
   description: 'host:port or :port',
 } as const;
 
+/**
+ * A node id works as a Redis key part and a NATS subject token run (no spaces, braces, * or >,
+ * no empty token); `instance.…` is where single processes are addressed
+ * (sluice.v1.control.instance.<id>).
+ */
+const NODE_ID_PATTERN = '^(?!instance(\\.|$))[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$';
+
+/** The configured node id, or the host name when none is; a host name unfit for one is a config error. */
+export function resolveNodeId(configured: string): string {
+  if (configured) return configured;
+  const host = hostname();
+  if (host.length <= 128 && new RegExp(NODE_ID_PATTERN).test(host)) return host;
+  throw new ConfigError([
+    `nodeId: the host name ${JSON.stringify(host)} cannot be a node id; set nodeId or SLUICE_NODE_ID`,
+  ]);
+}
+
 export const mediaNodeProperties = {
   nodeId: {
     type: 'string',
-    // Must work as a Redis key part and a NATS subject token run (no spaces, braces, * or >);
-    // `instance.…` is where single processes are addressed (sluice.v1.control.instance.<id>).
-    pattern: '^((?!instance(\\.|$))[A-Za-z0-9][A-Za-z0-9_.-]{0,127})?$',
+    pattern: `(${NODE_ID_PATTERN})|^$`,
+    maxLength: 128,
     default: '',
     description: 'Node identity in logs and events; empty = hostname. Env SLUICE_NODE_ID.',
   },

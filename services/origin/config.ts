@@ -1,4 +1,4 @@
-import { loadConfig } from '../../libs/config/load.ts';
+import { ConfigError, loadConfig } from '../../libs/config/load.ts';
 import { clusterEnv, clusterProperties, type ClusterConfig } from '../node/cluster-config.ts';
 import { mediaNodeEnv, mediaRoleSchema } from '../node/config-schema.ts';
 import type { StandaloneConfig } from '../standalone/config.ts';
@@ -63,5 +63,29 @@ export function loadOriginConfig(file?: string, env?: NodeJS.ProcessEnv): Origin
     env: env ?? process.env,
     overrides: [...mediaNodeEnv, ...clusterEnv],
   });
+  const problems = ownershipProblems(cfg.ownership);
+  if (problems.length) throw new ConfigError(problems);
   return cfg;
+}
+
+/** The registry's call timeout (RedisRegistry's default): a refresh may take this long to fail. */
+const REGISTRY_TIMEOUT_MS = 1500;
+
+/**
+ * Timings that contradict each other. A refresh must come well within the lease (two per
+ * lease, so one lost refresh is survived), and the grace must outlast a refresh that fails
+ * slowly, or every stream would be fenced during normal operation.
+ */
+export function ownershipProblems(o: OwnershipPolicy): string[] {
+  const out: string[] = [];
+  if (o.refreshMs * 2 > o.leaseMs) {
+    out.push(`ownership.refreshMs (${o.refreshMs}) must be at most half of ownership.leaseMs (${o.leaseMs})`);
+  }
+  const minGrace = o.refreshMs + 2 * REGISTRY_TIMEOUT_MS;
+  if (o.outageGraceMs < minGrace) {
+    out.push(
+      `ownership.outageGraceMs (${o.outageGraceMs}) must be at least refreshMs + ${2 * REGISTRY_TIMEOUT_MS} (${minGrace})`,
+    );
+  }
+  return out;
 }

@@ -1,7 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import { maybeExecuted } from '../../libs/cluster/registry-errors.ts';
 import {
   Subject,
+  type ClaimResult,
   type EventBus,
   type Holder,
   type StreamMediaInfo,
@@ -12,6 +14,8 @@ import type { Counters } from '../../libs/metrics/counters.ts';
 import { StatusCode } from '../../libs/rtmp/commands.ts';
 import type { PublishDecision, PublishRequest } from '../node/hooks.ts';
 import { emit } from '../node/emit.ts';
+import { KeyChain } from './key-chain.ts';
+import { Orphans } from './orphans.ts';
 import { checkOwnerDead } from './owner-liveness.ts';
 
 interface Claim {
@@ -28,7 +32,10 @@ interface Claim {
 export interface OwnershipPolicy {
   leaseMs: number;
   refreshMs: number;
-  /** Through a registry outage streams keep flowing this long after the last confirmation, then the origin fences itself. */
+  /**
+   * Through a registry outage streams keep flowing this long after the last confirmation,
+   * then the origin fences itself. Infinity: never (standalone, whose registry is in memory).
+   */
   outageGraceMs: number;
   /** Accept new publishes while the registry is unreachable (claimed when it is back). */
   acceptWhileRegistryDown: boolean;
@@ -50,33 +57,41 @@ export interface OwnershipOptions extends OwnershipPolicy {
 
 /** Deadlines are checked this often (they matter to the second, not to the millisecond). */
 const FENCE_CHECK_MS = 200;
+/** An owner seen alive is not checked again for this long (CLIENT LIST costs O(clients)). */
+const ALIVE_MEMO_MS = 1000;
 
 /**
  * An origin's stream claims (DESIGN "Ownership", "Fencing"): claim on publish (taking over a
- * dead owner's key at once), refresh while the publisher lives, release when it ends.
+ * dead owner's key at once), refresh while the publisher lives, release when it ends. The
+ * registry calls of one key run in order (KeyChain); claims of different keys concurrently.
  *
  * Each claim has a local deadline on this process's monotonic clock, counted from the last
  * confirmation that was sent: relay pulls are served only within the lease, and through a
  * registry outage the stream keeps flowing for `outageGraceMs`, after which the origin fences
  * itself (kicks the publisher, ends relay pulls). A refresh that finds the key with another
  * owner fences at once. New publishes while the registry is unreachable are refused unless
- * `acceptWhileRegistryDown`.
+ * `acceptWhileRegistryDown` (those claims are exempt from the deadline: the operator chose
+ * availability for them).
  */
 export class Ownership {
   private readonly o: OwnershipOptions;
   private readonly now: () => number;
   private readonly claims = new Map<string, Claim>();
-  /** Keys whose claim reply was lost or that were fenced: a claim of ours may linger there. */
-  private readonly orphans = new Set<string>();
+  private readonly orphans: Orphans;
+  private readonly chain = new KeyChain();
+  /** Owner instances recently seen alive, until (monotonic ms). */
+  private readonly aliveUntil = new Map<string, number>();
   private readonly refreshTimer: NodeJS.Timeout;
   private readonly fenceTimer: NodeJS.Timeout;
   private refreshing = false;
-  private chain: Promise<void> = Promise.resolve();
+  private rounds: Promise<void> = Promise.resolve();
   private relayAddr = '';
+  private closing = false;
 
   constructor(o: OwnershipOptions) {
     this.o = o;
     this.now = o.now ?? (() => performance.now());
+    this.orphans = new Orphans(o.counters);
     this.refreshTimer = setInterval(() => void this.refreshAll(), o.refreshMs);
     this.refreshTimer.unref();
     this.fenceTimer = setInterval(() => this.checkDeadlines(), Math.min(FENCE_CHECK_MS, o.refreshMs));
@@ -85,6 +100,11 @@ export class Ownership {
 
   get size(): number {
     return this.claims.size;
+  }
+
+  /** Keys whose claim may linger in the registry untracked (for tests and stats). */
+  get orphanCount(): number {
+    return this.orphans.size;
   }
 
   /** The internal RTMP address edges pull from, stored with every claim from now on. */
@@ -115,15 +135,22 @@ export class Ownership {
 
   async authorize(req: PublishRequest, kick: (reason: string) => void): Promise<PublishDecision> {
     const { key } = req;
+    if (this.closing) {
+      return { ok: false, code: StatusCode.PublishRejected, description: 'the origin is shutting down' };
+    }
     this.orphans.delete(key);
     const sentAt = this.now();
-    let r;
+    let r: ClaimResult;
     try {
-      r = await this.o.registry.claim(key, this.o.holder, this.o.leaseMs, { relayAddr: this.relayAddr });
-      if (!r.ok && r.owner && this.o.fastTakeover) r = await this.takeOver(key, r.owner);
+      r = await this.chain.run(key, async () => {
+        const first = await this.o.registry.claim(key, this.o.holder, this.o.leaseMs, {
+          relayAddr: this.relayAddr,
+        });
+        return !first.ok && first.owner && this.o.fastTakeover ? this.takeOver(key, first.owner) : first;
+      });
     } catch (e) {
-      // The claim may still reach Redis later (a partition delays, it does not drop): clean up then.
-      this.orphans.add(key);
+      // A claim that was sent may still run (a partition delays, it does not drop): clean up then.
+      if (maybeExecuted(e)) this.orphans.add(key);
       return this.registryDown(req, kick, e as Error, sentAt);
     }
     if (!r.ok) {
@@ -137,6 +164,13 @@ export class Ownership {
         code: StatusCode.PublishBadName,
         description: `stream ${key} is being published on ${r.owner?.nodeId ?? 'another node'}`,
       };
+    }
+    if (this.closing) {
+      // Shutdown began while the claim was in flight: hand it straight back.
+      void this.chain
+        .run(key, () => this.o.registry.release(key, this.o.holder, r.epoch))
+        .catch(() => undefined);
+      return { ok: false, code: StatusCode.PublishRejected, description: 'the origin is shutting down' };
     }
     const claim = this.add(req, kick, r.epoch, sentAt);
     this.o.log.info({ stream: key, epoch: claim.epoch }, 'stream claimed');
@@ -156,17 +190,21 @@ export class Ownership {
     await this.exclusive(() => this.refreshRound());
   }
 
-  /** Releases every claim (graceful shutdown). */
+  /** Releases every claim and refuses new ones (graceful shutdown). */
   async releaseAll(): Promise<void> {
+    this.closing = true;
     clearInterval(this.refreshTimer);
     clearInterval(this.fenceTimer);
     await Promise.all([...this.claims.values()].map((c) => this.end(c, 'shutdown')));
   }
 
-  /** The owner is proven dead (no NATS responder, no registry connection): claim over its epoch. */
-  private async takeOver(key: string, owner: StreamOwner): ReturnType<StreamRegistry['claim']> {
+  /** The owner is proven dead (no registry connection, no answer on NATS): claim over its epoch. */
+  private async takeOver(key: string, owner: StreamOwner): Promise<ClaimResult> {
+    const memo = this.aliveUntil.get(owner.instanceId);
+    if (memo !== undefined && memo > this.now()) return { ok: false, owner };
     const live = await checkOwnerDead(owner, this.o.bus, this.o.registry);
     if (!live.dead) {
+      this.remember(owner.instanceId);
       this.o.log.info(
         { stream: key, owner: owner.nodeId, why: live.why },
         'owner not proven dead; no takeover',
@@ -192,6 +230,14 @@ export class Ownership {
       );
     }
     return r;
+  }
+
+  private remember(instanceId: string): void {
+    const now = this.now();
+    if (this.aliveUntil.size > 1000) {
+      for (const [id, until] of this.aliveUntil) if (until <= now) this.aliveUntil.delete(id);
+    }
+    this.aliveUntil.set(instanceId, now + ALIVE_MEMO_MS);
   }
 
   private registryDown(
@@ -234,10 +280,10 @@ export class Ownership {
     return claim;
   }
 
-  /** Refresh rounds and re-claims never interleave: each sees the epochs the other set. */
+  /** Refresh rounds and re-claims after a reconnect never interleave: each sees the epochs the other set. */
   private exclusive(fn: () => Promise<void>): Promise<void> {
-    const run = this.chain.then(fn);
-    this.chain = run.catch(() => undefined);
+    const run = this.rounds.then(fn);
+    this.rounds = run.catch(() => undefined);
     return run;
   }
 
@@ -273,20 +319,25 @@ export class Ownership {
   private async end(c: Claim, reason: string): Promise<void> {
     if (this.claims.get(c.key) !== c) return;
     this.claims.delete(c.key);
-    if (!c.epoch) return;
+    if (!c.epoch) {
+      // A deferred claim: its re-claim may have run with the reply lost.
+      this.orphans.add(c.key);
+      return;
+    }
     this.unannounce(c, reason);
     try {
-      await this.o.registry.release(c.key, this.o.holder, c.epoch);
+      await this.chain.run(c.key, () => this.o.registry.release(c.key, this.o.holder, c.epoch));
       this.o.log.info({ stream: c.key, epoch: c.epoch }, 'stream released');
     } catch (e) {
+      // Still ours in the registry (or the release ran, reply lost): released when it answers again.
       this.orphans.add(c.key);
       this.o.log.warn({ stream: c.key, err: (e as Error).message }, 'release failed; the lease will expire');
     }
   }
 
   /**
-   * This process must stop serving the key: someone else owns it now, or the registry has been
-   * unreachable past the grace. Kicks the publisher and ends the relay pulls of the key.
+   * This process must stop serving the key: someone else owns it now, or its ownership went
+   * unconfirmed past the grace. Kicks the publisher and ends the relay pulls of the key.
    */
   private fence(c: Claim, reason: string, why: string): void {
     if (this.claims.get(c.key) !== c) return;
@@ -305,6 +356,7 @@ export class Ownership {
   private checkDeadlines(): void {
     const now = this.now();
     for (const c of [...this.claims.values()]) {
+      if (!c.epoch) continue; // accepted while the registry was down: the operator chose availability
       const age = now - c.confirmedAt;
       if (age > this.o.outageGraceMs) {
         this.fence(
@@ -322,9 +374,9 @@ export class Ownership {
     await this.exclusive(() => this.refreshRound()).finally(() => (this.refreshing = false));
   }
 
-  /** Every claim at once (one round trip each, pipelined on the connection), then orphans. */
+  /** Every claim at once (one round trip each), then a bounded batch of orphans. */
   private async refreshRound(): Promise<void> {
-    await Promise.all([...this.claims.values()].map((c) => this.refreshOne(c)));
+    await Promise.all([...this.claims.values()].map((c) => this.chain.run(c.key, () => this.refreshOne(c))));
     await this.cleanOrphans();
   }
 
@@ -354,21 +406,35 @@ export class Ownership {
       // Gone (expired while we were cut off, or Redis lost its data) and nobody took it: ours again.
       await this.reclaim(c, sentAt);
     } else if (owner.instanceId === this.o.holder.instanceId) {
-      // Our own newer claim (a claim whose reply was lost, then executed): adopt it.
-      c.epoch = owner.epoch;
-      c.confirmedAt = sentAt;
-      this.o.log.info({ stream: c.key, epoch: c.epoch }, 'stream claim adopted');
-      this.announce(c);
+      await this.adopt(c, owner, sentAt);
     } else {
       this.fence(c, 'claim_lost', `now owned by ${owner.nodeId} (epoch ${owner.epoch})`);
     }
   }
 
+  /**
+   * The registry holds a claim of this very process under another epoch: a claim whose reply
+   * was lost and that ran later (higher: adopt it once a refresh confirms it), or an older one a
+   * failover brought back (lower: claim again, for an epoch above both).
+   */
+  private async adopt(c: Claim, owner: StreamOwner, sentAt: number): Promise<void> {
+    if (owner.epoch < c.epoch) return this.reclaim(c, sentAt);
+    const ok = await this.o.registry
+      .refresh(c.key, this.o.holder, owner.epoch, this.o.leaseMs)
+      .catch(() => false);
+    if (!ok || this.claims.get(c.key) !== c) return;
+    c.epoch = owner.epoch;
+    c.confirmedAt = sentAt;
+    this.o.log.info({ stream: c.key, epoch: c.epoch }, 'stream claim adopted');
+    this.announce(c);
+  }
+
   private async reclaim(c: Claim, sentAt: number): Promise<void> {
-    let r;
+    let r: ClaimResult;
     try {
       r = await this.o.registry.claim(c.key, this.o.holder, this.o.leaseMs, { relayAddr: this.relayAddr });
-    } catch {
+    } catch (e) {
+      if (maybeExecuted(e)) this.orphans.add(c.key); // cleaned up if the claim ends untracked
       return; // still unreachable: try on the next refresh
     }
     if (this.claims.get(c.key) !== c) {
@@ -378,6 +444,7 @@ export class Ownership {
     if (r.ok) {
       c.epoch = r.epoch;
       c.confirmedAt = sentAt;
+      this.orphans.delete(c.key);
       this.o.log.info({ stream: c.key, epoch: c.epoch }, 'stream claimed again');
       this.announce(c);
     } else {
@@ -385,21 +452,30 @@ export class Ownership {
     }
   }
 
-  /** Deletes claims of this instance that nobody here knows about (lost replies, fenced keys). */
+  /**
+   * Deletes claims of this process that nobody here tracks (lost replies, fenced keys), a
+   * bounded batch per round, concurrently and each in its key's order.
+   */
   private async cleanOrphans(): Promise<void> {
-    for (const key of [...this.orphans]) {
-      if (this.claims.has(key) || !this.orphans.has(key)) {
-        this.orphans.delete(key);
-        continue;
-      }
-      try {
-        if (await this.o.registry.releaseAny(key, this.o.holder)) {
-          this.o.log.info({ stream: key }, 'released a claim nobody here held');
-        }
-        this.orphans.delete(key);
-      } catch {
-        return; // registry still unreachable
-      }
-    }
+    const batch = this.orphans.batch().filter((key) => {
+      if (!this.claims.has(key)) return true;
+      this.orphans.delete(key);
+      return false;
+    });
+    await Promise.all(
+      batch.map(
+        (key) =>
+          this.chain
+            .run(key, async () => {
+              // A publish of the key since: its claim is tracked, and must not be deleted.
+              if (this.claims.has(key) || !this.orphans.has(key)) return;
+              if (await this.o.registry.releaseAny(key, this.o.holder)) {
+                this.o.log.info({ stream: key }, 'released a claim nobody here held');
+              }
+              this.orphans.delete(key);
+            })
+            .catch(() => undefined), // registry unreachable: kept for the next round
+      ),
+    );
   }
 }

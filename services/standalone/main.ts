@@ -4,6 +4,7 @@ import { newInstanceId } from '../../libs/cluster/instance-id.ts';
 import { MemoryRegistry } from '../../libs/cluster/memory-registry.ts';
 import { createRootLogger } from '../../libs/log/logger.ts';
 import { drainOnShutdown } from '../node/cluster-node.ts';
+import { resolveNodeId } from '../node/config-schema.ts';
 import { startOriginNode } from '../origin/origin-node.ts';
 import { loadStandaloneConfig } from './config.ts';
 
@@ -18,7 +19,7 @@ const STANDALONE_HEARTBEAT_MS = 5_000;
  */
 export async function runStandalone(configFile: string | undefined): Promise<void> {
   const cfg = loadStandaloneConfig(configFile);
-  cfg.nodeId ||= hostname();
+  cfg.nodeId = resolveNodeId(cfg.nodeId);
   const holder = { nodeId: cfg.nodeId, instanceId: newInstanceId() };
   const log = createRootLogger({ level: cfg.log.level, nodeId: cfg.nodeId });
   const registry = new MemoryRegistry();
@@ -32,8 +33,9 @@ export async function runStandalone(configFile: string | undefined): Promise<voi
     ownership: {
       leaseMs: STANDALONE_LEASE_MS,
       refreshMs: STANDALONE_REFRESH_MS,
-      // The in-memory registry cannot be unreachable; these never come into play.
-      outageGraceMs: STANDALONE_LEASE_MS * 3,
+      // The in-memory registry cannot be unreachable: never fence (a paused process resumes
+      // with its publishers, as a single server should).
+      outageGraceMs: Number.POSITIVE_INFINITY,
       acceptWhileRegistryDown: false,
       fastTakeover: false,
     },

@@ -27,6 +27,7 @@ const SPEC = { durationS: 4, width: 320, height: 240, fps: 25, gop: 25 };
 /** origin-p keeps serving through a Redis outage this long, then fences itself. */
 const GRACE_MS = 6500;
 const FENCED = 'stream fenced: stopping the publish and relay pulls';
+const TAKEN_OVER = 'stream taken over from a dead owner before its lease ended';
 
 let cluster: Cluster;
 let media: string;
@@ -90,9 +91,21 @@ test('origin-p cut off from Redis past its grace: origin-1 gets the key after th
       (l) => l.why === 'owner still connected to the registry',
     ),
   );
+  assert.equal(logLines(origin1, TAKEN_OVER, key, logsAt).length, 0, 'no early takeover');
   const owner = (await cluster.registry.lookup(key))!;
   assert.equal(owner.nodeId, 'origin-1');
   assert.ok(owner.epoch > first.epoch);
+
+  // origin-p's lease is over by its own clock (checked before its grace ends, while it still
+  // holds the claim): it no longer serves relay pulls of its epoch...
+  const stale = await RtmpViewer.play(`${originP.rtmp}/${key}`, {
+    connectArgs: { sluiceRelay: cluster.relaySecret, sluiceEpoch: first.epoch },
+  }).then(
+    (v) => (v.close(), null),
+    (e: unknown) => e,
+  );
+  assert.ok(stale instanceof RtmpClientError, `a relay pull of the old epoch: ${String(stale)}`);
+  assert.match(stale.message, /unconfirmed/);
 
   // The edge can reach Redis: it confirms the higher epoch and moves; its viewer plays on.
   const relay = await cluster.events.waitFor(
@@ -107,16 +120,7 @@ test('origin-p cut off from Redis past its grace: origin-1 gets the key after th
   assert.equal(viewer.closed, false);
   assert.equal(viewer.timestampRegression(), null);
 
-  // origin-p's lease is over by its own clock: it no longer serves relay pulls of its epoch...
-  const stale = await RtmpViewer.play(`${originP.rtmp}/${key}`, {
-    connectArgs: { sluiceRelay: cluster.relaySecret, sluiceEpoch: first.epoch },
-  }).then(
-    (v) => (v.close(), null),
-    (e: unknown) => e,
-  );
-  assert.ok(stale instanceof RtmpClientError, `a relay pull of the old epoch: ${String(stale)}`);
-  assert.match(stale.message, /unconfirmed/);
-  // ...and once the grace is over it fences itself, partition or not.
+  // Once the grace is over it fences itself, partition or not.
   const fenced = await waitFor(() => logLines(originP, FENCED, key)[0], GRACE_MS + 3000, 'origin-p fenced');
   const fencedAt = Date.parse(String(fenced.time));
   t.diagnostic(`origin-p fenced ${fencedAt - cutAt} ms after the cut (grace ${GRACE_MS} ms)`);
@@ -225,6 +229,7 @@ test('the owner hangs (SIGSTOP): the edge ends the silent pull, a hung owner is 
       ),
       'the takeover check saw the hung owner still connected',
     );
+    assert.equal(logLines(originP, TAKEN_OVER, key, logsAt).length, 0, 'no early takeover');
     const framesAt = viewer.videoFrames().length;
     await waitFor(() => viewer.videoFrames().length >= framesAt + 25, 6000, 'frames from origin-p');
     assert.equal(viewer.closed, false, 'the viewer kept its connection');

@@ -111,12 +111,12 @@ function problemsOf(v: unknown, shape: Shape): string[] {
   const rec = v as Record<string, unknown>;
   const out: string[] = [];
   for (const [k, ok] of Object.entries(shape.required)) {
-    if (!(k in rec)) out.push(`missing ${k}`);
+    if (!Object.hasOwn(rec, k)) out.push(`missing ${k}`);
     else if (!ok(rec[k])) out.push(`bad ${k}: ${JSON.stringify(rec[k])?.slice(0, 80)}`);
   }
   for (const [k, x] of Object.entries(rec)) {
-    if (k in shape.required) continue;
-    const ok = shape.optional?.[k];
+    if (Object.hasOwn(shape.required, k)) continue;
+    const ok = shape.optional && Object.hasOwn(shape.optional, k) ? shape.optional[k] : undefined;
     if (!ok) out.push(`unexpected ${k}`);
     else if (!ok(x)) out.push(`bad ${k}: ${JSON.stringify(x)?.slice(0, 80)}`);
   }
@@ -125,7 +125,7 @@ function problemsOf(v: unknown, shape: Shape): string[] {
 
 /** What is wrong with an event on `subject` by the hand-written contract; [] when it is fine. */
 export function contractProblems(subject: string, value: unknown): string[] {
-  const shape = shapes[subject];
+  const shape = Object.hasOwn(shapes, subject) ? shapes[subject] : undefined;
   return shape ? problemsOf(value, shape) : [`unknown subject ${subject}`];
 }
 

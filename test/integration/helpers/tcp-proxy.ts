@@ -11,6 +11,8 @@ export interface TcpProxy {
   port: number;
   blackhole(): void;
   heal(): void;
+  /** Resets every connection now (both ends see it at once), as a restarting middlebox would. */
+  reset(): void;
   readonly partitioned: boolean;
   close(): Promise<void>;
 }
@@ -39,10 +41,11 @@ export async function startTcpProxy(target: { host?: string; port: number }): Pr
     pairs.add(pair);
     pipe(a, b, pair.held.toB);
     pipe(b, a, pair.held.toA);
+    // end(), not destroy(): what heal() just wrote must still go out before the FIN.
     const end = (): void => {
       pairs.delete(pair);
-      a.destroy();
-      b.destroy();
+      a.end();
+      b.end();
     };
     // A close during a partition is not seen by the other side until it heals.
     const closeFrom = (s: Socket): void => {
@@ -76,6 +79,13 @@ export async function startTcpProxy(target: { host?: string; port: number }): Pr
         for (const d of p.held.toB.splice(0)) p.b.write(d);
         for (const d of p.held.toA.splice(0)) p.a.write(d);
       }
+    },
+    reset() {
+      for (const p of pairs) {
+        p.a.resetAndDestroy();
+        p.b.resetAndDestroy();
+      }
+      pairs.clear();
     },
     async close() {
       partitioned = false;
