@@ -50,7 +50,9 @@ describe('RedisRegistry on a real redis-server', () => {
         assert.equal(await raw.get(`${keyPrefix}:{s:live/x}:epoch`), String(e));
         // A counter gone (expired, or lost in a failover) never lets an epoch be reused.
         await raw.del(`${keyPrefix}:{s:live/x}:epoch`);
-        assert.ok((await mustClaim(a, 'live/x', A, 300)) > e);
+        const e2 = await mustClaim(a, 'live/x', A, 300);
+        assert.ok(e2 > e);
+        assert.equal(await a.release('live/x', A, e2), true);
 
         // An index entry whose key is gone (a crash between script and ZADD, a lost ZREM).
         await raw.zadd(`${keyPrefix}:{idx}:streams`, Date.now() + 60_000, '7:live/ghost');
