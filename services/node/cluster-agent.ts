@@ -17,10 +17,15 @@ import type { MediaNode } from './media-node.ts';
 import { emit } from './emit.ts';
 import { chunkChanges, diffPresence } from './presence-diff.ts';
 
+/** What the agent uses of its media node (a MediaNode; the scale simulation passes a small fake). */
+export type AgentNode = Pick<MediaNode, 'sampleLoad' | 'kick' | 'counters'> & {
+  hub: Pick<MediaNode['hub'], 'list'>;
+};
+
 export interface ClusterAgentOptions {
   holder: Holder;
   role: NodeRole;
-  node: MediaNode;
+  node: AgentNode;
   registry: StreamRegistry;
   bus: EventBus;
   log: Logger;

@@ -9,15 +9,16 @@ import {
 
 /**
  * The scheduler's configuration: one JSON Schema, validated by ajv at startup with defaults
- * filled in (libs/config/load.ts). The scheduler keeps no state of its own, so all it needs
- * is where the registry is, how fresh a node record must be, and how to weigh edges.
+ * filled in (libs/config/load.ts). The scheduler keeps only a view of the cluster, rebuilt from
+ * Redis and NATS, so all it needs is where they are, how often nodes beat and Redis is re-read,
+ * how much it may hold, and how to weigh edges.
  */
 export const schedulerSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   $id: 'sluice/scheduler.schema.json',
   title: 'Sluice scheduler',
   description:
-    'Stateless: answers where a stream is and which edge or origin to use, from the Redis registry at request time.',
+    'Answers where a stream is and which edge or origin to use, from an in-memory view of the cluster fed by NATS and reconciled from Redis.',
   type: 'object',
   additionalProperties: false,
   properties: {
@@ -50,7 +51,7 @@ export const schedulerSchema = {
           pattern: '^((nats|tls)://.*)?$',
           default: '',
           description:
-            'Optional: events are only counted and logged, answers never depend on them. Empty = no NATS. Same forms as on the nodes (nats:// or tls://, user:password@ or token@, comma-separated). Env SLUICE_NATS_URL.',
+            'Cluster events keep the view current (heartbeats, presence, publishes); empty = no NATS: the view is then refreshed from Redis every reconcileMs only. Same forms as on the nodes (nats:// or tls://, user:password@ or token@, comma-separated). Env SLUICE_NATS_URL.',
         },
         ...natsSecurityProperties,
         heartbeatMs: {
@@ -58,7 +59,15 @@ export const schedulerSchema = {
           minimum: 200,
           default: 2000,
           description:
-            "The nodes' heartbeat period (their cluster.heartbeatMs); a node not heard from for twice this is unhealthy.",
+            "The nodes' heartbeat period (their cluster.heartbeatMs); a node whose heartbeat has not reached the scheduler for twice this is unhealthy.",
+        },
+        reconcileMs: {
+          type: 'integer',
+          minimum: 100,
+          maximum: 600_000,
+          default: 10_000,
+          description:
+            'The whole cluster (nodes, presence, owners) is re-read from Redis this often: fixes drift from missed or forged events, drops lapsed nodes, and is the only refresh without NATS.',
         },
         cacheMs: {
           type: 'integer',
@@ -66,8 +75,20 @@ export const schedulerSchema = {
           maximum: 1000,
           default: 500,
           description:
-            'Registry reads are reused for this long (0 = every request reads Redis); bounds how stale an answer can be.',
+            'An owner looked up in Redis for a key the view does not have (stream, ingest) is reused this long (0 = read every time).',
         },
+      },
+    },
+    view: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description:
+        'Memory bounds of the view; entries over them are left out and counted (scheduler_view_over_limit).',
+      properties: {
+        maxNodes: { type: 'integer', minimum: 1, default: 10_000 },
+        maxStreams: { type: 'integer', minimum: 1, default: 200_000 },
+        maxStreamsPerNode: { type: 'integer', minimum: 1, default: 100_000 },
       },
     },
     routing: {
@@ -102,7 +123,14 @@ export interface SchedulerConfig {
   nodeId: string;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
   listen: string;
-  cluster: { redisUrl: string; natsUrl: string; heartbeatMs: number; cacheMs: number } & NatsSecurityConfig;
+  cluster: {
+    redisUrl: string;
+    natsUrl: string;
+    heartbeatMs: number;
+    reconcileMs: number;
+    cacheMs: number;
+  } & NatsSecurityConfig;
+  view: { maxNodes: number; maxStreams: number; maxStreamsPerNode: number };
   routing: RoutingConfig;
 }
 

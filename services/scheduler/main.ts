@@ -7,17 +7,13 @@ import { createRootLogger } from '../../libs/log/logger.ts';
 import { Counters } from '../../libs/metrics/counters.ts';
 import { natsSettingsOf, redisTargetOf } from '../node/cluster-config.ts';
 import { loadSchedulerConfig } from './config.ts';
-import { observeEvents } from './event-log.ts';
-import { RegistryCache } from './registry-cache.ts';
-import { Scheduler } from './scheduler.ts';
+import { createSchedulerCore } from './core.ts';
 import { SchedulerServer } from './server.ts';
 
-/** How long /readyz waits for Redis before answering 503. */
-const READY_TIMEOUT_MS = 1000;
-
 /**
- * `sluice scheduler`: HTTP on :8090 answering from the Redis registry. Starts even when Redis
- * or NATS are down (readyz says 503 until Redis answers); SIGTERM/SIGINT stop it.
+ * `sluice scheduler`: HTTP on :8090 answering from an in-memory view of the cluster, fed by
+ * NATS and reconciled from Redis (DESIGN "Scheduler view"). Starts even when Redis or NATS are
+ * down (readyz says 503 until the view is bootstrapped from Redis); SIGTERM/SIGINT stop it.
  */
 export async function runScheduler(configFile: string | undefined): Promise<void> {
   const cfg = loadSchedulerConfig(configFile);
@@ -44,33 +40,48 @@ export async function runScheduler(configFile: string | undefined): Promise<void
         counters,
       })
     : null;
-  const stopEvents = bus ? observeEvents(bus, counters, log.child({ component: 'events' })) : () => {};
-
-  const scheduler = new Scheduler({
-    registry: new RegistryCache(registry, cfg.cluster.cacheMs),
-    routing: cfg.routing,
-    heartbeatMs: cfg.cluster.heartbeatMs,
+  const core = createSchedulerCore({
+    cfg,
+    registry,
+    bus,
+    counters,
+    log,
+    registryUp: () => registry.status === 'ready',
   });
+  // A Redis that comes back may have lost everything: read it all again at once.
+  const offReconnect = registry.onReconnect(() => core.reconciler.runSoon());
   const server = new SchedulerServer({
-    scheduler,
+    scheduler: core.scheduler,
     counters,
     log: log.child({ component: 'http' }),
     nodeId: cfg.nodeId,
-    ready: () => answers(() => registry.listNodes(), READY_TIMEOUT_MS),
+    status: core.status,
+    gauges: core.gauges,
   });
   const l = parseListen(cfg.listen);
   let bound: { host: string; port: number };
   try {
     bound = await server.listen(l.host, l.port);
   } catch (e) {
-    stopEvents();
     await Promise.allSettled([registry.close(), bus?.close()]);
     throw e;
   }
+  core.start();
   log.info(
-    { listen: formatListen(bound), redis: formatRedisUrl(redisTarget), nats: bus ? 'on' : 'off' },
+    {
+      listen: formatListen(bound),
+      redis: formatRedisUrl(redisTarget),
+      nats: bus ? 'on' : 'off',
+      reconcileMs: cfg.cluster.reconcileMs,
+    },
     'scheduler listening',
   );
+  if (!bus) {
+    log.info(
+      { reconcileMs: cfg.cluster.reconcileMs },
+      'no NATS (cluster.natsUrl is empty): polling Redis every reconcileMs; node health follows Redis records',
+    );
+  }
 
   let stopping = false;
   const stop = (signal: string): void => {
@@ -80,7 +91,8 @@ export async function runScheduler(configFile: string | undefined): Promise<void
     server.drain();
     const force = setTimeout(() => process.exit(1), 5_000);
     force.unref();
-    stopEvents();
+    core.stop();
+    offReconnect();
     Promise.allSettled([server.close(), registry.close(), bus?.close()]).then(
       () => process.exit(0),
       () => process.exit(1),
@@ -88,21 +100,4 @@ export async function runScheduler(configFile: string | undefined): Promise<void
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-}
-
-/** Resolves true when `read` succeeds within `timeoutMs`, false otherwise. */
-async function answers(read: () => Promise<unknown>, timeoutMs: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
-  try {
-    return await Promise.race([
-      read().then(
-        () => true,
-        () => false,
-      ),
-      timeout,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

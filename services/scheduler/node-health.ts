@@ -1,20 +1,11 @@
 import type { NodeInfo } from '../../libs/cluster/types.ts';
 
 /**
- * How the scheduler judges a registered node. Records come from other processes through
+ * Capacity of a node as the scheduler weighs it. Records come from other processes through
  * Redis, so nothing here trusts their shape: a record with missing or non-numeric load is
- * treated as unusable instead of producing NaN scores.
+ * treated as unusable instead of producing NaN scores. (Liveness is not judged here: it is the
+ * scheduler's own receive time, see cluster-view.ts.)
  */
-
-/** Heard from within two heartbeats (one may be late) and not draining. */
-export function isHealthy(node: NodeInfo, now: number, heartbeatMs: number): boolean {
-  return node.draining !== true && isFresh(node, now, heartbeatMs);
-}
-
-/** `updatedAt` within 2x the heartbeat. A clock ahead of ours counts as fresh. */
-export function isFresh(node: NodeInfo, now: number, heartbeatMs: number): boolean {
-  return Number.isFinite(node.updatedAt) && now - node.updatedAt <= 2 * heartbeatMs;
-}
 
 /** Connections in use that count against an edge's capacity: its viewers and its relay pulls. */
 export function usedConnections(node: NodeInfo): number {

@@ -1,21 +1,14 @@
-import type { ClusterNode } from './registry-cache.ts';
-import { NodeRole, type StreamOwner } from '../../libs/cluster/types.ts';
-import { hrwPick, hrwScore } from './hrw.ts';
-import { freeConnections, isHealthy, loadRatio, originLoadRatio } from './node-health.ts';
+import type { PlayProtocol, StreamOwner } from '../../libs/cluster/types.ts';
+import { Candidates } from './candidates.ts';
+import type { ClusterView } from './cluster-view.ts';
+import { seededScore, seedOf, type HrwSeed } from './hrw.ts';
+import type { NodeEntry } from './node-entry.ts';
 
 /**
- * The scheduler's choices (DESIGN.md "Cluster contract", Scheduler): pure functions of the
- * registry's node list and the clock, so every replica answers the same.
+ * The scheduler's choices (DESIGN.md "Cluster contract", Scheduler): functions of the view's
+ * candidates and the key only, so two replicas with the same view give the same answer
+ * whatever order they learned things in.
  */
-
-export interface EdgeRoutingOptions {
-  now: number;
-  heartbeatMs: number;
-  maxLoadRatio: number;
-  preferRelaying: boolean;
-  /** Extra filter, e.g. "has a public address for the requested protocol". */
-  eligible?: (node: ClusterNode) => boolean;
-}
 
 export const RouteReason = {
   /** The edge already pulls the stream: the viewer costs no new relay. */
@@ -26,91 +19,91 @@ export const RouteReason = {
 export type RouteReason = (typeof RouteReason)[keyof typeof RouteReason];
 
 export interface EdgeChoice {
-  node: ClusterNode;
+  node: NodeEntry;
   reason: RouteReason;
   loadRatio: number;
 }
 
-/** Healthy, non-draining edges with room under `maxLoadRatio` (and at least one free connection). */
-export function edgeCandidates(nodes: readonly ClusterNode[], o: EdgeRoutingOptions): ClusterNode[] {
-  return nodes.filter(
-    (n) =>
-      n.role === NodeRole.Edge &&
-      isHealthy(n, o.now, o.heartbeatMs) &&
-      loadRatio(n) <= o.maxLoadRatio &&
-      freeConnections(n) > 0 &&
-      (o.eligible?.(n) ?? true),
-  );
-}
-
 /**
- * 1. candidates = healthy, non-draining edges under the load ratio;
- * 2. among those already relaying the key, the least loaded;
+ * 1. candidates = healthy, non-draining edges under the load ratio that serve `protocol`;
+ * 2. among those already relaying the key, the least loaded (ties by HRW, then id);
  * 3. else weighted HRW over all candidates (weight = free connections);
  * 4. null when there is no candidate.
  */
 export function pickEdge(
+  view: ClusterView,
+  candidates: Candidates,
   key: string,
-  nodes: readonly ClusterNode[],
-  o: EdgeRoutingOptions,
+  protocol: PlayProtocol,
+  o: { now: number; preferRelaying: boolean },
 ): EdgeChoice | null {
-  const candidates = edgeCandidates(nodes, o);
+  const list = candidates.edgesFor(protocol, o.now);
+  if (list.entries.length === 0) return null;
+  const ks = seedOf(key);
   if (o.preferRelaying) {
-    const relaying = candidates.filter((n) => n.streams?.[key]?.relaying === true);
-    const best = leastLoaded(relaying, loadRatio, key);
-    if (best) return { node: best, reason: RouteReason.Relaying, loadRatio: loadRatio(best) };
+    const relaying = view.relayingEdges(key);
+    if (relaying) {
+      const best = leastLoaded(relaying, ks, (e) => Candidates.isCandidate(e, protocol));
+      if (best) return { node: best, reason: RouteReason.Relaying, loadRatio: best.candRatio };
+    }
   }
-  const hashed = hrwPick(key, candidates, (n) => n.nodeId, freeConnections);
-  return hashed ? { node: hashed, reason: RouteReason.Hash, loadRatio: loadRatio(hashed) } : null;
+  const { entries, weights } = list;
+  let best = -1;
+  let bestScore = -1;
+  for (let i = 0; i < entries.length; i++) {
+    const s = seededScore(ks, entries[i]!.seed, weights[i]!);
+    if (s > bestScore || (s === bestScore && entries[i]!.nodeId < entries[best]!.nodeId)) {
+      best = i;
+      bestScore = s;
+    }
+  }
+  const node = entries[best]!;
+  return { node, reason: RouteReason.Hash, loadRatio: node.candRatio };
 }
 
 export interface OriginChoice {
-  node: ClusterNode;
+  node: NodeEntry;
   /** True when the node owns the key now (the publisher must go there, others would refuse). */
   owner: boolean;
 }
 
 /**
  * Where a publisher of `key` should go: its current owner when there is one (null when the
- * owner has no live record, e.g. it died and the lease has not run out yet: any other origin
- * would refuse), else the least-loaded healthy non-draining origin with room.
+ * owning process has no live record, e.g. it died and its lease has not run out yet: any other
+ * origin would refuse), else the least-loaded healthy non-draining origin with room.
  */
 export function pickOrigin(
+  view: ClusterView,
+  candidates: Candidates,
   key: string,
   owner: StreamOwner | null,
-  nodes: readonly ClusterNode[],
-  o: { now: number; heartbeatMs: number; eligible?: (node: ClusterNode) => boolean },
+  now: number,
 ): OriginChoice | null {
   if (owner) {
-    const n = nodes.find((x) => x.nodeId === owner.nodeId);
-    return n ? { node: n, owner: true } : null;
+    const n = view.node(owner.nodeId);
+    return n && n.info.instanceId === owner.instanceId ? { node: n, owner: true } : null;
   }
-  const origins = nodes.filter(
-    (n) =>
-      n.role === NodeRole.Origin &&
-      isHealthy(n, o.now, o.heartbeatMs) &&
-      originLoadRatio(n) < 1 &&
-      (o.eligible?.(n) ?? true),
-  );
-  const best = leastLoaded(origins, originLoadRatio, key);
+  const best = leastLoaded(candidates.origins(now), seedOf(key), () => true);
   return best ? { node: best, owner: false } : null;
 }
 
-/** Lowest ratio; equal ratios are split by HRW on the key so equal origins share new streams. */
+/** Lowest candRatio; equal ratios are split by HRW on the key (then id) so equal nodes share keys. */
 function leastLoaded(
-  nodes: readonly ClusterNode[],
-  ratio: (n: ClusterNode) => number,
-  key: string,
-): ClusterNode | null {
-  let best: ClusterNode | null = null;
-  let bestRatio = Infinity;
+  nodes: Iterable<NodeEntry>,
+  key: HrwSeed,
+  usable: (e: NodeEntry) => boolean,
+): NodeEntry | null {
+  let best: NodeEntry | null = null;
   let bestScore = -1;
   for (const n of nodes) {
-    const r = ratio(n);
-    const s = hrwScore(key, n.nodeId, 1);
-    if (r < bestRatio || (r === bestRatio && s > bestScore)) {
+    if (!usable(n)) continue;
+    const s = seededScore(key, n.seed, 1);
+    if (
+      !best ||
+      n.candRatio < best.candRatio ||
+      (n.candRatio === best.candRatio && (s > bestScore || (s === bestScore && n.nodeId < best.nodeId)))
+    ) {
       best = n;
-      bestRatio = r;
       bestScore = s;
     }
   }

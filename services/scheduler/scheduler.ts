@@ -1,8 +1,11 @@
+import type { StreamOwner } from '../../libs/cluster/types.ts';
+import type { Candidates } from './candidates.ts';
+import type { ClusterView } from './cluster-view.ts';
 import type { RoutingConfig } from './config.ts';
-import { isHealthy } from './node-health.ts';
-import type { ClusterNode, RegistryReader } from './registry-cache.ts';
+import type { OwnerLookups } from './owner-lookups.ts';
+import { pageOf, type PageRequest } from './page.ts';
 import { pickEdge, pickOrigin, type RouteReason } from './routing.ts';
-import { streamView, streamViews, type StreamView } from './stream-view.ts';
+import { nodeView, streamView, type NodeView, type StreamView } from './stream-view.ts';
 import { isPlayProtocol, playUrl, publishUrl, PlayProtocol } from './urls.ts';
 
 /** An HTTP answer, independent of the server: status, JSON body, optional redirect. */
@@ -11,8 +14,6 @@ export interface Answer<T = unknown> {
   body: T;
   location?: string;
 }
-
-export type NodeView = ClusterNode & { healthy: boolean };
 
 export interface RouteAnswer {
   key: string;
@@ -28,77 +29,100 @@ export interface IngestAnswer {
   url: string;
 }
 
+export interface StreamsPage {
+  streams: StreamView[];
+  /** Pass as `?cursor=` for the next page; null on the last one. */
+  nextCursor: string | null;
+  total: number;
+}
+
+export interface NodesPage {
+  nodes: NodeView[];
+  nextCursor: string | null;
+  total: number;
+}
+
 export interface SchedulerOptions {
-  registry: RegistryReader;
+  view: ClusterView;
+  candidates: Candidates;
+  lookups: OwnerLookups;
   routing: RoutingConfig;
-  heartbeatMs: number;
-  now?: () => number;
 }
 
 /**
- * Every answer of the scheduler, computed from the registry at call time (through a cache of
- * at most a second): no state survives a request, so any number of replicas agree.
- * Registry failures reject; the HTTP layer turns them into 503.
+ * Every answer of the scheduler. Routing (`route`, `play`) and the listings answer from the
+ * in-memory view alone; `stream` and `ingest` read Redis for an owner the view does not have
+ * (and `ingest` also when the owner it has looks gone). Registry failures reject; the HTTP
+ * layer turns them into 503.
  */
 export class Scheduler {
-  private readonly registry: RegistryReader;
+  private readonly view: ClusterView;
+  private readonly candidates: Candidates;
+  private readonly lookups: OwnerLookups;
   private readonly routing: RoutingConfig;
-  private readonly heartbeatMs: number;
-  private readonly now: () => number;
 
   constructor(o: SchedulerOptions) {
-    this.registry = o.registry;
+    this.view = o.view;
+    this.candidates = o.candidates;
+    this.lookups = o.lookups;
     this.routing = o.routing;
-    this.heartbeatMs = o.heartbeatMs;
-    this.now = o.now ?? Date.now;
   }
 
-  async streams(): Promise<Answer<{ streams: StreamView[] }>> {
-    const [owners, nodes] = await Promise.all([this.registry.listStreams(), this.registry.listNodes()]);
-    return ok({ streams: streamViews(owners, nodes) });
+  /** A page of streams in key order: O(page). */
+  streams(page: PageRequest): Answer<StreamsPage> {
+    const keys = this.view.streamKeysAfter(page.after, page.limit + 1);
+    const p = pageOf('streams', keys, page.limit);
+    const streams: StreamView[] = [];
+    for (const k of p.keys) {
+      const o = this.view.owner(k);
+      if (o) streams.push(streamView(o, this.view));
+    }
+    return ok({ streams, nextCursor: p.nextCursor, total: this.view.streamCount });
   }
 
   async stream(key: string): Promise<Answer<StreamView | ErrorBody>> {
-    const [owner, nodes] = await Promise.all([this.registry.lookup(key), this.registry.listNodes()]);
+    const owner = this.view.owner(key) ?? (await this.lookups.lookup(key));
     if (!owner) return fail(404, `stream ${key} is not published`);
-    return ok(streamView(owner, nodes));
+    return ok(streamView(owner, this.view));
   }
 
-  async nodes(): Promise<Answer<{ nodes: NodeView[] }>> {
-    const now = this.now();
-    const nodes = (await this.registry.listNodes())
-      .map((n) => ({ ...n, healthy: isHealthy(n, now, this.heartbeatMs) }))
-      .sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
-    return ok({ nodes });
+  /** A page of nodes in id order: O(page). */
+  nodes(page: PageRequest): Answer<NodesPage> {
+    const now = this.view.now();
+    const ids = this.view.nodeIdsAfter(page.after, page.limit + 1);
+    const p = pageOf('nodes', ids, page.limit);
+    const nodes: NodeView[] = [];
+    for (const id of p.keys) {
+      const e = this.view.node(id);
+      if (e) nodes.push(nodeView(e, this.view, now));
+    }
+    return ok({ nodes, nextCursor: p.nextCursor, total: this.view.nodeCount });
   }
 
   /** The edge a viewer of `key` should play from, and the URL for `protocol` (default flv). */
-  async route(key: string, protocol: string | undefined): Promise<Answer<RouteAnswer | ErrorBody>> {
+  route(key: string, protocol: string | undefined): Answer<RouteAnswer | ErrorBody> {
     const p = protocol ?? PlayProtocol.Flv;
     if (!isPlayProtocol(p)) {
       return fail(400, `unknown protocol "${p}"; one of ${Object.values(PlayProtocol).join(', ')}`);
     }
-    const nodes = await this.registry.listNodes();
-    const choice = pickEdge(key, nodes, {
-      now: this.now(),
-      heartbeatMs: this.heartbeatMs,
-      maxLoadRatio: this.routing.maxLoadRatio,
+    const choice = pickEdge(this.view, this.candidates, key, p, {
+      now: this.view.now(),
       preferRelaying: this.routing.preferRelaying,
-      // Only nodes that say they serve the protocol (and have an address for it).
-      eligible: (n) => (n.protocols ?? []).includes(p) && playUrl(p, n.public ?? {}, key) !== null,
     });
-    if (!choice) return fail(503, `no edge available that serves ${p}`);
+    // Candidates serve `p` and have an address for it (node-entry.ts playMask).
+    const url = choice ? playUrl(p, choice.node.info.public, key) : null;
+    if (!choice || url === null) return fail(503, `no edge available that serves ${p}`);
     return ok({
       key,
       protocol: p,
       edge: { nodeId: choice.node.nodeId, reason: choice.reason, loadRatio: round3(choice.loadRatio) },
-      url: playUrl(p, choice.node.public, key)!,
+      url,
     });
   }
 
   /** `route` as a 302 to the edge's URL; the client's query (tokens) goes along. */
-  async play(key: string, protocol: PlayProtocol, search: string): Promise<Answer<RouteAnswer | ErrorBody>> {
-    const a = await this.route(key, protocol);
+  play(key: string, protocol: PlayProtocol, search: string): Answer<RouteAnswer | ErrorBody> {
+    const a = this.route(key, protocol);
     if (a.status !== 200) return a;
     const url = (a.body as RouteAnswer).url + search;
     return { status: 302, body: a.body, location: url };
@@ -106,19 +130,21 @@ export class Scheduler {
 
   /** The origin a publisher of `key` should use: its owner if any, else the least-loaded origin. */
   async ingest(key: string): Promise<Answer<IngestAnswer | ErrorBody>> {
-    const [owner, nodes] = await Promise.all([this.registry.lookup(key), this.registry.listNodes()]);
-    const choice = pickOrigin(key, owner, nodes, {
-      now: this.now(),
-      heartbeatMs: this.heartbeatMs,
-      eligible: (n) => publishUrl(n.public ?? {}, key) !== null,
-    });
+    const now = this.view.now();
+    let owner: StreamOwner | null = this.view.owner(key) ?? null;
+    const ownerNode = owner ? this.view.node(owner.nodeId) : undefined;
+    const ownerLive =
+      owner && ownerNode?.info.instanceId === owner.instanceId && this.view.healthy(ownerNode, now);
+    // No owner in the view, or one that looks gone: Redis knows whether the claim still holds.
+    if (!ownerLive) owner = await this.lookups.lookup(key);
+    const choice = pickOrigin(this.view, this.candidates, key, owner, now);
     if (!choice) {
       return fail(
         503,
         owner ? `stream ${key} is owned by ${owner.nodeId}, which is not reachable` : 'no origin available',
       );
     }
-    const url = publishUrl(choice.node.public ?? {}, key);
+    const url = publishUrl(choice.node.info.public ?? {}, key);
     if (!url) return fail(503, `origin ${choice.node.nodeId} has no public RTMP address`);
     const origin = owner
       ? { nodeId: choice.node.nodeId, owner: true, epoch: owner.epoch }

@@ -3,15 +3,19 @@ import type { Logger } from 'pino';
 import { listenOn } from '../../libs/http/listen.ts';
 import type { Counters } from '../../libs/metrics/counters.ts';
 import { parseKeyPath, parsePlayPath } from './key-path.ts';
+import { parsePage, type Listing, type PageRequest } from './page.ts';
 import type { Answer, Scheduler } from './scheduler.ts';
+import { gaugeText, type ViewStatus } from './status.ts';
 
 export interface SchedulerServerDeps {
   scheduler: Scheduler;
   counters: Counters;
   log: Logger;
   nodeId: string;
-  /** True when the registry answers now (uncached). */
-  ready: () => Promise<boolean>;
+  /** Readiness and what the view is based on (/readyz). */
+  status: () => ViewStatus;
+  /** Gauges for /metrics beside the counters. */
+  gauges?: () => Record<string, number>;
 }
 
 /** Registry failures are logged at most this often; each is counted. */
@@ -26,8 +30,9 @@ const JSON_HEADERS = {
 
 /**
  * The scheduler's HTTP face: `/api/v1/{streams,nodes,route,ingest}`, `/play/<key>.<ext>`
- * redirects, `/healthz`, `/readyz`, `/metrics`. Bad paths get 400/404 with `{ error }`; a
- * registry outage gets 503; nothing a client sends can throw past `onRequest`.
+ * redirects, `/healthz`, `/readyz`, `/metrics`. Bad paths, limits and cursors get 400/404 with
+ * `{ error }`; a registry read that fails gets 503; nothing a client sends can throw past
+ * `onRequest`.
  */
 export class SchedulerServer {
   private readonly server: Server;
@@ -82,21 +87,24 @@ export class SchedulerServer {
           body: { status: 'ok', node: this.deps.nodeId },
         });
       case '/readyz': {
-        const ok = !this.draining && (await this.deps.ready());
-        const status = this.draining ? 'draining' : ok ? 'ok' : 'registry unavailable';
+        const st = this.deps.status();
+        const ok = !this.draining && st.ready;
         return this.send(req, res, 'readyz', {
           status: ok ? 200 : 503,
-          body: { status, node: this.deps.nodeId },
+          body: { ...st.body, status: this.draining ? 'draining' : st.body.status, node: this.deps.nodeId },
         });
       }
-      case '/metrics':
+      case '/metrics': {
         res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4', 'Cache-Control': 'no-store' });
-        res.end(req.method === 'HEAD' ? undefined : this.deps.counters.toPrometheus());
+        if (req.method === 'HEAD') return void res.end();
+        const gauges = this.deps.gauges ? gaugeText(this.deps.gauges()) : '';
+        res.end(this.deps.counters.toPrometheus() + gauges);
         return;
+      }
       case '/api/v1/streams':
-        return this.answer(req, res, 'streams', () => scheduler.streams());
+        return this.paged(req, res, 'streams', query, (p) => scheduler.streams(p));
       case '/api/v1/nodes':
-        return this.answer(req, res, 'nodes', () => scheduler.nodes());
+        return this.paged(req, res, 'nodes', query, (p) => scheduler.nodes(p));
     }
 
     const keyed = KEYED.find((k) => path.startsWith(k.prefix));
@@ -107,9 +115,8 @@ export class SchedulerServer {
         case 'stream':
           return this.answer(req, res, 'stream', () => scheduler.stream(key));
         case 'route':
-          return this.answer(req, res, 'route', () =>
-            scheduler.route(key, query.get('protocol') ?? undefined),
-          );
+          // From memory: no registry read, nothing to wait for.
+          return this.send(req, res, 'route', scheduler.route(key, query.get('protocol') ?? undefined));
         case 'ingest':
           return this.answer(req, res, 'ingest', () => scheduler.ingest(key));
       }
@@ -126,17 +133,30 @@ export class SchedulerServer {
           body: { error },
         });
       }
-      return this.answer(req, res, 'play', () => scheduler.play(p.key, p.protocol, p.search));
+      return this.send(req, res, 'play', scheduler.play(p.key, p.protocol, p.search));
     }
     return this.send(req, res, 'other', { status: 404, body: { error: 'not found' } });
   }
 
-  /** Runs a registry-backed query; a rejection means the registry is unavailable (503). */
+  /** A listing: `limit` and `cursor` checked first (400 with the reason). */
+  private paged(
+    req: IncomingMessage,
+    res: ServerResponse,
+    listing: Listing,
+    query: URLSearchParams,
+    run: (p: PageRequest) => Answer,
+  ): Promise<void> | void {
+    const p = parsePage(listing, query);
+    if ('error' in p) return this.send(req, res, listing, { status: 400, body: { error: p.error } });
+    return this.send(req, res, listing, run(p));
+  }
+
+  /** Runs a query that may read the registry; a rejection means the registry is unavailable (503). */
   private async answer(
     req: IncomingMessage,
     res: ServerResponse,
     endpoint: string,
-    run: () => Promise<Answer>,
+    run: () => Answer | Promise<Answer>,
   ): Promise<void> {
     let a: Answer;
     try {

@@ -1,5 +1,6 @@
-import type { ClusterNode } from './registry-cache.ts';
-import { NodeRole, type StreamMediaInfo, type StreamOwner } from '../../libs/cluster/types.ts';
+import { NodeRole, type NodeInfo, type StreamMediaInfo, type StreamOwner } from '../../libs/cluster/types.ts';
+import type { ClusterView } from './cluster-view.ts';
+import type { NodeEntry } from './node-entry.ts';
 import { ownerUrls, type OwnerUrls } from './urls.ts';
 
 /** One stream as the scheduler reports it: who owns it, what it carries, which edges serve it. */
@@ -9,7 +10,7 @@ export interface StreamView {
     nodeId: string;
     epoch: number;
     since: number;
-    /** Lease left, by the registry's clock. */
+    /** Lease left when the scheduler last read the claim from Redis (by Redis's clock). */
     ttlMs: number;
     /** Viewers the owner itself reports for the stream (as it counts them; may include relay pulls). */
     viewers: number;
@@ -21,12 +22,15 @@ export interface StreamView {
   edges: { nodeId: string; viewers: number }[];
 }
 
-export function streamView(owner: StreamOwner, nodes: readonly ClusterNode[]): StreamView {
-  const ownerNode = nodes.find((n) => n.nodeId === owner.nodeId);
-  const edges = nodes
-    .filter((n) => n.role === NodeRole.Edge && n.streams?.[owner.key]?.relaying === true)
-    .map((n) => ({ nodeId: n.nodeId, viewers: count(n.streams[owner.key]?.viewers) }))
-    .sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
+/** Costs O(edges relaying the key): the relaying index is kept per key. */
+export function streamView(owner: StreamOwner, view: ClusterView): StreamView {
+  const ownerNode = view.node(owner.nodeId);
+  const edges: { nodeId: string; viewers: number }[] = [];
+  for (const e of view.relayingEdges(owner.key) ?? []) {
+    if (e.info.role !== NodeRole.Edge) continue;
+    edges.push({ nodeId: e.nodeId, viewers: count(e.presence.streams.get(owner.key)?.viewers) });
+  }
+  edges.sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
   return {
     key: owner.key,
     owner: {
@@ -34,19 +38,29 @@ export function streamView(owner: StreamOwner, nodes: readonly ClusterNode[]): S
       epoch: owner.epoch,
       since: owner.since,
       ttlMs: owner.ttlMs,
-      viewers: count(ownerNode?.streams?.[owner.key]?.viewers),
-      urls: ownerNode ? ownerUrls(ownerNode.public ?? {}, ownerNode.internal ?? {}, owner.key) : {},
+      viewers: count(ownerNode?.presence.streams.get(owner.key)?.viewers),
+      urls: ownerNode ? ownerUrls(ownerNode.info.public ?? {}, ownerNode.info.internal ?? {}, owner.key) : {},
     },
     media: owner.media,
     edges,
   };
 }
 
-/** All streams, sorted by key so every replica lists them in the same order. */
-export function streamViews(owners: readonly StreamOwner[], nodes: readonly ClusterNode[]): StreamView[] {
-  return [...owners]
-    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-    .map((o) => streamView(o, nodes));
+/** A node as /api/v1/nodes lists it: its record, health by receive time, and how many streams it serves. */
+export type NodeView = NodeInfo & {
+  healthy: boolean;
+  /** ms since its last heartbeat reached this scheduler; null when none has (yet). */
+  heardMsAgo: number | null;
+  streamCount: number;
+};
+
+export function nodeView(e: NodeEntry, view: ClusterView, now: number): NodeView {
+  return {
+    ...e.info,
+    healthy: view.healthy(e, now),
+    heardMsAgo: Number.isFinite(e.heardAt) ? Math.max(0, Math.round(now - e.heardAt)) : null,
+    streamCount: e.presence.streams.size,
+  };
 }
 
 function count(v: unknown): number {

@@ -26,8 +26,10 @@ test('defaults', () => {
       natsCertFile: '',
       natsKeyFile: '',
       heartbeatMs: 2000,
+      reconcileMs: 10_000,
       cacheMs: 500,
     },
+    view: { maxNodes: 10_000, maxStreams: 200_000, maxStreamsPerNode: 100_000 },
     routing: { maxLoadRatio: 0.9, preferRelaying: true },
   });
 });
@@ -68,6 +70,9 @@ const bad: [string, unknown, RegExp][] = [
   ['ratio above 1', { routing: { maxLoadRatio: 1.5 } }, /routing\.maxLoadRatio/],
   ['ratio 0', { routing: { maxLoadRatio: 0 } }, /routing\.maxLoadRatio/],
   ['cache over a second', { cluster: { cacheMs: 5000 } }, /cluster\.cacheMs/],
+  ['reconcile too often', { cluster: { reconcileMs: 10 } }, /cluster\.reconcileMs/],
+  ['no room for nodes', { view: { maxNodes: 0 } }, /view\.maxNodes/],
+  ['unknown view key', { view: { maxEdges: 5 } }, /maxEdges/],
   ['redis url scheme', { cluster: { redisUrl: 'http://x' } }, /cluster\.redisUrl/],
   ['nats url scheme', { cluster: { natsUrl: 'redis://x' } }, /cluster\.natsUrl/],
 ];

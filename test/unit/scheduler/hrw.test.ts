@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hash01, hrwPick, hrwScore } from '../../../services/scheduler/hrw.ts';
+import { hash01, hrwPick, hrwScore, seedOf, unit } from '../../../services/scheduler/hrw.ts';
 
 const keys = (n: number): string[] => Array.from({ length: n }, (_, i) => `live/stream-${i}`);
 
@@ -101,4 +101,35 @@ test('removing an edge only moves the keys that were on it', () => {
     else moved++;
   }
   assert.ok(moved > 0);
+});
+
+test('fixed values: every replica and release hashes alike (changing them reshuffles every route)', () => {
+  assert.equal(hash01('live/a', 'edge-1'), 0.6052065673636822);
+  assert.equal(hash01('live/a', 'edge-2'), 0.5834304384505333);
+  assert.equal(hash01('app/room/42', 'e'), 0.224422983991949);
+  assert.deepEqual(seedOf('edge-1'), { a: 1943314889, b: 274237325 });
+  assert.notEqual(hash01('a', 'b'), hash01('b', 'a'));
+});
+
+test('uniform: 100k (key, node) values spread evenly over ten bins', () => {
+  const bins = new Array<number>(10).fill(0);
+  const nodes = Array.from({ length: 100 }, (_, i) => seedOf(`edge-${i}`));
+  for (let k = 0; k < 1000; k++) {
+    const ks = seedOf(`live/stream-${k}`);
+    for (const n of nodes) bins[Math.floor(unit(ks, n) * 10)]!++;
+  }
+  // Chi-square with 9 degrees of freedom; 27.9 is the 0.1% critical value.
+  const chi = bins.reduce((sum, b) => sum + (b - 10_000) ** 2 / 10_000, 0);
+  assert.ok(chi < 27.9, `chi-square ${chi.toFixed(1)}: ${bins.join(' ')}`);
+});
+
+test('independent across nodes: the ranking of three edges is any of the six orders equally often', () => {
+  const ids = ['edge-a', 'edge-b', 'edge-c'];
+  const counts = new Map<string, number>();
+  for (const k of keys(6000)) {
+    const order = [...ids].sort((x, y) => hash01(k, y) - hash01(k, x)).join(',');
+    counts.set(order, (counts.get(order) ?? 0) + 1);
+  }
+  assert.equal(counts.size, 6);
+  for (const [o, n] of counts) assert.ok(n > 850 && n < 1150, `${o}: ${n}`);
 });

@@ -1,56 +1,40 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { MemoryRegistry } from '../../../libs/cluster/memory-registry.ts';
-import type { StreamOwner } from '../../../libs/cluster/types.ts';
+import { Subject } from '../../../libs/cluster/types.ts';
 import { silentLogger } from '../../../libs/log/logger.ts';
-import { Counters } from '../../../libs/metrics/counters.ts';
-import {
-  readNodes,
-  type ClusterNode,
-  type RegistryReader,
-} from '../../../services/scheduler/registry-cache.ts';
-import { Scheduler } from '../../../services/scheduler/scheduler.ts';
+import { encodeCursor } from '../../../services/scheduler/page.ts';
 import { SchedulerServer } from '../../../services/scheduler/server.ts';
-import { node, proc, register } from './fixtures.ts';
+import { harness, heartbeat, node, proc, register } from './fixtures.ts';
 
-// The HTTP layer in process, over a registry that can be switched off.
+// The HTTP layer in process, over the view of an in-memory registry that can be switched off.
 
-const reg = new MemoryRegistry();
-let down = false;
-const flaky: RegistryReader = {
-  lookup: (k: string): Promise<StreamOwner | null> =>
-    down ? Promise.reject(new Error('down')) : reg.lookup(k),
-  listStreams: (): Promise<StreamOwner[]> => (down ? Promise.reject(new Error('down')) : reg.listStreams()),
-  listNodes: (): Promise<ClusterNode[]> => (down ? Promise.reject(new Error('down')) : readNodes(reg)),
-};
-const counters = new Counters();
+const h = harness();
 const server = new SchedulerServer({
-  scheduler: new Scheduler({
-    registry: flaky,
-    routing: { maxLoadRatio: 0.9, preferRelaying: true },
-    heartbeatMs: 2000,
-  }),
-  counters,
+  scheduler: h.core.scheduler,
+  counters: h.counters,
   log: silentLogger(),
   nodeId: 'sched-test',
-  ready: () =>
-    flaky.listNodes().then(
-      () => true,
-      () => false,
-    ),
+  status: h.core.status,
+  gauges: h.core.gauges,
 });
 let port = 0;
+const e1 = node({ id: 'e1', relaying: { 'live/a': 2 } });
 
 before(async () => {
   port = (await server.listen('127.0.0.1', 0)).port;
-  const now = Date.now();
-  const fresh = (n: ClusterNode): ClusterNode => ({ ...n, updatedAt: now });
-  assert.ok((await reg.claim('live/a', proc('o1'), 60_000)).ok);
-  await register(reg, fresh(node({ id: 'o1', role: 'origin' })), 60_000);
-  await register(reg, fresh(node({ id: 'e1', relaying: { 'live/a': 2 } })), 60_000);
+  assert.ok((await h.reg.claim('live/a', proc('o1'), 60_000)).ok);
+  await register(h.reg, node({ id: 'o1', role: 'origin' }));
+  await register(h.reg, e1);
+  h.core.start();
+  await h.settle();
+  h.send(Subject.NodeHeartbeat, heartbeat(e1, 1));
+  await h.settle();
 });
-after(() => server.close());
+after(async () => {
+  h.core.stop();
+  await server.close();
+});
 
 function get(
   path: string,
@@ -69,8 +53,8 @@ function get(
 
 const cases: [string, number, RegExp?][] = [
   ['/healthz', 200, /"status":"ok"/],
-  ['/readyz', 200],
-  ['/api/v1/streams', 200, /"key":"live\/a"/],
+  ['/readyz', 200, /"bootstrapped":true/],
+  ['/api/v1/streams', 200, /"key":"live\/a".*"nextCursor":null/],
   ['/api/v1/streams?x=1', 200],
   ['/api/v1/streams/live/a', 200, /"edges":\[\{"nodeId":"e1","viewers":2\}\]/],
   ['/api/v1/streams/live/b', 404, /not published/],
@@ -91,6 +75,17 @@ const cases: [string, number, RegExp?][] = [
   ['/api/v1/ingest/%E0%A4%A', 400],
   ['/api/v1/route/' + 'a/'.repeat(600) + 'b', 400],
   ['/play/live/%2e%2e/x.flv', 400],
+  // Paging parameters: 400 with the reason.
+  ['/api/v1/streams?limit=0', 400, /limit must be an integer from 1 to 1000/],
+  ['/api/v1/streams?limit=1001', 400, /limit/],
+  ['/api/v1/nodes?limit=-1', 400, /limit/],
+  ['/api/v1/nodes?limit=1.5', 400, /limit/],
+  ['/api/v1/nodes?limit=', 400, /limit/],
+  ['/api/v1/streams?cursor=', 400, /invalid cursor/],
+  ['/api/v1/streams?cursor=%%%', 400, /invalid cursor/],
+  ['/api/v1/streams?cursor=bGl2ZS9h', 400, /invalid cursor/], // base64url of "live/a": not a token we made
+  [`/api/v1/nodes?cursor=${encodeCursor('streams', 'live/a')}`, 400, /invalid cursor/], // another listing's
+  [`/api/v1/streams?cursor=${encodeCursor('streams', 'live/a')}=`, 400, /invalid cursor/], // padded
   ['/api/v1', 404],
   ['/api/v1/streamsX', 404],
   ['/', 404],
@@ -114,42 +109,52 @@ test('/play redirects to the relaying edge, keeping the query', async () => {
 });
 
 test('HEAD has no body; other methods get 405', async () => {
-  const h = await get('/api/v1/streams', 'HEAD');
-  assert.equal(h.status, 200);
-  assert.equal(h.body, '');
+  const hd = await get('/api/v1/streams', 'HEAD');
+  assert.equal(hd.status, 200);
+  assert.equal(hd.body, '');
   const p = await get('/api/v1/streams', 'POST');
   assert.equal(p.status, 405);
   assert.equal(p.headers.allow, 'GET, HEAD');
 });
 
-test('registry down: 503 with Retry-After, readyz 503, healthz still 200', async () => {
-  down = true;
+test('Redis down: routing and listings answer from the view; readyz 503 says stale; lookups 503', async () => {
+  h.reg.down = true;
   try {
-    for (const path of [
-      '/api/v1/streams',
-      '/api/v1/nodes',
-      '/api/v1/route/live/a',
-      '/api/v1/ingest/live/a',
-      '/play/live/a.flv',
-    ]) {
-      const r = await get(path);
-      assert.equal(r.status, 503, path);
-      assert.deepEqual(JSON.parse(r.body), { error: 'registry unavailable' });
-      assert.equal(r.headers['retry-after'], '1');
-    }
-    assert.equal((await get('/readyz')).status, 503);
+    await h.core.reconciler.runOnce();
+    const ready = await get('/readyz');
+    assert.equal(ready.status, 503);
+    assert.deepEqual(
+      (({ status, registry, stale, bootstrapped }) => ({ status, registry, stale, bootstrapped }))(
+        JSON.parse(ready.body) as Record<string, unknown>,
+      ),
+      { status: 'registry unavailable', registry: 'down', stale: true, bootstrapped: true },
+    );
     assert.equal((await get('/healthz')).status, 200);
+    assert.equal((await get('/api/v1/route/live/a')).status, 200);
+    assert.equal((await get('/play/live/a.flv')).status, 302);
+    assert.equal((await get('/api/v1/streams')).status, 200);
+    assert.equal((await get('/api/v1/streams/live/a')).status, 200, 'in the view');
+    const unknown = await get('/api/v1/streams/live/unknown');
+    assert.equal(unknown.status, 503);
+    assert.deepEqual(JSON.parse(unknown.body), { error: 'registry unavailable' });
+    assert.equal(unknown.headers['retry-after'], '1');
+    assert.match((await get('/metrics')).body, /^sluice_scheduler_view_stale 1$/m);
   } finally {
-    down = false;
+    h.reg.down = false;
   }
+  await h.core.reconciler.runOnce();
   assert.equal((await get('/readyz')).status, 200);
+  assert.match((await get('/metrics')).body, /^sluice_scheduler_view_stale 0$/m);
 });
 
-test('metrics count requests and registry errors', async () => {
+test('metrics count requests, registry errors and events; gauges describe the view', async () => {
   const r = await get('/metrics');
   assert.equal(r.status, 200);
   assert.match(r.body, /sluice_scheduler_requests_total\{endpoint="route",status="200"\} \d+/);
   assert.match(r.body, /sluice_scheduler_registry_errors_total \d+/);
+  assert.match(r.body, /sluice_scheduler_events_total\{subject="sluice.v1.node.heartbeat"\} 1/);
+  assert.match(r.body, /^# TYPE sluice_scheduler_view_nodes gauge\nsluice_scheduler_view_nodes 2$/m);
+  assert.match(r.body, /^sluice_scheduler_view_streams 1$/m);
 });
 
 test('drain: readyz says draining, answers go on', async () => {
