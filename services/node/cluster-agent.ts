@@ -121,32 +121,44 @@ export class ClusterAgent {
     };
   }
 
-  /** One beat at a time: a slow registry must not pile up overlapping writes. */
+  /**
+   * One beat at a time: a slow registry must not pile up overlapping writes. The heartbeat
+   * event goes out on every tick all the same: liveness on NATS must not wait for Redis.
+   */
   private beat(): Promise<void> {
-    if (this.beating) return this.beating;
+    if (this.beating) {
+      this.announce(this.info());
+      return this.beating;
+    }
     this.beating = this.beatOnce().finally(() => (this.beating = null));
     return this.beating;
   }
 
   private async beatOnce(): Promise<void> {
-    await this.presence();
+    // Presence changes are announced as the write starts, so the heartbeat right after carries
+    // their number; neither waits for Redis to answer.
+    const written = this.presence();
     const info = this.info();
-    // A heartbeat is only news while it is fresh: none is queued while NATS is away.
-    if (this.o.bus.connected) {
-      const { updatedAt: _, ...rest } = info;
-      emit(this.o.bus, this.o.log, Subject.NodeHeartbeat, {
-        ...rest,
-        v: 1,
-        ts: info.updatedAt,
-        presenceSeq: this.presenceSeq,
-      });
-    }
+    this.announce(info);
+    await written;
     try {
       const r = await this.o.registry.registerNode(info, this.o.nodeTtlMs);
       if (r.previousInstanceId) this.conflict(r.previousInstanceId);
     } catch (e) {
       this.registryFailed(e, 'node registration failed (registry unreachable); media continues');
     }
+  }
+
+  private announce(info: NodeInfo): void {
+    // A heartbeat is only news while it is fresh: none is queued while NATS is away.
+    if (!this.o.bus.connected) return;
+    const { updatedAt, ...rest } = info;
+    emit(this.o.bus, this.o.log, Subject.NodeHeartbeat, {
+      ...rest,
+      v: 1,
+      ts: updatedAt,
+      presenceSeq: this.presenceSeq,
+    });
   }
 
   /**

@@ -174,6 +174,8 @@ export class ClusterView {
     const membership = !this.healthy(e, at) || e.info.draining !== hb.draining;
     e.info.load = hb.load;
     e.info.draining = hb.draining;
+    // The node's own clock: shown to operators, never compared with ours.
+    e.info.updatedAt = hb.ts;
     e.heardAt = at;
     e.loadStamp = this.nextStamp();
     if (membership) this.version++;

@@ -80,8 +80,21 @@ export class Scheduler {
     return ok({ streams, nextCursor: p.nextCursor, total: this.view.streamCount });
   }
 
+  /**
+   * One stream: from the view; from Redis when the view does not have it, or does not know its
+   * codecs yet (origins record them once the first frames arrive, without an event).
+   */
   async stream(key: string): Promise<Answer<StreamView | ErrorBody>> {
-    const owner = this.view.owner(key) ?? (await this.lookups.lookup(key));
+    let owner: StreamOwner | null = this.view.owner(key) ?? null;
+    if (!owner || Object.keys(owner.media).length === 0) {
+      const known = owner;
+      // With Redis down, what the view has is the answer.
+      const read = await this.lookups.lookup(key).catch((e: unknown) => {
+        if (known) return known;
+        throw e;
+      });
+      owner = this.view.owner(key) ?? read;
+    }
     if (!owner) return fail(404, `stream ${key} is not published`);
     return ok(streamView(owner, this.view));
   }

@@ -193,3 +193,28 @@ test('ingest: the owner when it is alive, else Redis decides; the least-loaded o
   assert.deepEqual(await s.ingest('live/b'), { status: 503, body: { error: 'no origin available' } });
   h.core.stop();
 });
+
+test('stream: codecs recorded after the publish (no event says so) are read from Redis when asked', async () => {
+  const h = await setup();
+  const c = await h.reg.claim('live/m', proc('o2'), 10_000);
+  assert.ok(c.ok);
+  h.send(Subject.StreamPublished, {
+    v: 1,
+    ts: NOW,
+    key: 'live/m',
+    epoch: c.epoch,
+    sessionId: 's',
+    nodeId: 'o2',
+    instanceId: 'o2-instance',
+  });
+  await h.settle();
+  assert.deepEqual(h.core.view.owner('live/m')?.media, {});
+  await h.reg.setMediaInfo('live/m', proc('o2'), c.epoch, { videoCodec: 'h264' });
+  assert.deepEqual(((await h.core.scheduler.stream('live/m')).body as { media: object }).media, {
+    videoCodec: 'h264',
+  });
+  h.reg.down = true;
+  assert.equal((await h.core.scheduler.stream('live/m')).status, 200, 'known: answered from the view');
+  h.reg.down = false;
+  h.core.stop();
+});
