@@ -114,7 +114,7 @@ async function agreed(path: string, ok: (r: Reply) => boolean, what: string): Pr
       what,
     );
   } catch (e) {
-    throw new Error(`${(e as Error).message}; last answers: ${JSON.stringify(last)}`);
+    throw new Error(`${(e as Error).message}; last answers: ${JSON.stringify(last)}`, { cause: e });
   }
   return last[0]!;
 }
