@@ -17,7 +17,8 @@ export interface ReconcilerOptions {
   concurrency?: number;
 }
 
-const DEFAULT_CONCURRENCY = 16;
+/** Few at once: a thousand presence reads then trickle in instead of arriving as one long burst. */
+const DEFAULT_CONCURRENCY = 4;
 
 /**
  * Reads the whole cluster from Redis, the truth for ownership: at startup (the view is

@@ -118,6 +118,10 @@ export class FakeNode {
     return this.media.streams.get(key);
   }
 
+  streamKeys(): string[] {
+    return [...this.media.streams.keys()];
+  }
+
   /** An edge starts relaying `key` with `viewers`, announced at once like a real relay. */
   relay(key: string, fromNodeId: string, epoch: number, viewers: number): void {
     const had = this.media.streams.get(key)?.relaying === true;
