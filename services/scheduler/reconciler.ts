@@ -19,6 +19,7 @@ export interface ReconcilerOptions {
 
 /** Few at once: a thousand presence reads then trickle in instead of arriving as one long burst. */
 const DEFAULT_CONCURRENCY = 4;
+const BOOTSTRAP_RETRY_MS = 1000;
 
 /**
  * Reads the whole cluster from Redis, the truth for ownership: at startup (the view is
@@ -71,7 +72,9 @@ export class Reconciler {
         this.runSoon();
         return;
       }
-      this.timer = setTimeout(() => this.runSoon(), this.o.intervalMs);
+      // Until the first read succeeds (Redis not up yet), try every second: readiness waits on it.
+      const delay = this.bootstrapped ? this.o.intervalMs : Math.min(this.o.intervalMs, BOOTSTRAP_RETRY_MS);
+      this.timer = setTimeout(() => this.runSoon(), delay);
       this.timer.unref();
     });
   }

@@ -172,3 +172,17 @@ test('memory is bounded: nodes, streams and presence over the limits are counted
   }
   h.core.stop();
 });
+
+test('Redis down at start: not ready; bootstrapped within a second of Redis answering', async () => {
+  const h = harness();
+  await register(h.reg, e1);
+  h.reg.down = true;
+  h.core.start();
+  await h.settle();
+  assert.deepEqual([h.core.status().ready, h.core.status().body.status], [false, 'starting']);
+  h.reg.down = false;
+  await new Promise((r) => setTimeout(r, 1200)); // the reconcile interval here is a minute
+  assert.equal(h.core.status().ready, true);
+  assert.equal(h.core.view.nodeCount, 1);
+  h.core.stop();
+});
