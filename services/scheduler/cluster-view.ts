@@ -287,8 +287,9 @@ export class ClusterView {
   }
 
   /**
-   * Every live claim, as listed by Redis now: the truth, whatever the epochs (a Redis that lost
-   * its data starts epochs over), except for keys that a read begun later has changed already.
+   * Every live claim, as listed by Redis now: the truth, whatever the epochs (what Redis holds
+   * after losing writes may be older than what events showed), except for keys that a read
+   * begun later has changed already.
    */
   applyOwners(owners: readonly StreamOwner[], stamp: number, readAt: number): void {
     const seen = new Set<string>();

@@ -25,7 +25,7 @@ const BOOTSTRAP_RETRY_MS = 1000;
  * Reads the whole cluster from Redis, the truth for ownership: at startup (the view is
  * "bootstrapped" once this first succeeds), every `intervalMs`, and at once after NATS or
  * Redis comes back. It fixes whatever drift events left (a missed event, a forged one that got
- * through, a Redis that lost its data), drops nodes whose record lapsed, and, without NATS,
+ * through, a Redis that lost writes), drops nodes whose record lapsed, and, without NATS,
  * is the only feed. One run at a time; a run asked for during a run happens right after it.
  */
 export class Reconciler {

@@ -66,7 +66,7 @@ test('a node whose record lapsed is dropped by the next reconcile; drift in pres
   h.core.stop();
 });
 
-test('a reconcile is the truth even for a lower epoch (a Redis that lost its data); a later confirmed change survives an earlier read', () => {
+test('a reconcile is the truth even for a lower epoch (Redis lost writes); a later confirmed change survives an earlier read', () => {
   const h = harness();
   const view = h.core.view;
   const owner = (nodeId: string, epoch: number, key = 'live/r') => ({
