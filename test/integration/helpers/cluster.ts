@@ -182,6 +182,22 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       10_000,
       'every node registered',
     );
+    // The scheduler learns of a node from its heartbeats (its view is fed by NATS), one
+    // heartbeat after the node registered: tests start once it has heard every node.
+    if (scheduler) {
+      const url = (scheduler as SchedulerProcess).url;
+      await waitFor(
+        async () => {
+          const r = await fetch(`${url}/api/v1/nodes?limit=1000`).catch(() => null);
+          const body = r?.ok
+            ? ((await r.json()) as { nodes: { nodeId: string; heardMsAgo: number | null }[] })
+            : null;
+          return all.every((id) => body?.nodes.some((n) => n.nodeId === id && n.heardMsAgo !== null));
+        },
+        10_000,
+        'the scheduler to hear every node',
+      );
+    }
     return {
       redis,
       nats,
