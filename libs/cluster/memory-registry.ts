@@ -145,6 +145,25 @@ export class MemoryRegistry implements StreamRegistry {
     });
   }
 
+  listStreamEpochs(): Promise<Map<string, number>> {
+    return this.run(() => {
+      const now = this.now();
+      const out = new Map<string, number>();
+      for (const key of [...this.claims.keys()]) {
+        const cur = this.live(key, now);
+        if (cur) out.set(key, cur.owner.epoch);
+      }
+      return out;
+    });
+  }
+
+  listNodeIds(): Promise<string[]> {
+    return this.run(() => {
+      const now = this.now();
+      return [...this.nodes.keys()].filter((id) => this.liveNode(id, now) !== undefined);
+    });
+  }
+
   registerNode(info: NodeInfo, ttlMs: number): Promise<RegisterResult> {
     return this.run(() => {
       checkHolder(info);

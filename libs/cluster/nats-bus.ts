@@ -1,5 +1,6 @@
 import { ErrorCode, NatsError, type NatsConnection, type Subscription } from 'nats';
 import { silentLogger, type Logger } from '../log/logger.ts';
+import { Inbox } from './inbox.ts';
 import { Counters } from '../metrics/counters.ts';
 import {
   answerControl,
@@ -65,6 +66,10 @@ export class NatsBus implements EventBus {
   private closed = false;
   private readonly handlers = new Map<Subject, Set<Entry>>();
   private readonly subs = new Map<Subject, Subscription>();
+  /** Received events wait here and are handled a slice per event-loop turn, in order. */
+  private readonly inbox = new Inbox<{ subject: Subject; data: Uint8Array }>((m) => this.deliver(m), {
+    onError: (e, m) => this.report.handlerFailed(m.subject, e),
+  });
   private readonly served = new Set<Served>();
   private readonly offline: { subject: Subject; data: string }[] = [];
 
@@ -160,17 +165,23 @@ export class NatsBus implements EventBus {
   }
 
   /** One NATS subscription per subject, fanned out here: each message is decoded and validated once. */
+  /** Decodes, validates and hands one received event to the subject's handlers. */
+  private deliver({ subject, data }: { subject: Subject; data: Uint8Array }): void {
+    if (this.closed) return;
+    const set = this.handlers.get(subject);
+    if (!set?.size) return;
+    const live = [...set].map((e) => (event: unknown) => {
+      if (set.has(e)) e.fn(event);
+    });
+    dispatchEvent(subject, data, live, this.report);
+  }
+
   private listen(nc: NatsConnection, subject: Subject): void {
     if (nc.isClosed()) return; // attach() subscribes again on the next connection
     const sub = nc.subscribe(subject, {
       callback: (err, msg) => {
         if (err) return this.log.warn({ err, subject }, 'NATS subscription error');
-        const set = this.handlers.get(subject);
-        if (!set?.size) return;
-        const live = [...set].map((e) => (event: unknown) => {
-          if (set.has(e)) e.fn(event);
-        });
-        dispatchEvent(subject, msg.data, live, this.report);
+        if (!this.inbox.push({ subject, data: msg.data })) this.report.dropped(subject, 'inbox full');
       },
     });
     this.subs.set(subject, sub);

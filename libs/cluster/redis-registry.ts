@@ -65,6 +65,8 @@ export interface RedisRegistryOptions {
 }
 
 const PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** Keys read per round trip when listing. */
+const LIST_SLICE = 50;
 const CLIENT_NAME = /^[!-~]{1,200}$/;
 
 export class RedisRegistry implements StreamRegistry {
@@ -163,8 +165,29 @@ export class RedisRegistry implements StreamRegistry {
   async listStreams(): Promise<StreamOwner[]> {
     const members = await this.liveMembers(this.streamsIdx());
     const keys = [...new Set(members.map((m) => m.slice(m.indexOf(':') + 1)))];
-    const owners = await Promise.all(keys.map((k) => this.readOwner(k)));
-    return owners.filter((o): o is StreamOwner => o !== null);
+    const out: StreamOwner[] = [];
+    // A slice at a time: ten thousand replies parsed in one go would stall the caller's event
+    // loop for a quarter of a second (a scheduler routing meanwhile would stall with it).
+    for (let i = 0; i < keys.length; i += LIST_SLICE) {
+      for (const o of await this.readOwners(keys.slice(i, i + LIST_SLICE))) if (o) out.push(o);
+    }
+    return out;
+  }
+
+  async listStreamEpochs(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const m of await this.liveMembers(this.streamsIdx())) {
+      const i = m.indexOf(':');
+      const epoch = Number(m.slice(0, i));
+      const key = m.slice(i + 1);
+      // A key may have entries of several epochs until the old ones' scores pass: the highest is current.
+      if (epoch > (out.get(key) ?? 0)) out.set(key, epoch);
+    }
+    return out;
+  }
+
+  listNodeIds(): Promise<string[]> {
+    return this.liveMembers(this.nodesIdx());
   }
 
   async registerNode(info: NodeInfo, ttlMs: number): Promise<RegisterResult> {
@@ -302,6 +325,22 @@ export class RedisRegistry implements StreamRegistry {
   private presenceKey = (nodeId: string): string => `${this.prefix}:{n:${nodeId}}:streams`;
   private streamsIdx = (): string => `${this.prefix}:{idx}:streams`;
   private nodesIdx = (): string => `${this.prefix}:{idx}:nodes`;
+
+  /**
+   * Owners of several keys in one round trip: one pipeline on a single server (or Sentinel's
+   * master); on a Redis Cluster, where a pipeline must stay in one slot, one per key.
+   */
+  private async readOwners(keys: string[]): Promise<(StreamOwner | null)[]> {
+    if (isCluster(this.redis)) return Promise.all(keys.map((k) => this.readOwner(k)));
+    const p = this.redis.pipeline();
+    for (const k of keys) p.hgetall(this.ownerKey(k)).pttl(this.ownerKey(k));
+    const replies = await exec(p);
+    return keys.map((k, i) => {
+      const hash = replies[2 * i] as Record<string, string>;
+      const pttl = replies[2 * i + 1] as number;
+      return hash.nodeId === undefined || pttl === -2 ? null : toOwner(k, hash, pttl);
+    });
+  }
 
   /** The owner hash and its remaining lease, in one round trip (same key, same slot). */
   private async readOwner(key: string): Promise<StreamOwner | null> {

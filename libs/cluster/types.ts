@@ -148,12 +148,16 @@ export interface StreamRegistry {
   lookup(key: string): Promise<StreamOwner | null>;
   /** All live claims, without KEYS. */
   listStreams(): Promise<StreamOwner[]>;
+  /** Key -> epoch of every live claim, from the index alone (cheap; the index may lag a claim by one refresh). */
+  listStreamEpochs(): Promise<Map<string, number>>;
   /** Creates or replaces the node's record with a TTL. */
   registerNode(info: NodeInfo, ttlMs: number): Promise<RegisterResult>;
   unregisterNode(holder: Holder): Promise<void>;
   getNode(nodeId: string): Promise<NodeInfo | null>;
   /** All registered nodes whose TTL has not run out, without KEYS. */
   listNodes(): Promise<NodeInfo[]>;
+  /** Their ids only, from the index (cheap). */
+  listNodeIds(): Promise<string[]>;
   /**
    * Applies presence changes as number `seq` and keeps the record alive for ttlMs. `full`
    * replaces the record (also another instance's under the same node id); a change to a record

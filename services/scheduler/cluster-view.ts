@@ -220,6 +220,34 @@ export class ClusterView {
     return listed;
   }
 
+  /**
+   * A light reconcile: the node ids Redis lists now (its index, not the records). Known nodes
+   * count as listed in this generation, nodes missing from the list are dropped (unless a later
+   * read confirmed them); returns the ids the view does not know, to be read in full.
+   */
+  applyNodeIds(ids: readonly string[], stamp: number): string[] {
+    const gen = this.listedGen + 1;
+    const unknown: string[] = [];
+    for (const id of ids) {
+      const e = this.nodeMap.get(id);
+      if (e) e.listedGen = gen;
+      else unknown.push(id);
+    }
+    for (const e of [...this.nodeMap.values()]) {
+      if (e.listedGen !== gen && e.stamp < stamp) this.dropNode(e.nodeId);
+    }
+    this.listedGen = gen;
+    this.version++;
+    return unknown;
+  }
+
+  /** A node read in full during a light reconcile: put, and listed in the current generation. */
+  addListedNode(info: NodeInfo, stamp: number): NodeEntry | null {
+    const e = this.putNode(info, stamp);
+    if (e) e.listedGen = this.listedGen;
+    return e;
+  }
+
   // ---- presence ----
 
   /** One presence change: an entry, or null when the node no longer serves the key. */
@@ -302,6 +330,24 @@ export class ClusterView {
     for (const [key, cur] of this.ownerMap) {
       if (!seen.has(key) && cur.stamp < stamp) this.removeOwner(key);
     }
+  }
+
+  /** One claim read during a light reconcile: the truth, as in applyOwners, for this key alone. */
+  reconcileOwner(key: string, o: StreamOwner | null, stamp: number, readAt: number): void {
+    const cur = this.ownerMap.get(key);
+    if (cur && cur.stamp > stamp) return;
+    if (o === null) {
+      if (cur) this.removeOwner(key);
+      return;
+    }
+    this.setOwner(o, stamp, readAt, cur);
+  }
+
+  /** Keys the view has an owner for, with that owner's epoch. */
+  ownerEpochs(): IterableIterator<[string, number]> {
+    return (function* (m: Map<string, OwnerEntry>) {
+      for (const [k, o] of m) yield [k, o.epoch] as [string, number];
+    })(this.ownerMap);
   }
 
   private setOwner(o: StreamOwner, stamp: number, readAt: number, cur: OwnerEntry | undefined): void {

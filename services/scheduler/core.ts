@@ -15,7 +15,7 @@ import { ViewFeed, type EventSource } from './view-feed.ts';
 /** The registry reads the scheduler makes (it never writes). */
 export type SchedulerRegistry = Pick<
   StreamRegistry,
-  'lookup' | 'listStreams' | 'listNodes' | 'getNode' | 'getPresence'
+  'lookup' | 'listStreams' | 'listStreamEpochs' | 'listNodes' | 'listNodeIds' | 'getNode' | 'getPresence'
 >;
 
 export interface SchedulerCoreOptions {

@@ -6,6 +6,7 @@ import { formatListen, parseListen } from '../../libs/config/listen.ts';
 import { createRootLogger } from '../../libs/log/logger.ts';
 import { Counters } from '../../libs/metrics/counters.ts';
 import { natsSettingsOf, redisTargetOf } from '../node/cluster-config.ts';
+import { EventLoopDelay } from '../../libs/metrics/event-loop-delay.ts';
 import { loadSchedulerConfig } from './config.ts';
 import { createSchedulerCore } from './core.ts';
 import { SchedulerServer } from './server.ts';
@@ -40,6 +41,7 @@ export async function runScheduler(configFile: string | undefined): Promise<void
         counters,
       })
     : null;
+  const loopDelay = new EventLoopDelay();
   const core = createSchedulerCore({
     cfg,
     registry,
@@ -56,7 +58,7 @@ export async function runScheduler(configFile: string | undefined): Promise<void
     log: log.child({ component: 'http' }),
     nodeId: cfg.nodeId,
     status: core.status,
-    gauges: core.gauges,
+    gauges: () => ({ ...core.gauges(), ...loopDelay.gauges() }),
   });
   const l = parseListen(cfg.listen);
   let bound: { host: string; port: number };

@@ -90,7 +90,10 @@ export async function routeViewers(o: {
       const due = start + (i * 1000) / o.ratePerSec;
       const early = due - performance.now();
       if (early > 1) await new Promise((r) => setTimeout(r, early));
-      const t0 = performance.now();
+      // Latency counts from when the viewer arrived (`due`), not from when a free connection
+      // let the request go: a stalled scheduler must not hide its stall by slowing the client
+      // down (coordinated omission).
+      const t0 = Math.min(performance.now(), due);
       try {
         const r = await one(v);
         latencies[i] = performance.now() - t0;

@@ -203,9 +203,13 @@ export const registryCases: RegistryCase[] = [
       const list = await reg.listStreams();
       assert.deepEqual(list.map((o) => o.key).sort(), ['app/sub/b.c_d-e~f', 'live/a']);
       for (const o of list) assert.equal(o.nodeId, 'A');
-      // A republish leaves no duplicate.
-      await mustClaim(reg, 'live/a', A);
+      // A republish leaves no duplicate, and the epochs listing names the new epoch.
+      const again = await mustClaim(reg, 'live/a', A);
       assert.equal((await reg.listStreams()).length, 2);
+      const epochs = await reg.listStreamEpochs();
+      assert.deepEqual([...epochs.keys()].sort(), ['app/sub/b.c_d-e~f', 'live/a']);
+      assert.equal(epochs.get('live/a'), again);
+      assert.equal(epochs.get('app/sub/b.c_d-e~f'), e[1]);
     },
   },
   {
@@ -218,6 +222,7 @@ export const registryCases: RegistryCase[] = [
       assert.deepEqual(await reg.getNode('B'), nodeInfo('B', 7));
       const ids = (await reg.listNodes()).map((n) => n.nodeId).sort();
       assert.deepEqual(ids, ['A', 'B']);
+      assert.deepEqual((await reg.listNodeIds()).sort(), ['A', 'B']);
       await reg.registerNode(nodeInfo('C'), 5000);
       await reg.unregisterNode(h('C'));
       assert.equal(await reg.getNode('C'), null);

@@ -118,6 +118,12 @@ export class SwitchableRegistry extends MemoryRegistry {
   override listNodes() {
     return this.gate(() => super.listNodes());
   }
+  override listStreamEpochs() {
+    return this.gate(() => super.listStreamEpochs());
+  }
+  override listNodeIds() {
+    return this.gate(() => super.listNodeIds());
+  }
   override getNode(id: string) {
     return this.gate(() => super.getNode(id));
   }

@@ -50,8 +50,14 @@ test('a node whose record lapsed is dropped by the next reconcile; drift in pres
     60_000,
   );
   h.regClock.t += 6_000; // e1's record lapses (by the registry's clock)
+  // A light run (events flowing) sees the lapse and the claim from the indexes alone...
   await h.core.reconciler.runOnce();
   assert.equal(h.core.view.node('e1'), undefined);
+  assert.equal(h.core.view.owner('live/b')?.epoch, claim.epoch);
+  assert.equal(h.core.view.node('e2')!.presence.seq < 7, true, 'presence is left to its numbered events');
+  // ...a full one (asked for, or every few runs) also reloads every node's presence.
+  h.core.reconciler.runSoon();
+  await h.settle();
   assert.equal(h.core.view.relayingEdges('live/a'), undefined, 'its presence went with it');
   assert.equal(h.core.view.owner('live/b')?.epoch, claim.epoch);
   assert.deepEqual(
@@ -184,5 +190,31 @@ test('Redis down at start: not ready; bootstrapped within a second of Redis answ
   await new Promise((r) => setTimeout(r, 1200)); // the reconcile interval here is a minute
   assert.equal(h.core.status().ready, true);
   assert.equal(h.core.view.nodeCount, 1);
+  h.core.stop();
+});
+
+test('a light run (events flowing) reads the indexes and only the claims and nodes that differ', async () => {
+  const h = harness();
+  await register(h.reg, e1, 60_000);
+  for (let i = 0; i < 200; i++) assert.ok((await h.reg.claim(`live/k${i}`, proc('o1'), 60_000)).ok);
+  h.core.start();
+  await h.settle();
+  assert.equal(h.core.view.streamCount, 200);
+  const calls: Record<string, number> = {};
+  for (const m of ['lookup', 'listStreams', 'listNodes', 'getNode', 'getPresence'] as const) {
+    const orig = h.reg[m].bind(h.reg) as (...a: unknown[]) => Promise<unknown>;
+    (h.reg as unknown as Record<string, unknown>)[m] = (...a: unknown[]) => {
+      calls[m] = (calls[m] ?? 0) + 1;
+      return orig(...a);
+    };
+  }
+  await h.core.reconciler.runOnce();
+  assert.deepEqual(calls, {}, 'nothing changed: nothing read but the indexes');
+  // One claim changed without an event: exactly that key is read.
+  const again = await h.reg.claim('live/k7', proc('o1'), 60_000);
+  assert.ok(again.ok);
+  await h.core.reconciler.runOnce();
+  assert.deepEqual(calls, { lookup: 1 });
+  assert.equal(h.core.view.owner('live/k7')?.epoch, again.epoch);
   h.core.stop();
 });

@@ -1,0 +1,44 @@
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+
+/**
+ * How long the event loop keeps work waiting, over the last full window: what a request that
+ * arrives at a random moment waits before anything looks at it (GC, a burst of events, a long
+ * task). Sampled every millisecond; the gauges describe the window before the current one so a
+ * scrape never sees a half-filled histogram.
+ */
+export class EventLoopDelay {
+  private readonly h: IntervalHistogram;
+  private readonly timer: NodeJS.Timeout;
+  private last = { p50: 0, p99: 0, max: 0 };
+
+  constructor(windowMs = 10_000) {
+    this.h = monitorEventLoopDelay({ resolution: 1 });
+    this.h.enable();
+    this.timer = setInterval(() => this.roll(), windowMs);
+    this.timer.unref();
+  }
+
+  /** Milliseconds beyond the 1 ms sampling interval (0 = the loop was never late). */
+  gauges(): {
+    event_loop_delay_p50_ms: number;
+    event_loop_delay_p99_ms: number;
+    event_loop_delay_max_ms: number;
+  } {
+    return {
+      event_loop_delay_p50_ms: this.last.p50,
+      event_loop_delay_p99_ms: this.last.p99,
+      event_loop_delay_max_ms: this.last.max,
+    };
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.h.disable();
+  }
+
+  private roll(): void {
+    const late = (ns: number): number => Math.max(0, Math.round((ns / 1e6 - 1) * 100) / 100);
+    this.last = { p50: late(this.h.percentile(50)), p99: late(this.h.percentile(99)), max: late(this.h.max) };
+    this.h.reset();
+  }
+}
