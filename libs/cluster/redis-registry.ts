@@ -65,6 +65,8 @@ export interface RedisRegistryOptions {
 }
 
 const PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** Index members read per round trip when listing. */
+const INDEX_PAGE = 1000;
 /** Keys read per round trip when listing. */
 const LIST_SLICE = 50;
 const CLIENT_NAME = /^[!-~]{1,200}$/;
@@ -353,8 +355,25 @@ export class RedisRegistry implements StreamRegistry {
 
   /** Index members not expired by Redis's clock (prunes long-expired ones). */
   private async liveMembers(idx: string): Promise<string[]> {
-    const r = await this.eval(indexLiveScript, [idx], [this.indexSlackMs]);
-    return Array.isArray(r) ? (r as string[]) : [];
+    const first = await this.eval(indexLiveScript, [idx], [this.indexSlackMs, INDEX_PAGE]);
+    if (!Array.isArray(first) || first.length === 0) return [];
+    const [now, ...members] = first as string[];
+    // A page at a time: one reply of tens of thousands of members would hold the caller's event
+    // loop for milliseconds. Members that move meanwhile may be missed or seen twice; callers
+    // re-check each against its own key.
+    for (let page = members.length; page === INDEX_PAGE;) {
+      const more = await this.redis.zrangebyscore(
+        idx,
+        `(${now}`,
+        '+inf',
+        'LIMIT',
+        members.length,
+        INDEX_PAGE,
+      );
+      members.push(...more);
+      page = more.length;
+    }
+    return members;
   }
 
   /** Index updates follow a successful change; if one fails the next refresh or register repairs it. */

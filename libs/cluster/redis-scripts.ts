@@ -126,8 +126,10 @@ return 1
 );
 
 /**
- * KEYS: index zset. ARGV: slackMs. Members not yet expired by Redis's clock; prunes those
- * expired for more than slackMs (their keys are long gone).
+ * KEYS: index zset. ARGV: slackMs, limit. Prunes members expired for more than slackMs (their
+ * keys are long gone), then returns Redis's clock in ms followed by the first `limit` members
+ * not yet expired by it; the caller pages on from there with ZRANGEBYSCORE … LIMIT, scored
+ * against that same clock reading.
  */
 export const indexLiveScript = script(
   'indexLive',
@@ -135,7 +137,9 @@ export const indexLiveScript = script(
   `
 ${NOW_MS}
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - tonumber(ARGV[1])))
-return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')
+local members = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf', 'LIMIT', 0, tonumber(ARGV[2]))
+table.insert(members, 1, tostring(now))
+return members
 `,
 );
 

@@ -67,7 +67,15 @@ export const schedulerSchema = {
           maximum: 600_000,
           default: 10_000,
           description:
-            'The whole cluster (nodes, presence, owners) is re-read from Redis this often: fixes drift from missed or forged events, drops lapsed nodes, and is the only refresh without NATS.',
+            'The cluster is re-read from Redis this often. While events flow, cheaply: the indexes, and the records of what differs (new or lapsed nodes, changed claims); without NATS, in full. Fixes drift from missed events, drops lapsed nodes.',
+        },
+        fullReconcileMs: {
+          type: 'integer',
+          minimum: 1000,
+          maximum: 86_400_000,
+          default: 600_000,
+          description:
+            'While events flow, every node record, presence record and claim is re-read this often (paced over a second or so): corrects what numbered events cannot (a forged presence change, codecs learned late).',
         },
         cacheMs: {
           type: 'integer',
@@ -128,6 +136,7 @@ export interface SchedulerConfig {
     natsUrl: string;
     heartbeatMs: number;
     reconcileMs: number;
+    fullReconcileMs: number;
     cacheMs: number;
   } & NatsSecurityConfig;
   view: { maxNodes: number; maxStreams: number; maxStreamsPerNode: number };

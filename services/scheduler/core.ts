@@ -20,7 +20,7 @@ export type SchedulerRegistry = Pick<
 
 export interface SchedulerCoreOptions {
   cfg: {
-    cluster: Pick<SchedulerConfig['cluster'], 'heartbeatMs' | 'reconcileMs' | 'cacheMs'>;
+    cluster: Pick<SchedulerConfig['cluster'], 'heartbeatMs' | 'reconcileMs' | 'fullReconcileMs' | 'cacheMs'>;
     view: SchedulerConfig['view'];
     routing: SchedulerConfig['routing'];
   };
@@ -78,6 +78,7 @@ export function createSchedulerCore(o: SchedulerCoreOptions): SchedulerCore {
     registry,
     presence,
     intervalMs: cfg.cluster.reconcileMs,
+    fullIntervalMs: cfg.cluster.fullReconcileMs,
     counters,
     log: log.child({ component: 'reconcile' }),
   });

@@ -6,7 +6,7 @@ import type { PresenceSync } from './presence-sync.ts';
 
 export type ReconcileSource = Pick<
   StreamRegistry,
-  'listNodes' | 'listStreams' | 'listNodeIds' | 'listStreamEpochs' | 'getNode' | 'lookup'
+  'listNodes' | 'listNodeIds' | 'listStreamEpochs' | 'getNode' | 'lookup'
 >;
 
 export interface ReconcilerOptions {
@@ -18,16 +18,17 @@ export interface ReconcilerOptions {
   log: Logger;
   /** Presence records read at once. */
   concurrency?: number;
-  /** While events flow, every this many runs is a full one; the others are light. Default 6. */
-  fullEvery?: number;
+  /** While events flow, a run is full when the last full one is this old; the others are light. */
+  fullIntervalMs: number;
 }
 
 /** Few at once: a thousand presence reads then trickle in instead of arriving as one long burst. */
 const DEFAULT_CONCURRENCY = 4;
 const BOOTSTRAP_RETRY_MS = 1000;
-const DEFAULT_FULL_EVERY = 6;
-/** Claims read per step of a light run (each step yields the event loop to requests). */
+/** Claims read per round trip (each step yields the event loop to requests). */
 const READ_SLICE = 50;
+/** A full run pauses this long between slices, spreading its reads over a few hundred ms. */
+const FULL_PACE_MS = 2;
 
 /**
  * Reads the whole cluster from Redis, the truth for ownership: at startup (the view is
@@ -43,8 +44,8 @@ export class Reconciler {
   private again = false;
   private stopped = false;
   private failing = false;
-  /** Light runs since the last full one; a full one is due after `fullEvery`. */
-  private lightRuns = 0;
+  /** Monotonic ms of the last full run that succeeded. */
+  private lastFullAt = -Infinity;
   private fullAsked = true;
   /** Monotonic ms of the last run that succeeded (-Infinity: none yet). */
   lastOkAt = -Infinity;
@@ -97,7 +98,7 @@ export class Reconciler {
 
   /**
    * One read; never rejects (`ok` says how it went). Full: every node record, presence and
-   * claim (bootstrap, after an outage, while no events flow, and every `fullEvery` runs). Light,
+   * claim (bootstrap, after an outage, while no events flow, and every `fullIntervalMs`). Light,
    * while events keep the view current: only the indexes, and the records of what differs
    * (new or lapsed nodes, claims whose epoch is not the view's), so a periodic run costs the
    * scheduler little and never stalls its answers.
@@ -107,14 +108,14 @@ export class Reconciler {
       this.fullAsked ||
       !this.bootstrapped ||
       !this.o.view.eventsFlowing ||
-      this.lightRuns + 1 >= (this.o.fullEvery ?? DEFAULT_FULL_EVERY);
+      this.o.view.now() - this.lastFullAt >= this.o.fullIntervalMs;
     const { view, counters, log } = this.o;
     const startedAt = view.now();
     try {
       if (full) await this.fullRun();
       else await this.lightRun();
       this.fullAsked = false;
-      this.lightRuns = full ? 0 : this.lightRuns + 1;
+      if (full) this.lastFullAt = startedAt;
       this.lastOkAt = view.now();
       this.ok = true;
       counters.inc('scheduler_reconciles', 1, { result: 'ok', kind: full ? 'full' : 'light' });
@@ -143,13 +144,20 @@ export class Reconciler {
     }
   }
 
+  /**
+   * Every node record, presence record and claim. Claims are read a slice at a time with a
+   * pause between slices: ten thousand of them read at once would keep the event loop busy for
+   * a quarter of a second, and the routes waiting behind it with it.
+   */
   private async fullRun(): Promise<void> {
     const { view, registry, presence } = this.o;
     const stamp = view.nextStamp();
     const startedAt = view.now();
-    const [nodes, owners] = await Promise.all([registry.listNodes(), registry.listStreams()]);
+    const [nodes, epochs] = await Promise.all([registry.listNodes(), registry.listStreamEpochs()]);
     const listed = view.applyNodes(nodes, stamp);
-    view.applyOwners(owners, stamp, startedAt);
+    const keys = new Set(epochs.keys());
+    for (const [key] of view.ownerEpochs()) keys.add(key);
+    await this.readClaims([...keys], stamp, startedAt, FULL_PACE_MS);
     await inPool(
       listed.map((e) => e.nodeId),
       this.o.concurrency ?? DEFAULT_CONCURRENCY,
@@ -170,10 +178,17 @@ export class Reconciler {
     const differ: string[] = [];
     for (const [key, epoch] of epochs) if (view.owner(key)?.epoch !== epoch) differ.push(key);
     for (const [key] of view.ownerEpochs()) if (!epochs.has(key)) differ.push(key);
-    for (let i = 0; i < differ.length; i += READ_SLICE) {
-      const keys = differ.slice(i, i + READ_SLICE);
-      const owners = await Promise.all(keys.map((k) => registry.lookup(k)));
-      keys.forEach((k, j) => view.reconcileOwner(k, owners[j] ?? null, stamp, startedAt));
+    await this.readClaims(differ, stamp, startedAt, 0);
+  }
+
+  /** Reads each key's claim (the truth) and applies it, READ_SLICE keys per round trip. */
+  private async readClaims(keys: string[], stamp: number, readAt: number, paceMs: number): Promise<void> {
+    const { view, registry } = this.o;
+    for (let i = 0; i < keys.length; i += READ_SLICE) {
+      if (i > 0 && paceMs > 0) await new Promise((r) => setTimeout(r, paceMs));
+      const slice = keys.slice(i, i + READ_SLICE);
+      const owners = await Promise.all(slice.map((k) => registry.lookup(k)));
+      slice.forEach((k, j) => view.reconcileOwner(k, owners[j] ?? null, stamp, readAt));
     }
   }
 }

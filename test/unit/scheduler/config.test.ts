@@ -27,6 +27,7 @@ test('defaults', () => {
       natsKeyFile: '',
       heartbeatMs: 2000,
       reconcileMs: 10_000,
+      fullReconcileMs: 600_000,
       cacheMs: 500,
     },
     view: { maxNodes: 10_000, maxStreams: 200_000, maxStreamsPerNode: 100_000 },
