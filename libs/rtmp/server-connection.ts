@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { AmfObject } from '../amf/index.ts';
 import { ProtocolError } from '../errors/protocol-error.ts';
 import { splitAggregate } from './aggregate.ts';
@@ -27,7 +28,7 @@ export interface ServerConnectionOptions {
   handshakeTimeoutMs: number;
   /** Close connections that neither publish nor play within this. */
   idleTimeoutMs: number;
-  /** Close a publisher that sends nothing for this long. */
+  /** Close a publisher that sends no audio, video or metadata for this long. */
   publishIdleTimeoutMs: number;
   /** Window acknowledgement size we ask the peer to use (RTMP spec §5.4.4). */
   windowAckSize: number;
@@ -46,10 +47,21 @@ export interface ServerConnectionHandler {
   onPlay(conn: RtmpServerConnection, req: StreamRequest): void;
   /** Audio, video and metadata of an accepted publish. Timestamps are the publisher's. */
   onMedia(conn: RtmpServerConnection, msg: RtmpMessage): void;
-  /** The client ended its publish or play (deleteStream, closeStream, FCUnpublish) or disconnected. */
-  onStreamEnd(conn: RtmpServerConnection, streamId: number): void;
+  /**
+   * The publish or play ended, however it ended: the client ended it (deleteStream,
+   * closeStream, FCUnpublish), disconnected, or the server refused or ended it (`reason`:
+   * not-found, unpublished, shutdown, refused). Called exactly once per accepted request.
+   */
+  onStreamEnd(conn: RtmpServerConnection, streamId: number, reason?: string): void;
   onClose(conn: RtmpServerConnection, error: Error | null): void;
 }
+
+/**
+ * Message stream ids a connection may hold at once. Only ids returned by createStream are
+ * accepted, and freed ids are reused, so ids stay small: each distinct id is a distinct
+ * serialized form of every frame that a player on it receives.
+ */
+export const MAX_STREAMS_PER_CONNECTION = 8;
 
 export const ConnState = {
   Handshake: 'handshake',
@@ -84,8 +96,12 @@ export class RtmpServerConnection {
   private readonly opts: ServerConnectionOptions;
   private readonly handler: ServerConnectionHandler;
   private readonly transport: RtmpTransport;
-  private nextStreamId = 1;
+  /** Message stream ids returned by createStream and not deleted. */
+  private readonly streamIds = new Set<number>();
   private timer: NodeJS.Timeout | null = null;
+  /** Publishing: monotonic ms of the last audio, video or metadata message. */
+  private lastMediaAt = 0;
+  private mediaTimer: NodeJS.Timeout | null = null;
   private closeError: Error | null = null;
   private objectEncoding = 0;
 
@@ -148,7 +164,7 @@ export class RtmpServerConnection {
     const wasActive = this.activeStreamId;
     this.state = ConnState.Closed;
     this.disarm();
-    this.socket.setTimeout(0);
+    this.stopMediaTimer();
     if (wasActive) this.handler.onStreamEnd(this, wasActive);
     this.handler.onClose(this, this.closeError);
   }
@@ -167,6 +183,7 @@ export class RtmpServerConnection {
         // One publish per connection; the stream id is not checked because some encoders
         // publish on stream 0 when they could not parse the createStream result.
         if (this.state === ConnState.Publishing) {
+          this.lastMediaAt = performance.now();
           this.handler.onMedia(this, msg);
         } else if (msg.typeId === MessageType.Audio || msg.typeId === MessageType.Video) {
           throw new ProtocolError('RTMP_MEDIA_WITHOUT_PUBLISH', `media message while ${this.state}`);
@@ -174,6 +191,7 @@ export class RtmpServerConnection {
         return;
       case MessageType.Aggregate:
         if (this.state === ConnState.Publishing) {
+          this.lastMediaAt = performance.now();
           for (const sub of splitAggregate(msg)) this.handler.onMedia(this, sub);
         }
         return;
@@ -190,9 +208,21 @@ export class RtmpServerConnection {
       case 'connect':
         this.onConnect(cmd, msg);
         return;
-      case 'createStream':
-        this.transport.send(resultMessage(cmd.transactionId, this.nextStreamId++));
+      case 'createStream': {
+        const id = this.allocStreamId();
+        if (id === 0) {
+          this.transport.send(
+            errorMessage(
+              cmd.transactionId,
+              'NetConnection.Call.Failed',
+              'too many streams on this connection',
+            ),
+          );
+          return;
+        }
+        this.transport.send(resultMessage(cmd.transactionId, id));
         return;
+      }
       case 'releaseStream':
       case 'FCPublish':
         // Legacy FMS handshake around publish; answering keeps OBS and ffmpeg moving.
@@ -210,13 +240,14 @@ export class RtmpServerConnection {
         return;
       case 'FCUnpublish':
       case 'closeStream':
-      case 'deleteStream':
-        this.endActive(
-          cmd.name === 'deleteStream' && typeof cmd.args[0] === 'number'
-            ? cmd.args[0]
-            : msg.streamId || this.activeStreamId,
-        );
+        this.endActive(msg.streamId || this.activeStreamId);
         return;
+      case 'deleteStream': {
+        const id = typeof cmd.args[0] === 'number' ? cmd.args[0] : msg.streamId;
+        this.endActive(id || this.activeStreamId);
+        this.streamIds.delete(id);
+        return;
+      }
       default:
         // Unknown commands (e.g. custom calls) get an _error so RPC-style clients don't hang.
         if (cmd.transactionId)
@@ -247,7 +278,13 @@ export class RtmpServerConnection {
       throw new ProtocolError('RTMP_BAD_STATE', `${kind} while ${this.state}`);
     }
     const rawName = cmd.args[0];
-    const streamId = msg.streamId || 1;
+    const streamId = this.resolveStreamId(msg.streamId);
+    if (streamId === 0) {
+      throw new ProtocolError(
+        'RTMP_UNKNOWN_STREAM_ID',
+        `${kind} on message stream ${msg.streamId}, not created`,
+      );
+    }
     let name: StreamName;
     try {
       if (typeof rawName !== 'string')
@@ -271,13 +308,37 @@ export class RtmpServerConnection {
     }
   }
 
+  /** The lowest free message stream id, 0 when the connection holds the maximum. */
+  private allocStreamId(): number {
+    for (let id = 1; id <= MAX_STREAMS_PER_CONNECTION; id++) {
+      if (!this.streamIds.has(id)) {
+        this.streamIds.add(id);
+        return id;
+      }
+    }
+    return 0;
+  }
+
+  /**
+   * The stream id a publish or play names, if createStream gave it. Stream 0 means the
+   * latest created one (or a new one): some encoders publish on 0 when they could not parse
+   * the createStream result. Any other id is refused (0 returned).
+   */
+  private resolveStreamId(id: number): number {
+    if (this.streamIds.has(id)) return id;
+    if (id !== 0) return 0;
+    let last = 0;
+    for (const x of this.streamIds) last = Math.max(last, x);
+    return last || this.allocStreamId();
+  }
+
   private endActive(streamId: number): void {
     if (!this.activeStreamId || streamId !== this.activeStreamId) return;
     const wasPublishing = this.state === ConnState.Publishing;
     this.activeStreamId = 0;
     this.activeRequest = null;
     this.state = ConnState.Connected;
-    this.socket.setTimeout(0);
+    this.stopMediaTimer();
     this.handler.onStreamEnd(this, streamId);
     if (wasPublishing) {
       this.transport.send(
@@ -288,18 +349,38 @@ export class RtmpServerConnection {
   }
 
   acceptPublish(req: StreamRequest): void {
-    this.socket.setTimeout(this.opts.publishIdleTimeoutMs, () =>
-      this.fail(new ProtocolError('RTMP_PUBLISH_IDLE_TIMEOUT', 'publisher sent nothing in time')),
-    );
+    this.lastMediaAt = performance.now();
+    this.armMediaTimer(this.opts.publishIdleTimeoutMs);
     this.transport.send(
       onStatusMessage(req.streamId, 'status', StatusCode.PublishStart, `${req.name} is now published.`),
     );
   }
 
+  /**
+   * Only media keeps a publish alive: acknowledgements, pings or commands do not, so a
+   * publisher that stalled but keeps its connection chatting is still ended.
+   */
+  private armMediaTimer(ms: number): void {
+    this.mediaTimer = setTimeout(() => {
+      this.mediaTimer = null;
+      if (this.state !== ConnState.Publishing) return;
+      const left = this.lastMediaAt + this.opts.publishIdleTimeoutMs - performance.now();
+      if (left > 0) this.armMediaTimer(left);
+      else this.fail(new ProtocolError('RTMP_PUBLISH_IDLE_TIMEOUT', 'publisher sent no media in time'));
+    }, ms);
+    this.mediaTimer.unref();
+  }
+
+  private stopMediaTimer(): void {
+    if (this.mediaTimer) clearTimeout(this.mediaTimer);
+    this.mediaTimer = null;
+  }
+
   /** Refuses the publish and closes the connection once the status is flushed. */
   rejectPublish(streamId: number, code: string, description: string): void {
+    if (this.ended) return;
     this.transport.send(onStatusMessage(streamId, 'error', code, description));
-    this.refuse();
+    this.refuse('refused');
   }
 
   /** The stream is there: StreamBegin, Play.Reset, Play.Start, |RtmpSampleAccess. */
@@ -315,26 +396,37 @@ export class RtmpServerConnection {
   }
 
   /** Play.StreamNotFound, then close. */
-  rejectPlay(streamId: number, description: string): void {
+  rejectPlay(streamId: number, description: string, reason = 'refused'): void {
+    if (this.ended) return;
     this.transport.send(onStatusMessage(streamId, 'error', StatusCode.PlayStreamNotFound, description));
-    this.refuse();
+    this.refuse(reason);
   }
 
-  /** The publisher is gone for good: UnpublishNotify + StreamEOF, then close. */
-  endPlay(streamId: number): void {
+  /** The publisher is gone for good (or the server stops): UnpublishNotify + StreamEOF, then close. */
+  endPlay(streamId: number, reason = 'unpublished'): void {
+    if (this.ended) return;
     this.transport.send(
       onStatusMessage(streamId, 'status', StatusCode.PlayUnpublishNotify, 'Stream is unpublished.'),
     );
     this.transport.send(streamEofMessage(streamId));
-    this.refuse();
+    this.refuse(reason);
   }
 
-  private refuse(): void {
+  /** Ends the connection after the last status; an accepted publish or play is reported ended. */
+  /** Refused or closed: nothing more is sent. */
+  private get ended(): boolean {
+    return this.state === ConnState.Refused || this.state === ConnState.Closed;
+  }
+
+  private refuse(reason: string): void {
+    if (this.ended) return;
+    const active = this.activeStreamId;
     this.state = ConnState.Refused;
     this.activeStreamId = 0;
     this.activeRequest = null;
     this.disarm();
-    this.socket.setTimeout(0);
+    this.stopMediaTimer();
+    if (active) this.handler.onStreamEnd(this, active, reason);
     this.socket.end();
     // A peer that never reads our FIN-ed side must not hold the socket forever.
     setTimeout(() => this.socket.destroy(), 5000).unref();

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Counters } from '../metrics/counters.ts';
+import { Flusher } from './flusher.ts';
 import { EndReason } from './sink.ts';
 import { Stream, type ByteTotals, type StreamOptions } from './stream.ts';
 
@@ -18,6 +19,8 @@ export interface StreamSummary {
   }[];
   framesIn: number;
   bytesIn: number;
+  /** Bytes the GOP cache holds: payloads and every serialized copy. */
+  gopCacheBytes: number;
 }
 
 /**
@@ -30,6 +33,8 @@ export class StreamHub {
   private readonly log: Logger;
   private readonly counters: Counters;
   private readonly timer: NodeJS.Timeout;
+  /** One write-coalescing window for every stream of the node. */
+  readonly flusher: Flusher;
   /** Bytes in from publishers and out to viewers since start, all streams. */
   readonly totals: ByteTotals = { bytesIn: 0, bytesOut: 0 };
   /** Called after a viewer joined or left a stream (edges drive relays with it). */
@@ -39,6 +44,7 @@ export class StreamHub {
     this.opts = opts;
     this.log = deps.log;
     this.counters = deps.counters;
+    this.flusher = new Flusher(opts.writeCoalesceMs);
     this.timer = setInterval(() => this.sweep(), 1000);
     this.timer.unref();
   }
@@ -62,6 +68,7 @@ export class StreamHub {
         },
         onViewersChanged: (st) => this.onViewersChanged?.(st),
         totals: this.totals,
+        flusher: this.flusher,
       });
       this.streams.set(key, s);
     }
@@ -84,6 +91,7 @@ export class StreamHub {
       })),
       framesIn: s.framesIn,
       bytesIn: s.bytesIn,
+      gopCacheBytes: s.gopCacheBytes,
     }));
   }
 
@@ -95,5 +103,6 @@ export class StreamHub {
     clearInterval(this.timer);
     for (const s of this.streams.values()) s.close(EndReason.Shutdown);
     this.streams.clear();
+    this.flusher.flush();
   }
 }

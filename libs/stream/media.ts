@@ -14,6 +14,8 @@ export interface MediaMessage {
   readonly isKeyFrame: boolean;
   readonly isSequenceHeader: boolean;
   readonly wire: (Buffer | undefined)[];
+  /** Bytes this message holds: the payload plus every serialized copy memoized in `wire`. */
+  heldBytes: number;
 }
 
 export function createMediaMessage(
@@ -29,5 +31,6 @@ export function createMediaMessage(
     isKeyFrame: flags.isKeyFrame,
     isSequenceHeader: flags.isSequenceHeader,
     wire: [],
+    heldBytes: payload.length,
   };
 }

@@ -24,6 +24,7 @@ export function wireBytes(msg: MediaMessage, format: OutputFormat): Buffer {
   if (b === undefined) {
     b = format.serialize(msg);
     msg.wire[format.slot] = b;
+    msg.heldBytes += b.length;
   }
   return b;
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Counters } from '../metrics/counters.ts';
+import type { Flusher, Holdable } from './flusher.ts';
 import { GopCache } from './gop-cache.ts';
 import { createMediaMessage, MediaKind, type MediaMessage } from './media.ts';
 import { wireBytes } from './output-format.ts';
@@ -54,12 +55,18 @@ export interface StreamDeps {
   /** After a viewer joined or left (edges start and stop relays on it). */
   onViewersChanged: (s: Stream) => void;
   totals: ByteTotals;
+  /** Node-wide write coalescing (one timer for every stream). */
+  flusher: Flusher;
 }
 
 /** Per-viewer state the stream keeps; the sink itself stays a thin socket wrapper. */
-export class Subscriber {
+export class Subscriber implements Holdable {
   readonly sink: Sink;
   readonly since = Date.now();
+  /** Held in the write-coalescing window (false for sinks that opt out). */
+  readonly coalesce: boolean;
+  /** Corked by the flusher for the current window. */
+  held = false;
   started = false;
   /** Skip video until a key frame (after joining mid-GOP, a drop, or a publisher switch). */
   needKeyFrame = true;
@@ -70,9 +77,16 @@ export class Subscriber {
   droppedSinceLog = 0;
   lastDropLogAt = 0;
   bytesSent = 0;
+  /**
+   * `bytesSent` when the start burst was written. Until the socket has drained that far, the
+   * burst does not count against the viewer's byte budget: the cached GOP may be bigger than
+   * the budget, and cutting it would freeze the viewer until the next key frame.
+   */
+  burstEnd = 0;
 
   constructor(sink: Sink) {
     this.sink = sink;
+    this.coalesce = sink.coalesce !== false;
   }
 }
 
@@ -89,6 +103,7 @@ export class Stream {
   private readonly onIdle: (s: Stream) => void;
   private readonly onViewersChanged: (s: Stream) => void;
   private readonly totals: ByteTotals;
+  private readonly flusher: Flusher;
 
   private publisher: PublisherHandle | null = null;
   private readonly subs = new Set<Subscriber>();
@@ -99,11 +114,15 @@ export class Stream {
   private hasAudio = false;
   private hasVideo = false;
 
+  /** Output timeline: last timestamp sent, and where the current publisher's frames map. */
   private lastOutTs = -1;
   private tsOffset = 0;
   private tsFloor = 0;
+  /** A new publisher continues the timeline; its offset is fixed by its first audio/video frame. */
   private offsetPending = false;
-  private corked = false;
+  /** Input timeline of the current publisher, unwrapped from 32 bits (RTMP wraps at 49.7 days). */
+  private rawLast = -1;
+  private rawUnwrapped = 0;
 
   framesIn = 0;
   bytesIn = 0;
@@ -116,6 +135,7 @@ export class Stream {
     this.onIdle = deps.onIdle;
     this.onViewersChanged = deps.onViewersChanged;
     this.totals = deps.totals;
+    this.flusher = deps.flusher;
     this.gop = new GopCache(opts.gopCache ? opts.gopCacheMaxBytes : 0);
   }
 
@@ -146,6 +166,8 @@ export class Stream {
     this.publisher = handle;
     // A returning publisher continues the output timeline: its first frame maps just after our last one.
     this.offsetPending = this.lastOutTs >= 0;
+    if (this.offsetPending) this.tsFloor = this.lastOutTs + PUBLISHER_SWITCH_GAP_MS;
+    this.rawLast = -1;
     this.metadata = null;
     this.videoHeader = null;
     this.audioHeader = null;
@@ -172,14 +194,21 @@ export class Stream {
   /** A frame from the current publisher, on the publisher's timeline. */
   write(handle: PublisherHandle, frame: IncomingFrame): void {
     if (this.publisher !== handle) return;
-    let ts = frame.timestampMs;
+    const raw = this.unwrap(frame.timestampMs);
+    let ts: number;
     if (this.offsetPending) {
-      this.tsFloor = this.lastOutTs + PUBLISHER_SWITCH_GAP_MS;
-      this.tsOffset = this.tsFloor - ts;
-      this.offsetPending = false;
+      // Metadata and sequence headers (often stamped 0) wait at the floor; the first audio or
+      // video frame fixes the offset, so a publisher whose clock is an hour in does not move
+      // the viewers' clocks an hour forward (or back).
+      if (frame.kind !== MediaKind.Data && !frame.isSequenceHeader) {
+        this.tsOffset = this.tsFloor - raw;
+        this.offsetPending = false;
+      }
+      ts = this.tsFloor;
+    } else {
+      ts = raw + this.tsOffset;
+      if (ts < this.tsFloor) ts = this.tsFloor;
     }
-    ts += this.tsOffset;
-    if (ts < this.tsFloor) ts = this.tsFloor;
     if (ts > this.lastOutTs) this.lastOutTs = ts;
 
     const msg = createMediaMessage(frame.kind, ts, frame.payload, frame);
@@ -192,13 +221,37 @@ export class Stream {
     } else if (frame.kind === MediaKind.Video) {
       this.hasVideo = true;
       if (frame.isSequenceHeader) this.videoHeader = msg;
-      else this.gop.push(msg);
     } else {
       this.hasAudio = true;
       if (frame.isSequenceHeader) this.audioHeader = msg;
-      else this.gop.push(msg);
     }
     this.dispatch(msg);
+    // Cached after dispatch, so the cache counts the serialized copies viewers asked for.
+    if (frame.kind !== MediaKind.Data && !frame.isSequenceHeader) this.gop.push(msg);
+  }
+
+  /** Bytes the GOP cache holds (payloads and serialized copies). */
+  get gopCacheBytes(): number {
+    return this.gop.byteLength;
+  }
+
+  /**
+   * The publisher's timestamp on a 64-bit line: each step is taken modulo 2^32 as a signed
+   * delta, so a 32-bit wrap continues forward and small steps back (audio behind video) stay
+   * small steps back.
+   */
+  private unwrap(raw: number): number {
+    if (this.rawLast < 0) {
+      this.rawLast = raw;
+      this.rawUnwrapped = raw;
+      return raw;
+    }
+    let d = (raw - this.rawLast) % 0x1_0000_0000;
+    if (d >= 0x8000_0000) d -= 0x1_0000_0000;
+    else if (d < -0x8000_0000) d += 0x1_0000_0000;
+    this.rawLast = raw;
+    this.rawUnwrapped += d;
+    return this.rawUnwrapped;
   }
 
   addSubscriber(sink: Sink): Subscriber {
@@ -298,15 +351,25 @@ export class Stream {
     if (this.metadata) this.send(sub, this.metadata);
     if (this.videoHeader) this.send(sub, this.videoHeader);
     if (this.audioHeader) this.send(sub, this.audioHeader);
-    for (const m of this.gop.messages) this.deliver(sub, m);
+    const cached = this.gop.messages;
+    if (cached.length > 0) {
+      // The whole cached GOP, exempt from the byte budget (it is bounded by gopCacheMaxBytes):
+      // the viewer starts on a key frame and gets every frame after it.
+      sub.needKeyFrame = false;
+      for (const m of cached) this.send(sub, m);
+      this.gop.recount();
+    }
+    sub.burstEnd = sub.bytesSent;
     sub.sink.uncork();
   }
 
   private dispatch(msg: MediaMessage): void {
     if (this.subs.size === 0) return;
-    this.ensureCorked();
+    const flusher = this.flusher;
     for (const sub of this.subs) {
-      if (sub.started) this.deliver(sub, msg);
+      if (!sub.started) continue;
+      if (sub.coalesce && !sub.held) flusher.hold(sub);
+      this.deliver(sub, msg);
     }
   }
 
@@ -317,8 +380,12 @@ export class Stream {
       this.send(sub, msg);
       return;
     }
-    const video = msg.kind === MediaKind.Video;
-    if (sub.sink.bufferedBytes > this.opts.maxBufferedBytes) {
+    const buffered = sub.sink.bufferedBytes;
+    // Queued bytes that count against the budget: while the start burst is still draining,
+    // only what was queued after it.
+    const queued =
+      buffered > 0 && sub.bytesSent - buffered < sub.burstEnd ? sub.bytesSent - sub.burstEnd : buffered;
+    if (queued > this.opts.maxBufferedBytes) {
       if (!sub.needKeyFrame) this.counters.inc('viewer_drop_events');
       sub.needKeyFrame = true;
       sub.droppedFrames++;
@@ -326,8 +393,9 @@ export class Stream {
       this.counters.inc('viewer_dropped_frames');
       return;
     }
-    if (sub.needKeyFrame && this.hasVideo) {
-      if (!(video && msg.isKeyFrame)) return;
+    // Only video waits for a key frame: sound keeps playing while the picture catches up.
+    if (sub.needKeyFrame && msg.kind === MediaKind.Video) {
+      if (!msg.isKeyFrame) return;
       sub.needKeyFrame = false;
     }
     this.send(sub, msg);
@@ -338,21 +406,5 @@ export class Stream {
     sub.bytesSent += buf.length;
     this.totals.bytesOut += buf.length;
     sub.sink.write(buf);
-  }
-
-  /**
-   * Coalesce writes into one writev per viewer: cork every viewer now, uncork them all when
-   * the window ends. A viewer that joins mid-window is not corked, so its start is not delayed.
-   */
-  private ensureCorked(): void {
-    if (this.corked) return;
-    this.corked = true;
-    for (const sub of this.subs) if (sub.sink.coalesce !== false) sub.sink.cork();
-    const flush = (): void => {
-      this.corked = false;
-      for (const sub of this.subs) if (sub.sink.coalesce !== false) sub.sink.uncork();
-    };
-    if (this.opts.writeCoalesceMs > 0) setTimeout(flush, this.opts.writeCoalesceMs);
-    else process.nextTick(flush);
   }
 }

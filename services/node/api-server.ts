@@ -11,6 +11,8 @@ export interface ApiDeps {
   nodeId: string;
   /** True once every media listener is up (and false again while draining). */
   ready: () => boolean;
+  /** Sessions by kind now (what heartbeats report as the node's load). */
+  sessions: () => { publisher: number; player: number; relay: number };
 }
 
 /** Health, stats and metrics on the API port. Later issues add the lal-compatible HTTP API here. */
@@ -68,6 +70,7 @@ export class ApiServer {
           },
           cpu: { userMicros: cpu.user, systemMicros: cpu.system },
           streams: this.deps.hub.size,
+          sessions: this.deps.sessions(),
           counters: this.deps.counters.snapshot(),
         });
         return;

@@ -162,7 +162,14 @@ export const mediaNodeProperties = {
         type: 'integer',
         minimum: 1000,
         default: 20000,
-        description: 'A publisher that sends nothing for this long is closed.',
+        description: 'A publisher that sends no audio, video or metadata for this long is closed.',
+      },
+      publishAuthTimeoutMs: {
+        type: 'integer',
+        minimum: 100,
+        default: 10000,
+        description:
+          'A publish whose authorization (the cluster claim, a hook) has not answered within this is refused and its key freed.',
       },
     },
   },

@@ -15,11 +15,14 @@ export class HttpFlvSink implements Sink {
   private readonly res: ServerResponse;
   private readonly headers: Record<string, string>;
   private socket: Socket | null = null;
+  /** The connection's socket from the start, so a cork before start() covers the headers too. */
+  private readonly corkTarget: Socket | null;
 
   constructor(id: string, res: ServerResponse, headers: Record<string, string>) {
     this.id = id;
     this.res = res;
     this.headers = headers;
+    this.corkTarget = res.socket;
   }
 
   get bufferedBytes(): number {
@@ -45,11 +48,11 @@ export class HttpFlvSink implements Sink {
   }
 
   cork(): void {
-    this.socket?.cork();
+    this.corkTarget?.cork();
   }
 
   uncork(): void {
-    this.socket?.uncork();
+    this.corkTarget?.uncork();
   }
 
   end(reason: EndReason): void {

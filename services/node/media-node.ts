@@ -27,6 +27,7 @@ export interface MediaNodeConfig {
     handshakeTimeoutMs: number;
     idleTimeoutMs: number;
     publishIdleTimeoutMs: number;
+    publishAuthTimeoutMs: number;
   };
   stream: { gopCache: boolean; gopCacheMaxBytes: number; waitPublisherMs: number };
   viewer: { maxBufferedBytes: number; stallTimeoutMs: number; writeCoalesceMs: number };
@@ -88,6 +89,7 @@ export class MediaNode {
           counters: this.counters,
           limiter,
           hooks,
+          publishAuthTimeoutMs: cfg.limits.publishAuthTimeoutMs,
           options: {
             outChunkSize: cfg.rtmp.outChunkSize,
             limits: { maxChunkSize: cfg.rtmp.maxInChunkSize, maxMessageSize: cfg.rtmp.maxMessageBytes },
@@ -116,6 +118,7 @@ export class MediaNode {
           log,
           nodeId: cfg.nodeId,
           ready: () => this.ready,
+          sessions: () => ({ ...this.sessionsByKind }),
         })
       : null;
   }

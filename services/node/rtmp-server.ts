@@ -48,6 +48,8 @@ export interface RtmpServerDeps {
   limiter: ConnectionLimiter;
   options: ServerConnectionOptions;
   hooks: NodeHooks;
+  /** A publish whose authorization has not answered within this is refused and its key freed. */
+  publishAuthTimeoutMs: number;
 }
 
 /** The RTMP listener: publishers feed the hub, players become hub sinks. */
@@ -149,10 +151,30 @@ export class RtmpServer implements ServerConnectionHandler {
       if (st.publish?.req !== req) return;
       this.kick(conn.id, reason);
     };
+    // Whichever comes first decides: the answer, or the timeout. A late "yes" is given back.
+    let settled = false;
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      this.pendingPublish.delete(req.key);
+      this.deps.counters.inc('publish_refused', 1, { reason: 'auth_timeout' });
+      st.log.warn(
+        { stream: req.key, timeoutMs: this.deps.publishAuthTimeoutMs },
+        'publish refused: authorization did not answer in time',
+      );
+      conn.rejectPublish(req.streamId, StatusCode.PublishRejected, 'authorization timed out, try again');
+    }, this.deps.publishAuthTimeoutMs);
+    timer.unref();
     hooks
       .authorizePublish({ key: req.key, query: req.query, sessionId: conn.id, remote: conn.remote }, kick)
       .then(
         (decision) => {
+          if (settled) {
+            if (decision.ok) decision.onEnd?.();
+            return;
+          }
+          settled = true;
+          clearTimeout(timer);
           this.pendingPublish.delete(req.key);
           if (!decision.ok) {
             this.deps.counters.inc('publish_refused', 1, { reason: decision.code });
@@ -170,6 +192,9 @@ export class RtmpServer implements ServerConnectionHandler {
           this.startPublish(conn, st, req, decision.onEnd);
         },
         (err: unknown) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
           this.pendingPublish.delete(req.key);
           st.log.error({ stream: req.key, err }, 'publish authorization failed');
           conn.rejectPublish(req.streamId, StatusCode.PublishRejected, 'internal error, try again');
@@ -271,7 +296,7 @@ export class RtmpServer implements ServerConnectionHandler {
     this.deps.hooks.sessionStarted?.(st.info);
   }
 
-  onStreamEnd(conn: RtmpServerConnection, _streamId: number): void {
+  onStreamEnd(conn: RtmpServerConnection, _streamId: number, reason?: string): void {
     const st = this.sessions.get(conn);
     if (!st) return;
     let bytesOut = 0;
@@ -303,7 +328,7 @@ export class RtmpServer implements ServerConnectionHandler {
         durationMs: Date.now() - st.startedAt,
         bytesIn: conn.bytesIn,
         bytesOut,
-        reason: st.endReason ?? (conn.state === 'closed' ? 'disconnected' : 'ended'),
+        reason: st.endReason ?? reason ?? (conn.state === 'closed' ? 'disconnected' : 'ended'),
       });
     }
   }

@@ -45,17 +45,17 @@ export class RtmpPlaySink implements Sink {
   end(reason: EndReason): void {
     switch (reason) {
       case EndReason.NotFound:
-        this.conn.rejectPlay(this.req.streamId, `stream ${this.req.key} not found`);
+        this.conn.rejectPlay(this.req.streamId, `stream ${this.req.key} not found`, 'not-found');
         return;
       case EndReason.Unpublished:
-        this.conn.endPlay(this.req.streamId);
+        this.conn.endPlay(this.req.streamId, 'unpublished');
         return;
       case EndReason.Stalled:
         this.conn.fail(new ProtocolError('VIEWER_STALLED', 'viewer stopped reading'));
         return;
       case EndReason.Shutdown:
         // A player that never started gets no UnpublishNotify for a stream it never saw.
-        if (this.started) this.conn.endPlay(this.req.streamId);
+        if (this.started) this.conn.endPlay(this.req.streamId, 'shutdown');
         else this.conn.fail(new Error('server shutting down'));
         return;
     }

@@ -48,9 +48,17 @@ export class WsFlvSink implements Sink {
     if (this.ws && this.ws.readyState === this.ws.OPEN) this.ws.send(buf, { binary: true, compress: false });
   }
 
-  cork(): void {}
+  /**
+   * Coalescing corks the upgraded TCP socket itself: ws writes each frame (header and the
+   * shared tag) to it, so a corked window leaves as one writev like HTTP-FLV.
+   */
+  cork(): void {
+    this.socket.cork();
+  }
 
-  uncork(): void {}
+  uncork(): void {
+    this.socket.uncork();
+  }
 
   end(reason: EndReason): void {
     if (!this.ws) {

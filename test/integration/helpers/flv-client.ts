@@ -18,6 +18,8 @@ export class FlvCollector {
   headers: IncomingMessage['headers'] = {};
   closed = false;
   error: Error | null = null;
+  /** The client's TCP port once connected (how the server's socket for this viewer is found). */
+  localPort: number | undefined = undefined;
   private readonly closeWaiters: (() => void)[] = [];
   private stopFn: () => void = () => {};
 
@@ -73,6 +75,7 @@ export class FlvCollector {
 export function httpFlv(url: string, opts: { pauseAfterHeaders?: boolean } = {}): FlvCollector {
   const c = new FlvCollector();
   const req = request(url, (res) => {
+    c.localPort = res.socket.localPort;
     c.status = res.statusCode ?? 0;
     c.headers = res.headers;
     if (opts.pauseAfterHeaders) {
@@ -97,6 +100,7 @@ export function wsFlv(url: string): FlvCollector {
   const ws = new WebSocket(url);
   ws.binaryType = 'nodebuffer';
   ws.on('upgrade', (res) => {
+    c.localPort = res.socket.localPort;
     c.status = res.statusCode ?? 0;
     c.headers = res.headers;
   });

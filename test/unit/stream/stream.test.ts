@@ -8,25 +8,38 @@ import {
   MediaKind,
   StreamHub,
   type IncomingFrame,
+  type OutputFormat,
   type Sink,
   type StreamOptions,
   type StreamStartInfo,
 } from '../../../libs/stream/index.ts';
 
 let serializeCalls = 0;
-const fmt = defineOutputFormat('test', (m) => {
+/** 12-byte header (kind, timestamp as a double: output timestamps may pass 2^32) + payload. */
+const HDR = 12;
+const serialize = (m: { kind: number; timestampMs: number; payload: Buffer }): Buffer => {
   serializeCalls++;
-  const b = Buffer.alloc(8 + m.payload.length);
+  const b = Buffer.alloc(HDR + m.payload.length);
   b.writeUInt32BE(m.kind, 0);
-  b.writeUInt32BE(m.timestampMs, 4);
-  m.payload.copy(b, 8);
+  b.writeDoubleBE(m.timestampMs, 4);
+  m.payload.copy(b, HDR);
   return b;
-});
+};
+const fmt = defineOutputFormat('test', serialize);
+const fmt2 = defineOutputFormat('test2', serialize);
+const fmt3 = defineOutputFormat('test3', serialize);
 
-/** A sink that records what it got; `buffered` simulates a socket that does not drain. */
+/**
+ * A sink that records what it got. `holdBytes` models a socket that does not drain; corks
+ * nest like a socket's, and a write while corked waits for the uncork that ends the nesting:
+ * `flushes` counts how many separate writes reached the "kernel".
+ */
 class RecordingSink implements Sink {
-  readonly format = fmt;
+  format: OutputFormat = fmt;
   readonly id: string;
+  corkDepth = 0;
+  flushes = 0;
+  private pending = 0;
   bufferedBytes = 0;
   started: StreamStartInfo | null = null;
   ended: EndReason | null = null;
@@ -41,17 +54,27 @@ class RecordingSink implements Sink {
   write(buf: Buffer): void {
     this.got.push(buf);
     if (this.holdBytes) this.bufferedBytes += buf.length;
+    if (this.corkDepth > 0) this.pending++;
+    else this.flushes++;
   }
-  cork(): void {}
-  uncork(): void {}
+  cork(): void {
+    this.corkDepth++;
+  }
+  uncork(): void {
+    if (this.corkDepth === 0) return;
+    if (--this.corkDepth === 0 && this.pending > 0) {
+      this.flushes++;
+      this.pending = 0;
+    }
+  }
   end(reason: EndReason): void {
     this.ended = reason;
   }
   frames(): { kind: number; ts: number; tag: string }[] {
     return this.got.map((b) => ({
       kind: b.readUInt32BE(0),
-      ts: b.readUInt32BE(4),
-      tag: b.subarray(8).toString(),
+      ts: b.readDoubleBE(4),
+      tag: b.subarray(HDR).toString(),
     }));
   }
 }
@@ -204,8 +227,9 @@ test('stream: publisher reconnect keeps viewers and output timestamps increasing
   hub.close();
 });
 
-test('stream: a viewer over its byte budget drops to the next key frame; others unaffected', () => {
-  const { hub, counters } = newHub({ maxBufferedBytes: 30 });
+test('stream: a viewer over its byte budget drops video to the next key frame; audio resumes at once', () => {
+  // Sizes: HDR + tag length; budget 40.
+  const { hub, counters } = newHub({ maxBufferedBytes: 40 });
   const s = hub.getOrCreate('live/a');
   const h = s.attachPublisher('p1')!;
   const slow = new RecordingSink('slow');
@@ -213,19 +237,175 @@ test('stream: a viewer over its byte budget drops to the next key frame; others 
   const fast = new RecordingSink('fast');
   s.addSubscriber(slow);
   s.addSubscriber(fast);
+  s.write(h, vsh(0)); // 15 queued
+  s.write(h, v(0, 'k0', true)); // 29
+  s.write(h, a(20, 'a0')); // 29 <= 40: sent, 43
+  s.write(h, v(40, 'p1')); // 43 > 40: dropped
+  s.write(h, a(60, 'a1')); // dropped
+  s.write(h, v(80, 'p2')); // dropped
+  assert.deepEqual(
+    slow.frames().map((f) => f.tag),
+    ['vsh', 'k0', 'a0'],
+  );
+  assert.equal(slow.bufferedBytes, 43);
+  assert.equal(counters.get('viewer_dropped_frames'), 3);
+  assert.equal(counters.get('viewer_drop_events'), 1);
+  slow.bufferedBytes = 0; // drained, and reading fast from now on
+  slow.holdBytes = false;
+  s.write(h, a(100, 'a2')); // sound comes back at once
+  s.write(h, v(120, 'p3')); // the picture waits for a key frame
+  s.write(h, vsh(130)); // sequence headers always go through
+  s.write(h, v(160, 'k1', true));
+  s.write(h, v(200, 'p4'));
+  assert.deepEqual(
+    slow.frames().map((f) => f.tag),
+    ['vsh', 'k0', 'a0', 'a2', 'vsh', 'k1', 'p4'],
+  );
+  assert.equal(counters.get('viewer_dropped_frames'), 3, 'waiting for a key frame is not dropping');
+  assert.deepEqual(
+    fast.frames().map((f) => f.tag),
+    ['vsh', 'k0', 'a0', 'p1', 'a1', 'p2', 'a2', 'p3', 'vsh', 'k1', 'p4'],
+  );
+  hub.close();
+});
+
+test('stream: an audio-only stream never waits for video', () => {
+  const { hub } = newHub();
+  const s = hub.getOrCreate('live/a');
+  const h = s.attachPublisher('p1')!;
+  s.write(h, a(0, 'a0'));
+  const late = new RecordingSink('late');
+  s.addSubscriber(late);
+  s.write(h, a(20, 'a1'));
+  s.write(h, a(40, 'a2'));
+  assert.deepEqual(
+    late.frames().map((f) => f.tag),
+    ['a1', 'a2'],
+  );
+  hub.close();
+});
+
+test('stream: the start burst is the whole cached GOP even when it is bigger than the budget', () => {
+  const { hub, counters } = newHub({ maxBufferedBytes: 40 });
+  const s = hub.getOrCreate('live/a');
+  const h = s.attachPublisher('p1')!;
   s.write(h, vsh(0));
   s.write(h, v(0, 'k0', true));
-  for (let i = 1; i <= 5; i++) s.write(h, v(i * 40, `p${i}`));
-  assert.equal(fast.got.length, 7);
-  assert.ok(slow.got.length < 7);
-  assert.ok(counters.get('viewer_dropped_frames') > 0);
-  slow.bufferedBytes = 0; // drained
-  s.write(h, v(240, 'p6')); // still waiting for a key frame
-  s.write(h, vsh(250)); // sequence headers always go through
-  s.write(h, v(280, 'k1', true));
-  const tags = slow.frames().map((f) => f.tag);
-  assert.ok(!tags.includes('p6'));
-  assert.deepEqual(tags.slice(-2), ['vsh', 'k1']);
+  for (let i = 1; i <= 5; i++) s.write(h, v(i * 40, `p${i}`)); // GOP: 6 x 14 = 84 bytes > 40
+  const late = new RecordingSink('late');
+  late.holdBytes = true; // reads nothing yet
+  s.addSubscriber(late);
+  assert.deepEqual(
+    late.frames().map((f) => f.tag),
+    ['vsh', 'k0', 'p1', 'p2', 'p3', 'p4', 'p5'],
+  );
+  assert.equal(late.flushes, 1, 'the burst leaves as one write');
+  // Live frames after the burst have the whole budget of their own: 14 + 14 + 14 > 40 only at the fourth.
+  for (let i = 6; i <= 9; i++) s.write(h, v(i * 40, `p${i}`));
+  assert.deepEqual(
+    late
+      .frames()
+      .map((f) => f.tag)
+      .slice(7),
+    ['p6', 'p7', 'p8'],
+  );
+  assert.equal(counters.get('viewer_dropped_frames'), 1);
+  // Once the socket drained the burst, the budget counts everything queued again.
+  late.bufferedBytes = 42; // p6..p8 still queued, the burst gone: 42 > 40
+  s.write(h, v(400, 'p10'));
+  assert.equal(counters.get('viewer_dropped_frames'), 2);
+  hub.close();
+});
+
+test('stream: the GOP cache limit counts every serialized copy the cache holds', () => {
+  const { hub } = newHub({ gopCacheMaxBytes: 300 });
+  const s = hub.getOrCreate('live/a');
+  const h = s.attachPublisher('p1')!;
+  const one = new RecordingSink('one');
+  const two = Object.assign(new RecordingSink('two'), { format: fmt2 });
+  s.addSubscriber(one);
+  s.addSubscriber(two);
+  const x = 'x'.repeat(38); // payload 40 with the index; each format's copy 52: 144 per frame held
+  s.write(h, v(0, `k0${x}`, true));
+  s.write(h, v(40, `p1${x}`));
+  assert.equal(s.gopCacheBytes, 2 * (40 + 52 + 52));
+  const late = new RecordingSink('late');
+  s.addSubscriber(late);
+  assert.equal(late.frames().length, 2, 'a GOP within the limit is served');
+  // A viewer of a third format makes the cache serialize again: 2 x 196 = 392 > 300, dropped.
+  const third = Object.assign(new RecordingSink('third'), { format: fmt3 });
+  s.addSubscriber(third);
+  assert.equal(third.frames().length, 2, 'the viewer that made the copies still gets its burst');
+  assert.equal(s.gopCacheBytes, 0);
+  const after = new RecordingSink('after');
+  s.addSubscriber(after);
+  assert.deepEqual(after.frames(), [], 'cache dropped until the next key frame');
+  // With three formats, one more frame of the next GOP (3 x 196 = 588) does not fit either.
+  s.write(h, v(80, `k1${x}`, true));
+  assert.equal(s.gopCacheBytes, 40 + 52 * 3);
+  s.write(h, v(120, `p2${x}`));
+  assert.equal(s.gopCacheBytes, 0);
+  hub.close();
+});
+
+test('stream: metadata and headers of a new publisher wait for its first frame to fix the timeline', () => {
+  const { hub } = newHub({ waitPublisherMs: 1000 });
+  const s = hub.getOrCreate('live/a');
+  const view = new RecordingSink('v');
+  s.addSubscriber(view);
+  let h = s.attachPublisher('p1')!;
+  s.write(h, v(0, 'k0', true));
+  s.write(h, v(1000, 'p1'));
+  s.detachPublisher(h);
+  // An edge re-pulling a stream that has run for an hour: headers at 0, frames at one hour.
+  h = s.attachPublisher('p2')!;
+  s.write(h, { ...v(0, 'meta'), kind: MediaKind.Data });
+  s.write(h, vsh(0));
+  s.write(h, a(3_600_000, 'a0'));
+  s.write(h, v(3_600_010, 'k1', true));
+  s.write(h, v(3_600_050, 'p2'));
+  const f = view.frames();
+  assert.deepEqual(
+    f.map((x) => [x.tag, x.ts]),
+    [
+      ['k0', 0],
+      ['p1', 1000],
+      ['meta', 1040],
+      ['vsh', 1040],
+      ['a0', 1040],
+      ['k1', 1050],
+      ['p2', 1090],
+    ],
+  );
+  hub.close();
+});
+
+test('stream: 32-bit publisher timestamps that wrap keep the output moving, across a publisher switch too', () => {
+  const { hub } = newHub({ waitPublisherMs: 1000 });
+  const s = hub.getOrCreate('live/a');
+  const view = new RecordingSink('v');
+  s.addSubscriber(view);
+  const W = 0x1_0000_0000;
+  let h = s.attachPublisher('p1')!;
+  s.write(h, v(W - 80, 'k0', true));
+  s.write(h, a(W - 90, 'a0')); // audio a little behind video: a small step back, not a wrap
+  s.write(h, v(W - 40, 'p1'));
+  s.write(h, v(0, 'p2')); // wrapped
+  s.write(h, v(40, 'p3'));
+  s.detachPublisher(h);
+  h = s.attachPublisher('p2')!;
+  s.write(h, v(W - 20, 'k1', true));
+  s.write(h, v(20, 'p4')); // this publisher wraps too
+  const f = view.frames().map((x) => [x.tag, x.ts - (W - 80)]);
+  assert.deepEqual(f, [
+    ['k0', 0],
+    ['a0', -10],
+    ['p1', 40],
+    ['p2', 80],
+    ['p3', 120],
+    ['k1', 160],
+    ['p4', 200],
+  ]);
   hub.close();
 });
 
@@ -251,35 +431,64 @@ test('stream: a viewer whose queue never drains is ended as stalled', () => {
   hub.close();
 });
 
-test('stream: coalescing corks ordinary viewers for the window but never a sink that opts out', async () => {
+test('stream: one coalescing window gives each viewer one write; a sink that opts out is never held', async () => {
   const { hub } = newHub({ writeCoalesceMs: 20 });
   const s = hub.getOrCreate('live/a');
   const h = s.attachPublisher('p1')!;
-  class CountingSink extends RecordingSink {
-    corks = 0;
-    uncorks = 0;
-    override cork(): void {
-      this.corks++;
-    }
-    override uncork(): void {
-      this.uncorks++;
-    }
-  }
-  const viewer = new CountingSink('viewer');
-  const relay = Object.assign(new CountingSink('relay'), { coalesce: false });
+  const viewer = new RecordingSink('viewer');
+  const relay = Object.assign(new RecordingSink('relay'), { coalesce: false });
   s.addSubscriber(viewer);
   s.addSubscriber(relay);
-  const joinCorks = viewer.corks; // the start burst corks each new viewer once, itself
   s.write(h, v(0, 'k0', true));
+  s.write(h, a(20, 'a0'));
   s.write(h, v(40, 'p1'));
-  assert.equal(viewer.corks - joinCorks, 1, 'one cork for the whole window');
-  assert.equal(relay.corks, 1, 'only its own start burst');
+  assert.equal(viewer.flushes, 0, 'held for the window');
+  assert.equal(relay.flushes, 3, 'every frame at once');
   await new Promise((r) => setTimeout(r, 40));
-  assert.equal(viewer.uncorks, viewer.corks, 'balanced after the window');
-  assert.equal(relay.uncorks, relay.corks);
+  assert.equal(viewer.flushes, 1, 'three frames, one write');
+  assert.equal(viewer.corkDepth, 0);
+  assert.equal(hub.flusher.heldCount, 0);
+  hub.close();
+});
+
+test('stream: a viewer that leaves mid-window is uncorked too (its connection keeps talking)', async () => {
+  const { hub } = newHub({ writeCoalesceMs: 20 });
+  const s = hub.getOrCreate('live/a');
+  const h = s.attachPublisher('p1')!;
+  const viewer = new RecordingSink('viewer');
+  const sub = s.addSubscriber(viewer);
+  s.write(h, v(0, 'k0', true));
+  assert.equal(viewer.corkDepth, 1);
+  s.removeSubscriber(sub); // closeStream / deleteStream during the window
+  viewer.write(Buffer.from('createStream result')); // a later reply on the same connection
+  await new Promise((r) => setTimeout(r, 40));
+  assert.equal(viewer.corkDepth, 0, 'uncorked at the end of the window');
+  assert.equal(viewer.flushes, 1, 'the frame and the reply left together');
+  hub.close();
+});
+
+test('stream: one flush timer serves every stream of the hub', async () => {
+  const { hub } = newHub({ writeCoalesceMs: 20 });
+  const views: RecordingSink[] = [];
+  for (const key of ['live/a', 'live/b', 'live/c']) {
+    const s = hub.getOrCreate(key);
+    const h = s.attachPublisher(key)!;
+    const view = new RecordingSink(key);
+    views.push(view);
+    s.addSubscriber(view);
+    s.write(h, v(0, 'k0', true));
+    s.write(h, v(40, 'p1'));
+  }
+  assert.equal(hub.flusher.heldCount, 3);
+  await new Promise((r) => setTimeout(r, 40));
+  assert.equal(hub.flusher.heldCount, 0);
   assert.deepEqual(
-    relay.frames().map((f) => f.tag),
-    ['k0', 'p1'],
+    views.map((x) => [x.flushes, x.corkDepth]),
+    [
+      [1, 0],
+      [1, 0],
+      [1, 0],
+    ],
   );
   hub.close();
 });
