@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { SLUICE_BIN } from '../integration/helpers/build.ts';
 
 export interface ServerEndpoints {
   rtmp: string;
@@ -16,7 +17,6 @@ export interface SpawnedServer extends ServerEndpoints {
   stop(): Promise<number | null>;
 }
 
-const REPO = resolve(import.meta.dirname, '../..');
 const READY_TIMEOUT_MS = 20_000;
 const STOP_GRACE_MS = 10_000;
 
@@ -72,7 +72,7 @@ export async function spawnServer(workDir: string, nodeArgs: string[]): Promise<
   writeFileSync(configFile, JSON.stringify(config, null, 2));
   const child = spawn(
     process.execPath,
-    [...nodeArgs, join(REPO, 'bin/sluice.js'), 'standalone', '--config', configFile],
+    [...nodeArgs, SLUICE_BIN, 'standalone', '--config', configFile],
     {
       cwd: workDir,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -9,12 +9,13 @@ import { httpFlv } from './helpers/flv-client.ts';
 import { makeTestFlv, publish, type Child } from './helpers/media.ts';
 import { freePort, RtmpTestClient, portOf } from './helpers/net.ts';
 import { getJson, startSluice, waitFor, type SluiceProcess } from './helpers/sluice.ts';
+import { SLUICE_BIN } from './helpers/build.ts';
 
 // The command line and configuration as an operator meets them: exit codes, messages that
 // name the problem, environment overrides, signals, and `npm start`.
 
 const ROOT = new URL('../../', import.meta.url).pathname;
-const BIN = join(ROOT, 'bin/sluice.js');
+const BIN = SLUICE_BIN;
 const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
 const LOOPBACK = {
   SLUICE_RTMP_LISTEN: '127.0.0.1:0',

@@ -23,6 +23,7 @@ import { counter, LogLevel } from './helpers/net.ts';
 import { startRedis, type TestRedis } from './helpers/redis.ts';
 import { getJson, sleep, startRole, waitFor, type SluiceProcess } from './helpers/sluice.ts';
 import { makeTestPki, type TestPki } from './helpers/tls.ts';
+import { SLUICE_BIN } from './helpers/build.ts';
 
 // NATS with TLS and credentials, end to end: real nats-servers (TLS, users with the README's
 // permissions, a token, operator mode with creds and client certificates), real `sluice origin`
@@ -31,7 +32,7 @@ import { makeTestPki, type TestPki } from './helpers/tls.ts';
 const ROOT = new URL('../../', import.meta.url).pathname;
 /** The file the README shows; the server below includes exactly this file. */
 const PERMISSIONS_FILE = join(ROOT, 'deploy/nats/sluice-permissions.conf');
-const BIN = join(ROOT, 'bin/sluice.js');
+const BIN = SLUICE_BIN;
 
 const hex = (): string => randomBytes(6).toString('hex');
 /** Passwords for the permissions file's `$SLUICE_NATS_*_PASSWORD` references. */

@@ -12,13 +12,13 @@ import { FakeNode } from './helpers/fake-node.ts';
 import { startNats, type NatsServer } from './helpers/nats.ts';
 import { startRedis, type TestRedis } from './helpers/redis.ts';
 import { sleep, waitFor } from './helpers/sluice.ts';
+import { SLUICE_BIN } from './helpers/build.ts';
 
 // Scheduler replicas over a real redis-server and nats-server, with nodes running the real
 // cluster agent (ClusterAgent, RedisRegistry, NatsBus) around a fake media node: replicas
 // converge on identical answers, forged events change nothing, liveness is the scheduler's
 // receive time whatever a node's clock says, Redis outages leave routing up, SIGTERM is clean.
 
-const ROOT = new URL('../../', import.meta.url).pathname;
 const HEARTBEAT_MS = 500;
 const NODE_TTL_MS = 1500;
 const RECONCILE_MS = 1000;
@@ -43,7 +43,7 @@ async function startScheduler(id: string, natsUrl: string): Promise<SchedulerPro
     file,
     JSON.stringify({ cluster: { heartbeatMs: HEARTBEAT_MS, reconcileMs: RECONCILE_MS, cacheMs: 100 } }),
   );
-  const proc = spawn(process.execPath, [join(ROOT, 'bin/sluice.js'), 'scheduler', '--config', file], {
+  const proc = spawn(process.execPath, [SLUICE_BIN, 'scheduler', '--config', file], {
     env: {
       ...process.env,
       SLUICE_NODE_ID: id,

@@ -10,13 +10,13 @@ import { FakeNode } from '../integration/helpers/fake-node.ts';
 import { freePort } from '../integration/helpers/net.ts';
 import { startNats, type NatsServer } from '../integration/helpers/nats.ts';
 import { startRedis, type TestRedis } from '../integration/helpers/redis.ts';
+import { SLUICE_BIN } from '../integration/helpers/build.ts';
 
 // The simulated cluster: a private redis-server and nats-server (with its monitoring port), a
 // real `sluice scheduler` process, and nodes running the real node-side cluster code in this
 // process: ClusterAgent (records, presence, heartbeats) for every node, and the origin's
 // Ownership (claims, lease refreshes, stream.published) for origins.
 
-const ROOT = new URL('../../', import.meta.url).pathname;
 
 /** The defaults of a real deployment: what the per-node load is measured at. */
 export const TIMING = { heartbeatMs: 2000, nodeTtlMs: 6000, leaseMs: 10_000, refreshMs: 3000 } as const;
@@ -63,7 +63,7 @@ async function startScheduler(redisUrl: string, natsUrl: string): Promise<Schedu
   const dir = mkdtempSync(join(tmpdir(), 'sluice-sim-'));
   const file = join(dir, 'scheduler.json');
   writeFileSync(file, JSON.stringify({ cluster: { heartbeatMs: TIMING.heartbeatMs } }));
-  const proc = spawn(process.execPath, [join(ROOT, 'bin/sluice.js'), 'scheduler', '--config', file], {
+  const proc = spawn(process.execPath, [SLUICE_BIN, 'scheduler', '--config', file], {
     env: {
       ...process.env,
       SLUICE_NODE_ID: 'sim-scheduler',

@@ -17,12 +17,12 @@ import { publish, type Child } from './media.ts';
 import { startNats, type NatsServer } from './nats.ts';
 import { startRedis, type TestRedis } from './redis.ts';
 import { getJson, sleep, startRole, waitFor, type SluiceProcess } from './sluice.ts';
+import { SLUICE_BIN } from './build.ts';
 
 // A whole cluster on loopback for end-to-end tests: a private redis-server and nats-server,
 // origins and edges as separate `sluice` processes, optionally the scheduler, and a raw NATS
 // subscriber that records (and schema-checks) every event the nodes emit.
 
-const ROOT = new URL('../../../', import.meta.url).pathname;
 
 /** Fast timings so leases, heartbeats and relay reconnects play out within seconds. */
 export const TIMING = {
@@ -224,7 +224,7 @@ export async function startScheduler(redisUrl: string, natsUrl: string): Promise
   const file = join(dir, 'scheduler.json');
   // Health follows the nodes' heartbeat; a short cache keeps answers fresh in tests.
   writeFileSync(file, JSON.stringify({ cluster: { heartbeatMs: TIMING.heartbeatMs, cacheMs: 100 } }));
-  const proc = spawn(process.execPath, [join(ROOT, 'bin/sluice.js'), 'scheduler', '--config', file], {
+  const proc = spawn(process.execPath, [SLUICE_BIN, 'scheduler', '--config', file], {
     env: {
       ...process.env,
       SLUICE_SCHEDULER_LISTEN: '127.0.0.1:0',

@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { SLUICE_BIN } from './build.ts';
 
-const ROOT = new URL('../../../', import.meta.url).pathname;
 
 export interface SluiceProcess {
   proc: ChildProcess;
@@ -41,7 +41,7 @@ export async function startRole(
   const dir = mkdtempSync(join(tmpdir(), 'sluice-test-'));
   const file = join(dir, `${role}.json`);
   writeFileSync(file, JSON.stringify(config));
-  const proc = spawn(process.execPath, [join(ROOT, 'bin/sluice.js'), role, '--config', file], {
+  const proc = spawn(process.execPath, [SLUICE_BIN, role, '--config', file], {
     env: {
       ...process.env,
       SLUICE_RTMP_LISTEN: '127.0.0.1:0',
