@@ -4,6 +4,11 @@ import { originSchema } from '../services/origin/config.ts';
 import { schedulerSchema } from '../services/scheduler/config.ts';
 import { standaloneSchema } from '../services/standalone/config.ts';
 
+// conf/<role>.json (every default) and conf/<role>.schema.json (the role's JSON Schema, for
+// editors: a config file that starts with "$schema": "./edge.schema.json" is validated and
+// completed as it is typed). Both are generated; a unit test fails when either is stale.
+//   node --import tsx scripts/default-configs.ts
+
 /** Each role's schema, whose defaults conf/<role>.json mirrors. */
 export const roleSchemas: Record<string, object> = {
   standalone: standaloneSchema,
@@ -32,10 +37,21 @@ export function defaultsOf(schema: SchemaNode): unknown {
 }
 
 export function defaultConfigText(role: string): string {
-  return JSON.stringify(defaultsOf(roleSchemas[role] as SchemaNode), null, 2) + '\n';
+  const config = {
+    $schema: `./${role}.schema.json`,
+    ...(defaultsOf(roleSchemas[role] as SchemaNode) as object),
+  };
+  return JSON.stringify(config, null, 2) + '\n';
+}
+
+export function schemaText(role: string): string {
+  return JSON.stringify(roleSchemas[role], null, 2) + '\n';
 }
 
 if (process.argv[1]?.endsWith('default-configs.ts')) {
-  for (const role of Object.keys(roleSchemas)) writeFileSync(`conf/${role}.json`, defaultConfigText(role));
-  process.stdout.write(`wrote conf/{${Object.keys(roleSchemas).join(',')}}.json\n`);
+  for (const role of Object.keys(roleSchemas)) {
+    writeFileSync(`conf/${role}.json`, defaultConfigText(role));
+    writeFileSync(`conf/${role}.schema.json`, schemaText(role));
+  }
+  process.stdout.write(`wrote conf/{${Object.keys(roleSchemas).join(',')}}{.json,.schema.json}\n`);
 }

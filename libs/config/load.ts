@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
-import { parseListen } from './listen.ts';
+import { LISTEN_HINT, LISTEN_PATTERN, parseListen } from './listen.ts';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -11,6 +11,15 @@ export class ConfigError extends Error {
     this.problems = problems;
   }
 }
+
+/**
+ * The `"$schema"` key a config file may carry so editors validate and complete it
+ * (`"$schema": "./edge.schema.json"`); every role's schema allows it, Sluice ignores it.
+ */
+export const schemaKeyProperty = {
+  type: 'string',
+  description: 'The JSON Schema this file follows, for editors (conf/<role>.schema.json). Ignored by Sluice.',
+} as const;
 
 /** An environment variable that overrides one config key, given as a JSON pointer-like path. */
 export interface EnvOverride {
@@ -49,6 +58,8 @@ export function loadConfig<T>(opts: {
   }
   const problems: string[] = [];
   const env = opts.env ?? process.env;
+  /** Keys set from the environment, so a bad value names its variable. */
+  const fromEnv = new Map<string, string>();
   for (const o of opts.overrides ?? []) {
     const value = env[o.env];
     if (value === undefined || value === '') continue;
@@ -56,17 +67,23 @@ export function loadConfig<T>(opts: {
       try {
         parseListen(value);
       } catch (e) {
-        problems.push(`${o.env} (${o.path.join('.')}): ${(e as Error).message}`);
+        problems.push(`${o.path.join('.')}: ${(e as Error).message} (from ${o.env})`);
         continue;
       }
     }
     setPath(raw as Record<string, unknown>, o.path, value);
+    fromEnv.set(o.path.join('.'), o.env);
   }
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true });
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true });
   addFormats.default(ajv);
   const validate = ajv.compile(opts.schema);
-  if (!validate(raw)) problems.push(...(validate.errors ?? []).map(describe));
+  for (const e of validate(raw) ? [] : (validate.errors ?? [])) {
+    const path = keyOf(e);
+    const env = fromEnv.get(path);
+    problems.push(env ? `${describe(e, path)} (from ${env})` : describe(e, path));
+  }
   if (problems.length) throw new ConfigError(problems);
+  delete (raw as Record<string, unknown>).$schema;
   return raw as T;
 }
 
@@ -80,11 +97,40 @@ function setPath(obj: Record<string, unknown>, path: readonly string[], value: u
   cur[path[path.length - 1]!] = value;
 }
 
-function describe(e: ErrorObject): string {
-  const key = e.instancePath ? e.instancePath.slice(1).replaceAll('/', '.') : '(root)';
+/** The dotted key an ajv error is about (`rtmp.listen`), or `(root)`. */
+function keyOf(e: ErrorObject): string {
+  return e.instancePath ? e.instancePath.slice(1).replaceAll('/', '.') : '(root)';
+}
+
+/** One problem, starting with the key it is about. */
+function describe(e: ErrorObject, key: string): string {
   if (e.keyword === 'additionalProperties') {
     const extra = (e.params as { additionalProperty: string }).additionalProperty;
     return `${key === '(root)' ? '' : key + '.'}${extra}: unknown key`;
   }
+  if (e.keyword === 'pattern' && (e.params as { pattern: string }).pattern === LISTEN_PATTERN) {
+    return `${key}: ${JSON.stringify(e.data)} is not ${LISTEN_HINT}`;
+  }
+  if (e.keyword === 'enum') {
+    const allowed = (e.params as { allowedValues: unknown[] }).allowedValues;
+    return `${key}: ${JSON.stringify(e.data)} is not one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;
+  }
   return `${key}: ${e.message ?? 'invalid'}`;
+}
+
+/**
+ * Runs every check and throws one ConfigError with all their problems, so an operator sees
+ * everything wrong at once (schema, URLs, files, timings), not one error per attempt.
+ */
+export function checkAll(checks: readonly (() => unknown)[]): void {
+  const problems: string[] = [];
+  for (const check of checks) {
+    try {
+      check();
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      problems.push(...e.problems);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
 }

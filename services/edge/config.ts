@@ -1,4 +1,4 @@
-import { loadConfig } from '../../libs/config/load.ts';
+import { loadConfig, type EnvOverride } from '../../libs/config/load.ts';
 import { clusterEnv, clusterProperties, type ClusterConfig } from '../node/cluster-config.ts';
 import { mediaNodeEnv, mediaRoleSchema } from '../node/config-schema.ts';
 import type { StandaloneConfig } from '../standalone/config.ts';
@@ -76,11 +76,13 @@ export interface EdgeConfig extends StandaloneConfig {
   };
 }
 
+export const edgeEnv: readonly EnvOverride[] = [...mediaNodeEnv, ...clusterEnv];
+
 export function loadEdgeConfig(file?: string, env?: NodeJS.ProcessEnv): EdgeConfig {
   return loadConfig<EdgeConfig>({
     schema: edgeSchema,
     file,
     env: env ?? process.env,
-    overrides: [...mediaNodeEnv, ...clusterEnv],
+    overrides: edgeEnv,
   });
 }

@@ -9,11 +9,12 @@ import type { ClusterAgent } from './cluster-agent.ts';
 import { DEFAULT_RELAY_SECRET, natsSettingsOf, redisTargetOf, type ClusterConfig } from './cluster-config.ts';
 import type { MediaNode } from './media-node.ts';
 import { onShutdownSignal } from './shutdown.ts';
-import { resolveNodeId } from './config-schema.ts';
+import { logStart } from './version.ts';
+import { resolveNodeId, type LogConfig } from './config-schema.ts';
 
 interface ClusterNodeConfig {
   nodeId: string;
-  log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
+  log: LogConfig;
   cluster: ClusterConfig;
 }
 
@@ -31,9 +32,10 @@ export function clusterNodeBase(
   redisTargetOf(cfg.cluster); // a bad URL is a config error before anything starts
   cfg.nodeId = resolveNodeId(cfg.nodeId);
   const holder: Holder = { nodeId: cfg.nodeId, instanceId: newInstanceId() };
-  const log = createRootLogger({ level: cfg.log.level, nodeId: cfg.nodeId }).child({
+  const log = createRootLogger({ level: cfg.log.level, nodeId: cfg.nodeId, format: cfg.log.format }).child({
     instance: holder.instanceId,
   });
+  logStart(log, role);
   if (cfg.cluster.relaySecret === DEFAULT_RELAY_SECRET) {
     log.warn('cluster.relaySecret is the default; set SLUICE_RELAY_SECRET on every origin and edge');
   }

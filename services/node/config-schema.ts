@@ -1,9 +1,18 @@
 import { hostname } from 'node:os';
-import { ConfigError, type EnvOverride } from '../../libs/config/load.ts';
+import { LISTEN_PATTERN } from '../../libs/config/listen.ts';
+import type { LogFormat } from '../../libs/log/logger.ts';
+import { ConfigError, schemaKeyProperty, type EnvOverride } from '../../libs/config/load.ts';
+
+/** Environment variables every role honours (the scheduler too). */
+export const logEnv: readonly EnvOverride[] = [
+  { env: 'SLUICE_LOG_LEVEL', path: ['log', 'level'], kind: 'string' },
+  { env: 'SLUICE_LOG_FORMAT', path: ['log', 'format'], kind: 'string' },
+];
 
 /** Environment variables every media role honours. */
 export const mediaNodeEnv: readonly EnvOverride[] = [
   { env: 'SLUICE_NODE_ID', path: ['nodeId'], kind: 'string' },
+  ...logEnv,
   { env: 'SLUICE_RTMP_LISTEN', path: ['rtmp', 'listen'], kind: 'listen' },
   { env: 'SLUICE_HTTP_LISTEN', path: ['http', 'listen'], kind: 'listen' },
   { env: 'SLUICE_API_LISTEN', path: ['api', 'listen'], kind: 'listen' },
@@ -16,8 +25,9 @@ export const mediaNodeEnv: readonly EnvOverride[] = [
 
 export const listenDefinition = {
   type: 'string',
-  pattern: '^(\\[[^\\]]+\\]|[^:\\[\\]]*):\\d{1,5}$',
-  description: 'host:port or :port',
+  pattern: LISTEN_PATTERN,
+  description:
+    'host:port, :port or [v6]:port; port 1-65535 (0: any free port). :port is every interface, IPv4 and IPv6 (dual stack); 0.0.0.0:port IPv4 only; [::]:port IPv6 (and IPv4-mapped on Linux).',
 } as const;
 
 /**
@@ -37,6 +47,31 @@ export function resolveNodeId(configured: string): string {
   ]);
 }
 
+/** The `log` section of every role. */
+export const logProperty = {
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  properties: {
+    level: {
+      enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
+      default: 'info',
+      description: 'Env SLUICE_LOG_LEVEL.',
+    },
+    format: {
+      enum: ['auto', 'json', 'pretty'],
+      default: 'auto',
+      description:
+        'auto: human-readable on a terminal when pino-pretty is installed (development), JSON lines otherwise. Env SLUICE_LOG_FORMAT.',
+    },
+  },
+} as const;
+
+export interface LogConfig {
+  level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  format: LogFormat;
+}
+
 export const mediaNodeProperties = {
   nodeId: {
     type: 'string',
@@ -45,17 +80,7 @@ export const mediaNodeProperties = {
     default: '',
     description: 'Node identity in logs and events; empty = hostname. Env SLUICE_NODE_ID.',
   },
-  log: {
-    type: 'object',
-    additionalProperties: false,
-    default: {},
-    properties: {
-      level: {
-        enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
-        default: 'info',
-      },
-    },
-  },
+  log: logProperty,
   rtmp: {
     type: 'object',
     additionalProperties: false,
@@ -236,12 +261,12 @@ export function mediaRoleSchema(
 ): object {
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
-    $id: `sluice/${id}.schema.json`,
+    $id: `${id}.schema.json`,
     title,
     description,
     type: 'object',
     additionalProperties: false,
-    properties: { ...mediaNodeProperties, ...extra },
+    properties: { $schema: schemaKeyProperty, ...mediaNodeProperties, ...extra },
     definitions: { listen: listenDefinition },
   };
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { formatListen, parseListen } from '../../libs/config/listen.ts';
+import { ListenError } from '../../libs/http/listen.ts';
 import { Counters } from '../../libs/metrics/counters.ts';
 import { StreamHub, type StreamOptions } from '../../libs/stream/index.ts';
 import { ApiServer } from './api-server.ts';
@@ -173,7 +174,11 @@ export class MediaNode {
     ): Promise<void> => {
       if (!srv) return;
       const l = parseListen(listen);
-      out[name] = formatListen(await srv.listen(l.host, l.port));
+      try {
+        out[name] = formatListen(await srv.listen(l.host, l.port));
+      } catch (e) {
+        throw new ListenError(`${name}.listen`, listen, e);
+      }
     };
     // API first so health checks answer "starting" while media listeners come up.
     await bind('api', this.api, this.cfg.api.listen);

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../../libs/config/load.ts';
+import { ConfigError, loadConfig, type EnvOverride } from '../../libs/config/load.ts';
 import { clusterEnv, clusterProperties, type ClusterConfig } from '../node/cluster-config.ts';
 import { mediaNodeEnv, mediaRoleSchema } from '../node/config-schema.ts';
 import type { StandaloneConfig } from '../standalone/config.ts';
@@ -56,12 +56,14 @@ export interface OriginConfig extends StandaloneConfig {
   ownership: OwnershipPolicy;
 }
 
+export const originEnv: readonly EnvOverride[] = [...mediaNodeEnv, ...clusterEnv];
+
 export function loadOriginConfig(file?: string, env?: NodeJS.ProcessEnv): OriginConfig {
   const cfg = loadConfig<OriginConfig>({
     schema: originSchema,
     file,
     env: env ?? process.env,
-    overrides: [...mediaNodeEnv, ...clusterEnv],
+    overrides: originEnv,
   });
   const problems = ownershipProblems(cfg.ownership);
   if (problems.length) throw new ConfigError(problems);

@@ -1,5 +1,5 @@
-import { loadConfig, type EnvOverride } from '../../libs/config/load.ts';
-import { listenDefinition } from '../node/config-schema.ts';
+import { loadConfig, schemaKeyProperty, type EnvOverride } from '../../libs/config/load.ts';
+import { listenDefinition, logEnv, logProperty, type LogConfig } from '../node/config-schema.ts';
 import {
   natsSecurityEnv,
   natsSecurityProperties,
@@ -15,26 +15,20 @@ import {
  */
 export const schedulerSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
-  $id: 'sluice/scheduler.schema.json',
+  $id: 'scheduler.schema.json',
   title: 'Sluice scheduler',
   description:
     'Answers where a stream is and which edge or origin to use, from an in-memory view of the cluster fed by NATS and reconciled from Redis.',
   type: 'object',
   additionalProperties: false,
   properties: {
+    $schema: schemaKeyProperty,
     nodeId: {
       type: 'string',
       default: '',
       description: 'Identity in logs; empty = hostname. Env SLUICE_NODE_ID.',
     },
-    log: {
-      type: 'object',
-      additionalProperties: false,
-      default: {},
-      properties: {
-        level: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info' },
-      },
-    },
+    log: logProperty,
     listen: {
       $ref: '#/definitions/listen',
       default: ':8090',
@@ -129,7 +123,7 @@ export interface RoutingConfig {
 
 export interface SchedulerConfig {
   nodeId: string;
-  log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
+  log: LogConfig;
   listen: string;
   cluster: {
     redisUrl: string;
@@ -145,6 +139,7 @@ export interface SchedulerConfig {
 
 export const schedulerEnv: readonly EnvOverride[] = [
   { env: 'SLUICE_NODE_ID', path: ['nodeId'], kind: 'string' },
+  ...logEnv,
   { env: 'SLUICE_SCHEDULER_LISTEN', path: ['listen'], kind: 'listen' },
   { env: 'SLUICE_REDIS_URL', path: ['cluster', 'redisUrl'], kind: 'string' },
   { env: 'SLUICE_NATS_URL', path: ['cluster', 'natsUrl'], kind: 'string' },

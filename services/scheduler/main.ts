@@ -3,10 +3,12 @@ import { NatsBus } from '../../libs/cluster/nats-bus.ts';
 import { RedisRegistry } from '../../libs/cluster/redis-registry.ts';
 import { formatRedisUrl } from '../../libs/cluster/redis-url.ts';
 import { formatListen, parseListen } from '../../libs/config/listen.ts';
+import { ListenError } from '../../libs/http/listen.ts';
 import { createRootLogger } from '../../libs/log/logger.ts';
 import { Counters } from '../../libs/metrics/counters.ts';
 import { natsSettingsOf, redisTargetOf } from '../node/cluster-config.ts';
 import { EventLoopDelay } from '../../libs/metrics/event-loop-delay.ts';
+import { logStart } from '../node/version.ts';
 import { loadSchedulerConfig } from './config.ts';
 import { createSchedulerCore } from './core.ts';
 import { SchedulerServer } from './server.ts';
@@ -22,7 +24,8 @@ export async function runScheduler(configFile: string | undefined): Promise<void
   if (cfg.cluster.natsUrl) natsSettingsOf(cfg.cluster);
   const redisTarget = redisTargetOf(cfg.cluster);
   cfg.nodeId ||= hostname();
-  const log = createRootLogger({ level: cfg.log.level, nodeId: cfg.nodeId });
+  const log = createRootLogger({ level: cfg.log.level, nodeId: cfg.nodeId, format: cfg.log.format });
+  logStart(log, 'scheduler');
   const counters = new Counters();
   const registry = new RedisRegistry({
     url: cfg.cluster.redisUrl,
@@ -66,7 +69,7 @@ export async function runScheduler(configFile: string | undefined): Promise<void
     bound = await server.listen(l.host, l.port);
   } catch (e) {
     await Promise.allSettled([registry.close(), bus?.close()]);
-    throw e;
+    throw new ListenError('listen', cfg.listen, e);
   }
   core.start();
   log.info(

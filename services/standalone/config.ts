@@ -1,5 +1,5 @@
 import { loadConfig } from '../../libs/config/load.ts';
-import { mediaNodeEnv, mediaRoleSchema } from '../node/config-schema.ts';
+import { mediaNodeEnv, mediaRoleSchema, type LogConfig } from '../node/config-schema.ts';
 import type { MediaNodeConfig } from '../node/media-node.ts';
 
 export const standaloneSchema = mediaRoleSchema(
@@ -10,7 +10,7 @@ export const standaloneSchema = mediaRoleSchema(
 
 /** Standalone is a media node with its own log settings; origin and edge will extend the same shape. */
 export interface StandaloneConfig extends MediaNodeConfig {
-  log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
+  log: LogConfig;
 }
 
 export function loadStandaloneConfig(file?: string, env?: NodeJS.ProcessEnv): StandaloneConfig {

@@ -5,6 +5,7 @@ import { MemoryRegistry } from '../../libs/cluster/memory-registry.ts';
 import { createRootLogger } from '../../libs/log/logger.ts';
 import { drainOnShutdown } from '../node/cluster-node.ts';
 import { resolveNodeId } from '../node/config-schema.ts';
+import { logStart } from '../node/version.ts';
 import { startOriginNode } from '../origin/origin-node.ts';
 import { loadStandaloneConfig } from './config.ts';
 
@@ -21,7 +22,8 @@ export async function runStandalone(configFile: string | undefined): Promise<voi
   const cfg = loadStandaloneConfig(configFile);
   cfg.nodeId = resolveNodeId(cfg.nodeId);
   const holder = { nodeId: cfg.nodeId, instanceId: newInstanceId() };
-  const log = createRootLogger({ level: cfg.log.level, nodeId: cfg.nodeId });
+  const log = createRootLogger({ level: cfg.log.level, nodeId: cfg.nodeId, format: cfg.log.format });
+  logStart(log, 'standalone');
   const registry = new MemoryRegistry();
   const { node, bus, ownership, agent } = await startOriginNode({
     cfg,

@@ -9,19 +9,13 @@ import { httpFlv } from './helpers/flv-client.ts';
 import { makeTestFlv, publish, type Child } from './helpers/media.ts';
 import { freePort, RtmpTestClient, portOf } from './helpers/net.ts';
 import { getJson, startSluice, waitFor, type SluiceProcess } from './helpers/sluice.ts';
-import { SLUICE_BIN } from './helpers/build.ts';
+import { cleanEnv, killCliProcs, LOOPBACK, runCli } from './helpers/cli.ts';
 
 // The command line and configuration as an operator meets them: exit codes, messages that
 // name the problem, environment overrides, signals, and `npm start`.
 
 const ROOT = new URL('../../', import.meta.url).pathname;
-const BIN = SLUICE_BIN;
 const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
-const LOOPBACK = {
-  SLUICE_RTMP_LISTEN: '127.0.0.1:0',
-  SLUICE_HTTP_LISTEN: '127.0.0.1:0',
-  SLUICE_API_LISTEN: '127.0.0.1:0',
-};
 
 const servers: SluiceProcess[] = [];
 const children: Child[] = [];
@@ -38,44 +32,10 @@ after(async () => {
     }
   }
   for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  killCliProcs();
   await Promise.all(children.map((c) => c.kill()));
   await Promise.all(servers.map((s) => s.stop('SIGKILL')));
 });
-
-/** The test runner's environment without any SLUICE_* variable, plus `extra`. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('SLUICE_')) env[k] = v;
-  return { ...env, ...extra };
-}
-
-interface RunResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `sluice ARGS` to completion (killed after `timeoutMs`: a server that starts is a failure here). */
-function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 15_000): Promise<RunResult> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], {
-      cwd: ROOT,
-      env: cleanEnv(env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    procs.push(p);
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.on('close', (code, signal) => {
-      clearTimeout(t);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
 
 function configFile(name: string, content: string): string {
   const f = join(dir, name);
@@ -203,8 +163,23 @@ test('usage, unknown roles, and cluster roles with bad cluster settings', async 
     { args: ['origin'], code: 1, out: /cluster\.relaySecret/, env: { SLUICE_RELAY_SECRET: 'short' } },
     { args: ['--help'], code: 0, out: /usage: sluice/, stdout: true },
     { args: ['standalone', '--no-such-flag'], code: 2, out: /no-such-flag[\s\S]*usage: sluice/ },
+    { args: ['standalone', 'extra'], code: 2, out: /unexpected argument "extra"[\s\S]*usage: sluice/ },
+    {
+      args: ['origin'],
+      code: 1,
+      out: /cluster\.natsCaFile: cannot read[\s\S]*cluster\.redisUrl: needs the master name/,
+      env: {
+        SLUICE_NATS_URL: 'nats://127.0.0.1:4222',
+        SLUICE_NATS_CA: '/nonexistent/ca.pem',
+        SLUICE_REDIS_URL: 'redis-sentinel://h',
+      },
+    },
   ];
-  for (const k of cases) {
+  // A role refused at startup is refused the same way by --check-config, which starts nothing.
+  const withCheck = cases
+    .filter((k) => k.code === 1)
+    .map((k) => ({ ...k, args: [...k.args, '--check-config'] }));
+  for (const k of [...cases, ...withCheck]) {
     await t.test(`sluice ${k.args.join(' ')} ${Object.keys(k.env ?? {}).join(' ')}`.trim(), async () => {
       const r = await runCli(k.args, { ...LOOPBACK, ...k.env });
       assert.equal(r.code, k.code, `stdout: ${r.stdout}\nstderr: ${r.stderr}`);

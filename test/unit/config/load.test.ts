@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseListen } from '../../../libs/config/listen.ts';
+import { LISTEN_PATTERN, parseListen } from '../../../libs/config/listen.ts';
 import { ConfigError } from '../../../libs/config/load.ts';
 import { loadStandaloneConfig } from '../../../services/standalone/config.ts';
 
@@ -46,8 +46,47 @@ test('config: environment overrides the file, and bad values name the variable',
 });
 
 test('config: listen addresses', () => {
-  assert.deepEqual(parseListen(':1935'), { host: '0.0.0.0', port: 1935 });
-  assert.deepEqual(parseListen('127.0.0.1:80'), { host: '127.0.0.1', port: 80 });
-  assert.deepEqual(parseListen('[::1]:8080'), { host: '::1', port: 8080 });
-  for (const bad of ['1935', 'h:99999', 'h:', ':x', '::1:80']) assert.throws(() => parseListen(bad));
+  const good: [string, { host: string; port: number }][] = [
+    // Empty host: every interface, IPv4 and IPv6 (libs/http/listen.ts binds it dual-stack).
+    [':1935', { host: '', port: 1935 }],
+    ['0.0.0.0:1', { host: '0.0.0.0', port: 1 }],
+    ['127.0.0.1:80', { host: '127.0.0.1', port: 80 }],
+    ['[::]:65535', { host: '::', port: 65535 }],
+    ['[::1]:8080', { host: '::1', port: 8080 }],
+    ['media.example:8080', { host: 'media.example', port: 8080 }],
+    // 0: a free port the system picks (what tests use).
+    ['127.0.0.1:0', { host: '127.0.0.1', port: 0 }],
+  ];
+  for (const [text, want] of good) {
+    assert.deepEqual(parseListen(text), want, text);
+    assert.match(text, new RegExp(LISTEN_PATTERN), `the schema accepts ${text}`);
+  }
+  const bad = ['1935', 'h:99999', '127.0.0.1:65536', ':01935', 'h:', ':x', '::1:80', '[::1]80', ':-1', ''];
+  for (const text of bad) {
+    assert.throws(() => parseListen(text), /port 1-65535/, text);
+    assert.doesNotMatch(text, new RegExp(LISTEN_PATTERN), `the schema refuses ${text}`);
+  }
+});
+
+test('config: a port out of range in the file is refused by the schema, naming the key', () => {
+  const p = file({ rtmp: { listen: '127.0.0.1:99999' }, api: { listen: ':65536' } });
+  try {
+    loadStandaloneConfig(p, {});
+    assert.fail('should throw');
+  } catch (e) {
+    assert.ok(e instanceof ConfigError);
+    assert.deepEqual(e.problems, [
+      'rtmp.listen: "127.0.0.1:99999" is not host:port, :port or [v6]:port with a port 1-65535 (0: any free port)',
+      'api.listen: ":65536" is not host:port, :port or [v6]:port with a port 1-65535 (0: any free port)',
+    ]);
+  }
+  assert.throws(
+    () => loadStandaloneConfig(undefined, { SLUICE_HTTP_LISTEN: '[::]:70000' }),
+    /http\.listen: invalid listen address "\[::\]:70000".* \(from SLUICE_HTTP_LISTEN\)/,
+  );
+});
+
+test('config: a "$schema" key (for editors) is accepted and ignored', () => {
+  const p = file({ $schema: './standalone.schema.json', http: { listen: ':9000' } });
+  assert.equal(loadStandaloneConfig(p, {}).http.listen, ':9000');
 });

@@ -1,0 +1,79 @@
+import { checkAll, type EnvOverride } from '../../libs/config/load.ts';
+import { edgeEnv, loadEdgeConfig } from '../edge/config.ts';
+import { runEdge } from '../edge/main.ts';
+import { natsSettingsOf, redisTargetOf } from '../node/cluster-config.ts';
+import { mediaNodeEnv, resolveNodeId } from '../node/config-schema.ts';
+import { loadOriginConfig, originEnv } from '../origin/config.ts';
+import { runOrigin } from '../origin/main.ts';
+import { loadSchedulerConfig, schedulerEnv } from '../scheduler/config.ts';
+import { runScheduler } from '../scheduler/main.ts';
+import { loadStandaloneConfig } from '../standalone/config.ts';
+import { runStandalone } from '../standalone/main.ts';
+
+/** What the CLI knows of a role: how to describe it, check its configuration, and run it. */
+export interface RoleSpec {
+  summary: string;
+  env: readonly EnvOverride[];
+  /**
+   * Everything the role checks of its configuration before it starts, without starting anything
+   * (no socket, no connection): the schema with env overrides, then URLs, readable files, timings
+   * and the node id. Throws a ConfigError listing every problem.
+   */
+  check(file: string | undefined, env: NodeJS.ProcessEnv): void;
+  /** Starts the role; resolves once it serves (it then runs until a signal). */
+  run(file: string | undefined): Promise<void>;
+}
+
+export const roles = {
+  standalone: {
+    summary: 'single node: RTMP in; RTMP, HTTP-FLV, WebSocket-FLV out (no Redis/NATS)',
+    env: mediaNodeEnv,
+    check(file, env) {
+      const cfg = loadStandaloneConfig(file, env);
+      resolveNodeId(cfg.nodeId);
+    },
+    run: runStandalone,
+  },
+  origin: {
+    summary: 'cluster origin: accepts publishes, owns streams in Redis, serves relay pulls',
+    env: originEnv,
+    check(file, env) {
+      const cfg = loadOriginConfig(file, env);
+      checkAll([
+        () => natsSettingsOf(cfg.cluster),
+        () => redisTargetOf(cfg.cluster),
+        () => resolveNodeId(cfg.nodeId),
+      ]);
+    },
+    run: runOrigin,
+  },
+  edge: {
+    summary: 'cluster edge: serves viewers, pulls streams from origins on demand',
+    env: edgeEnv,
+    check(file, env) {
+      const cfg = loadEdgeConfig(file, env);
+      checkAll([
+        () => natsSettingsOf(cfg.cluster),
+        () => redisTargetOf(cfg.cluster),
+        () => resolveNodeId(cfg.nodeId),
+      ]);
+    },
+    run: runEdge,
+  },
+  scheduler: {
+    summary: 'cluster scheduler: HTTP API on :8090 (routes viewers to edges, publishers to origins)',
+    env: schedulerEnv,
+    check(file, env) {
+      const cfg = loadSchedulerConfig(file, env);
+      checkAll([
+        () => (cfg.cluster.natsUrl ? natsSettingsOf(cfg.cluster) : null),
+        () => redisTargetOf(cfg.cluster),
+      ]);
+    },
+    run: runScheduler,
+  },
+} as const satisfies Record<string, RoleSpec>;
+
+export type RoleName = keyof typeof roles;
+
+export const isRole = (s: string): s is RoleName => Object.hasOwn(roles, s);
