@@ -70,15 +70,11 @@ export async function spawnServer(workDir: string, nodeArgs: string[]): Promise<
   };
   const configFile = join(workDir, 'server-config.json');
   writeFileSync(configFile, JSON.stringify(config, null, 2));
-  const child = spawn(
-    process.execPath,
-    [...nodeArgs, SLUICE_BIN, 'standalone', '--config', configFile],
-    {
-      cwd: workDir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, SLUICE_NODE_ID: 'bench' },
-    },
-  );
+  const child = spawn(process.execPath, [...nodeArgs, SLUICE_BIN, 'standalone', '--config', configFile], {
+    cwd: workDir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, SLUICE_NODE_ID: 'bench' },
+  });
   const warnings = new Map<string, number>();
   let partial = '';
   const tally = (d: Buffer): void => {

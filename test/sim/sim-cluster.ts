@@ -17,7 +17,6 @@ import { SLUICE_BIN } from '../integration/helpers/build.ts';
 // process: ClusterAgent (records, presence, heartbeats) for every node, and the origin's
 // Ownership (claims, lease refreshes, stream.published) for origins.
 
-
 /** The defaults of a real deployment: what the per-node load is measured at. */
 export const TIMING = { heartbeatMs: 2000, nodeTtlMs: 6000, leaseMs: 10_000, refreshMs: 3000 } as const;
 

@@ -23,7 +23,6 @@ import { SLUICE_BIN } from './build.ts';
 // origins and edges as separate `sluice` processes, optionally the scheduler, and a raw NATS
 // subscriber that records (and schema-checks) every event the nodes emit.
 
-
 /** Fast timings so leases, heartbeats and relay reconnects play out within seconds. */
 export const TIMING = {
   leaseMs: 3000,

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { SLUICE_BIN } from './build.ts';
 
-
 export interface SluiceProcess {
   proc: ChildProcess;
   pid: number;
