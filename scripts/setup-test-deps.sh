@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on Debian/Ubuntu: ffmpeg (publisher/player), redis-server
-# and nats-server (cluster tests start their own instances), and the npm dependencies.
+# and nats-server (cluster tests start their own instances), bubblewrap, and the npm dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +14,13 @@ command -v openssl >/dev/null || missing+=(openssl)
 # Redis Sentinel tests; a clock-shifted origin (libfaketime preloaded) in the fault tests.
 command -v redis-sentinel >/dev/null || missing+=(redis-sentinel)
 ls /usr/lib/*/faketime/libfaketimeMT.so.1 >/dev/null 2>&1 || missing+=(faketime)
+# The production bundle run unprivileged on a read-only file system (scripts/check-runtime.sh);
+# setpriv, unshare, nsenter and script (a terminal for the pretty-log test) come with util-linux,
+# ip (listen tests in a private network namespace) with iproute2.
+command -v bwrap >/dev/null || missing+=(bubblewrap)
+command -v setpriv >/dev/null || missing+=(util-linux)
+command -v script >/dev/null || missing+=(bsdutils)
+command -v ip >/dev/null || missing+=(iproute2)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing: ${missing[*]} — run as root (or install them) first" >&2

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# The one test command: installs test dependencies when missing, then typecheck, lint,
-# unit + fuzz tests, and integration tests against real Sluice processes and ffmpeg.
+# The one test command: installs test dependencies when missing, then the build, typecheck, lint,
+# unit + fuzz tests, and integration tests against real Sluice processes (compiled) and ffmpeg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup-test-deps.sh
 
+echo "== build"
+# bin/sluice.js runs the compiled build: every test that spawns it runs what was just built.
+node scripts/build.js --if-stale
 echo "== typecheck"
 npx tsc --noEmit -p .
 echo "== lint"
