@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { LISTEN_HINT, LISTEN_PATTERN, parseListen } from './listen.ts';
 
@@ -74,9 +74,7 @@ export function loadConfig<T>(opts: {
     setPath(raw as Record<string, unknown>, o.path, value);
     fromEnv.set(o.path.join('.'), o.env);
   }
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true });
-  addFormats.default(ajv);
-  const validate = ajv.compile(opts.schema);
+  const validate = validatorFor(opts.schema);
   for (const e of validate(raw) ? [] : (validate.errors ?? [])) {
     const path = keyOf(e);
     const env = fromEnv.get(path);
@@ -85,6 +83,22 @@ export function loadConfig<T>(opts: {
   if (problems.length) throw new ConfigError(problems);
   delete (raw as Record<string, unknown>).$schema;
   return raw as T;
+}
+
+/**
+ * Compiling a role's schema costs tens of milliseconds; the CLI validates twice at startup (the
+ * full check, then the role's own load), so each schema object is compiled once per process.
+ */
+const validators = new WeakMap<object, ValidateFunction>();
+function validatorFor(schema: object): ValidateFunction {
+  let v = validators.get(schema);
+  if (!v) {
+    const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true });
+    addFormats.default(ajv);
+    v = ajv.compile(schema);
+    validators.set(schema, v);
+  }
+  return v;
 }
 
 function setPath(obj: Record<string, unknown>, path: readonly string[], value: unknown): void {
