@@ -16,7 +16,7 @@ const file = (o: unknown): string => {
 test('defaults', () => {
   assert.deepEqual(loadSchedulerConfig(undefined, {}), {
     nodeId: '',
-    log: { level: 'info' },
+    log: { level: 'info', format: 'auto' },
     listen: ':8090',
     cluster: {
       redisUrl: 'redis://127.0.0.1:6379/0',
