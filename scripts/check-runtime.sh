@@ -146,7 +146,8 @@ start_role() {
 # node_pid NAME: the sluice process of NAME (PID 1 of its sandbox), checked to be unprivileged.
 node_pid() {
   local p
-  p=$(pgrep -P "${bwrap_pid[$1]}" -x node) || fail "$1: no node process under bwrap"
+  # The only child of bwrap (--as-pid-1). Not by name: Node 24 names its main thread MainThread.
+  p=$(pgrep -P "${bwrap_pid[$1]}") || fail "$1: no process under bwrap"
   grep -q "^Uid:[[:space:]]*$uid[[:space:]]" "/proc/$p/status" || fail "$1 runs as $(grep ^Uid "/proc/$p/status")"
   grep -q '^CapEff:[[:space:]]*0*$' "/proc/$p/status" || fail "$1 has capabilities: $(grep ^CapEff "/proc/$p/status")"
   echo "$p"
