@@ -52,8 +52,11 @@ function build() {
         : 'dist/ is missing: this copy has neither the compiled build nor the sources',
     );
   }
+  // Holding the lock, any other build directory was left by a build that died: remove it.
+  for (const name of readdirSync(ROOT)) {
+    if (/^\.dist-(build|old)-\d+$/.test(name)) rmSync(join(ROOT, name), { recursive: true, force: true });
+  }
   const out = join(ROOT, `.dist-build-${process.pid}`);
-  rmSync(out, { recursive: true, force: true });
   mkdirSync(out);
   // The stamp is written first: its mtime (the file system's clock) marks which edits the
   // build can contain, so a source saved while tsc runs makes the build stale again.
