@@ -9,7 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeCommandPayload } from '../../libs/amf/index.ts';
 import { buildHevcConfig, parseAvcConfig, parseHevcConfig, splitAnnexB } from '../../libs/codec/index.ts';
-import { encodeFlvHeader, encodeFlvTag, FlvReader, parseAudioTag, parseVideoTag } from '../../libs/flv/index.ts';
+import {
+  encodeFlvHeader,
+  encodeFlvTag,
+  FlvReader,
+  parseAudioTag,
+  parseVideoTag,
+} from '../../libs/flv/index.ts';
 import type { FlvTag } from '../../libs/flv/index.ts';
 import { ChunkReader } from '../../libs/rtmp/chunk-reader.ts';
 import type { RtmpMessage } from '../../libs/rtmp/message-types.ts';
@@ -61,7 +67,8 @@ function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<number | 
 }
 const ffmpeg = (...args: string[]): Promise<number | null> =>
   run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args]);
-const gst = (pipeline: string): Promise<number | null> => run('gst-launch-1.0', ['-q', ...pipeline.split(' ')]);
+const gst = (pipeline: string): Promise<number | null> =>
+  run('gst-launch-1.0', ['-q', ...pipeline.split(' ')]);
 
 const VIDEO = ['-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=10'];
 const AUDIO = ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100'];
@@ -71,7 +78,10 @@ const AUDIO = ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100'];
 const flvFiles: [string, string[]][] = [
   ['ffmpeg-h264-aac', [...VIDEO, ...AUDIO, '-t', '1', '-c:v', 'libx264', '-g', '5', '-c:a', 'aac']],
   ['ffmpeg-h264-high-bframes', [...VIDEO, '-t', '1', '-c:v', 'libx264', '-profile:v', 'high', '-bf', '2']],
-  ['ffmpeg-h264-baseline-mp3', [...VIDEO, ...AUDIO, '-t', '1', '-c:v', 'libx264', '-profile:v', 'baseline', '-c:a', 'libmp3lame']],
+  [
+    'ffmpeg-h264-baseline-mp3',
+    [...VIDEO, ...AUDIO, '-t', '1', '-c:v', 'libx264', '-profile:v', 'baseline', '-c:a', 'libmp3lame'],
+  ],
   ['ffmpeg-aac-only', [...AUDIO, '-t', '0.5', '-c:a', 'aac', '-ac', '2', '-ar', '48000']],
   ['ffmpeg-nellymoser', [...AUDIO, '-t', '0.3', '-c:a', 'nellymoser', '-ar', '22050']],
 ];
@@ -83,8 +93,20 @@ for (const [name, args] of flvFiles) {
 
 // H.265: ffmpeg 5.1 cannot write HEVC into FLV, so libx265's Annex-B output is wrapped here
 // in the two forms servers meet: Enhanced RTMP 'hvc1' and the legacy CodecID 12 of lal/SRS.
-await ffmpeg(...VIDEO, '-t', '0.6', '-c:v', 'libx265', '-x265-params', 'log-level=none:keyint=3', '-f', 'hevc', join(tmp, 'x.hevc'));
-for (const form of ['enhanced', 'legacy12'] as const) addFlv(`x265-h265-${form}`, hevcFlv(readFileSync(join(tmp, 'x.hevc')), form));
+await ffmpeg(
+  ...VIDEO,
+  '-t',
+  '0.6',
+  '-c:v',
+  'libx265',
+  '-x265-params',
+  'log-level=none:keyint=3',
+  '-f',
+  'hevc',
+  join(tmp, 'x.hevc'),
+);
+for (const form of ['enhanced', 'legacy12'] as const)
+  addFlv(`x265-h265-${form}`, hevcFlv(readFileSync(join(tmp, 'x.hevc')), form));
 
 // --- RTMP and HTTP-FLV sessions through a recording proxy ------------------------------------
 
@@ -105,20 +127,57 @@ try {
   // ffmpeg publishes H.264 + AAC while, one after the other, ffmpeg plays it over RTMP and
   // HTTP-FLV and librtmp plays it over RTMP.
   const from = rtmpProxy.recordings.length;
-  const publish = ffmpeg('-re', ...VIDEO, ...AUDIO, '-t', '6', '-c:v', 'libx264', '-g', '10', '-c:a', 'aac', '-f', 'flv', rtmpUrl('live/ff?token=abc123'));
+  const publish = ffmpeg(
+    '-re',
+    ...VIDEO,
+    ...AUDIO,
+    '-t',
+    '6',
+    '-c:v',
+    'libx264',
+    '-g',
+    '10',
+    '-c:a',
+    'aac',
+    '-f',
+    'flv',
+    rtmpUrl('live/ff?token=abc123'),
+  );
   await sleep(1000);
   const rtmpPlays = async (): Promise<void> => {
-    await record('ffmpeg-play', rtmpProxy, () => ffmpeg('-i', rtmpUrl('live/ff'), '-t', '1', '-c', 'copy', '-f', 'null', '-'));
+    await record('ffmpeg-play', rtmpProxy, () =>
+      ffmpeg('-i', rtmpUrl('live/ff'), '-t', '1', '-c', 'copy', '-f', 'null', '-'),
+    );
     await record('librtmp-play', rtmpProxy, () =>
       gst(`rtmpsrc location=rtmp://127.0.0.1:${rtmpProxy.port}/live/ff num-buffers=30 ! fakesink`),
     );
   };
   const httpPlays = async (): Promise<void> => {
     await record('ffmpeg-http-flv', httpProxy, () =>
-      ffmpeg('-i', `http://127.0.0.1:${httpProxy.port}/live/ff.flv?token=abc123&x=1`, '-t', '1', '-c', 'copy', '-f', 'null', '-'),
+      ffmpeg(
+        '-i',
+        `http://127.0.0.1:${httpProxy.port}/live/ff.flv?token=abc123&x=1`,
+        '-t',
+        '1',
+        '-c',
+        'copy',
+        '-f',
+        'null',
+        '-',
+      ),
     );
     await record('ffmpeg-http-flv-plain', httpProxy, () =>
-      ffmpeg('-i', `http://127.0.0.1:${httpProxy.port}/live/ff.flv`, '-t', '0.5', '-c', 'copy', '-f', 'null', '-'),
+      ffmpeg(
+        '-i',
+        `http://127.0.0.1:${httpProxy.port}/live/ff.flv`,
+        '-t',
+        '0.5',
+        '-c',
+        'copy',
+        '-f',
+        'null',
+        '-',
+      ),
     );
   };
   await Promise.all([rtmpPlays(), httpPlays()]);
@@ -132,7 +191,9 @@ try {
     `videotestsrc num-buffers=15 ! video/x-raw,width=64,height=48,framerate=10/1 ! x264enc key-int-max=5 ! h264parse ! ` +
     `flvmux name=m streamable=true ! ${sink} audiotestsrc num-buffers=15 ! voaacenc ! aacparse ! m.`;
   // librtmp, the library OBS used for years.
-  await record('librtmp-publish', rtmpProxy, () => gst(gstAv(`rtmpsink location=rtmp://127.0.0.1:${rtmpProxy.port}/live/gst`)));
+  await record('librtmp-publish', rtmpProxy, () =>
+    gst(gstAv(`rtmpsink location=rtmp://127.0.0.1:${rtmpProxy.port}/live/gst`)),
+  );
   await record('gst-rtmp2-publish', rtmpProxy, () =>
     gst(gstAv(`rtmp2sink location=rtmp://127.0.0.1:${rtmpProxy.port}/live/gst2?key=v`)),
   );
@@ -149,7 +210,10 @@ for (const { name, rec } of sessions) {
   }
   add('handshake-server', `${name}.c2s`, rec.c2s.subarray(0, HANDSHAKE + 64));
   add('handshake-client', `${name}.s2c`, rec.s2c.subarray(0, HANDSHAKE + 64));
-  for (const [dir, bytes] of [['c2s', rec.c2s], ['s2c', rec.s2c]] as const) {
+  for (const [dir, bytes] of [
+    ['c2s', rec.c2s],
+    ['s2c', rec.s2c],
+  ] as const) {
     const chunks = bytes.subarray(HANDSHAKE);
     add('rtmp-chunk', `${name}.${dir}`, chunks.subarray(0, STREAM_CAP));
     for (const m of readMessages(chunks)) addMessage(`${name}.${dir}`, m);
@@ -164,13 +228,18 @@ for (const f of readdirSync(FIXTURES).sort()) {
   if (f.endsWith('.avcc')) addAvcc(`fixture-${base}`, bytes);
   else if (f.endsWith('.hvcc')) addHvcc(`fixture-${base}`, bytes);
   else if (f.endsWith('.asc')) add('aac-asc', `fixture-${base}`, bytes);
-  else if (f.endsWith('.h264')) for (const n of splitAnnexB(bytes)) if ((n[0]! & 0x1f) === 7) add('h264-sps', `fixture-${base}`, n);
-  else if (f.endsWith('.hevc')) for (const n of splitAnnexB(bytes)) if (((n[0]! >> 1) & 0x3f) === 33) add('h265-sps', `fixture-${base}`, n);
+  else if (f.endsWith('.h264'))
+    for (const n of splitAnnexB(bytes))
+      if ((n[0]! & 0x1f) === 7) add('h264-sps', `fixture-${base}`, n);
+      else if (f.endsWith('.hevc'))
+        for (const n of splitAnnexB(bytes))
+          if (((n[0]! >> 1) & 0x3f) === 33) add('h265-sps', `fixture-${base}`, n);
 }
 
 // --- Config files: the shipped defaults of every role ------------------------------------------
 
-for (const f of readdirSync(join(ROOT, 'conf')).sort()) add('config', `conf-${f}`, readFileSync(join(ROOT, 'conf', f)));
+for (const f of readdirSync(join(ROOT, 'conf')).sort())
+  add('config', `conf-${f}`, readFileSync(join(ROOT, 'conf', f)));
 add('config', 'test-config.json', Buffer.from(JSON.stringify(TEST_CONFIG, null, 2)));
 
 // --- Write ------------------------------------------------------------------------------------
@@ -187,7 +256,9 @@ for (const [target, files] of [...seeds].sort()) {
     bytes += b.length;
   }
   total += bytes;
-  console.log(`${target.padEnd(18)} ${String(files.size).padStart(3)} seeds ${String(bytes).padStart(7)} bytes`);
+  console.log(
+    `${target.padEnd(18)} ${String(files.size).padStart(3)} seeds ${String(bytes).padStart(7)} bytes`,
+  );
 }
 console.log(`total ${total} bytes`);
 rmSync(tmp, { recursive: true });
@@ -265,7 +336,8 @@ function readMessages(chunks: Buffer): RtmpMessage[] {
 /** Sorts one RTMP message into the targets that parse its payload. */
 function addMessage(name: string, m: RtmpMessage): void {
   const typed = Buffer.concat([Buffer.of(m.typeId), m.payload.subarray(0, BODY_CAP)]);
-  if (m.typeId === 8 || m.typeId === 9 || m.typeId === 18) addTag(`${name}.t${m.typeId}`, m.typeId, m.payload);
+  if (m.typeId === 8 || m.typeId === 9 || m.typeId === 18)
+    addTag(`${name}.t${m.typeId}`, m.typeId, m.payload);
   if ([1, 2, 3, 4, 5, 6, 22].includes(m.typeId)) add('rtmp-control', `${name}.t${m.typeId}`, typed);
   if (![15, 17, 18, 20].includes(m.typeId)) return;
   add('rtmp-command', `${name}.t${m.typeId}`, typed);
@@ -285,18 +357,25 @@ function addMessage(name: string, m: RtmpMessage): void {
       return Buffer.alloc(0);
     }
   };
-  const parts = [Buffer.of(0)];
-  values.forEach((v, i) => parts.push(i < 2 && typeof v !== 'object' ? amf0(v) : Buffer.concat([Buffer.of(0x11), encodeAmf3(v)])));
-  add('amf3', `${name}.t${m.typeId === 18 ? 15 : 17}`, Buffer.concat([Buffer.of(m.typeId === 18 ? 15 : 17), ...parts]));
+  const parts: Buffer[] = [Buffer.of(0)];
+  values.forEach((v, i) =>
+    parts.push(i < 2 && typeof v !== 'object' ? amf0(v) : Buffer.concat([Buffer.of(0x11), encodeAmf3(v)])),
+  );
+  add('amf3', `${name}.t${m.typeId === 18 ? 15 : 17}`, Buffer.concat(parts));
   // publish(name, type), play(name, ...), FCPublish(name), releaseStream(name)
   const streamName = values[3];
-  if (typeof values[0] === 'string' && ['publish', 'play', 'FCPublish', 'releaseStream'].includes(values[0])) {
-    if (typeof streamName === 'string') add('stream-name', `${name}.${values[0]}`, Buffer.from(`${appOf(name)}\0${streamName}`));
+  if (
+    typeof values[0] === 'string' &&
+    ['publish', 'play', 'FCPublish', 'releaseStream'].includes(values[0])
+  ) {
+    if (typeof streamName === 'string')
+      add('stream-name', `${name}.${values[0]}`, Buffer.from(`${appOf(name)}\0${streamName}`));
   }
   if (values[0] === 'connect' && values[2] && typeof values[2] === 'object') {
     const o = values[2] as Record<string, unknown>;
     if (typeof o.app === 'string') apps.set(name.split('.')[0]!, o.app);
-    if (typeof o.tcUrl === 'string') add('stream-name', `${name}.tcUrl`, Buffer.from(`${o.app as string}\0${o.tcUrl}`));
+    if (typeof o.tcUrl === 'string')
+      add('stream-name', `${name}.tcUrl`, Buffer.from(`${o.app as string}\0${o.tcUrl}`));
   }
 }
 
@@ -320,7 +399,8 @@ function addHttp(name: string, rec: Recording): void {
   const path = line.split(' ')[1];
   if (path) add('media-path', name, Buffer.from(path, 'latin1'));
   const end = rec.s2c.indexOf('\r\n\r\n');
-  if (end >= 0 && rec.s2c.subarray(0, 12).toString('latin1').endsWith(' 200')) addFlv(`sluice-${name}`, rec.s2c.subarray(end + 4));
+  if (end >= 0 && rec.s2c.subarray(0, 12).toString('latin1').endsWith(' 200'))
+    addFlv(`sluice-${name}`, rec.s2c.subarray(end + 4));
 }
 
 /** An FLV file of libx265 output: sequence header from the parameter sets, then one tag per frame. */
@@ -330,7 +410,11 @@ function hevcFlv(annexB: Buffer, form: 'enhanced' | 'legacy12'): Buffer {
   const hvcc = buildHevcConfig(ofType(32), ofType(33), ofType(34));
   const header = (key: boolean, packetType: number): Buffer =>
     form === 'enhanced'
-      ? Buffer.concat([Buffer.of(0x80 | ((key ? 1 : 2) << 4) | packetType), Buffer.from('hvc1'), packetType === 1 ? Buffer.alloc(3) : Buffer.alloc(0)])
+      ? Buffer.concat([
+          Buffer.of(0x80 | ((key ? 1 : 2) << 4) | packetType),
+          Buffer.from('hvc1'),
+          packetType === 1 ? Buffer.alloc(3) : Buffer.alloc(0),
+        ])
       : Buffer.of(((key ? 1 : 2) << 4) | 12, packetType, 0, 0, 0);
   const tags = [encodeFlvHeader(false, true), encodeFlvTag(9, 0, Buffer.concat([header(true, 0), hvcc]))];
   // Access units: a new one starts at each VCL NAL unit with first_slice_segment_in_pic_flag.
@@ -343,7 +427,12 @@ function hevcFlv(annexB: Buffer, form: 'enhanced' | 'legacy12'): Buffer {
   }
   frames.forEach((f, i) => {
     const key = f.some((n) => ((n[0]! >> 1) & 0x3f) >= 16 && ((n[0]! >> 1) & 0x3f) <= 21);
-    const body = Buffer.concat(f.flatMap((n) => [Buffer.from([n.length >>> 24, (n.length >> 16) & 0xff, (n.length >> 8) & 0xff, n.length & 0xff]), n]));
+    const body = Buffer.concat(
+      f.flatMap((n) => [
+        Buffer.from([n.length >>> 24, (n.length >> 16) & 0xff, (n.length >> 8) & 0xff, n.length & 0xff]),
+        n,
+      ]),
+    );
     tags.push(encodeFlvTag(9, i * 100, Buffer.concat([header(key, 1), body])));
   });
   return Buffer.concat(tags);

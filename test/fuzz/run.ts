@@ -40,7 +40,9 @@ if (values.list) {
   for (const t of targets) {
     const seeds = loadSeeds(t);
     const bytes = seeds.reduce((n, s) => n + s.bytes.length, 0);
-    console.log(`${t.name.padEnd(22)} ${String(seeds.length).padStart(3)} seeds ${String(bytes).padStart(7)} B  ${t.description}`);
+    console.log(
+      `${t.name.padEnd(22)} ${String(seeds.length).padStart(3)} seeds ${String(bytes).padStart(7)} B  ${t.description}`,
+    );
   }
   process.exit(0);
 }
@@ -62,18 +64,37 @@ for (const t of selected) findings += await fuzzTarget(t);
 process.exit(findings > 0 ? 1 : 0);
 
 function replayIteration(t: FuzzTarget, iteration: number): void {
-  const input = generateInput(t, loadSeeds(t).map((s) => s.bytes), seed, iteration);
+  const input = generateInput(
+    t,
+    loadSeeds(t).map((s) => s.bytes),
+    seed,
+    iteration,
+  );
   console.log(`${t.name} seed ${seed} iteration ${iteration}: ${input.length} bytes`);
   console.log(input.subarray(0, 256).toString('hex') + (input.length > 256 ? '…' : ''));
   if (values.out) writeFileSync(values.out, input);
   const out = runOne(t, input);
-  console.log(out.kind === 'finding' ? `FINDING ${out.summary}` : out.kind === 'allowed' ? `allowed error ${out.code}` : 'ok');
+  console.log(
+    out.kind === 'finding'
+      ? `FINDING ${out.summary}`
+      : out.kind === 'allowed'
+        ? `allowed error ${out.code}`
+        : 'ok',
+  );
 }
 
 /** Runs one target in workers (a new one after a hang), prints its line, returns its findings. */
 async function fuzzTarget(t: FuzzTarget): Promise<number> {
   const seeds = loadSeeds(t).map((s) => s.bytes);
-  const total: FuzzStats = { target: t.name, runs: 0, elapsedMs: 0, ok: 0, codes: {}, findings: [], slowestMs: 0 };
+  const total: FuzzStats = {
+    target: t.name,
+    runs: 0,
+    elapsedMs: 0,
+    ok: 0,
+    codes: {},
+    findings: [],
+    slowestMs: 0,
+  };
   let from = 0;
   const started = Date.now();
   while (from < runs) {
@@ -89,7 +110,13 @@ async function fuzzTarget(t: FuzzTarget): Promise<number> {
       `hang: no return in ${HANG_MS / 1000} s\nfound by: npm run fuzz -- --target ${t.name} --seed ${seed} --iteration ${r.hungAt}`,
     );
     console.log(`  HANG at iteration ${r.hungAt} (${input.length} bytes) -> ${file}`);
-    total.findings.push({ iteration: r.hungAt, signature: 'hang', summary: 'hang', input, originalBytes: input.length });
+    total.findings.push({
+      iteration: r.hungAt,
+      signature: 'hang',
+      summary: 'hang',
+      input,
+      originalBytes: input.length,
+    });
     from = r.hungAt + 1;
   }
   report(total);
@@ -105,8 +132,19 @@ function runWorker(
   const progress = new SharedArrayBuffer(4);
   const view = new Int32Array(progress);
   Atomics.store(view, 0, from);
-  const job: WorkerJob = { target: t.name, seed, from, runs: count, progress, ...(timeLimit === undefined ? {} : { timeLimitMs: timeLimit }) };
-  const worker = new Worker(new URL('./engine/worker.ts', import.meta.url), { workerData: job });
+  const job: WorkerJob = {
+    target: t.name,
+    seed,
+    from,
+    runs: count,
+    progress,
+    ...(timeLimit === undefined ? {} : { timeLimitMs: timeLimit }),
+  };
+  // Node 20 does not apply --import loaders to a worker's .ts entry, so a small script
+  // registers tsx in the worker first.
+  const entry = new URL('./engine/worker.ts', import.meta.url).href;
+  const boot = `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`;
+  const worker = new Worker(boot, { eval: true, workerData: job });
   const startedAt = Date.now();
   return new Promise((resolve, reject) => {
     let last = from;
@@ -121,7 +159,15 @@ function runWorker(
         void worker.terminate();
         const ran = now - from;
         resolve({
-          stats: { target: t.name, runs: ran, elapsedMs: Date.now() - startedAt, ok: 0, codes: {}, findings: [], slowestMs: HANG_MS },
+          stats: {
+            target: t.name,
+            runs: ran,
+            elapsedMs: Date.now() - startedAt,
+            ok: 0,
+            codes: {},
+            findings: [],
+            slowestMs: HANG_MS,
+          },
           hungAt: now,
         });
       }
@@ -136,7 +182,9 @@ function runWorker(
           `minimized from ${f.originalBytes} to ${input.length} bytes`,
         ].join('\n');
         const file = writeCrasher(t.name, input, note);
-        console.log(`  FINDING at iteration ${f.iteration}: ${f.signature}\n    -> ${file} (${input.length} bytes)`);
+        console.log(
+          `  FINDING at iteration ${f.iteration}: ${f.signature}\n    -> ${file} (${input.length} bytes)`,
+        );
       } else {
         clearInterval(watchdog);
         resolve({ stats: m.stats });

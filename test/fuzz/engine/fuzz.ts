@@ -52,9 +52,11 @@ export function signatureOf(e: unknown): string {
   return `${e.name}: ${e.message.replace(/\d+/g, 'N').slice(0, 120)}${where ? ` @ ${where}` : ''}`;
 }
 
+const ROOT = new URL('../../../', import.meta.url).pathname;
+
 export function summarize(e: unknown): string {
   if (!(e instanceof Error)) return String(e);
-  const frames = (e.stack ?? '').split('\n').slice(1, 6).join('\n');
+  const frames = (e.stack ?? '').split('\n').slice(1, 6).join('\n').replaceAll(ROOT, '');
   return `${e.name}: ${e.message}\n${frames}`;
 }
 
@@ -86,7 +88,11 @@ export function generateInput(
   for (let k = 0; k < n; k++) {
     const useStructural = mutators.structural.length > 0 && rng.oneIn(3);
     const m = useStructural ? rng.pick(mutators.structural) : rng.pick(mutators.generic);
-    b = m(b, rng);
+    try {
+      b = m(b, rng);
+    } catch {
+      // A tweak that cannot follow what earlier mutations left is skipped.
+    }
     if (b.length > max) b = b.subarray(0, max);
   }
   if (rng.oneIn(20)) b = truncate(b, rng);
@@ -138,7 +144,15 @@ export function fuzz(opts: FuzzOptions): FuzzStats {
   const from = opts.from ?? 0;
   const maxFindings = opts.maxFindings ?? 10;
   const seen = new Set<string>();
-  const stats: FuzzStats = { target: target.name, runs: 0, elapsedMs: 0, ok: 0, codes: {}, findings: [], slowestMs: 0 };
+  const stats: FuzzStats = {
+    target: target.name,
+    runs: 0,
+    elapsedMs: 0,
+    ok: 0,
+    codes: {},
+    findings: [],
+    slowestMs: 0,
+  };
   const start = performance.now();
   const deadline = opts.timeLimitMs === undefined ? Infinity : start + opts.timeLimitMs;
   for (let i = from; i < from + opts.runs; i++) {
@@ -195,7 +209,7 @@ export function minimize(target: FuzzTarget, input: Buffer, signature: string, b
   }
   if (hi < best.length && fails(best.subarray(0, hi))) best = Buffer.from(best.subarray(0, hi));
   for (let size = best.length >> 1; size >= 1 && !spent(); size >>= 1) {
-    for (let at = 0; at + size <= best.length && !spent(); ) {
+    for (let at = 0; at + size <= best.length && !spent();) {
       const cand = Buffer.concat([best.subarray(0, at), best.subarray(at + size)]);
       if (fails(cand)) best = cand;
       else at += size;

@@ -12,7 +12,13 @@ const INTERESTING_32 = [
 ];
 
 /** Writes `value` as a `width`-byte big- or little-endian field at `at` (clipped to the buffer). */
-export function writeField(buf: Buffer, at: number, width: number, value: number, littleEndian = false): void {
+export function writeField(
+  buf: Buffer,
+  at: number,
+  width: number,
+  value: number,
+  littleEndian = false,
+): void {
   for (let i = 0; i < width && at + i < buf.length; i++) {
     const shift = littleEndian ? i : width - 1 - i;
     buf[at + i] = Math.floor(value / 2 ** (8 * shift)) & 0xff;

@@ -15,7 +15,7 @@ export class Rng {
     for (const w of words) s = mix32((s ^ w) >>> 0);
     this.a = mix32((s += 0x9e3779b9));
     this.b = mix32((s += 0x9e3779b9));
-    this.c = mix32((s += 0x9e3779b9));
+    this.c = mix32(s + 0x9e3779b9);
     this.d = 1;
     for (let i = 0; i < 12; i++) this.u32();
   }
