@@ -203,7 +203,10 @@ function merge(into: FuzzStats, s: FuzzStats): void {
   into.ok += s.ok;
   for (const [k, v] of Object.entries(s.codes)) into.codes[k] = (into.codes[k] ?? 0) + v;
   into.findings.push(...s.findings);
-  into.slowestMs = Math.max(into.slowestMs, s.slowestMs);
+  if (s.slowestMs > into.slowestMs) {
+    into.slowestMs = s.slowestMs;
+    if (s.slowestIteration !== undefined) into.slowestIteration = s.slowestIteration;
+  }
 }
 
 function report(s: FuzzStats): void {
@@ -216,7 +219,8 @@ function report(s: FuzzStats): void {
     .join(', ');
   console.log(
     `${s.target}: ${s.runs} inputs in ${(s.elapsedMs / 1000).toFixed(1)} s (${Math.round(rate)}/s), ` +
-      `parsed ${pct(s.ok)}, slowest call ${s.slowestMs.toFixed(1)} ms, findings ${s.findings.length}` +
+      `parsed ${pct(s.ok)}, slowest call ${s.slowestMs.toFixed(1)} ms` +
+      `${s.slowestIteration === undefined ? '' : ` (iteration ${s.slowestIteration})`}, findings ${s.findings.length}` +
       (codes ? `\n  errors: ${codes}` : ''),
   );
 }

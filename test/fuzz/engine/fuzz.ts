@@ -133,8 +133,9 @@ export interface FuzzStats {
   /** Allowed errors by code. */
   codes: Record<string, number>;
   findings: Finding[];
-  /** Slowest single call, ms. */
+  /** Slowest single call, ms, and its iteration. */
   slowestMs: number;
+  slowestIteration?: number;
 }
 
 /** The fuzz loop: generate, run, classify; minimize and report each new kind of finding. */
@@ -162,7 +163,10 @@ export function fuzz(opts: FuzzOptions): FuzzStats {
     const t0 = performance.now();
     const out = runOne(target, input);
     const ms = performance.now() - t0;
-    if (ms > stats.slowestMs) stats.slowestMs = ms;
+    if (ms > stats.slowestMs) {
+      stats.slowestMs = ms;
+      stats.slowestIteration = i;
+    }
     stats.runs++;
     if (out.kind === 'ok') stats.ok++;
     else if (out.kind === 'allowed') stats.codes[out.code] = (stats.codes[out.code] ?? 0) + 1;
