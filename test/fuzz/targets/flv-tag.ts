@@ -23,7 +23,11 @@ export const target: FuzzTarget = {
     if (type === 9 || type > 18) {
       const v = parseVideoTag(body);
       invariant(v.data.length <= body.length, 'video data larger than the body');
-      invariant(Math.abs(v.compositionTimeMs) < 2 ** 23, `composition time ${v.compositionTimeMs}`);
+      // SI24: -2^23 .. 2^23 - 1.
+      invariant(
+        v.compositionTimeMs >= -(2 ** 23) && v.compositionTimeMs < 2 ** 23,
+        `composition time ${v.compositionTimeMs}`,
+      );
     }
     if (type === 8 || type > 18) {
       const a = parseAudioTag(body);
