@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { parseListen } from './listen.ts';
 
@@ -62,12 +62,27 @@ export function loadConfig<T>(opts: {
     }
     setPath(raw as Record<string, unknown>, o.path, value);
   }
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true });
-  addFormats.default(ajv);
-  const validate = ajv.compile(opts.schema);
+  const validate = validatorFor(opts.schema);
   if (!validate(raw)) problems.push(...(validate.errors ?? []).map(describe));
   if (problems.length) throw new ConfigError(problems);
   return raw as T;
+}
+
+/**
+ * Compiled validators by schema object. Compiling takes milliseconds; a process loads its
+ * config once, but tests and the config fuzzer load thousands, and schemas are constants.
+ */
+const validators = new WeakMap<object, ValidateFunction>();
+
+function validatorFor(schema: object): ValidateFunction {
+  let v = validators.get(schema);
+  if (v === undefined) {
+    const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true });
+    addFormats.default(ajv);
+    v = ajv.compile(schema);
+    validators.set(schema, v);
+  }
+  return v;
 }
 
 function setPath(obj: Record<string, unknown>, path: readonly string[], value: unknown): void {

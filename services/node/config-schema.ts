@@ -16,7 +16,10 @@ export const mediaNodeEnv: readonly EnvOverride[] = [
 
 export const listenDefinition = {
   type: 'string',
-  pattern: '^(\\[[^\\]]+\\]|[^:\\[\\]]*):\\d{1,5}$',
+  // The port is 0..65535 (up to 5 digits, as parseListen reads it), so that a file the schema
+  // accepts never fails later when the listener binds.
+  pattern:
+    '^(\\[[^\\]]+\\]|[^:\\[\\]]*):(6553[0-5]|655[0-2]\\d|65[0-4]\\d{2}|6[0-4]\\d{3}|[0-5]\\d{4}|\\d{1,4})$',
   description: 'host:port or :port',
 } as const;
 

@@ -51,3 +51,16 @@ test('config: listen addresses', () => {
   assert.deepEqual(parseListen('[::1]:8080'), { host: '::1', port: 8080 });
   for (const bad of ['1935', 'h:99999', 'h:', ':x', '::1:80']) assert.throws(() => parseListen(bad));
 });
+
+test('config: a listen port over 65535 is a config error naming the key, for every listener', () => {
+  for (const key of ['rtmp', 'http', 'api'] as const) {
+    const p = file({ [key]: { listen: ':99999' } });
+    assert.throws(
+      () => loadStandaloneConfig(p, {}),
+      (e) => e instanceof ConfigError && e.problems.some((x) => x.startsWith(`${key}.listen:`)),
+    );
+  }
+  for (const ok of [':65535', ':0', '127.0.0.1:00080', '[::1]:8080']) {
+    assert.equal(loadStandaloneConfig(file({ rtmp: { listen: ok } }), {}).rtmp.listen, ok);
+  }
+});
