@@ -7,8 +7,8 @@ export interface ListenAddress {
   port: number;
 }
 
-/** 0 (a free port the system picks), or 1-65535 without leading zeros. */
-const PORT = '(0|[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])';
+/** 0 (a free port the system picks) to 65535, in at most five digits. */
+const PORT = '(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[0-5][0-9]{4}|[0-9]{1,4})';
 
 /**
  * `host:port`, `:port` or `[v6]:port`: the schemas' `pattern` for every listen key, so editors and

@@ -86,13 +86,15 @@ export function loadConfig<T>(opts: {
 }
 
 /**
- * Compiling a role's schema costs tens of milliseconds; the CLI validates twice at startup (the
- * full check, then the role's own load), so each schema object is compiled once per process.
+ * Compiled validators by schema object. Compiling a role's schema costs tens of milliseconds; the
+ * CLI validates twice at startup (the full check, then the role's own load), tests and the config
+ * fuzzer load thousands, and schemas are constants.
  */
 const validators = new WeakMap<object, ValidateFunction>();
+
 function validatorFor(schema: object): ValidateFunction {
   let v = validators.get(schema);
-  if (!v) {
+  if (v === undefined) {
     const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true });
     addFormats.default(ajv);
     v = ajv.compile(schema);

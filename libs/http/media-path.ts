@@ -1,4 +1,4 @@
-import { splitQuery, validSegment } from '../names/stream-key.ts';
+import { MAX_KEY_LENGTH, splitQuery, validSegment } from '../names/stream-key.ts';
 
 export interface MediaPath {
   app: string;
@@ -34,5 +34,7 @@ export function parseMediaPath(url: string): MediaPath | null {
   const appSegs = segments.slice(0, -1);
   if (!appSegs.every(validSegment) || !validSegment(name)) return null;
   const app = appSegs.join('/');
-  return { app, name, key: `${app}/${name}`, ext, query };
+  const key = `${app}/${name}`;
+  if (key.length > MAX_KEY_LENGTH) return null;
+  return { app, name, key, ext, query };
 }

@@ -243,8 +243,8 @@ export class RtmpServerConnection {
         this.endActive(msg.streamId || this.activeStreamId);
         return;
       case 'deleteStream': {
-        const id = typeof cmd.args[0] === 'number' ? cmd.args[0] : msg.streamId;
-        this.endActive(id || this.activeStreamId);
+        const id = (typeof cmd.args[0] === 'number' ? cmd.args[0] : msg.streamId) || this.activeStreamId;
+        this.endActive(id);
         this.streamIds.delete(id);
         return;
       }

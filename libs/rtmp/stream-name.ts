@@ -1,5 +1,5 @@
 import { ProtocolError } from '../errors/protocol-error.ts';
-import { splitQuery, validSegment } from '../names/stream-key.ts';
+import { MAX_KEY_LENGTH, splitQuery, validSegment } from '../names/stream-key.ts';
 
 export interface StreamName {
   app: string;
@@ -20,5 +20,10 @@ export function parseStreamName(appWithQuery: string, nameWithQuery: string): St
   if (!validSegment(name)) {
     throw new ProtocolError('RTMP_BAD_STREAM_NAME', 'invalid stream name');
   }
-  return { app, name, key: `${app}/${name}`, query: { ...a.query, ...n.query } };
+  const key = `${app}/${name}`;
+  // Valid segments can still add up to a key the registry and event schemas refuse.
+  if (key.length > MAX_KEY_LENGTH) {
+    throw new ProtocolError('RTMP_BAD_STREAM_NAME', `stream key longer than ${MAX_KEY_LENGTH} characters`);
+  }
+  return { app, name, key, query: { ...a.query, ...n.query } };
 }

@@ -83,6 +83,8 @@ export class Subscriber implements Holdable {
    * the budget, and cutting it would freeze the viewer until the next key frame.
    */
   burstEnd = 0;
+  /** Why the stream ended this viewer, if it did (null: the viewer left or is still here). */
+  endedBy: EndReason | null = null;
 
   constructor(sink: Sink) {
     this.sink = sink;
@@ -276,6 +278,7 @@ export class Stream {
     for (const sub of [...this.subs]) {
       this.subs.delete(sub);
       this.clearWait(sub);
+      sub.endedBy = reason;
       sub.sink.end(reason);
     }
     this.publisher = null;
@@ -298,6 +301,7 @@ export class Stream {
           'viewer stalled, disconnecting',
         );
         this.removeSubscriber(sub);
+        sub.endedBy = EndReason.Stalled;
         sub.sink.end(EndReason.Stalled);
         continue;
       }
@@ -326,6 +330,7 @@ export class Stream {
       if (this.publisher || !this.subs.has(sub)) return;
       this.counters.inc(reason === EndReason.NotFound ? 'viewer_not_found' : 'viewer_unpublished');
       this.removeSubscriber(sub);
+      sub.endedBy = reason;
       sub.sink.end(reason);
     }, this.opts.waitPublisherMs);
     sub.waitTimer.unref();
@@ -381,11 +386,7 @@ export class Stream {
       return;
     }
     const buffered = sub.sink.bufferedBytes;
-    // Queued bytes that count against the budget: while the start burst is still draining,
-    // only what was queued after it.
-    const queued =
-      buffered > 0 && sub.bytesSent - buffered < sub.burstEnd ? sub.bytesSent - sub.burstEnd : buffered;
-    if (queued > this.opts.maxBufferedBytes) {
+    if (buffered > this.opts.maxBufferedBytes && this.overBudget(sub, buffered)) {
       if (!sub.needKeyFrame) this.counters.inc('viewer_drop_events');
       sub.needKeyFrame = true;
       sub.droppedFrames++;
@@ -399,6 +400,16 @@ export class Stream {
       sub.needKeyFrame = false;
     }
     this.send(sub, msg);
+  }
+
+  /**
+   * Queued bytes that count against the budget: while the start burst is still draining, only
+   * what was queued after it (the burst is bounded by gopCacheMaxBytes instead).
+   */
+  private overBudget(sub: Subscriber, buffered: number): boolean {
+    const burstDraining = sub.bytesSent - buffered < sub.burstEnd;
+    const queued = burstDraining ? sub.bytesSent - sub.burstEnd : buffered;
+    return queued > this.opts.maxBufferedBytes;
   }
 
   private send(sub: Subscriber, msg: MediaMessage): void {

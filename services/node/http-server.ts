@@ -199,7 +199,7 @@ export class HttpMediaServer {
         durationMs: Date.now() - startedAt,
         bytesIn: 0,
         bytesOut: sub.bytesSent,
-        reason: 'disconnected',
+        reason: sub.endedBy ?? 'disconnected',
       });
     });
   }

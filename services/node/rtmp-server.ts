@@ -300,6 +300,7 @@ export class RtmpServer implements ServerConnectionHandler {
     const st = this.sessions.get(conn);
     if (!st) return;
     let bytesOut = 0;
+    const endedBy = st.play?.sub.endedBy ?? undefined;
     if (st.publish) {
       const { stream, handle, req, onEnd } = st.publish;
       st.publish = undefined;
@@ -328,7 +329,7 @@ export class RtmpServer implements ServerConnectionHandler {
         durationMs: Date.now() - st.startedAt,
         bytesIn: conn.bytesIn,
         bytesOut,
-        reason: st.endReason ?? reason ?? (conn.state === 'closed' ? 'disconnected' : 'ended'),
+        reason: st.endReason ?? reason ?? endedBy ?? (conn.state === 'closed' ? 'disconnected' : 'ended'),
       });
     }
   }

@@ -177,6 +177,7 @@ test('at shutdown every RTMP and HTTP session reports its end', async () => {
     'player/rtmp/live/nobody',
     'publisher/rtmp/live/bye',
   ]);
-  const rtmpViewer = stops.find((s) => s.kind === 'player' && s.protocol === 'rtmp' && s.key === 'live/bye')!;
-  assert.equal(rtmpViewer.reason, 'shutdown');
+  const reasons = Object.fromEntries(stops.map((s) => [`${s.kind}/${s.protocol}/${s.key}`, s.reason]));
+  assert.equal(reasons['player/rtmp/live/bye'], 'shutdown');
+  assert.equal(reasons['player/http-flv/live/bye'], 'shutdown');
 });

@@ -137,8 +137,12 @@ test('a late viewer starts on a key frame at once (GOP cache), with CORS and the
   viewer.stop();
 
   // The same over RTMP, read by ffprobe: first video packet is a key frame.
-  const p = await probe(`${server.rtmp}/${key}`, { packets: false });
-  assert.ok(p.streams.some((s) => s.codec_name === 'h264' && s.width === SPEC.width));
+  const p = await probe(`${server.rtmp}/${key}`, { packets: true, readSeconds: 1 });
+  const video = p.streams.find((s) => s.codec_name === 'h264' && s.width === SPEC.width);
+  assert.ok(video, 'an H.264 stream of the published size');
+  const videoPackets = p.packets.filter((x) => x.stream_index === video.index);
+  assert.ok(videoPackets.length >= 10, `${videoPackets.length} video packets in the first second`);
+  assert.ok(videoPackets[0]!.flags.startsWith('K'), `first video packet flags ${videoPackets[0]!.flags}`);
 });
 
 test('a second publisher of the same key is refused and the first keeps going', async () => {

@@ -160,7 +160,8 @@ export interface ProbePacket {
 
 export async function probe(
   target: string,
-  opts: { packets?: boolean; timeoutMs?: number } = {},
+  /** `readSeconds`: stop after this much of the input (a live stream never ends by itself). */
+  opts: { packets?: boolean; timeoutMs?: number; readSeconds?: number } = {},
 ): Promise<{ streams: ProbeStream[]; packets: ProbePacket[] }> {
   const { stdout } = await run(
     'ffprobe',
@@ -171,6 +172,7 @@ export async function probe(
       '15000000',
       '-show_streams',
       ...(opts.packets ? ['-show_packets'] : []),
+      ...(opts.readSeconds ? ['-read_intervals', `%+${opts.readSeconds}`] : []),
       '-of',
       'json',
       target,

@@ -56,12 +56,13 @@ test('config: listen addresses', () => {
     ['media.example:8080', { host: 'media.example', port: 8080 }],
     // 0: a free port the system picks (what tests use).
     ['127.0.0.1:0', { host: '127.0.0.1', port: 0 }],
+    ['127.0.0.1:00080', { host: '127.0.0.1', port: 80 }],
   ];
   for (const [text, want] of good) {
     assert.deepEqual(parseListen(text), want, text);
     assert.match(text, new RegExp(LISTEN_PATTERN), `the schema accepts ${text}`);
   }
-  const bad = ['1935', 'h:99999', '127.0.0.1:65536', ':01935', 'h:', ':x', '::1:80', '[::1]80', ':-1', ''];
+  const bad = ['1935', 'h:99999', '127.0.0.1:65536', ':001935', 'h:', ':x', '::1:80', '[::1]80', ':-1', ''];
   for (const text of bad) {
     assert.throws(() => parseListen(text), /port 1-65535/, text);
     assert.doesNotMatch(text, new RegExp(LISTEN_PATTERN), `the schema refuses ${text}`);
@@ -89,4 +90,17 @@ test('config: a port out of range in the file is refused by the schema, naming t
 test('config: a "$schema" key (for editors) is accepted and ignored', () => {
   const p = file({ $schema: './standalone.schema.json', http: { listen: ':9000' } });
   assert.equal(loadStandaloneConfig(p, {}).http.listen, ':9000');
+});
+
+test('config: a listen port over 65535 is a config error naming the key, for every listener', () => {
+  for (const key of ['rtmp', 'http', 'api'] as const) {
+    const p = file({ [key]: { listen: ':99999' } });
+    assert.throws(
+      () => loadStandaloneConfig(p, {}),
+      (e) => e instanceof ConfigError && e.problems.some((x) => x.startsWith(`${key}.listen:`)),
+    );
+  }
+  for (const ok of [':65535', ':0', '127.0.0.1:00080', '[::1]:8080']) {
+    assert.equal(loadStandaloneConfig(file({ rtmp: { listen: ok } }), {}).rtmp.listen, ok);
+  }
 });

@@ -16,6 +16,8 @@ const cases: [string, { key: string; ext: string; query?: Record<string, string>
   ['/live//x.flv', null],
   ['/live/a b.flv', null],
   [`/live/${'x'.repeat(2000)}.flv`, null],
+  // Valid segments making a key over MAX_KEY_LENGTH (512), which the registry refuses.
+  [`/${'a/'.repeat(300)}b.flv`, null],
 ];
 for (const [url, want] of cases) {
   test(`media path: ${url.slice(0, 40)}`, () => {

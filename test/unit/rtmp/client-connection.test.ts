@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeAmf0, encodeAmf0 } from '../../../libs/amf/index.ts';
@@ -10,6 +10,9 @@ import { FlvReader, parseVideoTag } from '../../../libs/flv/index.ts';
 import { silentLogger } from '../../../libs/log/logger.ts';
 import { RtmpClient, RtmpClientError } from '../../../libs/rtmp/client-connection.ts';
 import { parseRtmpUrl } from '../../../libs/rtmp/client-url.ts';
+import { ChunkReader } from '../../../libs/rtmp/chunk-reader.ts';
+import { parseCommand } from '../../../libs/rtmp/commands.ts';
+import { findDigest, HANDSHAKE_PACKET_SIZE, HandshakeKey } from '../../../libs/rtmp/handshake-digest.ts';
 import { ProtocolError } from '../../../libs/errors/protocol-error.ts';
 import type { RtmpMessage } from '../../../libs/rtmp/message-types.ts';
 import { MediaNode } from '../../../services/node/media-node.ts';
@@ -228,10 +231,50 @@ describe('RtmpClient against an in-process Sluice node', { timeout: 60_000 }, ()
     }
   });
 
-  test('complex handshake and connectArgs are accepted', async () => {
-    const c = await open('live/complex', { complexHandshake: true, connectArgs: { relayToken: 'x' } });
-    await c.publish();
-    c.close();
+  test('complex handshake and connectArgs: what goes on the wire, and the server accepts it', async () => {
+    // A recording proxy in front of the node keeps every byte the client sends.
+    const sent: Buffer[] = [];
+    const target = new URL(base);
+    const proxy = createServer((inbound) => {
+      const outbound = connect(Number(target.port), target.hostname);
+      inbound.on('data', (d: Buffer) => {
+        sent.push(d);
+        outbound.write(d);
+      });
+      outbound.on('data', (d: Buffer) => inbound.write(d));
+      inbound.on('close', () => outbound.destroy());
+      outbound.on('close', () => inbound.destroy());
+      inbound.on('error', () => outbound.destroy());
+      outbound.on('error', () => inbound.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = proxy.address() as AddressInfo;
+      const c = await RtmpClient.connect(`rtmp://127.0.0.1:${port}/live/complex`, {
+        timeoutMs: 5000,
+        complexHandshake: true,
+        connectArgs: { relayToken: 'x' },
+      });
+      clients.push(c);
+      await c.publish();
+      c.close();
+      const bytes = Buffer.concat(sent);
+      assert.equal(bytes[0], 3, 'C0: RTMP version 3');
+      const c1 = bytes.subarray(1, 1 + HANDSHAKE_PACKET_SIZE);
+      assert.ok(findDigest(c1, HandshakeKey.player), 'C1 carries a valid player digest');
+      const reader = new ChunkReader();
+      const commands = reader
+        .push(bytes.subarray(1 + 2 * HANDSHAKE_PACKET_SIZE))
+        .filter((m) => m.typeId === 20)
+        .map((m) => parseCommand(m));
+      const connectCmd = commands.find((x) => x.name === 'connect');
+      const obj = connectCmd?.commandObject as Record<string, unknown> | undefined;
+      assert.equal(obj?.relayToken, 'x', 'connectArgs are in the connect command object');
+      assert.equal(obj?.app, 'live');
+      assert.ok(commands.some((x) => x.name === 'publish' && x.args[0] === 'complex'));
+    } finally {
+      await new Promise<void>((r) => proxy.close(() => r()));
+    }
   });
 
   test(

@@ -31,6 +31,9 @@ const bad = [
   ['live', 'x'.repeat(129)],
   ['live', 'with space'],
   ['live', 'naïve'],
+  // Every segment valid, but the key is over MAX_KEY_LENGTH (512), which the registry refuses.
+  [`${'a/'.repeat(300)}a`, 'b'],
+  [`${'a'.repeat(128)}/${'b'.repeat(128)}/${'c'.repeat(128)}/${'d'.repeat(128)}`, 'e'],
 ];
 for (const [app, name] of bad) {
   test(`stream key: rejects app=${JSON.stringify(app)} name=${JSON.stringify(name).slice(0, 30)}`, () => {
