@@ -308,10 +308,10 @@ for (const c of errorCases) {
   });
 }
 
-test('chunk reader: message too large is refused before any payload arrives or is buffered', () => {
+test('chunk reader: message too large is refused at its header; one within the limit holds nothing yet', () => {
   const reader = new ChunkReader({ maxMessageSize: 1000 });
   assert.deepEqual(reader.push(chunk({ fmt: 0, csid: 4, typeId: 9, length: 1000 })), []);
-  assert.equal(reader.bufferedBytes, 1000);
+  assert.equal(reader.bufferedBytes, 0);
   const r2 = new ChunkReader({ maxMessageSize: 1000 });
   assert.throws(
     () => r2.push(chunk({ fmt: 0, csid: 4, typeId: 9, length: 1001 })),
@@ -325,9 +325,12 @@ test('chunk reader: bufferedBytes counts partial messages and stashed header byt
   const [first, second] = chunks({ fmt: 0, csid: 4, ts: EXT, typeId: 9 }, P200, 128, EXT);
   assert.deepEqual(reader.push(first!.subarray(0, 5)), []);
   assert.equal(reader.bufferedBytes, 5);
+  // The 16-byte header and 4 payload bytes: storage for eight times what arrived.
   assert.deepEqual(reader.push(first!.subarray(5, 20)), []);
-  assert.equal(reader.bufferedBytes, 200);
+  assert.equal(reader.bufferedBytes, 32);
+  // 128 of 200 bytes: eight times that is past the declared length, so storage is the payload's size.
   assert.deepEqual(reader.push(first!.subarray(20)), []);
+  assert.equal(reader.bufferedBytes, 200);
   assert.deepEqual(reader.push(second!.subarray(0, 3)), []);
   assert.equal(reader.bufferedBytes, 203);
   const out = reader.push(second!.subarray(3));
@@ -352,18 +355,27 @@ test('chunk reader: payloads are exact-size copies with their own memory', () =>
   }
 });
 
-test('chunk reader: headers declaring more partial bytes than maxBufferedBytes are refused', () => {
-  const r = new ChunkReader({ maxMessageSize: 1000, maxBufferedBytes: 2500 });
-  // fmt-0 first chunks on different csids, each declaring a 1000-byte message and carrying 128 bytes of it.
-  const header = (csid: number): Buffer =>
-    Buffer.concat([
-      Buffer.from([csid & 0x3f, 0, 0, 0, 0, 0x03, 0xe8, 9, 1, 0, 0, 0]),
-      Buffer.alloc(128, 0xaa),
-    ]);
-  r.push(Buffer.concat([header(4), header(5)]));
-  assert.equal(r.bufferedBytes, 2000);
-  assert.throws(
-    () => r.push(header(6)),
-    (e: unknown) => e instanceof ProtocolError && e.code === 'RTMP_BUFFER_LIMIT',
+test('chunk reader: maxBufferedBytes bounds bytes that arrived, not lengths that headers declare', () => {
+  const max = 2500;
+  const r = new ChunkReader({ maxMessageSize: 1000, maxBufferedBytes: max });
+  // The first 128-byte chunks of ten 1000-byte messages: 10,000 bytes declared, 1280 sent.
+  const first = Array.from({ length: 10 }, (_, i) =>
+    chunk({ fmt: 0, csid: 4 + i, typeId: 9, length: 1000 }, Buffer.alloc(128, i)),
   );
+  r.push(Buffer.concat(first));
+  assert.ok(r.bufferedBytes >= 1280 && r.bufferedBytes <= max, `${r.bufferedBytes} bytes held`);
+  // Then more chunks of three of those messages in turn, one chunk per push, until refused.
+  let received = 1280;
+  const refused = (): void => {
+    for (let round = 0; round < 7; round++) {
+      for (const csid of [4, 5, 6]) {
+        r.push(chunk({ fmt: 3, csid }, Buffer.alloc(128, csid)));
+        received += 128;
+        assert.ok(r.bufferedBytes <= max, `${r.bufferedBytes} bytes held`);
+      }
+    }
+  };
+  assert.throws(refused, (e: unknown) => e instanceof ProtocolError && e.code === 'RTMP_BUFFER_LIMIT');
+  // Storage is rounded up beyond what arrived only below half the limit.
+  assert.ok(received > max / 2 && received <= max, `refused after ${received} bytes`);
 });

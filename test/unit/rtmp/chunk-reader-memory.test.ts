@@ -1,0 +1,191 @@
+// What a ChunkReader holds between pushes, and what it charges to a node-wide InputBudget.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ProtocolError } from '../../../libs/errors/protocol-error.ts';
+import { InputBudget } from '../../../libs/limits/input-budget.ts';
+import { ChunkReader } from '../../../libs/rtmp/chunk-reader.ts';
+import type { RtmpMessage } from '../../../libs/rtmp/message-types.ts';
+import { chunk, chunks, msg, pattern, u32Payload } from './chunk-builder.ts';
+
+const isCode =
+  (code: string) =>
+  (e: unknown): boolean =>
+    e instanceof ProtocolError && e.code === code;
+
+/** Set Chunk Size `size`, then one message per payload, each on its own chunk stream. */
+function stream(size: number, payloads: Buffer[]): { bytes: Buffer; expect: RtmpMessage[] } {
+  const parts = [chunk({ fmt: 0, csid: 2, typeId: 1 }, u32Payload(size))];
+  const expect = [msg(2, 1, 0, 0, u32Payload(size))];
+  payloads.forEach((p, i) => {
+    parts.push(...chunks({ fmt: 0, csid: 4 + i, ts: i, typeId: 9, streamId: 1 }, p, size));
+    expect.push(msg(4 + i, 9, 1, i, p));
+  });
+  return { bytes: Buffer.concat(parts), expect };
+}
+
+test('a header declaring the largest message, then one byte of it, holds eight bytes', () => {
+  const budget = new InputBudget(1 << 30);
+  const account = budget.open();
+  const reader = new ChunkReader({ maxChunkSize: 16 * 1024 * 1024 }, account);
+  reader.push(chunk({ fmt: 0, csid: 2, typeId: 1 }, u32Payload(16 * 1024 * 1024)));
+  reader.push(chunk({ fmt: 0, csid: 4, typeId: 9, length: 8 * 1024 * 1024 }, Buffer.of(7)));
+  assert.equal(reader.bufferedBytes, 8);
+  assert.equal(account.heldBytes, 8);
+  assert.equal(budget.bufferedBytes, 8);
+  account.close();
+  assert.equal(budget.bufferedBytes, 0);
+});
+
+test('storage holds every byte that arrived, at most eight times that, never past the declared length', () => {
+  const length = 100_000;
+  const payload = pattern(length, 9);
+  const { bytes, expect } = stream(length, [payload]);
+  const headerEnd = bytes.length - length; // the message is one chunk: payload bytes are the tail
+  for (const step of [1, 7, 100, 4096, 30_000]) {
+    const reader = new ChunkReader();
+    const got: RtmpMessage[] = [];
+    for (let at = 0; at < bytes.length; at += step) {
+      got.push(...reader.push(bytes.subarray(at, at + step)));
+      const received = Math.max(0, Math.min(at + step, bytes.length) - headerEnd);
+      if (received === 0 || received === length) continue;
+      const held = reader.bufferedBytes;
+      assert.ok(
+        held >= received && held <= Math.min(length, 8 * received),
+        `step ${step}: ${held}/${received}`,
+      );
+    }
+    assert.deepEqual(got, expect, `step ${step}`);
+    assert.equal(reader.bufferedBytes, 0);
+  }
+});
+
+test('payloads are exact-size buffers of their own, also when the caller reuses its read buffer', () => {
+  const { bytes, expect } = stream(4096, [
+    pattern(3, 1),
+    pattern(5000, 2),
+    pattern(70_000, 3),
+    pattern(128, 4),
+  ]);
+  for (const step of [1, 100, 4099, 65_536]) {
+    const reader = new ChunkReader();
+    const socketBuffer = Buffer.alloc(step);
+    const got: RtmpMessage[] = [];
+    for (let at = 0; at < bytes.length; at += step) {
+      const n = bytes.copy(socketBuffer, 0, at, at + step);
+      got.push(...reader.push(socketBuffer.subarray(0, n)));
+      socketBuffer.fill(0xee); // what the next read would do to it
+    }
+    assert.deepEqual(got, expect, `step ${step}`);
+    for (const m of got) {
+      assert.equal(m.payload.byteOffset, 0);
+      assert.equal(m.payload.buffer.byteLength, m.payload.length, `step ${step}: payload owns its memory`);
+    }
+  }
+});
+
+test('the charge equals what the reader holds after every push and returns to zero', () => {
+  const budget = new InputBudget(1 << 20);
+  const session = Buffer.concat([
+    ...chunks({ fmt: 0, csid: 4, ts: 0x1000000, typeId: 9 }, pattern(700, 5), 128, 0x1000000),
+    chunk({ fmt: 0, csid: 5, typeId: 8 }, pattern(90, 6)),
+    chunk({ fmt: 0, csid: 2, typeId: 1 }, u32Payload(300)),
+    ...chunks({ fmt: 0, csid: 6, typeId: 9 }, pattern(1000, 7), 300),
+  ]);
+  for (let i = 0; i <= session.length; i++) {
+    for (const j of [i, Math.min(session.length, i + 5), Math.min(session.length, i + 333)]) {
+      const account = budget.open();
+      const reader = new ChunkReader({}, account);
+      let n = 0;
+      for (const piece of [session.subarray(0, i), session.subarray(i, j), session.subarray(j)]) {
+        n += reader.push(piece).length;
+        assert.equal(account.heldBytes, reader.bufferedBytes, `split at ${i}, ${j}`);
+      }
+      assert.equal(n, 4);
+      assert.equal(account.heldBytes, 0);
+      account.close();
+    }
+  }
+  assert.equal(budget.bufferedBytes, 0);
+});
+
+test('abort releases the partial message', () => {
+  const budget = new InputBudget(1 << 20);
+  const account = budget.open();
+  const reader = new ChunkReader({}, account);
+  reader.push(chunks({ fmt: 0, csid: 4, typeId: 9 }, pattern(1000, 1), 128)[0]!);
+  assert.ok(account.heldBytes >= 128);
+  reader.push(chunk({ fmt: 0, csid: 2, typeId: 2 }, u32Payload(4)));
+  assert.equal(reader.bufferedBytes, 0);
+  assert.equal(budget.bufferedBytes, 0);
+});
+
+test('over the node budget: RTMP_NODE_INPUT_BUDGET for the reader that asks, others unaffected', () => {
+  const budget = new InputBudget(1000);
+  const a = budget.open();
+  const b = budget.open();
+  const ra = new ChunkReader({}, a);
+  const rb = new ChunkReader({}, b);
+  const big = pattern(2000, 1);
+  const aChunks = chunks({ fmt: 0, csid: 4, typeId: 9 }, big, 128);
+  const bChunks = chunks({ fmt: 0, csid: 4, typeId: 9 }, big, 128);
+  // Past half the budget, storage is exactly what arrived: 640 bytes.
+  ra.push(Buffer.concat(aChunks.slice(0, 5)));
+  assert.equal(a.heldBytes, 640);
+  rb.push(bChunks[0]!);
+  rb.push(bChunks[1]!);
+  assert.equal(b.heldBytes, 256);
+  assert.throws(() => rb.push(bChunks[2]!), isCode('RTMP_NODE_INPUT_BUDGET')); // 640 + 384 > 1000
+  b.close();
+  assert.equal(budget.bufferedBytes, 640);
+  // A's message completes within the budget.
+  assert.deepEqual(ra.push(Buffer.concat(aChunks.slice(5))), [msg(4, 9, 0, 0, big)]);
+  assert.equal(budget.bufferedBytes, 0);
+});
+
+test('storage beyond what arrived is taken only from the spare half of the node budget', () => {
+  const budget = new InputBudget(10_000);
+  const a = budget.open();
+  new ChunkReader({}, a).push(chunks({ fmt: 0, csid: 4, typeId: 9 }, pattern(3000, 1), 128)[0]!);
+  assert.equal(a.heldBytes, 1024, '8 x 128 bytes fit in the spare half');
+  const b = budget.open();
+  const reader = new ChunkReader({}, b);
+  reader.push(chunk({ fmt: 0, csid: 2, typeId: 1 }, u32Payload(4000)));
+  reader.push(chunk({ fmt: 0, csid: 4, typeId: 9, length: 8000 }, pattern(600, 2)));
+  assert.equal(b.heldBytes, 600, 'exactly what arrived: 8 x 600 would pass half the budget');
+});
+
+test('closing the account of a failed reader returns what it held', () => {
+  const budget = new InputBudget(1 << 20);
+  const account = budget.open();
+  const reader = new ChunkReader({}, account);
+  const [first] = chunks({ fmt: 0, csid: 4, typeId: 9 }, pattern(1000, 1), 128);
+  reader.push(Buffer.concat([first!, Buffer.of(0x04)])); // a partial message and a stashed header byte
+  assert.ok(budget.bufferedBytes > 128);
+  assert.throws(() => reader.push(chunk({ fmt: 1, csid: 4, typeId: 9 }, Buffer.alloc(3))));
+  account.close();
+  assert.equal(budget.bufferedBytes, 0);
+  assert.equal(account.tryCharge(1), false, 'a closed account charges nothing');
+});
+
+test('one-byte chunks of interleaved messages cut at every offset arrive intact', () => {
+  const a = chunks({ fmt: 0, csid: 4, typeId: 9, streamId: 1 }, pattern(300, 1), 1);
+  const b = chunks({ fmt: 0, csid: 5, typeId: 8, streamId: 1 }, pattern(200, 2), 1);
+  const parts = [chunk({ fmt: 0, csid: 2, typeId: 1 }, u32Payload(1))];
+  for (let i = 0; i < a.length; i++) parts.push(a[i]!, ...(b[i] ? [b[i]!] : []));
+  const bytes = Buffer.concat(parts);
+  const expect = [
+    msg(2, 1, 0, 0, u32Payload(1)),
+    msg(5, 8, 1, 0, pattern(200, 2)),
+    msg(4, 9, 1, 0, pattern(300, 1)),
+  ];
+  for (let cut = 0; cut <= bytes.length; cut += 7) {
+    const budget = new InputBudget(1 << 20);
+    const account = budget.open();
+    const reader = new ChunkReader({}, account);
+    const got = [...reader.push(bytes.subarray(0, cut))];
+    assert.ok(reader.bufferedBytes <= 8 * 500 + 18, `cut ${cut}: ${reader.bufferedBytes}`);
+    got.push(...reader.push(bytes.subarray(cut)));
+    assert.deepEqual(got, expect, `cut at ${cut}`);
+    assert.equal(budget.bufferedBytes, 0);
+  }
+});
