@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Counters } from '../../libs/metrics/counters.ts';
 import type { StreamHub } from '../../libs/stream/index.ts';
 import { listenOn } from '../../libs/http/listen.ts';
+import { gaugeText } from '../../libs/metrics/gauges.ts';
 
 export interface ApiDeps {
   hub: StreamHub;
@@ -13,6 +14,8 @@ export interface ApiDeps {
   ready: () => boolean;
   /** Sessions by kind now (what heartbeats report as the node's load). */
   sessions: () => { publisher: number; player: number; relay: number };
+  /** The node-wide input memory budget and what it holds now. */
+  input: { readonly bufferedBytes: number; readonly budgetBytes: number };
 }
 
 /** Health, stats and metrics on the API port. Later issues add the lal-compatible HTTP API here. */
@@ -49,9 +52,13 @@ export class ApiServer {
         return;
       }
       case '/metrics':
-        res
-          .writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' })
-          .end(this.deps.counters.toPrometheus());
+        res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' }).end(
+          this.deps.counters.toPrometheus() +
+            gaugeText({
+              input_buffered_bytes: this.deps.input.bufferedBytes,
+              input_budget_bytes: this.deps.input.budgetBytes,
+            }),
+        );
         return;
       case '/api/v1/streams':
         json(res, 200, { streams: this.deps.hub.list() });
@@ -71,6 +78,7 @@ export class ApiServer {
           cpu: { userMicros: cpu.user, systemMicros: cpu.system },
           streams: this.deps.hub.size,
           sessions: this.deps.sessions(),
+          input: { bufferedBytes: this.deps.input.bufferedBytes, budgetBytes: this.deps.input.budgetBytes },
           counters: this.deps.counters.snapshot(),
         });
         return;
