@@ -3,7 +3,7 @@ import { ProtocolError } from '../errors/protocol-error.ts';
 /**
  * Where a reader charges the input memory it keeps between pushes: a node-wide budget shared by
  * every connection. `tryCharge` returns false, charging nothing, when the budget cannot take the
- * bytes; with `spare`, also when they would take it past half (storage beyond what arrived).
+ * bytes; with `spare` (memory beyond what arrived) also when they would take it past half.
  */
 export interface InputCharge {
   tryCharge(bytes: number, spare?: boolean): boolean;
@@ -11,12 +11,14 @@ export interface InputCharge {
 }
 
 /**
- * Kept storage for a partial message is at most this many times the bytes that arrived: a peer
- * declaring 8 MiB and sending one byte costs a few bytes, while a real frame cut by a socket read
- * usually gets its full size at the first cut and is not moved again.
+ * A partial message gets storage of its full declared length once at least 1/WHOLE_AFTER of it
+ * arrived (and the connection and node are under half their limits), so a real frame cut by a
+ * socket read is copied once; a peer declaring 8 MiB and sending one byte gets no such thing.
  */
-const GROWTH = 8;
-/** Span list length at which a partial message's pieces are copied mid-push (tiny chunks). */
+const WHOLE_AFTER = 8;
+/** What one kept piece costs beyond its bytes (Buffer and ArrayBuffer objects; measured ~220-400). */
+export const PIECE_OVERHEAD = 256;
+/** Span list length at which a partial message's pieces are kept mid-push (tiny chunks). */
 const MAX_SPAN_ENTRIES = 64;
 
 /** The payload side of one chunk stream's message; the chunk stream object carries these fields. */
@@ -25,15 +27,17 @@ export interface Assembly {
   length: number;
   /** A message with a non-empty payload is being assembled. */
   open: boolean;
-  /** Payload bytes received so far: `heldLen` in `held`, the rest in `spans`. */
+  /** Payload bytes received so far: in `whole` or `pieces`, then in `spans`. */
   received: number;
   /**
-   * Storage the message is assembled in, or null. Between pushes it holds what earlier pushes
-   * delivered and `charged` equals its size; within a push it may be the exact-size payload,
-   * allocated before it is known to complete (then uncharged).
+   * Storage of the declared length, or null. Allocated within a push when the rest of the message
+   * may be in it (uncharged), or kept between pushes (charged); `wholeLen` bytes are set.
    */
-  held: Buffer | null;
-  heldLen: number;
+  whole: Buffer | null;
+  wholeLen: number;
+  /** Exact copies of earlier pushes' bytes, in order, when there is no `whole`. */
+  pieces: Buffer[];
+  /** Bytes charged for `whole` or `pieces`. */
   charged: number;
   /** [start, end) offsets of this message's bytes in the current push, not yet copied. */
   readonly spans: number[];
@@ -46,8 +50,9 @@ export interface Assembly {
 export const idleAssembly = (): Omit<Assembly, 'length'> => ({
   open: false,
   received: 0,
-  held: null,
-  heldLen: 0,
+  whole: null,
+  wholeLen: 0,
+  pieces: [],
   charged: 0,
   spans: [],
   spanEnd: 0,
@@ -61,21 +66,22 @@ export const nodeBudgetError = (bytes: number): ProtocolError =>
   );
 
 /**
- * Assembles message payloads from chunk payloads for one chunk reader, holding memory only for
- * bytes that arrived, never for a declared length alone:
+ * Assembles message payloads from chunk payloads for one chunk reader. Memory follows the bytes
+ * that arrived, never a declared length alone, and no byte is moved more than twice:
  * - a message whose remaining bytes may all be in the current push is copied straight into its
  *   exact-size payload (the common case; what one push allocates so is at most its own size);
- * - otherwise its pieces are noted as offsets into the push and, when the push ends first, copied
- *   into storage kept for it: at most GROWTH times what arrived, never past the declared length.
- * Kept storage is bounded by `maxBufferedBytes` (RTMP_BUFFER_LIMIT) and charged to `charge`
- * (RTMP_NODE_INPUT_BUDGET). Rounding up beyond what arrived is done only while it keeps the
- * connection under half its limit and the node under half its budget, so a connection is refused
- * only once more than half its limit has really arrived.
+ * - otherwise its pieces are noted as offsets into the push (the caller's read buffer) and, when
+ *   the push ends first, copied out: into storage of the full length if a good part of the
+ *   message is there (see WHOLE_AFTER), else into an exact-size piece, concatenated at the end.
+ * Kept memory (pieces count PIECE_OVERHEAD each) is bounded by `maxBufferedBytes`
+ * (RTMP_BUFFER_LIMIT) and charged to `charge` (RTMP_NODE_INPUT_BUDGET). Storage beyond what arrived
+ * is taken only below half of both, so a connection is refused only once more than half its limit
+ * has really arrived.
  */
 export class MessageAssembler {
   private readonly maxBufferedBytes: number;
   private readonly charge: InputCharge;
-  /** Storage charged for partial messages, all chunk streams together. */
+  /** Memory charged for partial messages, all chunk streams together. */
   private held = 0;
   /** Messages that received bytes during the current push. */
   private readonly touched: Assembly[] = [];
@@ -88,7 +94,7 @@ export class MessageAssembler {
     this.charge = charge;
   }
 
-  /** Storage kept for partial messages. */
+  /** Memory kept for partial messages. */
   get heldBytes(): number {
     return this.held;
   }
@@ -109,13 +115,15 @@ export class MessageAssembler {
    * Returns the exact-size payload, with its own memory, when this completes the message.
    */
   add(a: Assembly, data: Buffer, pos: number, n: number, end: number): Buffer | null {
-    let storage = a.held;
-    if (storage === null && a.length - a.received <= end - pos && a.length <= this.room) {
-      storage = this.assembleNow(a, data);
+    let whole = a.whole;
+    if (whole === null && a.charged === 0 && a.length - a.received <= end - pos && a.length <= this.room) {
+      this.room -= a.length;
+      whole = this.makeWhole(a, data);
+      this.touch(a);
     }
-    if (storage !== null && a.spanEnd === 0 && a.heldLen + n <= storage.length) {
-      data.copy(storage, a.heldLen, pos, pos + n);
-      a.heldLen += n;
+    if (whole !== null) {
+      data.copy(whole, a.wholeLen, pos, pos + n);
+      a.wholeLen += n;
     } else {
       this.touch(a);
       a.spans[a.spanEnd++] = pos;
@@ -123,50 +131,33 @@ export class MessageAssembler {
     }
     a.received += n;
     if (a.received === a.length) return this.complete(a, data);
-    if (a.spanEnd >= MAX_SPAN_ENTRIES) this.settle(a, data); // tiny chunks: copy now, keep the list short
+    if (a.spanEnd >= MAX_SPAN_ENTRIES) this.keep(a, data); // tiny chunks: keep them now, list stays short
     return null;
   }
 
-  /**
-   * The push ends: every message it touched that is still incomplete gets its bytes copied out of
-   * `data` (the caller's read buffer) into storage it owns, within the limits and charged.
-   */
+  /** The push ends: every message it touched that is still incomplete keeps its bytes. */
   end(data: Buffer): void {
     for (let i = 0; i < this.touchedCount; i++) {
       const a = this.touched[i]!;
       a.touched = false;
-      if (a.open) this.settle(a, data);
+      if (a.open) this.keep(a, data);
     }
     this.touchedCount = 0;
   }
 
-  /** Forgets the message being assembled (completed or aborted) and releases its storage. */
+  /** Forgets the message being assembled (completed or aborted) and releases its memory. */
   drop(a: Assembly): void {
     if (a.charged > 0) {
       this.held -= a.charged;
       this.charge.release(a.charged);
       a.charged = 0;
     }
-    a.held = null;
+    a.whole = null;
+    a.wholeLen = 0;
+    if (a.pieces.length > 0) a.pieces = [];
     a.open = false;
     a.received = 0;
-    a.heldLen = 0;
     a.spanEnd = 0;
-  }
-
-  /** The rest of the message may be in this push: assemble it in its exact-size payload now. */
-  private assembleNow(a: Assembly, data: Buffer): Buffer {
-    this.room -= a.length;
-    // Own memory per payload (not a pool slice), so a cached message pins nothing else.
-    const storage = Buffer.allocUnsafeSlow(a.length);
-    if (a.spanEnd > 0) {
-      copySpans(a, data, storage, 0);
-      a.spanEnd = 0;
-    }
-    a.held = storage;
-    a.heldLen = a.received;
-    this.touch(a);
-    return storage;
   }
 
   private touch(a: Assembly): void {
@@ -175,56 +166,81 @@ export class MessageAssembler {
     this.touched[this.touchedCount++] = a;
   }
 
-  private complete(a: Assembly, data: Buffer): Buffer {
-    let payload = a.held;
-    if (payload === null || payload.length !== a.length) {
-      payload = Buffer.allocUnsafeSlow(a.length);
-      if (a.held !== null) a.held.copy(payload, 0, 0, a.heldLen);
-      copySpans(a, data, payload, a.heldLen);
+  /** Storage of the declared length holding what arrived so far (pieces and spans). */
+  private makeWhole(a: Assembly, data: Buffer): Buffer {
+    // Own memory per payload (not a pool slice), so a cached message pins nothing else.
+    const whole = Buffer.allocUnsafeSlow(a.length);
+    let at = 0;
+    for (const p of a.pieces) {
+      p.copy(whole, at);
+      at += p.length;
     }
+    copySpans(a, data, whole, at);
+    a.whole = whole;
+    a.wholeLen = a.received;
+    a.spanEnd = 0;
+    return whole;
+  }
+
+  private complete(a: Assembly, data: Buffer): Buffer {
+    const payload = a.whole ?? this.makeWhole(a, data);
     this.drop(a);
     return payload;
   }
 
-  /** Copies the spans of an incomplete message into kept storage, resized and charged as needed. */
-  private settle(a: Assembly, data: Buffer): void {
-    const storage = a.held;
-    if (storage === null || storage.length < a.received || a.charged < storage.length) this.resize(a);
-    copySpans(a, data, a.held!, a.heldLen);
-    a.heldLen = a.received;
+  /** Copies what `data` holds of an incomplete message into memory it keeps, within the limits. */
+  private keep(a: Assembly, data: Buffer): void {
+    if (a.whole !== null && a.charged > 0) return; // kept whole: later bytes go straight into it
+    if (a.whole === null && a.spanEnd === 0) return; // nothing new since it was last kept
+    const max = this.maxBufferedBytes;
+    const others = this.held - a.charged;
+    if (
+      a.length <= a.received * WHOLE_AFTER &&
+      others + a.length <= max / 2 &&
+      this.recharge(a, a.length, true)
+    ) {
+      if (a.whole === null) this.makeWhole(a, data);
+      a.pieces = [];
+      return;
+    }
+    // An exact piece: the spans, or what a whole allocated in this push holds (then let go).
+    const size = a.whole === null ? spanBytes(a) : a.wholeLen;
+    const cost = a.charged + size + PIECE_OVERHEAD;
+    if (others + cost > max) {
+      throw new ProtocolError(
+        'RTMP_BUFFER_LIMIT',
+        `partial messages would hold ${others + cost} bytes, over the limit of ${max}`,
+      );
+    }
+    if (!this.recharge(a, cost, false)) throw nodeBudgetError(cost - a.charged);
+    const piece = Buffer.allocUnsafeSlow(size);
+    if (a.whole === null) {
+      copySpans(a, data, piece, 0);
+    } else {
+      a.whole.copy(piece, 0, 0, size);
+      a.whole = null;
+      a.wholeLen = 0;
+    }
+    a.pieces.push(piece);
     a.spanEnd = 0;
   }
 
-  /** Gives `a` charged storage for at least every byte received so far, moving held bytes over. */
-  private resize(a: Assembly): void {
-    const old = a.charged;
-    const need = a.received;
-    const others = this.held - old;
-    const roomy = Math.min(a.length, need * GROWTH);
-    let cap = need;
-    if (
-      roomy > need &&
-      others + roomy <= this.maxBufferedBytes / 2 &&
-      this.charge.tryCharge(roomy - old, true)
-    ) {
-      cap = roomy;
-    } else {
-      if (others + need > this.maxBufferedBytes) {
-        throw new ProtocolError(
-          'RTMP_BUFFER_LIMIT',
-          `partial messages would hold ${others + need} bytes, over the limit of ${this.maxBufferedBytes}`,
-        );
-      }
-      if (!this.charge.tryCharge(need - old)) throw nodeBudgetError(need - old);
-    }
-    this.held += cap - old;
-    a.charged = cap;
-    if (a.held === null || a.held.length !== cap) {
-      const storage = Buffer.allocUnsafeSlow(cap);
-      if (a.held !== null) storage.set(a.held.subarray(0, a.heldLen));
-      a.held = storage;
-    }
+  /** Makes `a`'s charge `bytes`; false, changing nothing, when the node budget refuses the growth. */
+  private recharge(a: Assembly, bytes: number, spare: boolean): boolean {
+    const delta = bytes - a.charged;
+    if (delta > 0 && !this.charge.tryCharge(delta, spare)) return false;
+    if (delta < 0) this.charge.release(-delta);
+    this.held += delta;
+    a.charged = bytes;
+    return true;
   }
+}
+
+/** Bytes noted in the spans of `a`. */
+function spanBytes(a: Assembly): number {
+  let n = 0;
+  for (let i = 0; i < a.spanEnd; i += 2) n += a.spans[i + 1]! - a.spans[i]!;
+  return n;
 }
 
 /** Copies the spans of `a` in `data` into `target` from `at` on. */

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { ProtocolError } from '../../../libs/errors/protocol-error.ts';
 import { InputBudget } from '../../../libs/limits/input-budget.ts';
 import { ChunkReader } from '../../../libs/rtmp/chunk-reader.ts';
+import { PIECE_OVERHEAD } from '../../../libs/rtmp/message-assembly.ts';
 import type { RtmpMessage } from '../../../libs/rtmp/message-types.ts';
 import { chunk, chunks, msg, pattern, u32Payload } from './chunk-builder.ts';
 
@@ -23,20 +24,21 @@ function stream(size: number, payloads: Buffer[]): { bytes: Buffer; expect: Rtmp
   return { bytes: Buffer.concat(parts), expect };
 }
 
-test('a header declaring the largest message, then one byte of it, holds eight bytes', () => {
+test('a header declaring the largest message, then one byte of it, holds that byte', () => {
   const budget = new InputBudget(1 << 30);
   const account = budget.open();
   const reader = new ChunkReader({ maxChunkSize: 16 * 1024 * 1024 }, account);
   reader.push(chunk({ fmt: 0, csid: 2, typeId: 1 }, u32Payload(16 * 1024 * 1024)));
   reader.push(chunk({ fmt: 0, csid: 4, typeId: 9, length: 8 * 1024 * 1024 }, Buffer.of(7)));
-  assert.equal(reader.bufferedBytes, 8);
-  assert.equal(account.heldBytes, 8);
-  assert.equal(budget.bufferedBytes, 8);
+  // One byte, in a piece of its own that costs PIECE_OVERHEAD more.
+  assert.equal(reader.bufferedBytes, 1 + PIECE_OVERHEAD);
+  assert.equal(account.heldBytes, 1 + PIECE_OVERHEAD);
+  assert.equal(budget.bufferedBytes, 1 + PIECE_OVERHEAD);
   account.close();
   assert.equal(budget.bufferedBytes, 0);
 });
 
-test('storage holds every byte that arrived, at most eight times that, never past the declared length', () => {
+test('kept memory is what arrived plus a piece overhead per push, or the full length once an eighth is there', () => {
   const length = 100_000;
   const payload = pattern(length, 9);
   const { bytes, expect } = stream(length, [payload]);
@@ -44,15 +46,18 @@ test('storage holds every byte that arrived, at most eight times that, never pas
   for (const step of [1, 7, 100, 4096, 30_000]) {
     const reader = new ChunkReader();
     const got: RtmpMessage[] = [];
+    let pushes = 0;
     for (let at = 0; at < bytes.length; at += step) {
       got.push(...reader.push(bytes.subarray(at, at + step)));
       const received = Math.max(0, Math.min(at + step, bytes.length) - headerEnd);
       if (received === 0 || received === length) continue;
+      pushes++;
       const held = reader.bufferedBytes;
-      assert.ok(
-        held >= received && held <= Math.min(length, 8 * received),
-        `step ${step}: ${held}/${received}`,
-      );
+      const ok =
+        received * 8 >= length
+          ? held === length
+          : held === received + pushes * PIECE_OVERHEAD || held === length;
+      assert.ok(ok, `step ${step}: ${held} bytes held for ${received} received in ${pushes} pushes`);
     }
     assert.deepEqual(got, expect, `step ${step}`);
     assert.equal(reader.bufferedBytes, 0);
@@ -120,7 +125,7 @@ test('abort releases the partial message', () => {
 });
 
 test('over the node budget: RTMP_NODE_INPUT_BUDGET for the reader that asks, others unaffected', () => {
-  const budget = new InputBudget(1000);
+  const budget = new InputBudget(2000);
   const a = budget.open();
   const b = budget.open();
   const ra = new ChunkReader({}, a);
@@ -128,30 +133,30 @@ test('over the node budget: RTMP_NODE_INPUT_BUDGET for the reader that asks, oth
   const big = pattern(2000, 1);
   const aChunks = chunks({ fmt: 0, csid: 4, typeId: 9 }, big, 128);
   const bChunks = chunks({ fmt: 0, csid: 4, typeId: 9 }, big, 128);
-  // Past half the budget, storage is exactly what arrived: 640 bytes.
+  // 640 bytes: a full-length 2000 would pass half the budget, so one exact piece.
   ra.push(Buffer.concat(aChunks.slice(0, 5)));
-  assert.equal(a.heldBytes, 640);
+  assert.equal(a.heldBytes, 640 + PIECE_OVERHEAD);
   rb.push(bChunks[0]!);
   rb.push(bChunks[1]!);
-  assert.equal(b.heldBytes, 256);
-  assert.throws(() => rb.push(bChunks[2]!), isCode('RTMP_NODE_INPUT_BUDGET')); // 640 + 384 > 1000
+  assert.equal(b.heldBytes, 256 + 2 * PIECE_OVERHEAD);
+  assert.throws(() => rb.push(bChunks[2]!), isCode('RTMP_NODE_INPUT_BUDGET')); // 896 + 1152 > 2000
   b.close();
-  assert.equal(budget.bufferedBytes, 640);
+  assert.equal(budget.bufferedBytes, 640 + PIECE_OVERHEAD);
   // A's message completes within the budget.
   assert.deepEqual(ra.push(Buffer.concat(aChunks.slice(5))), [msg(4, 9, 0, 0, big)]);
   assert.equal(budget.bufferedBytes, 0);
 });
 
-test('storage beyond what arrived is taken only from the spare half of the node budget', () => {
+test('full-length storage ahead of the bytes is taken only from the spare half of the node budget', () => {
   const budget = new InputBudget(10_000);
   const a = budget.open();
-  new ChunkReader({}, a).push(chunks({ fmt: 0, csid: 4, typeId: 9 }, pattern(3000, 1), 128)[0]!);
-  assert.equal(a.heldBytes, 1024, '8 x 128 bytes fit in the spare half');
+  new ChunkReader({}, a).push(chunks({ fmt: 0, csid: 4, typeId: 9 }, pattern(1000, 1), 128)[0]!);
+  assert.equal(a.heldBytes, 1000, '128 of 1000 bytes: the whole 1000 fit in the spare half');
   const b = budget.open();
   const reader = new ChunkReader({}, b);
   reader.push(chunk({ fmt: 0, csid: 2, typeId: 1 }, u32Payload(4000)));
-  reader.push(chunk({ fmt: 0, csid: 4, typeId: 9, length: 8000 }, pattern(600, 2)));
-  assert.equal(b.heldBytes, 600, 'exactly what arrived: 8 x 600 would pass half the budget');
+  reader.push(chunk({ fmt: 0, csid: 4, typeId: 9, length: 8000 }, pattern(1000, 2)));
+  assert.equal(b.heldBytes, 1000 + PIECE_OVERHEAD, 'a full 8000 would pass half the budget');
 });
 
 test('closing the account of a failed reader returns what it held', () => {
@@ -183,7 +188,7 @@ test('one-byte chunks of interleaved messages cut at every offset arrive intact'
     const account = budget.open();
     const reader = new ChunkReader({}, account);
     const got = [...reader.push(bytes.subarray(0, cut))];
-    assert.ok(reader.bufferedBytes <= 8 * 500 + 18, `cut ${cut}: ${reader.bufferedBytes}`);
+    assert.ok(reader.bufferedBytes <= 500 + 4 * PIECE_OVERHEAD + 18, `cut ${cut}: ${reader.bufferedBytes}`);
     got.push(...reader.push(bytes.subarray(cut)));
     assert.deepEqual(got, expect, `cut at ${cut}`);
     assert.equal(budget.bufferedBytes, 0);

@@ -4,6 +4,7 @@ import { ChunkReader } from '../../../libs/rtmp/chunk-reader.ts';
 import type { ChunkReaderLimits } from '../../../libs/rtmp/chunk-reader.ts';
 import type { RtmpMessage } from '../../../libs/rtmp/message-types.ts';
 import { ProtocolError } from '../../../libs/errors/protocol-error.ts';
+import { PIECE_OVERHEAD } from '../../../libs/rtmp/message-assembly.ts';
 import { chunk, chunks, msg, pattern, u32Payload } from './chunk-builder.ts';
 
 const P3 = pattern(3, 3);
@@ -325,10 +326,10 @@ test('chunk reader: bufferedBytes counts partial messages and stashed header byt
   const [first, second] = chunks({ fmt: 0, csid: 4, ts: EXT, typeId: 9 }, P200, 128, EXT);
   assert.deepEqual(reader.push(first!.subarray(0, 5)), []);
   assert.equal(reader.bufferedBytes, 5);
-  // The 16-byte header and 4 payload bytes: storage for eight times what arrived.
+  // The 16-byte header and 4 payload bytes, kept as a 4-byte piece.
   assert.deepEqual(reader.push(first!.subarray(5, 20)), []);
-  assert.equal(reader.bufferedBytes, 32);
-  // 128 of 200 bytes: eight times that is past the declared length, so storage is the payload's size.
+  assert.equal(reader.bufferedBytes, 4 + PIECE_OVERHEAD);
+  // 128 of 200 bytes: more than an eighth, so it is kept in storage of the payload's size.
   assert.deepEqual(reader.push(first!.subarray(20)), []);
   assert.equal(reader.bufferedBytes, 200);
   assert.deepEqual(reader.push(second!.subarray(0, 3)), []);
@@ -356,26 +357,24 @@ test('chunk reader: payloads are exact-size copies with their own memory', () =>
 });
 
 test('chunk reader: maxBufferedBytes bounds bytes that arrived, not lengths that headers declare', () => {
-  const max = 2500;
-  const r = new ChunkReader({ maxMessageSize: 1000, maxBufferedBytes: max });
-  // The first 128-byte chunks of ten 1000-byte messages: 10,000 bytes declared, 1280 sent.
-  const first = Array.from({ length: 10 }, (_, i) =>
-    chunk({ fmt: 0, csid: 4 + i, typeId: 9, length: 1000 }, Buffer.alloc(128, i)),
+  const max = 10_000;
+  const r = new ChunkReader({ maxMessageSize: 100_000, maxBufferedBytes: max });
+  r.push(chunk({ fmt: 0, csid: 2, typeId: 1 }, u32Payload(1000)));
+  // The first 1000-byte chunks of five 100,000-byte messages: 500,000 bytes declared, 5000 sent.
+  const first = Array.from({ length: 5 }, (_, i) =>
+    chunk({ fmt: 0, csid: 4 + i, typeId: 9, length: 100_000 }, Buffer.alloc(1000, i)),
   );
   r.push(Buffer.concat(first));
-  assert.ok(r.bufferedBytes >= 1280 && r.bufferedBytes <= max, `${r.bufferedBytes} bytes held`);
-  // Then more chunks of three of those messages in turn, one chunk per push, until refused.
-  let received = 1280;
+  assert.ok(r.bufferedBytes >= 5000 && r.bufferedBytes <= max, `${r.bufferedBytes} bytes held`);
+  // Then more chunks of those messages in turn, one chunk per push, until refused.
+  let received = 5000;
   const refused = (): void => {
-    for (let round = 0; round < 7; round++) {
-      for (const csid of [4, 5, 6]) {
-        r.push(chunk({ fmt: 3, csid }, Buffer.alloc(128, csid)));
-        received += 128;
-        assert.ok(r.bufferedBytes <= max, `${r.bufferedBytes} bytes held`);
-      }
+    for (let i = 0; i < 10; i++) {
+      r.push(chunk({ fmt: 3, csid: 4 + (i % 5) }, Buffer.alloc(1000, i)));
+      received += 1000;
+      assert.ok(r.bufferedBytes <= max, `${r.bufferedBytes} bytes held`);
     }
   };
   assert.throws(refused, (e: unknown) => e instanceof ProtocolError && e.code === 'RTMP_BUFFER_LIMIT');
-  // Storage is rounded up beyond what arrived only below half the limit.
   assert.ok(received > max / 2 && received <= max, `refused after ${received} bytes`);
 });
