@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Counters } from '../../libs/metrics/counters.ts';
 import type { StreamHub } from '../../libs/stream/index.ts';
+import { answerClientError, CONNECTIONS_CHECKING_INTERVAL_MS } from '../../libs/http/client-error.ts';
 import { listenOn } from '../../libs/http/listen.ts';
 import { gaugeText } from '../../libs/metrics/gauges.ts';
 
@@ -16,6 +18,8 @@ export interface ApiDeps {
   sessions: () => { publisher: number; player: number; relay: number };
   /** The node-wide input memory budget and what it holds now. */
   input: { readonly bufferedBytes: number; readonly budgetBytes: number };
+  /** Open media connections (RTMP and HTTP) and the limit. */
+  connections: () => { active: number; max: number };
 }
 
 /** Health, stats and metrics on the API port. Later issues add the lal-compatible HTTP API here. */
@@ -25,9 +29,20 @@ export class ApiServer {
 
   constructor(deps: ApiDeps) {
     this.deps = deps;
-    this.server = createServer((req, res) => this.onRequest(req, res));
+    this.server = createServer(
+      { connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS },
+      (req, res) => this.onRequest(req, res),
+    );
     this.server.headersTimeout = 10_000;
     this.server.requestTimeout = 10_000;
+    const log = deps.log.child({ component: 'api' });
+    this.server.on('clientError', (err, socket: Socket) => {
+      const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+      const code = answerClientError(err, socket);
+      if (code === null) return;
+      deps.counters.inc('protocol_errors', 1, { proto: 'api', code });
+      log.warn({ remote, code, err: err.message }, 'api request refused');
+    });
   }
 
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
@@ -79,6 +94,7 @@ export class ApiServer {
           streams: this.deps.hub.size,
           sessions: this.deps.sessions(),
           input: { bufferedBytes: this.deps.input.bufferedBytes, budgetBytes: this.deps.input.budgetBytes },
+          connections: this.deps.connections(),
           counters: this.deps.counters.snapshot(),
         });
         return;

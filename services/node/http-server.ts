@@ -11,6 +11,7 @@ import { HttpFlvSink } from './http-flv-sink.ts';
 import { sessionId } from './session-id.ts';
 import { WsFlvSink } from './ws-flv-sink.ts';
 import { listenOn } from '../../libs/http/listen.ts';
+import { answerClientError, CONNECTIONS_CHECKING_INTERVAL_MS } from '../../libs/http/client-error.ts';
 
 export interface HttpServerDeps {
   hub: StreamHub;
@@ -43,7 +44,10 @@ export class HttpMediaServer {
           'Access-Control-Expose-Headers': 'Content-Length, Content-Type',
         }
       : {};
-    this.server = createServer((req, res) => this.onRequest(req, res));
+    this.server = createServer(
+      { connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS },
+      (req, res) => this.onRequest(req, res),
+    );
     // Slowloris guard: request headers must arrive promptly. Responses stream for hours, so no response timeout.
     this.server.headersTimeout = 10_000;
     this.server.requestTimeout = 15_000;
@@ -51,21 +55,12 @@ export class HttpMediaServer {
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.onUpgrade(req, socket, head),
     );
-    this.server.on('clientError', (err, socket) => {
-      const code = (err as NodeJS.ErrnoException).code ?? 'HTTP_BAD_REQUEST';
-      if (code === 'ECONNRESET' || !socket.writable) {
-        socket.destroy();
-        return;
-      }
+    this.server.on('clientError', (err, socket: Duplex & { remoteAddress?: string; remotePort?: number }) => {
+      const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+      const code = answerClientError(err, socket);
+      if (code === null) return;
       this.deps.counters.inc('protocol_errors', 1, { proto: 'http', code });
-      // Same statuses as Node's default handler: 431 for oversized headers, 408 for slow ones.
-      const status =
-        code === 'HPE_HEADER_OVERFLOW'
-          ? '431 Request Header Fields Too Large'
-          : code === 'ERR_HTTP_REQUEST_TIMEOUT'
-            ? '408 Request Timeout'
-            : '400 Bad Request';
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+      this.log.warn({ remote, code, err: err.message }, 'http request refused');
     });
     this.wss = new WebSocketServer({
       noServer: true,

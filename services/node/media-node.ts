@@ -126,6 +126,7 @@ export class MediaNode {
           ready: () => this.ready,
           sessions: () => ({ ...this.sessionsByKind }),
           input: this.input,
+          connections: () => ({ active: limiter.count, max: cfg.limits.maxConnections }),
         })
       : null;
   }
