@@ -26,16 +26,18 @@ export interface ApiDeps {
 export class ApiServer {
   private readonly server: Server;
   private readonly deps: ApiDeps;
+  private readonly log: Logger;
 
   constructor(deps: ApiDeps) {
     this.deps = deps;
+    this.log = deps.log.child({ component: 'api' });
     this.server = createServer(
       { connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS },
       (req, res) => this.onRequest(req, res),
     );
     this.server.headersTimeout = 10_000;
     this.server.requestTimeout = 10_000;
-    const log = deps.log.child({ component: 'api' });
+    const log = this.log;
     this.server.on('clientError', (err, socket: Socket) => {
       const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
       const code = answerClientError(err, socket);
@@ -54,9 +56,17 @@ export class ApiServer {
     await new Promise<void>((r) => this.server.close(() => r()));
   }
 
+  /** Counts and logs a request the API does not serve. */
+  private refused(req: IncomingMessage, counter: string): void {
+    this.deps.counters.inc(counter);
+    const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
+    this.log.info({ remote, method: req.method, path: (req.url ?? '').slice(0, 200) }, 'api request refused');
+  }
+
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET') {
+      this.refused(req, 'api_method_not_allowed');
       res.writeHead(405, { Allow: 'GET' }).end();
       return;
     }
@@ -100,6 +110,7 @@ export class ApiServer {
         return;
       }
       default:
+        this.refused(req, 'api_not_found');
         json(res, 404, { error: 'not found' });
     }
   }

@@ -89,18 +89,22 @@ export class HttpMediaServer {
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
+      this.deps.counters.inc('http_method_not_allowed');
+      this.log.info({ remote: remoteOf(req), method: req.method }, 'http method not allowed');
       res.writeHead(405, { Allow: 'GET, HEAD, OPTIONS' }).end();
       return;
     }
     const mp = parseMediaPath(req.url ?? '/');
     if (!mp || mp.ext !== 'flv') {
       this.deps.counters.inc('http_not_found');
+      this.log.info({ remote: remoteOf(req), path: clip(req.url) }, 'http media path not found');
       res.writeHead(404, { ...this.baseHeaders(), 'Content-Type': 'text/plain' }).end('not found\n');
       return;
     }
     const release = this.deps.limiter.tryAcquire();
     if (!release) {
       this.deps.counters.inc('connections_refused_limit', 1, { proto: 'http' });
+      this.log.warn({ remote: remoteOf(req) }, 'connection limit reached, refusing http connection');
       res.writeHead(503, { ...this.baseHeaders(), 'Retry-After': '5' }).end('server full\n');
       return;
     }
@@ -117,12 +121,14 @@ export class HttpMediaServer {
     const mp = parseMediaPath(req.url ?? '/');
     if (!mp || mp.ext !== 'flv' || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
       this.deps.counters.inc('http_not_found');
+      this.log.info({ remote: remoteOf(req), path: clip(req.url) }, 'websocket media path not found');
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
     const release = this.deps.limiter.tryAcquire();
     if (!release) {
       this.deps.counters.inc('connections_refused_limit', 1, { proto: 'ws' });
+      this.log.warn({ remote: remoteOf(req) }, 'connection limit reached, refusing websocket connection');
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
@@ -199,3 +205,9 @@ export class HttpMediaServer {
     });
   }
 }
+
+const remoteOf = (req: IncomingMessage): string =>
+  `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
+
+/** A client-supplied string for a log line: at most 200 characters. */
+const clip = (s: string | undefined): string => (s ?? '').slice(0, 200);

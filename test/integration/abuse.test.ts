@@ -513,6 +513,16 @@ test('.., %2e%2e, %2f, double-encoded and backslash traversal are refused on eve
       req: `GET ${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
     })),
   ];
+  const refusals = async (): Promise<{ http: number; api: number }> => {
+    const [notFound, httpBad, apiNotFound, apiBad] = await Promise.all([
+      counter(server.api, 'sluice_http_not_found_total'),
+      counter(server.api, 'sluice_protocol_errors_total', { proto: 'http' }),
+      counter(server.api, 'sluice_api_not_found_total'),
+      counter(server.api, 'sluice_protocol_errors_total', { proto: 'api' }),
+    ]);
+    return { http: notFound + httpBad, api: apiNotFound + apiBad };
+  };
+  const refusedBefore = await refusals();
   for (const r of requests) {
     const res = await rawHttp(r.port, r.req);
     assert.ok(
@@ -521,6 +531,10 @@ test('.., %2e%2e, %2f, double-encoded and backslash traversal are refused on eve
     );
     assert.ok(!/root:|\/bin\/|passwd/.test(res.body), `${r.what}: no file content`);
   }
+  // Each refusal is counted (404s, or 400s from the parser).
+  const refusedAfter = await refusals();
+  assert.equal(refusedAfter.http - refusedBefore.http, 2 * TRAVERSALS.length);
+  assert.equal(refusedAfter.api - refusedBefore.api, apiPaths.length);
   const rtmpCases = [
     { app: '..', name: 'passwd', code: 'RTMP_BAD_APP' },
     { app: '../..', name: 'etc', code: 'RTMP_BAD_APP' },
