@@ -11,7 +11,7 @@ import { HttpFlvSink } from './http-flv-sink.ts';
 import { sessionId } from './session-id.ts';
 import { WsFlvSink } from './ws-flv-sink.ts';
 import { listenOn } from '../../libs/http/listen.ts';
-import { answerClientError, CONNECTIONS_CHECKING_INTERVAL_MS } from '../../libs/http/client-error.ts';
+import { answerClientError, CONNECTIONS_CHECKING_INTERVAL_MS, endRaw } from '../../libs/http/client-error.ts';
 
 export interface HttpServerDeps {
   hub: StreamHub;
@@ -122,14 +122,14 @@ export class HttpMediaServer {
     if (!mp || mp.ext !== 'flv' || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
       this.deps.counters.inc('http_not_found');
       this.log.info({ remote: remoteOf(req), path: clip(req.url) }, 'websocket media path not found');
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      endRaw(socket, 'HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
     const release = this.deps.limiter.tryAcquire();
     if (!release) {
       this.deps.counters.inc('connections_refused_limit', 1, { proto: 'ws' });
       this.log.warn({ remote: remoteOf(req) }, 'connection limit reached, refusing websocket connection');
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      endRaw(socket, 'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
     const id = sessionId('wsflv');
@@ -141,7 +141,8 @@ export class HttpMediaServer {
     });
     // Before the upgrade completes, the raw socket closing is how we learn the viewer left.
     const refuse = (status: number, text: string): void => {
-      socket.end(
+      endRaw(
+        socket,
         `HTTP/1.1 ${status} ${text.replace(/[\r\n]/g, ' ')}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
       );
     };
