@@ -67,8 +67,9 @@ export const nodeBudgetError = (bytes: number): ProtocolError =>
 
 /**
  * Assembles message payloads from chunk payloads for one chunk reader. Memory follows the bytes
- * that arrived, never a declared length alone; no copy grows with anything but the message, so a
- * trickle costs no repeated moves (bytes of a message that spans pushes are copied twice):
+ * that arrived, never a declared length alone, and a trickle costs no repeated moves: a byte is
+ * copied once, twice if its message spans pushes (three times if the message looked complete
+ * within a push and was not):
  * - a message whose remaining bytes may all be in the current push is copied straight into its
  *   exact-size payload (the common case; what one push allocates so is at most its own size);
  * - otherwise its pieces are noted as offsets into the push (the caller's read buffer) and, when
