@@ -2,7 +2,7 @@ import { ProtocolError } from '../errors/protocol-error.ts';
 import { parseU32Control } from './control.ts';
 import { MessageType } from './message-types.ts';
 import type { RtmpMessage } from './message-types.ts';
-import { idleAssembly, MessageAssembler, nodeBudgetError } from './message-assembly.ts';
+import { MessageAssembler, nodeBudgetError } from './message-assembly.ts';
 import type { Assembly, InputCharge } from './message-assembly.ts';
 
 export type { InputCharge } from './message-assembly.ts';
@@ -208,7 +208,15 @@ export class ChunkReader {
         typeId: 0,
         streamId: 0,
         extended: false,
-        ...idleAssembly(),
+        open: false,
+        received: 0,
+        whole: null,
+        wholeLen: 0,
+        pieces: [],
+        charged: 0,
+        spans: [],
+        spanEnd: 0,
+        touched: false,
       };
       this.streams.set(csid, cs);
     }

@@ -47,18 +47,6 @@ export interface Assembly {
   touched: boolean;
 }
 
-export const idleAssembly = (): Omit<Assembly, 'length'> => ({
-  open: false,
-  received: 0,
-  whole: null,
-  wholeLen: 0,
-  pieces: [],
-  charged: 0,
-  spans: [],
-  spanEnd: 0,
-  touched: false,
-});
-
 export const nodeBudgetError = (bytes: number): ProtocolError =>
   new ProtocolError(
     'RTMP_NODE_INPUT_BUDGET',
@@ -118,18 +106,20 @@ export class MessageAssembler {
    */
   add(a: Assembly, data: Buffer, pos: number, n: number, end: number): Buffer | null {
     let whole = a.whole;
-    if (whole === null && a.charged === 0 && a.length - a.received <= end - pos && a.length <= this.room) {
-      this.room -= a.length;
-      whole = this.makeWhole(a, data);
-      this.touch(a);
+    if (whole === null) {
+      if (a.charged === 0 && a.length - a.received <= end - pos && a.length <= this.room) {
+        this.room -= a.length;
+        whole = this.makeWhole(a, data);
+        this.touch(a);
+      } else {
+        this.touch(a);
+        a.spans[a.spanEnd++] = pos;
+        a.spans[a.spanEnd++] = pos + n;
+      }
     }
     if (whole !== null) {
       data.copy(whole, a.wholeLen, pos, pos + n);
       a.wholeLen += n;
-    } else {
-      this.touch(a);
-      a.spans[a.spanEnd++] = pos;
-      a.spans[a.spanEnd++] = pos + n;
     }
     a.received += n;
     if (a.received === a.length) return this.complete(a, data);
@@ -173,14 +163,18 @@ export class MessageAssembler {
     // Own memory per payload (not a pool slice), so a cached message pins nothing else.
     const whole = Buffer.allocUnsafeSlow(a.length);
     let at = 0;
-    for (const p of a.pieces) {
+    const pieces = a.pieces;
+    for (let i = 0; i < pieces.length; i++) {
+      const p = pieces[i]!;
       p.copy(whole, at);
       at += p.length;
     }
-    copySpans(a, data, whole, at);
+    if (a.spanEnd > 0) {
+      copySpans(a, data, whole, at);
+      a.spanEnd = 0;
+    }
     a.whole = whole;
     a.wholeLen = a.received;
-    a.spanEnd = 0;
     return whole;
   }
 
@@ -202,7 +196,7 @@ export class MessageAssembler {
       this.recharge(a, a.length, true)
     ) {
       if (a.whole === null) this.makeWhole(a, data);
-      a.pieces = [];
+      if (a.pieces.length > 0) a.pieces = [];
       return;
     }
     // An exact piece: the spans, or what a whole allocated in this push holds (then let go).
