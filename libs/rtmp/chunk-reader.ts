@@ -18,9 +18,10 @@ export interface ChunkReaderLimits {
   /** Distinct chunk stream ids with state; each may hold a partial message. */
   maxChunkStreams: number;
   /**
-   * Memory kept for partially received messages across all chunk streams. It grows with the
-   * payload that arrived (see MessageAssembler), so this bounds what a peer must really send,
-   * not what its headers declare.
+   * Bytes received of incomplete messages, all chunk streams together: what a peer must really
+   * send, not what its headers declare. Checked at each chunk header, before its payload, so
+   * the outcome never depends on how TCP split the stream. (Memory held for them: see
+   * MessageAssembler.)
    */
   maxBufferedBytes: number;
 }
@@ -63,9 +64,10 @@ interface ChunkStream extends Assembly {
  * Every emitted payload is a fresh exact-size Buffer with its own memory (one copy at ingest),
  * because messages live in GOP caches for seconds and views would pin socket read buffers.
  * Memory follows the bytes that arrived, never a declared length alone (MessageAssembler): a peer
- * that declares 8 MiB and sends one byte costs a few bytes. What is kept between pushes is
- * bounded by maxBufferedBytes (RTMP_BUFFER_LIMIT) and charged to an optional node-wide
- * InputCharge (RTMP_NODE_INPUT_BUDGET), stashed header bytes included.
+ * that declares 8 MiB and sends one byte costs a few hundred bytes. Bytes of incomplete messages
+ * are bounded by maxBufferedBytes (RTMP_BUFFER_LIMIT); the memory kept for them between pushes,
+ * stashed header bytes included, is charged to an optional node-wide InputCharge
+ * (RTMP_NODE_INPUT_BUDGET).
  *
  * A fmt 0/1/2 header on a chunk stream whose message is still incomplete is rejected
  * (RTMP_CHUNK_INTERLEAVED_HEADER) rather than silently dropping the partial message: no
@@ -99,8 +101,13 @@ export class ChunkReader {
     return this.size;
   }
 
-  /** Memory kept for incomplete input between pushes: partial messages plus stashed header bytes. */
+  /** Bytes received of incomplete messages, plus stashed header bytes (what the limits bound). */
   get bufferedBytes(): number {
+    return this.assembler.partialBytes + this.stashLen;
+  }
+
+  /** Memory kept for incomplete input between pushes (what is charged to the InputCharge). */
+  get memoryBytes(): number {
     return this.assembler.heldBytes + this.stashLen;
   }
 
@@ -261,6 +268,7 @@ export class ChunkReader {
       // Continuation chunk; an extended timestamp here only repeats the first chunk's.
       this.current = cs;
       this.chunkLeft = Math.min(this.size, cs.length - cs.received);
+      this.assembler.expect(cs, this.chunkLeft);
     }
     return total;
   }
@@ -273,6 +281,7 @@ export class ChunkReader {
     this.assembler.start(cs);
     this.current = cs;
     this.chunkLeft = Math.min(this.size, cs.length);
+    this.assembler.expect(cs, this.chunkLeft);
   }
 
   private copyPayload(data: Buffer, pos: number, end: number, out: RtmpMessage[]): number {

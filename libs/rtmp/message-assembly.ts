@@ -12,8 +12,8 @@ export interface InputCharge {
 
 /**
  * A partial message gets storage of its full declared length once at least 1/WHOLE_AFTER of it
- * arrived (and the connection and node are under half their limits), so a real frame cut by a
- * socket read is copied once; a peer declaring 8 MiB and sending one byte gets no such thing.
+ * arrived (and the connection and node hold less than half their limits), so a real frame cut by
+ * a socket read is copied once; a peer declaring 8 MiB and sending one byte gets no such thing.
  */
 const WHOLE_AFTER = 8;
 /** What one kept piece costs beyond its bytes (Buffer and ArrayBuffer objects; measured ~220-400). */
@@ -55,24 +55,27 @@ export const nodeBudgetError = (bytes: number): ProtocolError =>
 
 /**
  * Assembles message payloads from chunk payloads for one chunk reader. Memory follows the bytes
- * that arrived, never a declared length alone, and a trickle costs no repeated moves: a byte is
- * copied once, twice if its message spans pushes (three times if the message looked complete
- * within a push and was not):
+ * that arrived, never a declared length alone:
  * - a message whose remaining bytes may all be in the current push is copied straight into its
  *   exact-size payload (the common case; what one push allocates so is at most its own size);
  * - otherwise its pieces are noted as offsets into the push (the caller's read buffer) and, when
  *   the push ends first, copied out: into storage of the full length if a good part of the
- *   message is there (see WHOLE_AFTER), else into an exact-size piece, concatenated at the end.
- * Kept memory (pieces count PIECE_OVERHEAD each) is bounded by `maxBufferedBytes`
- * (RTMP_BUFFER_LIMIT) and charged to `charge` (RTMP_NODE_INPUT_BUDGET). Storage beyond what arrived
- * is taken only below half of both, so a connection is refused only once more than half its limit
- * has really arrived.
+ *   message is there (see WHOLE_AFTER), else into an exact-size piece. A new piece absorbs the
+ *   last ones while they are under twice its size, so a message holds O(log n) pieces and a
+ *   trickle costs O(log n) copies per byte; the pieces are concatenated when the message ends.
+ * Bytes received of incomplete messages are bounded by `maxBufferedBytes` (RTMP_BUFFER_LIMIT,
+ * checked at each chunk header, so the outcome never depends on TCP segmentation). The memory kept
+ * for them is charged to `charge` (RTMP_NODE_INPUT_BUDGET): those bytes, PIECE_OVERHEAD per piece,
+ * and the unfilled part of full-length storage, which is taken only while the connection holds
+ * under half `maxBufferedBytes` and the node under half its budget (so at most 1.5x the limit).
  */
 export class MessageAssembler {
   private readonly maxBufferedBytes: number;
   private readonly charge: InputCharge;
   /** Memory charged for partial messages, all chunk streams together. */
   private held = 0;
+  /** Bytes received of incomplete messages, all chunk streams together. */
+  private partial = 0;
   /** Messages that received bytes during the current push. */
   private readonly touched: Assembly[] = [];
   private touchedCount = 0;
@@ -89,6 +92,11 @@ export class MessageAssembler {
     return this.held;
   }
 
+  /** Bytes received of incomplete messages. */
+  get partialBytes(): number {
+    return this.partial;
+  }
+
   /** A push of `size` bytes begins. */
   begin(size: number): void {
     this.room = size;
@@ -98,6 +106,16 @@ export class MessageAssembler {
   start(a: Assembly): void {
     a.open = true;
     a.received = 0;
+  }
+
+  /** A chunk of `n` bytes of `a`'s message follows: refused if it would leave too much incomplete. */
+  expect(a: Assembly, n: number): void {
+    if (a.received + n < a.length && this.partial + n > this.maxBufferedBytes) {
+      throw new ProtocolError(
+        'RTMP_BUFFER_LIMIT',
+        `a ${n}-byte chunk would leave ${this.partial + n} bytes of incomplete messages, over the limit of ${this.maxBufferedBytes}`,
+      );
+    }
   }
 
   /**
@@ -122,6 +140,7 @@ export class MessageAssembler {
       a.wholeLen += n;
     }
     a.received += n;
+    this.partial += n;
     if (a.received === a.length) return this.complete(a, data);
     if (a.spanEnd >= MAX_SPAN_ENTRIES) this.keep(a, data); // tiny chunks: keep them now, list stays short
     return null;
@@ -147,6 +166,7 @@ export class MessageAssembler {
     a.whole = null;
     a.wholeLen = 0;
     if (a.pieces.length > 0) a.pieces = [];
+    this.partial -= a.received;
     a.open = false;
     a.received = 0;
     a.spanEnd = 0;
@@ -184,40 +204,42 @@ export class MessageAssembler {
     return payload;
   }
 
-  /** Copies what `data` holds of an incomplete message into memory it keeps, within the limits. */
+  /** Copies what `data` holds of an incomplete message into memory it keeps, and charges it. */
   private keep(a: Assembly, data: Buffer): void {
     if (a.whole !== null && a.charged > 0) return; // kept whole: later bytes go straight into it
     if (a.whole === null && a.spanEnd === 0) return; // nothing new since it was last kept
-    const max = this.maxBufferedBytes;
-    const others = this.held - a.charged;
     if (
       a.length <= a.received * WHOLE_AFTER &&
-      others + a.length <= max / 2 &&
+      this.held - a.charged + a.length <= this.maxBufferedBytes / 2 &&
       this.recharge(a, a.length, true)
     ) {
       if (a.whole === null) this.makeWhole(a, data);
       if (a.pieces.length > 0) a.pieces = [];
       return;
     }
-    // An exact piece: the spans, or what a whole allocated in this push holds (then let go).
-    const size = a.whole === null ? spanBytes(a) : a.wholeLen;
-    const cost = a.charged + size + PIECE_OVERHEAD;
-    if (others + cost > max) {
-      throw new ProtocolError(
-        'RTMP_BUFFER_LIMIT',
-        `partial messages would hold ${others + cost} bytes, over the limit of ${max}`,
-      );
-    }
+    // The new bytes (the spans, or what a whole allocated in this push holds), with the last
+    // pieces while they are under twice the size: pieces shrink geometrically, so there are few.
+    const pieces = a.pieces;
+    let size = a.whole === null ? spanBytes(a) : a.wholeLen;
+    let from = pieces.length;
+    while (from > 0 && pieces[from - 1]!.length < 2 * size) size += pieces[--from]!.length;
+    const cost = a.received + (from + 1) * PIECE_OVERHEAD;
     if (!this.recharge(a, cost, false)) throw nodeBudgetError(cost - a.charged);
     const piece = Buffer.allocUnsafeSlow(size);
+    let at = 0;
+    for (let i = from; i < pieces.length; i++) {
+      pieces[i]!.copy(piece, at);
+      at += pieces[i]!.length;
+    }
     if (a.whole === null) {
-      copySpans(a, data, piece, 0);
+      copySpans(a, data, piece, at);
     } else {
-      a.whole.copy(piece, 0, 0, size);
+      a.whole.copy(piece, at, 0, a.wholeLen);
       a.whole = null;
       a.wholeLen = 0;
     }
-    a.pieces.push(piece);
+    pieces.length = from;
+    pieces.push(piece);
     a.spanEnd = 0;
   }
 

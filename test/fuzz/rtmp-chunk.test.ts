@@ -115,7 +115,7 @@ test('fuzz: mutated streams charge exactly what the reader holds, and closing re
         for (const o of [...cuts.sort((a, b) => a - b), data.length]) {
           reader.push(data.subarray(at, o));
           at = o;
-          assert.equal(account.heldBytes, reader.bufferedBytes);
+          assert.equal(account.heldBytes, reader.memoryBytes);
         }
       });
       account.close();
