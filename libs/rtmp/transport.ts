@@ -60,7 +60,7 @@ export class RtmpTransport {
 
   /** Input bytes held for incomplete handshake packets and partial messages (bounded by limits). */
   get bufferedInBytes(): number {
-    return this.handshakeCharged + this.reader.bufferedBytes;
+    return this.handshakeCharged + this.reader.memoryBytes;
   }
 
   /** Routes the next socket bytes through `handshake` until it is done, then calls `onDone`. */
