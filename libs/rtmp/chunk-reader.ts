@@ -2,6 +2,10 @@ import { ProtocolError } from '../errors/protocol-error.ts';
 import { parseU32Control } from './control.ts';
 import { MessageType } from './message-types.ts';
 import type { RtmpMessage } from './message-types.ts';
+import { MessageAssembler, nodeBudgetError } from './message-assembly.ts';
+import type { Assembly, InputCharge } from './message-assembly.ts';
+
+export type { InputCharge } from './message-assembly.ts';
 
 export interface ChunkReaderLimits {
   /**
@@ -9,13 +13,15 @@ export interface ChunkReaderLimits {
    * 2^24-1 bytes, so anything above 16 MiB only matters to a peer probing us.
    */
   maxChunkSize: number;
-  /** Largest message length a header may declare; its buffer is allocated up front. */
+  /** Largest message length a header may declare. Nothing is allocated for it until payload arrives. */
   maxMessageSize: number;
   /** Distinct chunk stream ids with state; each may hold a partial message. */
   maxChunkStreams: number;
   /**
-   * Total bytes of partially received messages across all chunk streams. Without it a peer
-   * could make us allocate maxMessageSize x maxChunkStreams by sending headers only.
+   * Bytes received of incomplete messages, all chunk streams together: what a peer must really
+   * send, not what its headers declare. Checked at each chunk header, before its payload, so
+   * the outcome never depends on how TCP split the stream. (Memory held for them: see
+   * MessageAssembler.)
    */
   maxBufferedBytes: number;
 }
@@ -27,6 +33,8 @@ const DEFAULT_LIMITS: ChunkReaderLimits = {
   maxBufferedBytes: 16 * 1024 * 1024,
 };
 
+const UNLIMITED: InputCharge = { tryCharge: () => true, release: () => undefined };
+
 /** RTMP spec §5.4.1: the chunk size is 128 until a Set Chunk Size arrives. */
 const INITIAL_CHUNK_SIZE = 128;
 /** Message header size by fmt (RTMP spec §5.3.1.2). */
@@ -36,19 +44,15 @@ const MAX_HEADER_SIZE = 18;
 const EXTENDED_TIMESTAMP = 0xffffff;
 
 /** Header state of one chunk stream, kept across messages for fmt 1/2/3 compression. */
-interface ChunkStream {
+interface ChunkStream extends Assembly {
   readonly csid: number;
   timestamp: number;
   /** Delta applied by a fmt 3 chunk that starts a new message (spec §5.3.1.2.4). */
   delta: number;
-  length: number;
   typeId: number;
   streamId: number;
   /** The last fmt 0/1/2 header used an extended timestamp, so fmt 3 chunks carry one too. */
   extended: boolean;
-  /** Pre-sized buffer of the message being assembled, or null between messages. */
-  payload: Buffer | null;
-  received: number;
 }
 
 /**
@@ -59,17 +63,22 @@ interface ChunkStream {
  *
  * Every emitted payload is a fresh exact-size Buffer with its own memory (one copy at ingest),
  * because messages live in GOP caches for seconds and views would pin socket read buffers.
- * Buffers are sized from the header, so a hostile peer can make the reader hold up to
- * maxBufferedBytes (RTMP_BUFFER_LIMIT beyond) after sending only headers.
+ * Memory follows the bytes that arrived, never a declared length alone (MessageAssembler): a peer
+ * that declares 8 MiB and sends one byte costs a few hundred bytes. Bytes of incomplete messages
+ * are bounded by maxBufferedBytes (RTMP_BUFFER_LIMIT); the memory kept for them between pushes,
+ * stashed header bytes included, is charged to an optional node-wide InputCharge
+ * (RTMP_NODE_INPUT_BUDGET).
  *
  * A fmt 0/1/2 header on a chunk stream whose message is still incomplete is rejected
  * (RTMP_CHUNK_INTERLEAVED_HEADER) rather than silently dropping the partial message: no
  * conforming sender does it, and the only way to drop a partial message is Abort.
  *
- * After a throw the reader is unusable: every later push rethrows the same error.
+ * After a throw the reader is unusable: every later push rethrows the same error. What it
+ * still holds stays charged; the owner of the charge releases it with the connection.
  */
 export class ChunkReader {
   private readonly limits: ChunkReaderLimits;
+  private readonly charge: InputCharge;
   private readonly streams = new Map<number, ChunkStream>();
   private size = INITIAL_CHUNK_SIZE;
   /** Chunk stream whose chunk payload is being read, and how many bytes of it remain. */
@@ -78,11 +87,13 @@ export class ChunkReader {
   /** Header bytes that arrived at the end of a push, completed on the next one. */
   private readonly stash = Buffer.alloc(MAX_HEADER_SIZE);
   private stashLen = 0;
-  private allocated = 0;
+  private readonly assembler: MessageAssembler;
   private failure: Error | null = null;
 
-  constructor(limits: Partial<ChunkReaderLimits> = {}) {
+  constructor(limits: Partial<ChunkReaderLimits> = {}, charge: InputCharge = UNLIMITED) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
+    this.charge = charge;
+    this.assembler = new MessageAssembler(this.limits.maxBufferedBytes, charge);
   }
 
   /** Current incoming chunk size. */
@@ -90,18 +101,21 @@ export class ChunkReader {
     return this.size;
   }
 
-  /**
-   * Memory held for incomplete input: the full declared size of every partially received
-   * message (buffers are allocated up front) plus stashed header bytes.
-   */
+  /** Bytes received of incomplete messages, plus stashed header bytes (what the limits bound). */
   get bufferedBytes(): number {
-    return this.allocated + this.stashLen;
+    return this.assembler.partialBytes + this.stashLen;
+  }
+
+  /** Memory kept for incomplete input between pushes (what is charged to the InputCharge). */
+  get memoryBytes(): number {
+    return this.assembler.heldBytes + this.stashLen;
   }
 
   /** Parses `data` and returns the messages it completed, in order. Throws ProtocolError. */
   push(data: Buffer): RtmpMessage[] {
     if (this.failure !== null) throw this.failure;
     const out: RtmpMessage[] = [];
+    this.assembler.begin(data.length);
     try {
       let pos = this.stashLen > 0 ? this.finishStashedHeader(data, out) : 0;
       const end = data.length;
@@ -112,12 +126,14 @@ export class ChunkReader {
         }
         const used = this.readHeader(data, pos, end, out);
         if (used === 0) {
+          this.setStashLen(end - pos);
           data.copy(this.stash, 0, pos, end);
-          this.stashLen = end - pos;
           break;
         }
         pos += used;
       }
+      // `data` belongs to the caller (a socket read buffer): keep copies of what is still partial.
+      this.assembler.end(data);
     } catch (e) {
       this.failure = e instanceof Error ? e : new Error(String(e));
       throw e;
@@ -133,11 +149,18 @@ export class ChunkReader {
     const used = this.readHeader(this.stash, 0, had + take, out);
     if (used === 0) {
       // Still incomplete: every byte of `data` is now in the stash.
-      this.stashLen = had + take;
+      this.setStashLen(had + take);
       return data.length;
     }
-    this.stashLen = 0;
+    this.setStashLen(0);
     return used - had;
+  }
+
+  private setStashLen(n: number): void {
+    const delta = n - this.stashLen;
+    if (delta > 0 && !this.charge.tryCharge(delta)) throw nodeBudgetError(delta);
+    if (delta < 0) this.charge.release(-delta);
+    this.stashLen = n;
   }
 
   /**
@@ -192,14 +215,21 @@ export class ChunkReader {
         typeId: 0,
         streamId: 0,
         extended: false,
-        payload: null,
+        open: false,
         received: 0,
+        whole: null,
+        wholeLen: 0,
+        pieces: [],
+        charged: 0,
+        spans: [],
+        spanEnd: 0,
+        touched: false,
       };
       this.streams.set(csid, cs);
     }
 
     if (fmt < 3) {
-      if (cs.payload !== null) {
+      if (cs.open) {
         throw new ProtocolError(
           'RTMP_CHUNK_INTERLEAVED_HEADER',
           `chunk header fmt ${fmt} on chunk stream ${csid} while a message is ${cs.received}/${cs.length} bytes received`,
@@ -229,7 +259,7 @@ export class ChunkReader {
       cs.timestamp = fmt === 0 ? value : (cs.timestamp + value) >>> 0;
       cs.extended = extended;
       this.startMessage(cs, out);
-    } else if (cs.payload === null) {
+    } else if (!cs.open) {
       // fmt 3 starting a new message: same length/type/stream, timestamp advances by the last
       // delta. Any extended timestamp bytes repeat that delta, so they are skipped.
       cs.timestamp = (cs.timestamp + cs.delta) >>> 0;
@@ -238,6 +268,7 @@ export class ChunkReader {
       // Continuation chunk; an extended timestamp here only repeats the first chunk's.
       this.current = cs;
       this.chunkLeft = Math.min(this.size, cs.length - cs.received);
+      this.assembler.expect(cs, this.chunkLeft);
     }
     return total;
   }
@@ -247,30 +278,18 @@ export class ChunkReader {
       this.emit(cs, Buffer.alloc(0), out);
       return;
     }
-    if (this.allocated + cs.length > this.limits.maxBufferedBytes) {
-      throw new ProtocolError(
-        'RTMP_BUFFER_LIMIT',
-        `partial messages would hold ${this.allocated + cs.length} bytes, over the limit of ${this.limits.maxBufferedBytes}`,
-      );
-    }
-    // Own memory per payload (not a pool slice), so a cached message pins nothing else.
-    cs.payload = Buffer.allocUnsafeSlow(cs.length);
-    cs.received = 0;
-    this.allocated += cs.length;
+    this.assembler.start(cs);
     this.current = cs;
     this.chunkLeft = Math.min(this.size, cs.length);
+    this.assembler.expect(cs, this.chunkLeft);
   }
 
   private copyPayload(data: Buffer, pos: number, end: number, out: RtmpMessage[]): number {
     const cs = this.current!;
-    const payload = cs.payload!;
     const n = Math.min(this.chunkLeft, end - pos);
-    data.copy(payload, cs.received, pos, pos + n);
-    cs.received += n;
+    const payload = this.assembler.add(cs, data, pos, n, end);
     this.chunkLeft -= n;
-    if (cs.received === cs.length) {
-      cs.payload = null;
-      this.allocated -= cs.length;
+    if (payload !== null) {
       this.current = null;
       this.emit(cs, payload, out);
     }
@@ -299,9 +318,6 @@ export class ChunkReader {
   private applyAbort(payload: Buffer): void {
     const csid = parseU32Control(payload, 'abort');
     const cs = this.streams.get(csid);
-    if (cs === undefined || cs.payload === null) return;
-    this.allocated -= cs.length;
-    cs.payload = null;
-    cs.received = 0;
+    if (cs !== undefined && cs.open) this.assembler.drop(cs);
   }
 }

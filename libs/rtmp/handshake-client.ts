@@ -44,6 +44,11 @@ export class HandshakeClient {
     this.schema = opts?.schema ?? DigestSchema.DigestFirst;
   }
 
+  /** Bytes held towards an incomplete S0+S1 or S2. */
+  get bufferedBytes(): number {
+    return this.peer.bufferedBytes;
+  }
+
   /** Whether S1 carried a valid server digest and C2 was the digest answer. */
   get usedComplex(): boolean {
     return this.complexUsed;

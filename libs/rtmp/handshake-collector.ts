@@ -73,6 +73,11 @@ export class PeerPackets {
     this.what = what;
   }
 
+  /** Bytes held towards an incomplete packet (at most 1 + 1536). */
+  get bufferedBytes(): number {
+    return this.collector.length;
+  }
+
   push(data: Buffer, onFirst: (packet: Buffer) => Buffer, onSecond: (packet: Buffer) => void): HandshakeStep {
     const send: Buffer[] = [];
     let input = data;

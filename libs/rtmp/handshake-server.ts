@@ -34,6 +34,11 @@ export class HandshakeServer {
     this.complex = opts?.complex ?? true;
   }
 
+  /** Bytes held towards an incomplete C0+C1 or C2. */
+  get bufferedBytes(): number {
+    return this.peer.bufferedBytes;
+  }
+
   /** Whether C1 carried a valid digest and was answered with the digest handshake. */
   get usedComplex(): boolean {
     return this.complexUsed;

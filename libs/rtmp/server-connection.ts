@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { AmfObject } from '../amf/index.ts';
 import { ProtocolError } from '../errors/protocol-error.ts';
 import { splitAggregate } from './aggregate.ts';
-import type { ChunkReaderLimits } from './chunk-reader.ts';
+import type { ChunkReaderLimits, InputCharge } from './chunk-reader.ts';
 import {
   connectResultMessage,
   errorMessage,
@@ -32,6 +32,8 @@ export interface ServerConnectionOptions {
   publishIdleTimeoutMs: number;
   /** Window acknowledgement size we ask the peer to use (RTMP spec §5.4.4). */
   windowAckSize: number;
+  /** The node-wide input memory budget (InputBudget): each connection charges an account it closes. */
+  inputBudget?: { open(): InputCharge & { close(): void } };
 }
 
 export interface StreamRequest extends StreamName {
@@ -104,6 +106,7 @@ export class RtmpServerConnection {
   private mediaTimer: NodeJS.Timeout | null = null;
   private closeError: Error | null = null;
   private objectEncoding = 0;
+  private readonly input: (InputCharge & { close(): void }) | undefined;
 
   constructor(id: string, socket: Socket, opts: ServerConnectionOptions, handler: ServerConnectionHandler) {
     this.id = id;
@@ -111,7 +114,10 @@ export class RtmpServerConnection {
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.opts = opts;
     this.handler = handler;
-    this.transport = new RtmpTransport(socket, { limits: opts.limits }, (m) => this.onMessage(m));
+    this.input = opts.inputBudget?.open();
+    this.transport = new RtmpTransport(socket, { limits: opts.limits, input: this.input }, (m) =>
+      this.onMessage(m),
+    );
     this.transport.expectHandshake(new HandshakeServer({ complex: opts.complexHandshake }), () => {
       this.state = ConnState.Connecting;
       this.arm(this.opts.idleTimeoutMs, 'RTMP_IDLE_TIMEOUT', 'no publish or play in time');
@@ -163,6 +169,7 @@ export class RtmpServerConnection {
     if (this.state === ConnState.Closed) return;
     const wasActive = this.activeStreamId;
     this.state = ConnState.Closed;
+    this.input?.close(); // whatever the parsers still held, on every path to here
     this.disarm();
     this.stopMediaTimer();
     if (wasActive) this.handler.onStreamEnd(this, wasActive);

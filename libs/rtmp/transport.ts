@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { ChunkReader, type ChunkReaderLimits } from './chunk-reader.ts';
+import { ChunkReader, type ChunkReaderLimits, type InputCharge } from './chunk-reader.ts';
 import { encodeMessage } from './chunk-writer.ts';
 import {
   ackMessage,
@@ -10,11 +10,14 @@ import {
   windowAckSizeMessage,
 } from './control.ts';
 import type { HandshakeStep } from './handshake-collector.ts';
+import { nodeBudgetError } from './message-assembly.ts';
 import { MessageType, UserControlEvent, type RtmpMessage } from './message-types.ts';
 
 /** Either side of the RTMP handshake (HandshakeServer, HandshakeClient). */
 export interface Handshake {
   push(data: Buffer): HandshakeStep;
+  /** Bytes it holds towards an incomplete packet. */
+  readonly bufferedBytes: number;
 }
 
 /**
@@ -32,14 +35,18 @@ export class RtmpTransport {
   private readonly onMessage: (msg: RtmpMessage) => void;
   private handshake: Handshake | null = null;
   private onHandshakeDone: (() => void) | null = null;
+  /** Where input held between reads is charged (the node's input budget), if anywhere. */
+  private readonly input: InputCharge | undefined;
+  private handshakeCharged = 0;
 
   constructor(
     socket: Socket,
-    opts: { limits?: Partial<ChunkReaderLimits> },
+    opts: { limits?: Partial<ChunkReaderLimits>; input?: InputCharge | undefined },
     onMessage: (msg: RtmpMessage) => void,
   ) {
     this.socket = socket;
-    this.reader = new ChunkReader(opts.limits);
+    this.input = opts.input;
+    this.reader = new ChunkReader(opts.limits, opts.input);
     this.onMessage = onMessage;
   }
 
@@ -51,9 +58,9 @@ export class RtmpTransport {
     return this.totalIn;
   }
 
-  /** Bytes the reader holds for partial messages (bounded by its limits). */
+  /** Input bytes held for incomplete handshake packets and partial messages (bounded by limits). */
   get bufferedInBytes(): number {
-    return this.reader.bufferedBytes;
+    return this.handshakeCharged + this.reader.memoryBytes;
   }
 
   /** Routes the next socket bytes through `handshake` until it is done, then calls `onDone`. */
@@ -70,6 +77,7 @@ export class RtmpTransport {
   receive(data: Buffer): void {
     if (this.handshake) {
       const step = this.handshake.push(data);
+      this.chargeHandshake(step.done ? 0 : this.handshake.bufferedBytes);
       for (const b of step.send) this.socket.write(b);
       if (!step.done) return;
       const done = this.onHandshakeDone;
@@ -80,6 +88,18 @@ export class RtmpTransport {
       data = step.rest;
     }
     this.feed(data);
+  }
+
+  /**
+   * Keeps the charge equal to what the handshake holds. Charged after the bytes are taken, so the
+   * node budget can be exceeded by at most one packet (1537 bytes) until this connection closes.
+   */
+  private chargeHandshake(bytes: number): void {
+    const delta = bytes - this.handshakeCharged;
+    if (delta === 0 || this.input === undefined) return;
+    if (delta > 0 && !this.input.tryCharge(delta)) throw nodeBudgetError(delta);
+    if (delta < 0) this.input.release(-delta);
+    this.handshakeCharged = bytes;
   }
 
   /** Feed chunk-stream bytes; throws ProtocolError on a malformed chunk stream. */

@@ -1,8 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Counters } from '../../libs/metrics/counters.ts';
 import type { StreamHub } from '../../libs/stream/index.ts';
+import { answerClientError, CONNECTIONS_CHECKING_INTERVAL_MS } from '../../libs/http/client-error.ts';
 import { listenOn } from '../../libs/http/listen.ts';
+import { gaugeText } from '../../libs/metrics/gauges.ts';
 
 export interface ApiDeps {
   hub: StreamHub;
@@ -13,18 +16,35 @@ export interface ApiDeps {
   ready: () => boolean;
   /** Sessions by kind now (what heartbeats report as the node's load). */
   sessions: () => { publisher: number; player: number; relay: number };
+  /** The node-wide input memory budget and what it holds now. */
+  input: { readonly bufferedBytes: number; readonly budgetBytes: number };
+  /** Open media connections (RTMP and HTTP) and the limit. */
+  connections: () => { active: number; max: number };
 }
 
 /** Health, stats and metrics on the API port. Later issues add the lal-compatible HTTP API here. */
 export class ApiServer {
   private readonly server: Server;
   private readonly deps: ApiDeps;
+  private readonly log: Logger;
 
   constructor(deps: ApiDeps) {
     this.deps = deps;
-    this.server = createServer((req, res) => this.onRequest(req, res));
+    this.log = deps.log.child({ component: 'api' });
+    this.server = createServer(
+      { connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS },
+      (req, res) => this.onRequest(req, res),
+    );
     this.server.headersTimeout = 10_000;
     this.server.requestTimeout = 10_000;
+    const log = this.log;
+    this.server.on('clientError', (err, socket: Socket) => {
+      const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+      const code = answerClientError(err, socket);
+      if (code === null) return;
+      deps.counters.inc('protocol_errors', 1, { proto: 'api', code });
+      log.warn({ remote, code, err: err.message }, 'api request refused');
+    });
   }
 
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
@@ -36,9 +56,17 @@ export class ApiServer {
     await new Promise<void>((r) => this.server.close(() => r()));
   }
 
+  /** Counts and logs a request the API does not serve. */
+  private refused(req: IncomingMessage, counter: string): void {
+    this.deps.counters.inc(counter);
+    const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
+    this.log.info({ remote, method: req.method, path: (req.url ?? '').slice(0, 200) }, 'api request refused');
+  }
+
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET') {
+      this.refused(req, 'api_method_not_allowed');
       res.writeHead(405, { Allow: 'GET' }).end();
       return;
     }
@@ -49,9 +77,13 @@ export class ApiServer {
         return;
       }
       case '/metrics':
-        res
-          .writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' })
-          .end(this.deps.counters.toPrometheus());
+        res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' }).end(
+          this.deps.counters.toPrometheus() +
+            gaugeText({
+              input_buffered_bytes: this.deps.input.bufferedBytes,
+              input_budget_bytes: this.deps.input.budgetBytes,
+            }),
+        );
         return;
       case '/api/v1/streams':
         json(res, 200, { streams: this.deps.hub.list() });
@@ -71,11 +103,14 @@ export class ApiServer {
           cpu: { userMicros: cpu.user, systemMicros: cpu.system },
           streams: this.deps.hub.size,
           sessions: this.deps.sessions(),
+          input: { bufferedBytes: this.deps.input.bufferedBytes, budgetBytes: this.deps.input.budgetBytes },
+          connections: this.deps.connections(),
           counters: this.deps.counters.snapshot(),
         });
         return;
       }
       default:
+        this.refused(req, 'api_not_found');
         json(res, 404, { error: 'not found' });
     }
   }

@@ -116,6 +116,13 @@ export const mediaNodeProperties = {
         default: 8388608,
         description: 'Largest RTMP message accepted (one video frame).',
       },
+      nodeInputBufferBytes: {
+        type: 'integer',
+        minimum: 1048576,
+        default: 268435456,
+        description:
+          'Node-wide budget for RTMP input held before it forms complete messages (partial messages, split headers, handshake packets), all connections together. A connection that needs more is closed (RTMP_NODE_INPUT_BUDGET).',
+      },
       complexHandshake: {
         type: 'boolean',
         default: true,

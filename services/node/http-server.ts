@@ -11,6 +11,7 @@ import { HttpFlvSink } from './http-flv-sink.ts';
 import { sessionId } from './session-id.ts';
 import { WsFlvSink } from './ws-flv-sink.ts';
 import { listenOn } from '../../libs/http/listen.ts';
+import { answerClientError, CONNECTIONS_CHECKING_INTERVAL_MS, endRaw } from '../../libs/http/client-error.ts';
 
 export interface HttpServerDeps {
   hub: StreamHub;
@@ -43,7 +44,10 @@ export class HttpMediaServer {
           'Access-Control-Expose-Headers': 'Content-Length, Content-Type',
         }
       : {};
-    this.server = createServer((req, res) => this.onRequest(req, res));
+    this.server = createServer(
+      { connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS },
+      (req, res) => this.onRequest(req, res),
+    );
     // Slowloris guard: request headers must arrive promptly. Responses stream for hours, so no response timeout.
     this.server.headersTimeout = 10_000;
     this.server.requestTimeout = 15_000;
@@ -51,21 +55,12 @@ export class HttpMediaServer {
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.onUpgrade(req, socket, head),
     );
-    this.server.on('clientError', (err, socket) => {
-      const code = (err as NodeJS.ErrnoException).code ?? 'HTTP_BAD_REQUEST';
-      if (code === 'ECONNRESET' || !socket.writable) {
-        socket.destroy();
-        return;
-      }
+    this.server.on('clientError', (err, socket: Duplex & { remoteAddress?: string; remotePort?: number }) => {
+      const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+      const code = answerClientError(err, socket);
+      if (code === null) return;
       this.deps.counters.inc('protocol_errors', 1, { proto: 'http', code });
-      // Same statuses as Node's default handler: 431 for oversized headers, 408 for slow ones.
-      const status =
-        code === 'HPE_HEADER_OVERFLOW'
-          ? '431 Request Header Fields Too Large'
-          : code === 'ERR_HTTP_REQUEST_TIMEOUT'
-            ? '408 Request Timeout'
-            : '400 Bad Request';
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+      this.log.warn({ remote, code, err: err.message }, 'http request refused');
     });
     this.wss = new WebSocketServer({
       noServer: true,
@@ -94,18 +89,22 @@ export class HttpMediaServer {
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
+      this.deps.counters.inc('http_method_not_allowed');
+      this.log.info({ remote: remoteOf(req), method: req.method }, 'http method not allowed');
       res.writeHead(405, { Allow: 'GET, HEAD, OPTIONS' }).end();
       return;
     }
     const mp = parseMediaPath(req.url ?? '/');
     if (!mp || mp.ext !== 'flv') {
       this.deps.counters.inc('http_not_found');
+      this.log.info({ remote: remoteOf(req), path: clip(req.url) }, 'http media path not found');
       res.writeHead(404, { ...this.baseHeaders(), 'Content-Type': 'text/plain' }).end('not found\n');
       return;
     }
     const release = this.deps.limiter.tryAcquire();
     if (!release) {
       this.deps.counters.inc('connections_refused_limit', 1, { proto: 'http' });
+      this.log.warn({ remote: remoteOf(req) }, 'connection limit reached, refusing http connection');
       res.writeHead(503, { ...this.baseHeaders(), 'Retry-After': '5' }).end('server full\n');
       return;
     }
@@ -122,13 +121,15 @@ export class HttpMediaServer {
     const mp = parseMediaPath(req.url ?? '/');
     if (!mp || mp.ext !== 'flv' || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
       this.deps.counters.inc('http_not_found');
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      this.log.info({ remote: remoteOf(req), path: clip(req.url) }, 'websocket media path not found');
+      endRaw(socket, 'HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
     const release = this.deps.limiter.tryAcquire();
     if (!release) {
       this.deps.counters.inc('connections_refused_limit', 1, { proto: 'ws' });
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      this.log.warn({ remote: remoteOf(req) }, 'connection limit reached, refusing websocket connection');
+      endRaw(socket, 'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
     const id = sessionId('wsflv');
@@ -140,7 +141,8 @@ export class HttpMediaServer {
     });
     // Before the upgrade completes, the raw socket closing is how we learn the viewer left.
     const refuse = (status: number, text: string): void => {
-      socket.end(
+      endRaw(
+        socket,
         `HTTP/1.1 ${status} ${text.replace(/[\r\n]/g, ' ')}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
       );
     };
@@ -204,3 +206,9 @@ export class HttpMediaServer {
     });
   }
 }
+
+const remoteOf = (req: IncomingMessage): string =>
+  `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
+
+/** A client-supplied string for a log line: at most 200 characters. */
+const clip = (s: string | undefined): string => (s ?? '').slice(0, 200);

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { formatListen, parseListen } from '../../libs/config/listen.ts';
 import { ListenError } from '../../libs/http/listen.ts';
+import { InputBudget } from '../../libs/limits/input-budget.ts';
 import { Counters } from '../../libs/metrics/counters.ts';
 import { StreamHub, type StreamOptions } from '../../libs/stream/index.ts';
 import { ApiServer } from './api-server.ts';
@@ -19,6 +20,7 @@ export interface MediaNodeConfig {
     outChunkSize: number;
     maxInChunkSize: number;
     maxMessageBytes: number;
+    nodeInputBufferBytes: number;
     complexHandshake: boolean;
   };
   http: { enabled: boolean; listen: string; cors: boolean };
@@ -49,6 +51,8 @@ const WINDOW_ACK_SIZE = 2_500_000;
 export class MediaNode {
   readonly hub: StreamHub;
   readonly counters = new Counters();
+  /** RTMP input held before it forms complete messages, all connections together. */
+  readonly input: InputBudget;
   private readonly log: Logger;
   private readonly cfg: MediaNodeConfig;
   private readonly rtmp: RtmpServer | null;
@@ -83,6 +87,7 @@ export class MediaNode {
     };
     this.hub = new StreamHub(streamOpts, { log: log.child({ component: 'hub' }), counters: this.counters });
     const limiter = new ConnectionLimiter(cfg.limits.maxConnections);
+    this.input = new InputBudget(cfg.rtmp.nodeInputBufferBytes);
     this.rtmp = cfg.rtmp.enabled
       ? new RtmpServer({
           hub: this.hub,
@@ -99,6 +104,7 @@ export class MediaNode {
             idleTimeoutMs: cfg.limits.idleTimeoutMs,
             publishIdleTimeoutMs: cfg.limits.publishIdleTimeoutMs,
             windowAckSize: WINDOW_ACK_SIZE,
+            inputBudget: this.input,
           },
         })
       : null;
@@ -120,6 +126,8 @@ export class MediaNode {
           nodeId: cfg.nodeId,
           ready: () => this.ready,
           sessions: () => ({ ...this.sessionsByKind }),
+          input: this.input,
+          connections: () => ({ active: limiter.count, max: cfg.limits.maxConnections }),
         })
       : null;
   }

@@ -14,6 +14,7 @@ import {
   setChunkSizeMessage,
 } from '../../libs/rtmp/control.ts';
 import { ProtocolError } from '../../libs/errors/protocol-error.ts';
+import { InputBudget } from '../../libs/limits/input-budget.ts';
 
 const RUNS = 2000;
 // Small limits keep allocations small and reach the limit checks often.
@@ -93,6 +94,32 @@ test('fuzz: mutations of a valid chunk stream into ChunkReader', () => {
       const data = Buffer.from(VALID.subarray(0, Math.max(truncate, VALID.length >> 1)));
       for (const [at, value] of edits) if (at < data.length) data[at] = value;
       onlyProtocolErrors(() => feed(data, cuts));
+    }),
+    { numRuns: RUNS },
+  );
+});
+
+test('fuzz: mutated streams charge exactly what the reader holds, and closing returns it all', () => {
+  const mutation = fc.array(fc.tuple(fc.nat({ max: VALID.length - 1 }), fc.integer({ min: 0, max: 255 })), {
+    maxLength: 8,
+  });
+  const budget = new InputBudget(64 * 1024);
+  fc.assert(
+    fc.property(mutation, fc.array(fc.nat({ max: VALID.length }), { maxLength: 6 }), (edits, cuts) => {
+      const data = Buffer.from(VALID);
+      for (const [at, value] of edits) data[at] = value;
+      const account = budget.open();
+      const reader = new ChunkReader(LIMITS, account);
+      let at = 0;
+      onlyProtocolErrors(() => {
+        for (const o of [...cuts.sort((a, b) => a - b), data.length]) {
+          reader.push(data.subarray(at, o));
+          at = o;
+          assert.equal(account.heldBytes, reader.memoryBytes);
+        }
+      });
+      account.close();
+      assert.equal(budget.bufferedBytes, 0);
     }),
     { numRuns: RUNS },
   );

@@ -16,7 +16,7 @@ import {
   RtmpTestClient,
   seededBytes,
 } from './helpers/net.ts';
-import { getJson, rssBytes, sleep, startSluice, waitFor, type SluiceProcess } from './helpers/sluice.ts';
+import { getJson, inputHeld, sleep, startSluice, waitFor, type SluiceProcess } from './helpers/sluice.ts';
 
 // One server takes every kind of bad input while a real publisher and a real viewer use it;
 // the last test checks that the good session never noticed.
@@ -70,6 +70,12 @@ async function rtmpReady(): Promise<RtmpTestClient> {
   clients.push(c);
   return c;
 }
+
+const u32 = (v: number): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(v);
+  return b;
+};
 
 /** Asserts the server closes `conn` within CLOSE_MS of `since` and counts `code` once. */
 async function assertClosedWith(conn: RawConn, code: string, was: number, since: number): Promise<void> {
@@ -138,49 +144,86 @@ test('a fmt 1 chunk header on a fresh chunk stream is RTMP_CHUNK_NO_PREVIOUS_HEA
   await assertClosedWith(c.conn, 'RTMP_CHUNK_NO_PREVIOUS_HEADER', before, t0);
 });
 
-test('a header declaring a 16 MiB-1 message is refused at once without allocating it', async () => {
+test('a header declaring the largest message reserves what arrived, not its length; a larger one is refused at once', async (t) => {
   const before = await rtmpErrors(server.api, 'RTMP_MESSAGE_TOO_LARGE');
-  const rssBefore = rssBytes(server.pid);
+  const base = await inputHeld(server.api);
   const c = await rtmpReady();
+  // The first 128-byte chunk of an 8 MiB message (rtmp.maxMessageBytes), then a ping: once it is
+  // answered the server has read the chunk.
+  c.sendRaw(Buffer.concat([fmt0Header(6, 8 * 1024 * 1024, MessageType.Video, 1), Buffer.alloc(128, 1)]));
+  await c.ping();
+  const held = (await inputHeld(server.api)) - base;
+  t.diagnostic(`${held} bytes reserved for 128 bytes of a declared 8 MiB message`);
+  assert.ok(held >= 128 && held < 4096, `${held} bytes reserved`);
   const t0 = Date.now();
-  c.sendRaw(fmt0Header(6, 0xffffff, MessageType.Video, 1));
+  c.sendRaw(fmt0Header(7, 0xffffff, MessageType.Video, 1));
   await assertClosedWith(c.conn, 'RTMP_MESSAGE_TOO_LARGE', before, t0);
-  const grew = rssBytes(server.pid) - rssBefore;
-  assert.ok(grew < 20 * 1024 * 1024, `RSS grew by ${(grew / 1048576).toFixed(1)} MiB`);
+  await waitFor(async () => (await inputHeld(server.api)) <= base, 2000, 'the reservation released');
 });
 
-test('headers that reserve too much memory or too many chunk streams are refused', async (t) => {
-  const cases = [
-    {
-      code: 'RTMP_BUFFER_LIMIT',
-      // Three partial 8 MiB messages: two fit the 16 MiB budget of partial messages, the third does not.
-      streams: 3,
-      length: 8 * 1024 * 1024,
-    },
-    {
-      code: 'RTMP_TOO_MANY_CHUNK_STREAMS',
-      // 65 partial 100 kB messages: 6.5 MB in all, within the byte budget, over 64 chunk streams.
-      streams: 65,
-      length: 100_000,
-    },
-  ];
-  for (const k of cases) {
-    await t.test(k.code, async () => {
-      const before = await rtmpErrors(server.api, k.code);
-      const rssBefore = rssBytes(server.pid);
-      const c = await rtmpReady();
-      const parts: Buffer[] = [];
-      for (let i = 0; i < k.streams; i++) {
-        // One 128-byte chunk of each message (the default chunk size), so each stays partial.
-        parts.push(fmt0Header(3 + i, k.length, MessageType.Video, 1), Buffer.alloc(128, i));
-      }
-      const t0 = Date.now();
-      c.sendRaw(Buffer.concat(parts));
-      await assertClosedWith(c.conn, k.code, before, t0);
-      const grew = rssBytes(server.pid) - rssBefore;
-      assert.ok(grew < 20 * 1024 * 1024, `RSS grew by ${(grew / 1048576).toFixed(1)} MiB`);
-    });
+test('partial messages are refused once what arrived passes the limit; declared lengths reserve nothing', async (t) => {
+  const before = await rtmpErrors(server.api, 'RTMP_BUFFER_LIMIT');
+  const base = await inputHeld(server.api);
+  const MiB = 1024 * 1024;
+  const c = await rtmpReady();
+  // The first 128-byte chunks of three 8 MiB messages: 24 MiB declared, over the 16 MiB limit.
+  const csids = [3, 4, 5];
+  c.sendRaw(
+    Buffer.concat(
+      csids.flatMap((cs) => [fmt0Header(cs, 8 * MiB, MessageType.Video, 1), Buffer.alloc(128, cs)]),
+    ),
+  );
+  await c.ping();
+  const headersHeld = (await inputHeld(server.api)) - base;
+  assert.ok(headersHeld >= 3 * 128 && headersHeld < 4096, `${headersHeld} bytes reserved for 384 received`);
+  // Then 1 MiB continuation chunks of the three messages in turn, until the server refuses.
+  c.send({ csid: 2, typeId: MessageType.SetChunkSize, streamId: 0, timestamp: 0, payload: u32(MiB) });
+  const chunkOf = (cs: number): Buffer => Buffer.concat([Buffer.of(0xc0 | cs), Buffer.alloc(MiB, cs)]);
+  let sent = 3 * 128;
+  let heldAt10 = 0;
+  let sentAt10 = 0;
+  for (let i = 0; i < 18 && !c.closed; i++) {
+    c.sendRaw(chunkOf(csids[i % 3]!));
+    sent += MiB;
+    if (sent > 10 * MiB && heldAt10 === 0) {
+      await c.ping();
+      heldAt10 = (await inputHeld(server.api)) - base;
+      sentAt10 = sent;
+    }
+    await sleep(5);
   }
+  const closedAt = await c.conn.waitClosed(CLOSE_MS + 500);
+  await waitFor(
+    async () => (await rtmpErrors(server.api, 'RTMP_BUFFER_LIMIT')) === before + 1,
+    2000,
+    'RTMP_BUFFER_LIMIT counted once',
+  );
+  t.diagnostic(
+    `${headersHeld} bytes reserved for the headers; ${heldAt10} after ${sentAt10} bytes; closed after ${sent} bytes sent, ${closedAt - c.conn.openedAt} ms after connecting`,
+  );
+  assert.ok(heldAt10 >= 10 * MiB && heldAt10 <= 16 * MiB, `${heldAt10} bytes reserved after 10 MiB arrived`);
+  await waitFor(async () => (await inputHeld(server.api)) <= base, 2000, 'the reservation released');
+});
+
+test('a partial message on a 65th chunk stream is refused; each reserves what arrived', async (t) => {
+  const before = await rtmpErrors(server.api, 'RTMP_TOO_MANY_CHUNK_STREAMS');
+  const base = await inputHeld(server.api);
+  const c = await rtmpReady();
+  // One 128-byte chunk of a 100 kB message on each of 63 chunk streams (6.3 MB declared), and
+  // csid 2 for pings: 64 chunk streams with state.
+  const first = (cs: number): Buffer[] => [
+    fmt0Header(cs, 100_000, MessageType.Video, 1),
+    Buffer.alloc(128, cs),
+  ];
+  c.sendRaw(Buffer.concat(Array.from({ length: 63 }, (_, i) => first(3 + i)).flat()));
+  await c.ping();
+  const held = (await inputHeld(server.api)) - base;
+  t.diagnostic(`${held} bytes reserved for 63 x 128 bytes received`);
+  assert.ok(held >= 63 * 128 && held < 63 * 1024, `${held} bytes reserved`);
+  const t0 = Date.now();
+  c.sendRaw(Buffer.concat(first(3 + 63)));
+  await assertClosedWith(c.conn, 'RTMP_TOO_MANY_CHUNK_STREAMS', before, t0);
+  await waitFor(async () => (await inputHeld(server.api)) <= base, 2000, 'the reservations released');
 });
 
 test('a Set Chunk Size of 0 or with the high bit set is RTMP_BAD_CHUNK_SIZE', async (t) => {

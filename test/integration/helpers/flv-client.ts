@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { request, type IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import { FlvReader, parseVideoTag, TagType, type FlvTag } from '../../../libs/flv/index.ts';
@@ -92,6 +93,31 @@ export function httpFlv(url: string, opts: { pauseAfterHeaders?: boolean } = {})
   req.on('close', () => c.markClosed());
   req.end();
   c.setStop(() => req.destroy());
+  return c;
+}
+
+/**
+ * A real player: ffmpeg plays `url` (rtmp://, http://) and writes FLV to its stdout packet by
+ * packet, so tag arrival times are those of the player.
+ */
+export function ffmpegPlayer(url: string): FlvCollector {
+  const c = new FlvCollector();
+  const proc = spawn(
+    'ffmpeg',
+    [
+      ...['-hide_banner', '-loglevel', 'error', '-rw_timeout', '15000000', '-fflags', 'nobuffer'],
+      ...['-i', url, '-c', 'copy', '-f', 'flv', '-flush_packets', '1', 'pipe:1'],
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  proc.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4096)));
+  proc.stdout.on('data', (d: Buffer) => c.feed(d));
+  proc.on('exit', (code, signal) =>
+    c.markClosed(code === 0 ? undefined : new Error(`ffmpeg exited (${code ?? signal}): ${stderr}`)),
+  );
+  c.status = 200;
+  c.setStop(() => proc.kill('SIGKILL'));
   return c;
 }
 

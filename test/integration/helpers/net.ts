@@ -3,8 +3,9 @@ import type { AmfObject, AmfValue } from '../../../libs/amf/index.ts';
 import { ChunkReader } from '../../../libs/rtmp/chunk-reader.ts';
 import { encodeMessage } from '../../../libs/rtmp/chunk-writer.ts';
 import { commandMessage, parseCommand, type RtmpCommand } from '../../../libs/rtmp/commands.ts';
+import { parseUserControl, pingRequestMessage } from '../../../libs/rtmp/control.ts';
 import { HandshakeClient } from '../../../libs/rtmp/handshake-client.ts';
-import { MessageType, type RtmpMessage } from '../../../libs/rtmp/message-types.ts';
+import { MessageType, UserControlEvent, type RtmpMessage } from '../../../libs/rtmp/message-types.ts';
 
 // Raw TCP, HTTP and RTMP pieces for tests that must send what no well-behaved client would.
 
@@ -286,6 +287,25 @@ export class RtmpTestClient {
       if (!check()) throw e;
     }
     return found!;
+  }
+
+  /**
+   * A ping request on chunk stream 2, answered by the server once it has read everything sent
+   * before it on this connection. Only between chunks: a partial chunk would swallow it.
+   */
+  async ping(timeoutMs = 3000): Promise<void> {
+    const value = this.txn++;
+    this.send(pingRequestMessage(value));
+    await this.until(
+      () =>
+        this.messages.some((m) => {
+          if (m.typeId !== MessageType.UserControl) return false;
+          const uc = parseUserControl(m.payload);
+          return uc.event === UserControlEvent.PingResponse && uc.value === value;
+        }),
+      timeoutMs,
+      'ping response',
+    );
   }
 
   async connect(app = 'live', timeoutMs = 3000): Promise<RtmpCommand> {

@@ -96,6 +96,12 @@ export async function getJson<T = Record<string, unknown>>(url: string): Promise
   return (await res.json()) as T;
 }
 
+/** RTMP input bytes the node holds right now (partial messages, split headers, handshakes). */
+export async function inputHeld(api: string): Promise<number> {
+  const stats = await getJson<{ input: { bufferedBytes: number } }>(`${api}/api/v1/stats`);
+  return stats.input.bufferedBytes;
+}
+
 export function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const m = /VmRSS:\s+(\d+) kB/.exec(status);

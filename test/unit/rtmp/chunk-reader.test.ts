@@ -4,6 +4,7 @@ import { ChunkReader } from '../../../libs/rtmp/chunk-reader.ts';
 import type { ChunkReaderLimits } from '../../../libs/rtmp/chunk-reader.ts';
 import type { RtmpMessage } from '../../../libs/rtmp/message-types.ts';
 import { ProtocolError } from '../../../libs/errors/protocol-error.ts';
+import { PIECE_OVERHEAD } from '../../../libs/rtmp/message-assembly.ts';
 import { chunk, chunks, msg, pattern, u32Payload } from './chunk-builder.ts';
 
 const P3 = pattern(3, 3);
@@ -308,10 +309,10 @@ for (const c of errorCases) {
   });
 }
 
-test('chunk reader: message too large is refused before any payload arrives or is buffered', () => {
+test('chunk reader: message too large is refused at its header; one within the limit holds nothing yet', () => {
   const reader = new ChunkReader({ maxMessageSize: 1000 });
   assert.deepEqual(reader.push(chunk({ fmt: 0, csid: 4, typeId: 9, length: 1000 })), []);
-  assert.equal(reader.bufferedBytes, 1000);
+  assert.equal(reader.bufferedBytes, 0);
   const r2 = new ChunkReader({ maxMessageSize: 1000 });
   assert.throws(
     () => r2.push(chunk({ fmt: 0, csid: 4, typeId: 9, length: 1001 })),
@@ -320,19 +321,27 @@ test('chunk reader: message too large is refused before any payload arrives or i
   assert.equal(r2.bufferedBytes, 0);
 });
 
-test('chunk reader: bufferedBytes counts partial messages and stashed header bytes', () => {
+test('chunk reader: bufferedBytes counts partial message and stashed header bytes; memoryBytes what holds them', () => {
   const reader = new ChunkReader();
   const [first, second] = chunks({ fmt: 0, csid: 4, ts: EXT, typeId: 9 }, P200, 128, EXT);
   assert.deepEqual(reader.push(first!.subarray(0, 5)), []);
   assert.equal(reader.bufferedBytes, 5);
+  assert.equal(reader.memoryBytes, 5);
+  // The 16-byte header and 4 payload bytes, kept as a 4-byte piece.
   assert.deepEqual(reader.push(first!.subarray(5, 20)), []);
-  assert.equal(reader.bufferedBytes, 200);
+  assert.equal(reader.bufferedBytes, 4);
+  assert.equal(reader.memoryBytes, 4 + PIECE_OVERHEAD);
+  // 128 of 200 bytes: more than an eighth, so it is kept in storage of the payload's size.
   assert.deepEqual(reader.push(first!.subarray(20)), []);
+  assert.equal(reader.bufferedBytes, 128);
+  assert.equal(reader.memoryBytes, 200);
   assert.deepEqual(reader.push(second!.subarray(0, 3)), []);
-  assert.equal(reader.bufferedBytes, 203);
+  assert.equal(reader.bufferedBytes, 131);
+  assert.equal(reader.memoryBytes, 203);
   const out = reader.push(second!.subarray(3));
   assert.deepEqual(out, [msg(4, 9, 0, EXT, P200)]);
   assert.equal(reader.bufferedBytes, 0);
+  assert.equal(reader.memoryBytes, 0);
 });
 
 test('chunk reader: payloads are exact-size copies with their own memory', () => {
@@ -352,18 +361,26 @@ test('chunk reader: payloads are exact-size copies with their own memory', () =>
   }
 });
 
-test('chunk reader: headers declaring more partial bytes than maxBufferedBytes are refused', () => {
-  const r = new ChunkReader({ maxMessageSize: 1000, maxBufferedBytes: 2500 });
-  // fmt-0 first chunks on different csids, each declaring a 1000-byte message and carrying 128 bytes of it.
-  const header = (csid: number): Buffer =>
-    Buffer.concat([
-      Buffer.from([csid & 0x3f, 0, 0, 0, 0, 0x03, 0xe8, 9, 1, 0, 0, 0]),
-      Buffer.alloc(128, 0xaa),
-    ]);
-  r.push(Buffer.concat([header(4), header(5)]));
-  assert.equal(r.bufferedBytes, 2000);
-  assert.throws(
-    () => r.push(header(6)),
-    (e: unknown) => e instanceof ProtocolError && e.code === 'RTMP_BUFFER_LIMIT',
+test('chunk reader: maxBufferedBytes bounds bytes that arrived, not lengths that headers declare', () => {
+  const max = 10_000;
+  const r = new ChunkReader({ maxMessageSize: 100_000, maxBufferedBytes: max });
+  r.push(chunk({ fmt: 0, csid: 2, typeId: 1 }, u32Payload(1000)));
+  // The first 1000-byte chunks of five 100,000-byte messages: 500,000 bytes declared, 5000 sent.
+  const first = Array.from({ length: 5 }, (_, i) =>
+    chunk({ fmt: 0, csid: 4 + i, typeId: 9, length: 100_000 }, Buffer.alloc(1000, i)),
   );
+  r.push(Buffer.concat(first));
+  assert.ok(r.bufferedBytes >= 5000 && r.bufferedBytes <= max, `${r.bufferedBytes} bytes held`);
+  // Then more chunks of those messages in turn, one chunk per push, until refused.
+  let received = 5000;
+  const refused = (): void => {
+    for (let i = 0; i < 10; i++) {
+      r.push(chunk({ fmt: 3, csid: 4 + (i % 5) }, Buffer.alloc(1000, i)));
+      received += 1000;
+      assert.equal(r.bufferedBytes, received);
+    }
+  };
+  assert.throws(refused, (e: unknown) => e instanceof ProtocolError && e.code === 'RTMP_BUFFER_LIMIT');
+  // Refused at the header of the chunk that would have passed the limit.
+  assert.equal(received, max);
 });
