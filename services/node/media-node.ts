@@ -49,6 +49,9 @@ export interface ListeningAddresses {
 /** How long shutdown lets final statuses reach viewers before closing sockets. */
 const SHUTDOWN_FLUSH_MS = 100;
 
+/** How often the drain looks whether every session has left. */
+const DRAIN_POLL_MS = 200;
+
 /** Window acknowledgement size we announce (what FMS and most servers use). */
 const WINDOW_ACK_SIZE = 2_500_000;
 
@@ -77,6 +80,29 @@ export class MediaNode {
     this.log = log;
     const hooks: NodeHooks = {
       ...roleHooks,
+      // Draining: existing sessions go on, new ones are refused (RTMP status, HTTP 503).
+      authorizePublish: (req, kick) => {
+        if (this.draining) {
+          this.counters.inc('sessions_refused_draining', 1, { proto: 'rtmp' });
+          return Promise.resolve({
+            ok: false,
+            code: 'draining',
+            description: 'this node is shutting down; publish again (the scheduler knows another node)',
+          });
+        }
+        return roleHooks.authorizePublish?.(req, kick) ?? Promise.resolve({ ok: true });
+      },
+      authorizePlay: (req) => {
+        if (this.draining) {
+          this.counters.inc('sessions_refused_draining', 1, { proto: req.protocol });
+          return {
+            ok: false,
+            status: 503,
+            description: 'this node is shutting down; play from another node',
+          };
+        }
+        return roleHooks.authorizePlay?.(req) ?? { ok: true, kind: 'player' };
+      },
       sessionStarted: (s) => {
         this.sessionsByKind[s.kind]++;
         roleHooks.sessionStarted?.(s);
@@ -232,6 +258,32 @@ export class MediaNode {
     this.listening = true;
     this.log.info({ listen: out }, 'sluice node listening');
     return out;
+  }
+
+  /**
+   * Resolves once no publisher, player or relay pull is left, or after `timeoutMs` (false then).
+   * Used by the drain: sessions go on while the scheduler sends newcomers elsewhere.
+   */
+  async waitSessionsGone(timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    const left = (): number => {
+      const k = this.sessionsByKind;
+      return k.publisher + k.player + k.relay;
+    };
+    while (left() > 0) {
+      if (performance.now() >= deadline) {
+        this.log.info({ sessions: { ...this.sessionsByKind }, timeoutMs }, 'drain timeout: closing the rest');
+        return false;
+      }
+      await new Promise((r) =>
+        setTimeout(r, Math.min(DRAIN_POLL_MS, Math.max(1, deadline - performance.now()))),
+      );
+    }
+    return true;
+  }
+
+  get drainTimeoutMs(): number {
+    return this.cfg.drain?.timeoutMs ?? 0;
   }
 
   /** Not ready, stop accepting, end viewers and publishers, close. */
