@@ -52,7 +52,9 @@ export const COUNTERS: Readonly<Record<string, CounterSpec>> = {
   node_id_conflicts: c('Another live process was found registered with this node id.'),
   // Cluster: relays
   relays_started: c('Edge relays (pulls from an origin) started.'),
-  relays_failed: c('Relay connection attempts that failed or ended with an error.'),
+  relays_failed: c(
+    'Relay pull attempts that failed before media flowed (no owner address, connect or play failed).',
+  ),
   relays_given_up: c('Relays abandoned (no owner within the wait, or retries exhausted).'),
   relays_refused_cap: c('Relays refused over the relay cap.'),
   relay_reconnects: c('Relay reconnections after a relay ended.'),

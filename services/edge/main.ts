@@ -1,3 +1,4 @@
+import { timedBus, timedRegistry } from '../../libs/cluster/timed.ts';
 import { ClusterAgent } from '../node/cluster-agent.ts';
 import { advertisedHosts } from '../node/cluster-config.ts';
 import { clusterBus, clusterNodeBase, clusterReadiness, drainOnShutdown } from '../node/cluster-node.ts';
@@ -5,12 +6,14 @@ import type { NodeHooks } from '../node/hooks.ts';
 import { MediaNode } from '../node/media-node.ts';
 import { nodeAddresses, servedProtocols, streamPresence } from '../node/presence.ts';
 import { loadEdgeConfig } from './config.ts';
+import { registerRelayMetrics } from './relay-metrics.ts';
 import { RelayManager } from './relay-manager.ts';
 
 /** Edge: serves every viewer protocol; streams come from their owning origins by relay. */
 export async function runEdge(configFile: string | undefined): Promise<void> {
   const cfg = loadEdgeConfig(configFile);
-  const { log, registry, holder } = clusterNodeBase(cfg, 'edge');
+  const base = clusterNodeBase(cfg, 'edge');
+  const { log, holder } = base;
   let agent: ClusterAgent | null = null;
   let relays: RelayManager | null = null;
   const hooks: NodeHooks = {
@@ -25,8 +28,11 @@ export async function runEdge(configFile: string | undefined): Promise<void> {
     sessionStopped: (s) => agent?.sessionStopped(s),
   };
   const node = new MediaNode(cfg, log, hooks);
-  const bus = clusterBus(cfg, log, node.counters);
+  // Timed at the boundary: every registry and bus call of this node is measured here.
+  const registry = timedRegistry(base.registry, node.counters);
+  const bus = timedBus(clusterBus(cfg, log, node.counters), node.counters);
   clusterReadiness(node, registry, bus);
+  const relayMetrics = registerRelayMetrics(node.metrics, () => relays);
   relays = new RelayManager({
     holder,
     hub: node.hub,
@@ -36,6 +42,7 @@ export async function runEdge(configFile: string | undefined): Promise<void> {
     log: log.child({ component: 'relay' }),
     counters: node.counters,
     opts: { ...cfg.relay, noOwnerGiveUpMs: cfg.stream.waitPublisherMs },
+    firstMedia: relayMetrics.firstMedia,
   });
   const manager = relays;
   const listening = await node.start();

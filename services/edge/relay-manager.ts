@@ -44,6 +44,13 @@ export class RelayManager {
     return this.relays.size;
   }
 
+  /** Relays receiving media now (read at scrape time). */
+  get liveCount(): number {
+    let n = 0;
+    for (const r of this.relays.values()) if (r.live) n++;
+    return n;
+  }
+
   isRelaying(key: string): boolean {
     return this.relays.get(key)?.live ?? false;
   }

@@ -41,6 +41,8 @@ export interface RelayDeps {
   log: Logger;
   counters: Counters;
   opts: RelayOptions;
+  /** Once per relay, at its first media: seconds since the relay started (its latency metric). */
+  firstMedia?: (startSeconds: number) => void;
 }
 
 /** While live, the owner is re-checked every ownerPollMs times this (a cheap Redis read). */
@@ -74,7 +76,9 @@ export class Relay {
   private endPull: (why: string) => void = () => {};
   /** When the first viewer asked; for the relay-start latency log. */
   private readonly requestedAt = Date.now();
+  private readonly startedAtMono = performance.now();
   private everLive = false;
+  private everMedia = false;
   /** Called when the relay stops by itself (no owner within the viewers' wait). */
   onGiveUp: (reason: string) => void = () => {};
 
@@ -205,6 +209,7 @@ export class Relay {
       noOwnerSince = null;
       const ended = await this.pull(owner);
       if (this.stopped) break;
+      if (ended === 'failed') this.d.counters.inc('relays_failed');
       if (ended === 'was-live') backoff = this.d.opts.reconnectMinMs;
       this.d.counters.inc('relay_reconnects');
       // Jittered so that every edge of a failed origin does not come back at the same instant;
@@ -279,6 +284,10 @@ export class Relay {
       // The hub sees the relay as the publisher from its first frame (media can follow
       // Play.Start in the same read, before play() resolves).
       if (!this.handle) this.attach(owner);
+      if (!this.everMedia) {
+        this.everMedia = true;
+        this.d.firstMedia?.((performance.now() - this.startedAtMono) / 1000);
+      }
       try {
         const frame = classifyRtmpMedia(msg);
         if (frame && this.handle) this.d.hub.getOrCreate(this.key).write(this.handle, frame);

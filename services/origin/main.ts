@@ -17,6 +17,7 @@ export async function runOrigin(configFile: string | undefined): Promise<void> {
     holder,
     log,
     registry,
+    timeOps: true,
     makeBus: (counters) => clusterBus(cfg, log, counters),
     ownership: cfg.ownership,
     heartbeatMs: cfg.cluster.heartbeatMs,

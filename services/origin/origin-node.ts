@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { timedBus, timedRegistry } from '../../libs/cluster/timed.ts';
 import type { EventBus, Holder, StreamRegistry } from '../../libs/cluster/types.ts';
 import type { Counters } from '../../libs/metrics/counters.ts';
 import { ClusterAgent } from '../node/cluster-agent.ts';
@@ -20,6 +21,8 @@ export interface OriginNodeOptions {
   heartbeatMs: number;
   nodeTtlMs: number;
   hosts: { internal: string; public: string };
+  /** Registry and bus calls timed (registry/bus op histograms and errors): cluster roles. */
+  timeOps?: boolean;
   /** Who may play (origins check relay credentials and epochs); everyone when absent. */
   authorizePlay?: (epochs: RelayEpochCheck) => NodeHooks['authorizePlay'];
 }
@@ -46,11 +49,13 @@ export async function startOriginNode(
     if (gate) hooks.authorizePlay = gate;
   }
   const node = new MediaNode(o.cfg, o.log, hooks);
-  const bus = o.makeBus(node.counters);
+  const made = o.makeBus(node.counters);
+  const bus = o.timeOps ? timedBus(made, node.counters) : made;
+  const registry = o.timeOps ? timedRegistry(o.registry, node.counters) : o.registry;
   ownership = new Ownership({
     ...o.ownership,
     holder: o.holder,
-    registry: o.registry,
+    registry,
     bus,
     log: o.log.child({ component: 'ownership' }),
     counters: node.counters,
@@ -63,7 +68,7 @@ export async function startOriginNode(
     holder: o.holder,
     role: o.role,
     node,
-    registry: o.registry,
+    registry,
     bus,
     log: o.log.child({ component: 'cluster' }),
     ...addrs,
