@@ -53,7 +53,12 @@ const count: Obj = { type: 'integer', minimum: 0 };
 const anyObj: Obj = { type: 'object' };
 const strMap: Obj = { type: 'object', additionalProperties: { type: 'string' } };
 const list: Obj = { type: 'array' };
-const intOrPercent: Obj = { anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^[0-9]+%$' }] };
+const intOrPercent: Obj = {
+  anyOf: [
+    { type: 'integer', minimum: 0 },
+    { type: 'string', pattern: '^[0-9]+%$' },
+  ],
+};
 const image: Obj = {
   type: 'object',
   additionalProperties: false,
@@ -81,7 +86,10 @@ const obj = (properties: Obj, required: string[] = []): Obj => ({
 });
 const external = (what: string, keyDefault: string): Obj =>
   obj({
-    url: { type: 'string', description: `External ${what} URL; set (or existingSecret) and no ${what} is deployed.` },
+    url: {
+      type: 'string',
+      description: `External ${what} URL; set (or existingSecret) and no ${what} is deployed.`,
+    },
     existingSecret: str,
     existingSecretKey: { type: 'string', default: keyDefault },
     bundled: obj({ image, resources: anyObj }),
@@ -158,7 +166,11 @@ export function valuesSchema(): Obj {
         ...scheduling,
       }),
       metrics: obj({
-        serviceMonitor: obj({ enabled: bool, interval: { type: 'string', pattern: '^[0-9]+(ms|s|m|h)$' }, labels: strMap }),
+        serviceMonitor: obj({
+          enabled: bool,
+          interval: { type: 'string', pattern: '^[0-9]+(ms|s|m|h)$' },
+          labels: strMap,
+        }),
       }),
     },
   };

@@ -53,13 +53,18 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
     'edge.autoscaling.custom': { enabled: true, provider: 'keda', targetAverageValue: '300' },
   },
   'ingress on, ServiceMonitor on, autoscaling off': {
-    'scheduler.ingress': { enabled: true, className: 'nginx', host: 'live.example.com', tls: [{ secretName: 'live-tls', hosts: ['live.example.com'] }] },
+    'scheduler.ingress': {
+      enabled: true,
+      className: 'nginx',
+      host: 'live.example.com',
+      tls: [{ secretName: 'live-tls', hosts: ['live.example.com'] }],
+    },
     'metrics.serviceMonitor.enabled': true,
     'edge.autoscaling.enabled': false,
     'edge.replicas': 3,
   },
   'role config overrides and other ports': {
-    'ports': { rtmp: 11935, http: 18080, api: 18083, scheduler: 18090 },
+    ports: { rtmp: 11935, http: 18080, api: 18083, scheduler: 18090 },
     'origin.config': { ownership: { leaseMs: 20000, refreshMs: 5000 }, log: { level: 'debug' } },
     'edge.config': { relay: { idleStopMs: 3000, maxRelays: 50 }, viewer: { writeCoalesceMs: 0 } },
     'scheduler.config': { routing: { maxLoadRatio: 0.8 }, view: { maxNodes: 500 } },
@@ -67,7 +72,11 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
   },
 };
 
-const SLUICE_WORKLOADS = ['StatefulSet/demo-sluice-origin', 'Deployment/demo-sluice-edge', 'Deployment/demo-sluice-scheduler'];
+const SLUICE_WORKLOADS = [
+  'StatefulSet/demo-sluice-origin',
+  'Deployment/demo-sluice-edge',
+  'Deployment/demo-sluice-scheduler',
+];
 const ROLE_OF: Record<string, string> = {
   'demo-sluice-origin': 'origin',
   'demo-sluice-edge': 'edge',
@@ -146,7 +155,11 @@ test('values the role schemas refuse stop helm before anything renders', async (
     ['scheduler.config', { routing: { maxLoadRatio: 'high' } }, /maxLoadRatio/],
     ['edge.autoscaling.custom', { provider: 'magic' }, /provider/],
   ] as const) {
-    await assert.rejects(renderChart({ [key]: value }), (e: Error) => message.test(e.message), `${key}=${JSON.stringify(value)}`);
+    await assert.rejects(
+      renderChart({ [key]: value }),
+      (e: Error) => message.test(e.message),
+      `${key}=${JSON.stringify(value)}`,
+    );
   }
 });
 
@@ -160,20 +173,35 @@ test('defaults: bundled Redis and NATS, origins advertise their pod DNS names, s
   assert.equal((headless.spec as { clusterIP: string }).clusterIP, 'None');
   const o = podRun(objs, origin, ctx);
   // The name another pod resolves for pod 0 of the StatefulSet under its headless Service.
-  assert.equal(o.env.SLUICE_ADVERTISE_HOST, 'demo-sluice-origin-0.demo-sluice-origin-headless.media.svc.cluster.local');
+  assert.equal(
+    o.env.SLUICE_ADVERTISE_HOST,
+    'demo-sluice-origin-0.demo-sluice-origin-headless.media.svc.cluster.local',
+  );
   assert.equal(o.env.SLUICE_NODE_ID, 'demo-sluice-origin-0');
   assert.equal(o.env.SLUICE_REDIS_URL, 'redis://demo-sluice-redis.media.svc.cluster.local:6379/0');
   assert.equal(o.env.SLUICE_NATS_URL, 'nats://demo-sluice-nats.media.svc.cluster.local:4222');
   const e = podRun(objs, find(objs, 'Deployment', 'demo-sluice-edge'), ctx);
   assert.equal(e.env.SLUICE_ADVERTISE_HOST, ctx.podIp);
-  assert.equal(e.env.SLUICE_RELAY_SECRET, o.env.SLUICE_RELAY_SECRET, 'origins and edges share the relay secret');
+  assert.equal(
+    e.env.SLUICE_RELAY_SECRET,
+    o.env.SLUICE_RELAY_SECRET,
+    'origins and edges share the relay secret',
+  );
   assert.ok((o.env.SLUICE_RELAY_SECRET ?? '').length >= 32, 'a generated relay secret');
 
-  for (const w of [...workloads(objs), find(objs, 'StatefulSet', 'demo-sluice-redis'), find(objs, 'StatefulSet', 'demo-sluice-nats')]) {
+  for (const w of [
+    ...workloads(objs),
+    find(objs, 'StatefulSet', 'demo-sluice-redis'),
+    find(objs, 'StatefulSet', 'demo-sluice-nats'),
+  ]) {
     const spec = (w.spec as { template: { spec: Record<string, unknown> } }).template.spec as {
       securityContext: { runAsNonRoot: boolean };
       containers: {
-        securityContext: { readOnlyRootFilesystem: boolean; allowPrivilegeEscalation: boolean; capabilities: { drop: string[] } };
+        securityContext: {
+          readOnlyRootFilesystem: boolean;
+          allowPrivilegeEscalation: boolean;
+          capabilities: { drop: string[] };
+        };
         readinessProbe?: { httpGet?: { path: string } };
         livenessProbe?: { httpGet?: { path: string } };
         resources?: { requests?: object };
@@ -188,28 +216,50 @@ test('defaults: bundled Redis and NATS, origins advertise their pod DNS names, s
     }
   }
   for (const w of workloads(objs)) {
-    const c = (w.spec as { template: { spec: { containers: { readinessProbe: { httpGet: { path: string } }; livenessProbe: { httpGet: { path: string } } }[] } } }).template.spec.containers[0];
+    const c = (
+      w.spec as {
+        template: {
+          spec: {
+            containers: {
+              readinessProbe: { httpGet: { path: string } };
+              livenessProbe: { httpGet: { path: string } };
+            }[];
+          };
+        };
+      }
+    ).template.spec.containers[0];
     assert.equal(c?.readinessProbe.httpGet.path, '/readyz', w.metadata.name);
     assert.equal(c?.livenessProbe.httpGet.path, '/healthz', w.metadata.name);
   }
   // Edges: HPA on CPU, grace covering preStop and the drain, a disruption budget.
   const hpa = find(objs, 'HorizontalPodAutoscaler', 'demo-sluice-edge');
-  assert.deepEqual(
-    (hpa.spec as { metrics: unknown[] }).metrics,
-    [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }],
-  );
+  assert.deepEqual((hpa.spec as { metrics: unknown[] }).metrics, [
+    { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } },
+  ]);
   const edge = find(objs, 'Deployment', 'demo-sluice-edge');
   assert.equal((edge.spec as { replicas?: number }).replicas, undefined, 'the HPA owns the replica count');
-  const pod = (edge.spec as { template: { spec: { terminationGracePeriodSeconds: number; containers: { lifecycle: unknown }[] } } }).template.spec;
+  const pod = (
+    edge.spec as {
+      template: { spec: { terminationGracePeriodSeconds: number; containers: { lifecycle: unknown }[] } };
+    }
+  ).template.spec;
   assert.equal(pod.terminationGracePeriodSeconds, 5 + 30 + 10);
   assert.deepEqual(pod.containers[0]?.lifecycle, { preStop: { exec: { command: ['sleep', '5'] } } });
-  for (const n of ['demo-sluice-origin', 'demo-sluice-edge', 'demo-sluice-scheduler']) find(objs, 'PodDisruptionBudget', n);
-  assert.equal(objs.filter((x) => x.kind === 'Ingress' || x.kind === 'ServiceMonitor' || x.kind === 'ScaledObject').length, 0);
+  for (const n of ['demo-sluice-origin', 'demo-sluice-edge', 'demo-sluice-scheduler'])
+    find(objs, 'PodDisruptionBudget', n);
+  assert.equal(
+    objs.filter((x) => x.kind === 'Ingress' || x.kind === 'ServiceMonitor' || x.kind === 'ScaledObject')
+      .length,
+    0,
+  );
 });
 
 test('variants: external services drop the bundled ones, custom metrics, KEDA, ingress', async () => {
   const ext = await renderChart(VARIANTS['external Redis and NATS URLs']);
-  assert.ok(!ext.some((o) => /-(redis|nats)$/.test(o.metadata.name)), 'no bundled Redis/NATS with external URLs');
+  assert.ok(
+    !ext.some((o) => /-(redis|nats)$/.test(o.metadata.name)),
+    'no bundled Redis/NATS with external URLs',
+  );
   const e = podRun(ext, find(ext, 'Deployment', 'demo-sluice-edge'), ctx);
   assert.equal(e.env.SLUICE_NATS_URL, 'tls://nats.example.internal:4222');
 
@@ -221,19 +271,38 @@ test('variants: external services drop the bundled ones, custom metrics, KEDA, i
   assert.equal(s.env.SLUICE_NATS_CREDS, `${s.mounts['/etc/sluice-nats']}/nats.creds`);
 
   const adapter = await renderChart(VARIANTS['HPA on a custom metric (prometheus-adapter)']);
-  const metrics = (find(adapter, 'HorizontalPodAutoscaler', 'demo-sluice-edge').spec as { metrics: { type: string; pods?: unknown }[] }).metrics;
-  assert.deepEqual(metrics[1], { type: 'Pods', pods: { metric: { name: 'sluice_sent_bytes' }, target: { type: 'AverageValue', averageValue: '50M' } } });
+  const metrics = (
+    find(adapter, 'HorizontalPodAutoscaler', 'demo-sluice-edge').spec as {
+      metrics: { type: string; pods?: unknown }[];
+    }
+  ).metrics;
+  assert.deepEqual(metrics[1], {
+    type: 'Pods',
+    pods: { metric: { name: 'sluice_sent_bytes' }, target: { type: 'AverageValue', averageValue: '50M' } },
+  });
 
   const keda = await renderChart(VARIANTS['KEDA ScaledObject']);
   assert.ok(!keda.some((o) => o.kind === 'HorizontalPodAutoscaler'), 'KEDA makes its own HPA');
-  const so = find(keda, 'ScaledObject', 'demo-sluice-edge').spec as { triggers: { type: string; metadata: Record<string, string> }[] };
-  assert.equal(so.triggers[1]?.metadata.query, 'sum(sluice_viewers{namespace="media",pod=~"demo-sluice-edge-.*"})');
+  const so = find(keda, 'ScaledObject', 'demo-sluice-edge').spec as {
+    triggers: { type: string; metadata: Record<string, string> }[];
+  };
+  assert.equal(
+    so.triggers[1]?.metadata.query,
+    'sum(sluice_viewers{namespace="media",pod=~"demo-sluice-edge-.*"})',
+  );
   assert.equal(so.triggers[1]?.metadata.threshold, '300');
 
   const ing = await renderChart(VARIANTS['ingress on, ServiceMonitor on, autoscaling off']);
-  const rules = (find(ing, 'Ingress', 'demo-sluice-scheduler').spec as { rules: { host: string; http: { paths: { path: string }[] } }[] }).rules;
+  const rules = (
+    find(ing, 'Ingress', 'demo-sluice-scheduler').spec as {
+      rules: { host: string; http: { paths: { path: string }[] } }[];
+    }
+  ).rules;
   assert.equal(rules[0]?.host, 'live.example.com');
-  assert.deepEqual(rules[0]?.http.paths.map((p) => p.path), ['/play', '/api/v1']);
+  assert.deepEqual(
+    rules[0]?.http.paths.map((p) => p.path),
+    ['/play', '/api/v1'],
+  );
   assert.equal((find(ing, 'Deployment', 'demo-sluice-edge').spec as { replicas: number }).replicas, 3);
   assert.ok(!ing.some((o) => o.kind === 'HorizontalPodAutoscaler'));
   find(ing, 'ServiceMonitor', 'demo-sluice');
@@ -242,8 +311,12 @@ test('variants: external services drop the bundled ones, custom metrics, KEDA, i
 test('the Kubernetes schema check refuses a broken manifest and an unknown kind', async () => {
   const objs = await renderChart();
   const edge = structuredClone(find(objs, 'Deployment', 'demo-sluice-edge'));
-  const c = (edge.spec as { template: { spec: { containers: { ports: { containerPort: unknown }[] }[] } } }).template.spec.containers[0];
+  const c = (edge.spec as { template: { spec: { containers: { ports: { containerPort: unknown }[] }[] } } })
+    .template.spec.containers[0];
   if (c?.ports[0]) c.ports[0].containerPort = 'rtmp';
   await assert.rejects(validateObject(edge), /containerPort/);
-  await assert.rejects(validateObject({ apiVersion: 'apps/v1', kind: 'Deploymnet', metadata: { name: 'x' } }), /Deploymnet/);
+  await assert.rejects(
+    validateObject({ apiVersion: 'apps/v1', kind: 'Deploymnet', metadata: { name: 'x' } }),
+    /Deploymnet/,
+  );
 });

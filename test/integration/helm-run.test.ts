@@ -92,7 +92,11 @@ async function rewriteListens(pod: PodRun): Promise<Map<number, number>> {
 }
 
 /** Starts the workload's first pod as rendered; the image's /app is this checkout. */
-async function startPod(objs: K8sObject[], workload: K8sObject, servicePorts: Map<number, number>): Promise<RunningPod> {
+async function startPod(
+  objs: K8sObject[],
+  workload: K8sObject,
+  servicePorts: Map<number, number>,
+): Promise<RunningPod> {
   const pod = podRun(objs, workload, { podIp: '127.0.0.1', namespace: NAMESPACE });
   const hosts = serviceHosts(objs);
   const env: Record<string, string> = {};
@@ -101,7 +105,7 @@ async function startPod(objs: K8sObject[], workload: K8sObject, servicePorts: Ma
   const [cmd, script, ...args] = pod.argv;
   assert.equal(cmd, 'node');
   assert.ok(script?.startsWith(`${APP_DIR}/`), `the program is in the image's ${APP_DIR}: ${script}`);
-  assert.equal(join(ROOT, script.slice(APP_DIR.length)), SLUICE_BIN);
+  assert.equal(join(ROOT, (script ?? '').slice(APP_DIR.length)), SLUICE_BIN);
   const proc = spawn(process.execPath, [SLUICE_BIN, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
@@ -130,7 +134,8 @@ function probeUrl(workload: K8sObject, pod: RunningPod, probe: 'livenessProbe' |
   const p = c[probe];
   assert.ok(p, `${workload.metadata.name}: ${probe}`);
   const named = p.httpGet.port;
-  const containerPort = typeof named === 'number' ? named : c.ports.find((x) => x.name === named)?.containerPort;
+  const containerPort =
+    typeof named === 'number' ? named : c.ports.find((x) => x.name === named)?.containerPort;
   const local = containerPort === undefined ? undefined : pod.ports.get(containerPort);
   assert.ok(local, `${workload.metadata.name}: ${probe} port ${named} is a listen port of the config`);
   return `http://127.0.0.1:${local}${p.httpGet.path}`;
@@ -205,13 +210,18 @@ test('the rendered origin, edge and scheduler run as described and serve a strea
   const pub = publish(media, `rtmp://127.0.0.1:${originRtmp}/live/helm`, { loop: true });
   children.push(pub);
   const viewer = httpFlv(`http://127.0.0.1:${edgeHttp}/live/helm.flv`);
-  await waitFor(() => viewer.tags.filter((x) => x.type === 9).length >= 50, 20_000, 'video through the edge').catch(
-    (e: Error) => {
-      throw new Error(`${e.message}; status ${viewer.status}, ${viewer.bytes} bytes\n${dump()}`);
-    },
-  );
+  await waitFor(
+    () => viewer.tags.filter((x) => x.type === 9).length >= 50,
+    20_000,
+    'video through the edge',
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}; status ${viewer.status}, ${viewer.bytes} bytes\n${dump()}`);
+  });
   assert.equal(viewer.status, 200);
-  assert.ok(viewer.tags.some((x) => x.type === 8), 'audio through the edge');
+  assert.ok(
+    viewer.tags.some((x) => x.type === 8),
+    'audio through the edge',
+  );
   viewer.stop();
 
   // The scheduler knows the edge by the address the edge advertised (its pod IP) and sends a
@@ -228,7 +238,11 @@ test('the rendered origin, edge and scheduler run as described and serve a strea
   );
   assert.equal(location, `http://127.0.0.1:${edgeHttp}/live/helm.flv`);
   const redirected = httpFlv(location);
-  await waitFor(() => redirected.tags.filter((x) => x.type === 9).length >= 10, 15_000, 'video after the redirect');
+  await waitFor(
+    () => redirected.tags.filter((x) => x.type === 9).length >= 10,
+    15_000,
+    'video after the redirect',
+  );
   redirected.stop();
   await pub.kill();
 

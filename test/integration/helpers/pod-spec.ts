@@ -84,7 +84,9 @@ export function podRun(objs: K8sObject[], workload: K8sObject, ctx: PodContext, 
     : template.spec.containers[0];
   if (!c) throw new Error(`${workload.metadata.name}: no container ${container ?? ''}`);
   const podName =
-    workload.kind === 'StatefulSet' ? `${workload.metadata.name}-0` : `${workload.metadata.name}-7d9f8b6c5-x2k4q`;
+    workload.kind === 'StatefulSet'
+      ? `${workload.metadata.name}-0`
+      : `${workload.metadata.name}-7d9f8b6c5-x2k4q`;
 
   const env: Record<string, string> = {};
   for (const v of c.env ?? []) {
@@ -115,7 +117,8 @@ export function podRun(objs: K8sObject[], workload: K8sObject, ctx: PodContext, 
     const dir = join(root, m.name);
     mkdirSync(dir, { recursive: true });
     if (vol.configMap) {
-      for (const [k, text] of Object.entries(configMapData(objs, vol.configMap.name))) writeFileSync(join(dir, k), text);
+      for (const [k, text] of Object.entries(configMapData(objs, vol.configMap.name)))
+        writeFileSync(join(dir, k), text);
     } else if (vol.secret) {
       const name = vol.secret.secretName;
       const s = objs.find((o) => o.kind === 'Secret' && o.metadata.name === name);
@@ -125,7 +128,8 @@ export function podRun(objs: K8sObject[], workload: K8sObject, ctx: PodContext, 
             .filter((k) => k.startsWith(`${name}/`))
             .map((k) => k.slice(name.length + 1));
       for (const k of keys) writeFileSync(join(dir, k), secretValue(objs, name, k, ctx));
-    } else if (!vol.emptyDir) throw new Error(`${workload.metadata.name}: volume ${vol.name} of an unknown type`);
+    } else if (!vol.emptyDir)
+      throw new Error(`${workload.metadata.name}: volume ${vol.name} of an unknown type`);
     mounts[m.mountPath] = dir;
   }
   // Longest mount path first, so /etc/sluice-nats is not taken for /etc/sluice.
