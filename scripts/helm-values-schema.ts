@@ -38,6 +38,8 @@ export function configSection(role: string): Obj {
   };
   const props = { ...(schema.properties as Obj) };
   delete props.$schema;
+  // The chart writes drain.timeoutMs from <role>.drain.timeoutSeconds, with the grace period.
+  delete props.drain;
   return {
     type: 'object',
     description: `Overrides of the ${role} config (conf/${role}.schema.json), rendered into its ConfigMap. Node id, Redis and NATS URLs, advertised hosts and the relay secret are set by the chart through the environment, which wins over these.`,
@@ -122,7 +124,7 @@ export function valuesSchema(): Obj {
         config: configSection('origin'),
         publicHost: str,
         service: obj({ type: serviceType, annotations: strMap, rtmpPort: port }),
-        terminationGracePeriodSeconds: count,
+        drain: obj({ timeoutSeconds: { type: 'integer', minimum: 0, maximum: 3600 } }),
         pdb: pdb({ maxUnavailable: intOrPercent }),
         ...scheduling,
       }),
@@ -131,7 +133,7 @@ export function valuesSchema(): Obj {
         config: configSection('edge'),
         publicHost: str,
         service: obj({ type: serviceType, annotations: strMap, rtmpPort: port, httpPort: port }),
-        drain: obj({ preStopSeconds: count, timeoutSeconds: count }),
+        drain: obj({ preStopSeconds: count, timeoutSeconds: { type: 'integer', minimum: 0, maximum: 3600 } }),
         autoscaling: obj({
           enabled: bool,
           minReplicas: { type: 'integer', minimum: 1 },

@@ -25,7 +25,8 @@ export const schemaKeyProperty = {
 export interface EnvOverride {
   env: string;
   path: readonly string[];
-  kind: 'listen' | 'string';
+  /** `integer`: decimal digits, set as a number (the schema then checks its range). */
+  kind: 'listen' | 'string' | 'integer';
 }
 
 /**
@@ -71,7 +72,13 @@ export function loadConfig<T>(opts: {
         continue;
       }
     }
-    setPath(raw as Record<string, unknown>, o.path, value);
+    if (o.kind === 'integer' && !/^\d{1,15}$/.test(value)) {
+      problems.push(
+        `${o.path.join('.')}: must be a non-negative integer, got ${JSON.stringify(value)} (from ${o.env})`,
+      );
+      continue;
+    }
+    setPath(raw as Record<string, unknown>, o.path, o.kind === 'integer' ? Number(value) : value);
     fromEnv.set(o.path.join('.'), o.env);
   }
   const validate = validatorFor(opts.schema);

@@ -36,7 +36,11 @@ export class StreamHub {
   /** One write-coalescing window for every stream of the node. */
   readonly flusher: Flusher;
   /** Bytes in from publishers and out to viewers since start, all streams. */
-  readonly totals: ByteTotals = { bytesIn: 0, bytesOut: 0 };
+  readonly totals: ByteTotals & { bytesOutByProtocol: Map<string, { bytes: number }> } = {
+    bytesIn: 0,
+    bytesOut: 0,
+    bytesOutByProtocol: new Map(),
+  };
   /** Called after a viewer joined or left a stream (edges drive relays with it). */
   onViewersChanged: ((s: Stream) => void) | null = null;
 
@@ -51,6 +55,15 @@ export class StreamHub {
 
   get size(): number {
     return this.streams.size;
+  }
+
+  /** Every stream now (for scrape-time gauges). */
+  all(): IterableIterator<Stream> {
+    return this.streams.values();
+  }
+
+  keys(): IterableIterator<string> {
+    return this.streams.keys();
   }
 
   get(key: string): Stream | undefined {

@@ -22,6 +22,8 @@ export interface StreamStartInfo {
 export interface Sink {
   readonly id: string;
   readonly format: OutputFormat;
+  /** What the viewer plays over (`rtmp`, `http-flv`, `ws-flv`, `relay`), for metrics; defaults to the format name. */
+  readonly protocol?: string;
   /**
    * False for the few sinks whose latency matters more than a syscall (relay pulls feeding an
    * edge): they are not held in the write-coalescing window.

@@ -46,6 +46,8 @@ const PUBLISHER_SWITCH_GAP_MS = 40;
 export interface ByteTotals {
   bytesIn: number;
   bytesOut: number;
+  /** Bytes out by viewer protocol (one counter object per protocol, shared by its viewers). */
+  bytesOutByProtocol?: Map<string, { bytes: number }>;
 }
 
 export interface StreamDeps {
@@ -77,6 +79,8 @@ export class Subscriber implements Holdable {
   droppedSinceLog = 0;
   lastDropLogAt = 0;
   bytesSent = 0;
+  /** The node-wide sent-bytes counter of this viewer's protocol. */
+  sentTotal: { bytes: number } = { bytes: 0 };
   /**
    * `bytesSent` when the start burst was written. Until the socket has drained that far, the
    * burst does not count against the viewer's byte budget: the cached GOP may be bigger than
@@ -258,6 +262,13 @@ export class Stream {
 
   addSubscriber(sink: Sink): Subscriber {
     const sub = new Subscriber(sink);
+    const byProtocol = this.totals.bytesOutByProtocol;
+    if (byProtocol) {
+      const protocol = sink.protocol ?? sink.format.name;
+      let total = byProtocol.get(protocol);
+      if (!total) byProtocol.set(protocol, (total = { bytes: 0 }));
+      sub.sentTotal = total;
+    }
     this.subs.add(sub);
     if (this.publisher) this.startSubscriber(sub);
     else this.armWait(sub, EndReason.NotFound);
@@ -416,6 +427,7 @@ export class Stream {
     const buf = wireBytes(msg, sub.sink.format);
     sub.bytesSent += buf.length;
     this.totals.bytesOut += buf.length;
+    sub.sentTotal.bytes += buf.length;
     sub.sink.write(buf);
   }
 }

@@ -1,6 +1,6 @@
 import { ClusterAgent } from '../node/cluster-agent.ts';
 import { advertisedHosts } from '../node/cluster-config.ts';
-import { clusterBus, clusterNodeBase, drainOnShutdown } from '../node/cluster-node.ts';
+import { clusterBus, clusterNodeBase, clusterReadiness, drainOnShutdown } from '../node/cluster-node.ts';
 import type { NodeHooks } from '../node/hooks.ts';
 import { MediaNode } from '../node/media-node.ts';
 import { nodeAddresses, servedProtocols, streamPresence } from '../node/presence.ts';
@@ -26,6 +26,7 @@ export async function runEdge(configFile: string | undefined): Promise<void> {
   };
   const node = new MediaNode(cfg, log, hooks);
   const bus = clusterBus(cfg, log, node.counters);
+  clusterReadiness(node, registry, bus);
   relays = new RelayManager({
     holder,
     hub: node.hub,

@@ -2,24 +2,34 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Counters } from '../../libs/metrics/counters.ts';
+import type { Metrics } from '../../libs/metrics/metrics.ts';
 import type { StreamHub } from '../../libs/stream/index.ts';
 import { answerClientError, CONNECTIONS_CHECKING_INTERVAL_MS } from '../../libs/http/client-error.ts';
 import { listenOn } from '../../libs/http/listen.ts';
-import { gaugeText } from '../../libs/metrics/gauges.ts';
 
 export interface ApiDeps {
   hub: StreamHub;
   counters: Counters;
+  /** The node's registry: counters, gauges, histograms and process metrics. */
+  metrics: Metrics;
   log: Logger;
   nodeId: string;
-  /** True once every media listener is up (and false again while draining). */
-  ready: () => boolean;
+  /** Readiness: ready once listeners are up (and, in cluster roles, registry and bus); not while draining. */
+  health: () => NodeHealth;
   /** Sessions by kind now (what heartbeats report as the node's load). */
   sessions: () => { publisher: number; player: number; relay: number };
   /** The node-wide input memory budget and what it holds now. */
   input: { readonly bufferedBytes: number; readonly budgetBytes: number };
   /** Open media connections (RTMP and HTTP) and the limit. */
   connections: () => { active: number; max: number };
+}
+
+export interface NodeHealth {
+  ready: boolean;
+  /** starting (listeners or cluster links not up yet), ready, draining, or unready (a link lost). */
+  status: 'starting' | 'ready' | 'draining' | 'unready';
+  /** Each condition readiness needs, and whether it holds now. */
+  checks: Record<string, boolean>;
 }
 
 /** Health, stats and metrics on the API port. Later issues add the lal-compatible HTTP API here. */
@@ -72,17 +82,24 @@ export class ApiServer {
     }
     switch (path) {
       case '/healthz': {
-        const ok = this.deps.ready();
-        json(res, ok ? 200 : 503, { status: ok ? 'ok' : 'starting', node: this.deps.nodeId });
+        // Alive: the process answers. Readiness (taking new sessions) is /readyz.
+        const h = this.deps.health();
+        const status = h.status === 'ready' ? 'ok' : h.status;
+        json(res, 200, { status, node: this.deps.nodeId });
+        return;
+      }
+      case '/readyz': {
+        const h = this.deps.health();
+        json(res, h.ready ? 200 : 503, { status: h.status, node: this.deps.nodeId, checks: h.checks });
         return;
       }
       case '/metrics':
-        res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' }).end(
-          this.deps.counters.toPrometheus() +
-            gaugeText({
-              input_buffered_bytes: this.deps.input.bufferedBytes,
-              input_budget_bytes: this.deps.input.budgetBytes,
-            }),
+        this.deps.metrics.text().then(
+          (text) => res.writeHead(200, { 'Content-Type': this.deps.metrics.contentType }).end(text),
+          (e: unknown) => {
+            this.log.error({ err: e }, 'metrics collection failed');
+            res.writeHead(500).end();
+          },
         );
         return;
       case '/api/v1/streams':
@@ -101,6 +118,7 @@ export class ApiServer {
             arrayBuffersBytes: m.arrayBuffers,
           },
           cpu: { userMicros: cpu.user, systemMicros: cpu.system },
+          status: this.deps.health().status,
           streams: this.deps.hub.size,
           sessions: this.deps.sessions(),
           input: { bufferedBytes: this.deps.input.bufferedBytes, budgetBytes: this.deps.input.budgetBytes },

@@ -62,22 +62,48 @@ export function clusterBus(cfg: ClusterNodeConfig, log: Logger, counters: Counte
   });
 }
 
+/** What the process needs after the drain to close everything (beyond drain.timeoutMs). */
+const CLOSE_GRACE_MS = 10_000;
+
 /**
- * SIGTERM drains (DESIGN "Failure is normal"): not ready and marked draining so the scheduler
- * stops routing here, then `handOff` (release claims, stop relays), then close everything.
+ * Readiness of a cluster role also waits for its links: the registry (Redis) and the bus (NATS).
+ * Both are watched for as long as the node runs: losing one makes the node not ready.
+ */
+export function clusterReadiness(
+  node: MediaNode,
+  registry: { readonly status: string },
+  bus: { readonly connected: boolean },
+): void {
+  node.addReadinessCheck('registry', () => registry.status === 'ready');
+  node.addReadinessCheck('bus', () => bus.connected);
+}
+
+/**
+ * SIGTERM drains (DESIGN "Failure is normal"): not ready and marked draining at once so the
+ * scheduler stops routing here and new sessions are refused; existing viewers and publishers go
+ * on until they leave or drain.timeoutMs passes; then `handOff` (release claims, stop relays),
+ * then close everything and exit 0.
  */
 export function drainOnShutdown(
   log: Logger,
   parts: { node: MediaNode; agent: ClusterAgent; bus: EventBus; registry: StreamRegistry },
   handOff: () => Promise<void> | void,
 ): void {
-  onShutdownSignal(log, async () => {
-    parts.node.setDraining();
-    await parts.agent.drain();
-    await handOff();
-    await parts.node.stop();
-    await parts.agent.stop();
-    await parts.bus.close();
-    await parts.registry.close();
-  });
+  const drainMs = parts.node.drainTimeoutMs;
+  onShutdownSignal(
+    log,
+    async () => {
+      parts.node.setDraining();
+      await parts.agent.drain();
+      log.info({ drainTimeoutMs: drainMs }, 'draining: new sessions refused, waiting for sessions to end');
+      const empty = await parts.node.waitSessionsGone(drainMs);
+      log.info({ empty }, 'drain over');
+      await handOff();
+      await parts.node.stop();
+      await parts.agent.stop();
+      await parts.bus.close();
+      await parts.registry.close();
+    },
+    drainMs + CLOSE_GRACE_MS,
+  );
 }

@@ -16,6 +16,7 @@ export const mediaNodeEnv: readonly EnvOverride[] = [
   { env: 'SLUICE_RTMP_LISTEN', path: ['rtmp', 'listen'], kind: 'listen' },
   { env: 'SLUICE_HTTP_LISTEN', path: ['http', 'listen'], kind: 'listen' },
   { env: 'SLUICE_API_LISTEN', path: ['api', 'listen'], kind: 'listen' },
+  { env: 'SLUICE_DRAIN_TIMEOUT_MS', path: ['drain', 'timeoutMs'], kind: 'integer' },
 ];
 
 /**
@@ -227,6 +228,49 @@ export const mediaNodeProperties = {
         default: 30000,
         description:
           'How long a viewer waits for a missing publisher, and keeps waiting after its publisher leaves.',
+      },
+    },
+  },
+  metrics: {
+    type: 'object',
+    additionalProperties: false,
+    default: {},
+    properties: {
+      perStream: {
+        type: 'object',
+        additionalProperties: false,
+        default: {},
+        properties: {
+          enabled: {
+            type: 'boolean',
+            default: false,
+            description:
+              'Per-stream series on /metrics (label `stream`). Off by default: every stream adds series.',
+          },
+          maxStreams: {
+            type: 'integer',
+            minimum: 1,
+            maximum: 10000,
+            default: 100,
+            description:
+              'Streams with per-stream series at most (the first by key); the rest get none and sluice_stream_series_omitted counts them.',
+          },
+        },
+      },
+    },
+  },
+  drain: {
+    type: 'object',
+    additionalProperties: false,
+    default: {},
+    properties: {
+      timeoutMs: {
+        type: 'integer',
+        minimum: 0,
+        maximum: 3600000,
+        default: 30000,
+        description:
+          'After SIGTERM, how long viewers and publishers may continue before the node closes them (it exits sooner when all have left). Keep it under the pod terminationGracePeriodSeconds. Env SLUICE_DRAIN_TIMEOUT_MS.',
       },
     },
   },

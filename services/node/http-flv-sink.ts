@@ -12,6 +12,7 @@ import { flvFormat } from './formats.ts';
 export class HttpFlvSink implements Sink {
   readonly id: string;
   readonly format = flvFormat;
+  readonly protocol = 'http-flv';
   private readonly res: ServerResponse;
   private readonly headers: Record<string, string>;
   private socket: Socket | null = null;

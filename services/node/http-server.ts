@@ -101,7 +101,7 @@ export class HttpMediaServer {
       res.writeHead(404, { ...this.baseHeaders(), 'Content-Type': 'text/plain' }).end('not found\n');
       return;
     }
-    const release = this.deps.limiter.tryAcquire();
+    const release = this.deps.limiter.tryAcquire('http');
     if (!release) {
       this.deps.counters.inc('connections_refused_limit', 1, { proto: 'http' });
       this.log.warn({ remote: remoteOf(req) }, 'connection limit reached, refusing http connection');
@@ -125,7 +125,7 @@ export class HttpMediaServer {
       endRaw(socket, 'HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    const release = this.deps.limiter.tryAcquire();
+    const release = this.deps.limiter.tryAcquire('ws');
     if (!release) {
       this.deps.counters.inc('connections_refused_limit', 1, { proto: 'ws' });
       this.log.warn({ remote: remoteOf(req) }, 'connection limit reached, refusing websocket connection');

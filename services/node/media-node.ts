@@ -2,9 +2,11 @@ import type { Logger } from 'pino';
 import { formatListen, parseListen } from '../../libs/config/listen.ts';
 import { ListenError } from '../../libs/http/listen.ts';
 import { InputBudget } from '../../libs/limits/input-budget.ts';
-import { Counters } from '../../libs/metrics/counters.ts';
+import type { Counters } from '../../libs/metrics/counters.ts';
+import { Metrics } from '../../libs/metrics/metrics.ts';
 import { StreamHub, type StreamOptions } from '../../libs/stream/index.ts';
-import { ApiServer } from './api-server.ts';
+import { ApiServer, type NodeHealth } from './api-server.ts';
+import { registerNodeMetrics, type PerStreamMetricsConfig } from './node-metrics.ts';
 import { ConnectionLimiter } from './connection-limiter.ts';
 import { HttpMediaServer } from './http-server.ts';
 import { RtmpServer } from './rtmp-server.ts';
@@ -34,6 +36,8 @@ export interface MediaNodeConfig {
   };
   stream: { gopCache: boolean; gopCacheMaxBytes: number; waitPublisherMs: number };
   viewer: { maxBufferedBytes: number; stallTimeoutMs: number; writeCoalesceMs: number };
+  metrics: { perStream: PerStreamMetricsConfig };
+  drain: { timeoutMs: number };
 }
 
 export interface ListeningAddresses {
@@ -45,12 +49,17 @@ export interface ListeningAddresses {
 /** How long shutdown lets final statuses reach viewers before closing sockets. */
 const SHUTDOWN_FLUSH_MS = 100;
 
+/** How often the drain looks whether every session has left. */
+const DRAIN_POLL_MS = 200;
+
 /** Window acknowledgement size we announce (what FMS and most servers use). */
 const WINDOW_ACK_SIZE = 2_500_000;
 
 export class MediaNode {
   readonly hub: StreamHub;
-  readonly counters = new Counters();
+  /** This node's metrics registry (its own: several nodes may share a process in tests). */
+  readonly metrics = new Metrics();
+  readonly counters: Counters = this.metrics.counters;
   /** RTMP input held before it forms complete messages, all connections together. */
   readonly input: InputBudget;
   private readonly log: Logger;
@@ -58,7 +67,10 @@ export class MediaNode {
   private readonly rtmp: RtmpServer | null;
   private readonly http: HttpMediaServer | null;
   private readonly api: ApiServer | null;
-  private ready = false;
+  private listening = false;
+  private draining = false;
+  /** Cluster links readiness waits for (registry, bus), added by the cluster roles. */
+  private readonly readinessChecks = new Map<string, () => boolean>();
   private readonly sessionsByKind = { publisher: 0, player: 0, relay: 0 };
   private readonly rateBase = { at: Date.now(), bytesIn: 0, bytesOut: 0, cpu: process.cpuUsage() };
 
@@ -68,6 +80,29 @@ export class MediaNode {
     this.log = log;
     const hooks: NodeHooks = {
       ...roleHooks,
+      // Draining: existing sessions go on, new ones are refused (RTMP status, HTTP 503).
+      authorizePublish: (req, kick) => {
+        if (this.draining) {
+          this.counters.inc('sessions_refused_draining', 1, { proto: 'rtmp' });
+          return Promise.resolve({
+            ok: false,
+            code: 'draining',
+            description: 'this node is shutting down; publish again (the scheduler knows another node)',
+          });
+        }
+        return roleHooks.authorizePublish?.(req, kick) ?? Promise.resolve({ ok: true });
+      },
+      authorizePlay: (req) => {
+        if (this.draining) {
+          this.counters.inc('sessions_refused_draining', 1, { proto: req.protocol });
+          return {
+            ok: false,
+            status: 503,
+            description: 'this node is shutting down; play from another node',
+          };
+        }
+        return roleHooks.authorizePlay?.(req) ?? { ok: true, kind: 'player' };
+      },
       sessionStarted: (s) => {
         this.sessionsByKind[s.kind]++;
         roleHooks.sessionStarted?.(s);
@@ -124,16 +159,44 @@ export class MediaNode {
           counters: this.counters,
           log,
           nodeId: cfg.nodeId,
-          ready: () => this.ready,
+          metrics: this.metrics,
+          health: () => this.health(),
           sessions: () => ({ ...this.sessionsByKind }),
           input: this.input,
           connections: () => ({ active: limiter.count, max: cfg.limits.maxConnections }),
         })
       : null;
+    registerNodeMetrics(this.metrics, {
+      hub: this.hub,
+      limiter,
+      input: this.input,
+      sessions: () => ({ ...this.sessionsByKind }),
+      state: () => ({ ready: this.isReady, draining: this.draining }),
+      perStream: cfg.metrics?.perStream ?? { enabled: false, maxStreams: 0 },
+    });
   }
 
   get isReady(): boolean {
-    return this.ready;
+    return this.health().ready;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /** Readiness also waits for `check` (a cluster link: registry, bus) to hold. */
+  addReadinessCheck(name: string, check: () => boolean): void {
+    this.readinessChecks.set(name, check);
+  }
+
+  health(): NodeHealth {
+    const checks: Record<string, boolean> = { listening: this.listening };
+    for (const [name, check] of this.readinessChecks) checks[name] = check();
+    checks.draining = this.draining;
+    const up = Object.entries(checks).every(([k, v]) => k === 'draining' || v);
+    if (this.draining) return { ready: false, status: 'draining', checks };
+    if (up) return { ready: true, status: 'ready', checks };
+    return { ready: false, status: this.listening ? 'unready' : 'starting', checks };
   }
 
   /** Ends an RTMP session by id (control "kick"). HTTP viewers are ended by their stream. */
@@ -168,9 +231,9 @@ export class MediaNode {
     return load;
   }
 
-  /** Not ready (health 503) while draining; listeners keep running. */
+  /** Not ready (readyz 503) while draining; listeners keep running. */
   setDraining(): void {
-    this.ready = false;
+    this.draining = true;
   }
 
   async start(): Promise<ListeningAddresses> {
@@ -192,14 +255,40 @@ export class MediaNode {
     await bind('api', this.api, this.cfg.api.listen);
     await bind('rtmp', this.rtmp, this.cfg.rtmp.listen);
     await bind('http', this.http, this.cfg.http.listen);
-    this.ready = true;
+    this.listening = true;
     this.log.info({ listen: out }, 'sluice node listening');
     return out;
   }
 
+  /**
+   * Resolves once no publisher, player or relay pull is left, or after `timeoutMs` (false then).
+   * Used by the drain: sessions go on while the scheduler sends newcomers elsewhere.
+   */
+  async waitSessionsGone(timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    const left = (): number => {
+      const k = this.sessionsByKind;
+      return k.publisher + k.player + k.relay;
+    };
+    while (left() > 0) {
+      if (performance.now() >= deadline) {
+        this.log.info({ sessions: { ...this.sessionsByKind }, timeoutMs }, 'drain timeout: closing the rest');
+        return false;
+      }
+      await new Promise((r) =>
+        setTimeout(r, Math.min(DRAIN_POLL_MS, Math.max(1, deadline - performance.now()))),
+      );
+    }
+    return true;
+  }
+
+  get drainTimeoutMs(): number {
+    return this.cfg.drain?.timeoutMs ?? 0;
+  }
+
   /** Not ready, stop accepting, end viewers and publishers, close. */
   async stop(): Promise<void> {
-    this.ready = false;
+    this.draining = true;
     // Viewers first, so each gets a proper ending (503, UnpublishNotify), and a moment to flush it.
     this.hub.close();
     await new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS));

@@ -111,7 +111,7 @@ export class RtmpServer implements ServerConnectionHandler {
   }
 
   private onConnection(socket: Socket): void {
-    const release = this.deps.limiter.tryAcquire();
+    const release = this.deps.limiter.tryAcquire('rtmp');
     if (!release) {
       this.deps.counters.inc('connections_refused_limit', 1, { proto: 'rtmp' });
       this.log.warn({ remote: socket.remoteAddress }, 'connection limit reached, refusing rtmp connection');

@@ -8,6 +8,7 @@ export class RtmpPlaySink implements Sink {
   readonly id: string;
   readonly format: OutputFormat;
   readonly coalesce: boolean;
+  readonly protocol: 'rtmp' | 'relay';
   private readonly conn: RtmpServerConnection;
   private readonly req: StreamRequest;
   private started = false;
@@ -15,6 +16,7 @@ export class RtmpPlaySink implements Sink {
   /** `coalesce` false for relay pulls: an edge's viewers should not pay the window twice. */
   constructor(conn: RtmpServerConnection, req: StreamRequest, coalesce = true) {
     this.coalesce = coalesce;
+    this.protocol = coalesce ? 'rtmp' : 'relay';
     this.id = conn.id;
     this.conn = conn;
     this.req = req;

@@ -12,6 +12,7 @@ import { flvFormat } from './formats.ts';
 export class WsFlvSink implements Sink {
   readonly id: string;
   readonly format = flvFormat;
+  readonly protocol = 'ws-flv';
   private ws: WebSocket | null = null;
   private readonly wss: WebSocketServer;
   private readonly req: IncomingMessage;

@@ -1,5 +1,5 @@
 import { advertisedHosts } from '../node/cluster-config.ts';
-import { clusterBus, clusterNodeBase, drainOnShutdown } from '../node/cluster-node.ts';
+import { clusterBus, clusterNodeBase, clusterReadiness, drainOnShutdown } from '../node/cluster-node.ts';
 import { relayPlayGate } from '../node/relay-auth.ts';
 import { loadOriginConfig } from './config.ts';
 import { startOriginNode } from './origin-node.ts';
@@ -24,6 +24,7 @@ export async function runOrigin(configFile: string | undefined): Promise<void> {
     hosts: advertisedHosts(cfg.cluster),
     authorizePlay: (epochs) => relayPlayGate(cfg.cluster.relaySecret, epochs),
   });
+  clusterReadiness(node, registry, bus);
   // After a Redis restart (data possibly lost) every live stream is claimed again.
   registry.onReconnect(() => ownership.reclaimAll());
   // Hand streams back before closing, so edges move to the next owner at once.

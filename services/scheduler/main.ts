@@ -5,7 +5,7 @@ import { formatRedisUrl } from '../../libs/cluster/redis-url.ts';
 import { formatListen, parseListen } from '../../libs/config/listen.ts';
 import { ListenError } from '../../libs/http/listen.ts';
 import { createRootLogger } from '../../libs/log/logger.ts';
-import { Counters } from '../../libs/metrics/counters.ts';
+import { Metrics } from '../../libs/metrics/metrics.ts';
 import { natsSettingsOf, redisTargetOf } from '../node/cluster-config.ts';
 import { EventLoopDelay } from '../../libs/metrics/event-loop-delay.ts';
 import { logStart } from '../node/version.ts';
@@ -26,7 +26,8 @@ export async function runScheduler(configFile: string | undefined): Promise<void
   cfg.nodeId ||= hostname();
   const log = createRootLogger({ level: cfg.log.level, nodeId: cfg.nodeId, format: cfg.log.format });
   logStart(log, 'scheduler');
-  const counters = new Counters();
+  const metrics = new Metrics();
+  const counters = metrics.counters;
   const registry = new RedisRegistry({
     url: cfg.cluster.redisUrl,
     log: log.child({ component: 'registry' }),
@@ -61,6 +62,7 @@ export async function runScheduler(configFile: string | undefined): Promise<void
     log: log.child({ component: 'http' }),
     nodeId: cfg.nodeId,
     status: core.status,
+    metrics,
     gauges: () => ({ ...core.gauges(), ...loopDelay.gauges() }),
   });
   const l = parseListen(cfg.listen);

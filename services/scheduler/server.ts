@@ -2,10 +2,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Logger } from 'pino';
 import { listenOn } from '../../libs/http/listen.ts';
 import type { Counters } from '../../libs/metrics/counters.ts';
+import { Metrics } from '../../libs/metrics/metrics.ts';
 import { parseKeyPath, parsePlayPath } from './key-path.ts';
 import { parsePage, type Listing, type PageRequest } from './page.ts';
 import type { Answer, Scheduler } from './scheduler.ts';
-import { gaugeText, type ViewStatus } from './status.ts';
+import { RouteKind, RouteMetrics } from './route-metrics.ts';
+import { SCHEDULER_GAUGE_HELP, type ViewStatus } from './status.ts';
 
 export interface SchedulerServerDeps {
   scheduler: Scheduler;
@@ -14,7 +16,9 @@ export interface SchedulerServerDeps {
   nodeId: string;
   /** Readiness and what the view is based on (/readyz). */
   status: () => ViewStatus;
-  /** Gauges for /metrics beside the counters. */
+  /** The registry /metrics exposes (holding `counters`); without one, the counters' registry alone. */
+  metrics?: Metrics;
+  /** Gauges for /metrics (`sluice_<key>`), read at scrape time. */
   gauges?: () => Record<string, number>;
 }
 
@@ -39,9 +43,14 @@ export class SchedulerServer {
   private readonly deps: SchedulerServerDeps;
   private lastFailureLogAt = 0;
   private draining = false;
+  private readonly metrics: Metrics;
+  private readonly routes: RouteMetrics;
 
   constructor(deps: SchedulerServerDeps) {
     this.deps = deps;
+    this.metrics = deps.metrics ?? new Metrics({ counters: deps.counters, processMetrics: false });
+    this.routes = new RouteMetrics(this.metrics);
+    if (deps.gauges) this.metrics.gaugeRecord(deps.gauges, SCHEDULER_GAUGE_HELP);
     this.server = createServer((req, res) => {
       this.onRequest(req, res).catch((err: unknown) => this.internalError(res, err));
     });
@@ -95,10 +104,9 @@ export class SchedulerServer {
         });
       }
       case '/metrics': {
-        res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4', 'Cache-Control': 'no-store' });
-        if (req.method === 'HEAD') return void res.end();
-        const gauges = this.deps.gauges ? gaugeText(this.deps.gauges()) : '';
-        res.end(this.deps.counters.toPrometheus() + gauges);
+        const text = await this.metrics.text();
+        res.writeHead(200, { 'Content-Type': this.metrics.contentType, 'Cache-Control': 'no-store' });
+        res.end(req.method === 'HEAD' ? undefined : text);
         return;
       }
       case '/api/v1/streams':
@@ -114,11 +122,23 @@ export class SchedulerServer {
       switch (keyed.endpoint) {
         case 'stream':
           return this.answer(req, res, 'stream', () => scheduler.stream(key));
-        case 'route':
+        case 'route': {
           // From memory: no registry read, nothing to wait for.
-          return this.send(req, res, 'route', scheduler.route(key, query.get('protocol') ?? undefined));
-        case 'ingest':
-          return this.answer(req, res, 'ingest', () => scheduler.ingest(key));
+          const t0 = performance.now();
+          const a = scheduler.route(key, query.get('protocol') ?? undefined);
+          this.routes.record(RouteKind.Play, t0, a);
+          return this.send(req, res, 'route', a);
+        }
+        case 'ingest': {
+          const t0 = performance.now();
+          return this.answer(
+            req,
+            res,
+            'ingest',
+            () => scheduler.ingest(key),
+            (a) => this.routes.record(RouteKind.Ingest, t0, a),
+          );
+        }
       }
     }
     if (path.startsWith('/play/')) {
@@ -133,7 +153,10 @@ export class SchedulerServer {
           body: { error },
         });
       }
-      return this.send(req, res, 'play', scheduler.play(p.key, p.protocol, p.search));
+      const t0 = performance.now();
+      const a = scheduler.play(p.key, p.protocol, p.search);
+      this.routes.record(RouteKind.Play, t0, a);
+      return this.send(req, res, 'play', a);
     }
     return this.send(req, res, 'other', { status: 404, body: { error: 'not found' } });
   }
@@ -157,6 +180,7 @@ export class SchedulerServer {
     res: ServerResponse,
     endpoint: string,
     run: () => Answer | Promise<Answer>,
+    answered?: (a: Answer) => void,
   ): Promise<void> {
     let a: Answer;
     try {
@@ -170,6 +194,7 @@ export class SchedulerServer {
       }
       a = { status: 503, body: { error: 'registry unavailable' } };
     }
+    answered?.(a);
     this.send(req, res, endpoint, a);
   }
 

@@ -69,9 +69,16 @@ export function viewGauges(s: StatusSources): Record<string, number> {
   };
 }
 
-/** Prometheus text for gauges (`sluice_` prefix, no suffix). */
-export function gaugeText(g: Record<string, number>): string {
-  let out = '';
-  for (const [name, v] of Object.entries(g)) out += `# TYPE sluice_${name} gauge\nsluice_${name} ${v}\n`;
-  return out;
-}
+/** HELP text of the scheduler's gauges (`sluice_<key>`), including the process ones it reports. */
+export const SCHEDULER_GAUGE_HELP: Record<string, string> = {
+  scheduler_view_nodes: 'Nodes in the scheduler view (cluster view size).',
+  scheduler_view_streams: 'Streams in the scheduler view (cluster view size).',
+  scheduler_view_stale: '1 while Redis is unreachable and the view is answered as it was.',
+  scheduler_view_bootstrapped: '1 once the first full read of Redis succeeded.',
+  scheduler_events_connected: '1 while NATS events flow into the view.',
+  scheduler_reconcile_age_seconds:
+    'Seconds since the last successful full read of Redis (-1 before the first).',
+  event_loop_delay_p50_ms: 'Event-loop delay median over the last 10 s window, ms beyond the 1 ms sampling.',
+  event_loop_delay_p99_ms: 'Event-loop delay 99th percentile over the last 10 s window, ms.',
+  event_loop_delay_max_ms: 'Event-loop delay maximum over the last 10 s window, ms.',
+};

@@ -69,6 +69,8 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
     'edge.config': { relay: { idleStopMs: 3000, maxRelays: 50 }, viewer: { writeCoalesceMs: 0 } },
     'scheduler.config': { routing: { maxLoadRatio: 0.8 }, view: { maxNodes: 500 } },
     'edge.publicHost': 'edge.live.example.com',
+    'edge.drain': { preStopSeconds: 0, timeoutSeconds: 120 },
+    'origin.drain.timeoutSeconds': 0,
   },
 };
 
@@ -243,7 +245,15 @@ test('defaults: bundled Redis and NATS, origins advertise their pod DNS names, s
       template: { spec: { terminationGracePeriodSeconds: number; containers: { lifecycle: unknown }[] } };
     }
   ).template.spec;
-  assert.equal(pod.terminationGracePeriodSeconds, 5 + 30 + 10);
+  assert.equal(pod.terminationGracePeriodSeconds, 5 + 30 + 15);
+  const originPod = (origin.spec as { template: { spec: { terminationGracePeriodSeconds: number } } })
+    .template.spec;
+  assert.equal(originPod.terminationGracePeriodSeconds, 30 + 15);
+  for (const role of ['origin', 'edge']) {
+    const cm = find(objs, 'ConfigMap', `demo-sluice-${role}`).data as { 'config.json': string };
+    const config = JSON.parse(cm['config.json']) as { drain: { timeoutMs: number } };
+    assert.equal(config.drain.timeoutMs, 30_000, `${role}: Sluice's drain matches the grace period`);
+  }
   assert.deepEqual(pod.containers[0]?.lifecycle, { preStop: { exec: { command: ['sleep', '5'] } } });
   for (const n of ['demo-sluice-origin', 'demo-sluice-edge', 'demo-sluice-scheduler'])
     find(objs, 'PodDisruptionBudget', n);

@@ -406,8 +406,11 @@ test('wrong CA: the origin starts, serves media, logs and counts the TLS failure
     8000,
     'three TLS failures',
   );
-  const stats = await getJson<{ counters: Record<string, number> }>(`${node.api}/api/v1/stats`);
-  assert.ok((stats.counters['nats_connect_errors{reason="tls"}'] ?? 0) >= 3, JSON.stringify(stats.counters));
+  const stats = await getJson<{
+    counters: Record<string, { labels: Record<string, string>; value: number }[]>;
+  }>(`${node.api}/api/v1/stats`);
+  const tls = (stats.counters.nats_connect_errors ?? []).find((c) => c.labels.reason === 'tls');
+  assert.ok((tls?.value ?? 0) >= 3, JSON.stringify(stats.counters));
   assert.equal(node.proc.exitCode, null, 'still running');
   assert.equal(logLines(node, 'NATS connected').length, 0);
   assertNotLogged(node, [PW.node]);

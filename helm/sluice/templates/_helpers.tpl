@@ -53,6 +53,8 @@ app.kubernetes.io/component: {{ .component }}
   "api" (dict "listen" (printf ":%d" (int .ctx.Values.ports.api)))
   "log" (dict "format" "json") -}}
 {{- $merged := mergeOverwrite $base (deepCopy .config) -}}
+{{- /* The drain time comes from <role>.drain, so the pod's grace period always covers it. */ -}}
+{{- $_ := set $merged "drain" (dict "timeoutMs" (mul .drainSeconds 1000)) -}}
 {{- toPrettyJson $merged -}}
 {{- end -}}
 

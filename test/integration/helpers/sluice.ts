@@ -47,6 +47,8 @@ export async function startRole(
       SLUICE_HTTP_LISTEN: '127.0.0.1:0',
       SLUICE_API_LISTEN: '127.0.0.1:0',
       SLUICE_NODE_ID: 'test-node',
+      // SIGTERM drains (new sessions refused, old ones kept) for this long; tests stop quickly.
+      SLUICE_DRAIN_TIMEOUT_MS: '1000',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,95 @@
+/**
+ * Every counter Sluice bumps through `Counters`: its HELP text and label names. The exposed name
+ * is `sluice_<name>_total`. A name missing here still works (generic HELP, labels of its first
+ * use) but a unit test keeps the catalog complete.
+ */
+export interface CounterSpec {
+  readonly help: string;
+  readonly labels: readonly string[];
+}
+
+const c = (help: string, ...labels: string[]): CounterSpec => ({ help, labels });
+
+export const COUNTERS: Readonly<Record<string, CounterSpec>> = {
+  // Media sessions
+  connections_accepted: c('Media connections accepted, by protocol.', 'proto'),
+  connections_refused_limit: c('Media connections refused over limits.maxConnections, by protocol.', 'proto'),
+  sessions_refused_draining: c(
+    'New publishes and plays refused while the node drains, by protocol.',
+    'proto',
+  ),
+  publish_started: c('Publish sessions started.'),
+  publish_refused: c('Publishes refused, by reason.', 'reason'),
+  publish_bad_frames: c('Publisher frames rejected as malformed, by error code.', 'code'),
+  play_started: c('Play sessions started, by protocol.', 'proto'),
+  play_refused: c('Plays refused, by protocol.', 'proto'),
+  relay_pulls_started: c('Relay pulls (edges pulling from this origin) started.', 'proto'),
+  viewer_dropped_frames: c('Frames not sent to viewers over their byte budget.'),
+  viewer_drop_events: c(
+    'Times a viewer went over its byte budget and started dropping to the next key frame.',
+  ),
+  viewer_stalled_disconnects: c(
+    'Viewers disconnected because their queue did not drain for viewer.stallTimeoutMs.',
+  ),
+  viewer_not_found: c('Viewers ended because no publisher came within stream.waitPublisherMs.'),
+  viewer_unpublished: c('Viewers ended because their stream was unpublished.'),
+  protocol_errors: c(
+    'Sessions or requests ended by bad network input, by protocol and stable error code.',
+    'proto',
+    'code',
+  ),
+  http_method_not_allowed: c('Media HTTP requests refused with 405.'),
+  http_not_found: c('Media HTTP requests answered 404.'),
+  api_method_not_allowed: c('API requests refused with 405.'),
+  api_not_found: c('API requests answered 404.'),
+  // Cluster: ownership
+  claims_refused: c('Publishes refused because another origin owns the stream.'),
+  claims_taken_over: c('Claims taken over from an owner that is gone.'),
+  claims_refused_registry_down: c('Publishes refused because the registry was unreachable.'),
+  claims_deferred: c('Claims deferred until the registry answers.'),
+  ownership_fenced: c('Times this origin fenced itself (kicked its publisher), by reason.', 'reason'),
+  ownership_orphans_forgotten: c('Orphaned claims forgotten after the registry outage ended.'),
+  node_id_conflicts: c('Another live process was found registered with this node id.'),
+  // Cluster: relays
+  relays_started: c('Edge relays (pulls from an origin) started.'),
+  relays_failed: c('Relay connection attempts that failed or ended with an error.'),
+  relays_given_up: c('Relays abandoned (no owner within the wait, or retries exhausted).'),
+  relays_refused_cap: c('Relays refused over the relay cap.'),
+  relay_reconnects: c('Relay reconnections after a relay ended.'),
+  relay_receive_timeouts: c('Relays ended because the origin sent nothing for too long.'),
+  relay_owner_moved: c('Relays that followed a new stream owner.'),
+  relay_events_ignored: c('Owner events a relay ignored, by reason.', 'reason'),
+  // Cluster: registry and bus
+  registry_op_errors: c('Registry (Redis) operations that failed, by operation.', 'op'),
+  bus_op_errors: c('Event bus (NATS) operations that failed, by operation.', 'op'),
+  events_invalid: c('Bus events that failed schema validation, by subject.', 'subject'),
+  events_handler_errors: c('Bus event handlers that threw, by subject.', 'subject'),
+  events_dropped: c('Bus events dropped (queue full or bus closed), by subject.', 'subject'),
+  nats_connect_errors: c('NATS connection attempts that failed, by reason.', 'reason'),
+  nats_disconnects: c('NATS disconnections.'),
+  nats_server_errors: c('Errors reported by the NATS server, by code.', 'code'),
+  // Per-stream series
+  stream_series_omitted: c(
+    'Scrapes at which streams were left without per-stream series (over metrics.perStream.maxStreams), summed over streams.',
+  ),
+  // Scheduler
+  scheduler_requests: c('Scheduler HTTP requests, by endpoint and status.', 'endpoint', 'status'),
+  scheduler_routes: c('Route decisions (play and publish), by kind and outcome.', 'kind', 'outcome'),
+  scheduler_events: c('Bus events the scheduler applied, by subject.', 'subject'),
+  scheduler_events_ignored: c('Bus events the scheduler ignored, by subject and why.', 'subject', 'why'),
+  scheduler_reconciles: c(
+    'Reconciliations of the view with the registry, by result and kind.',
+    'result',
+    'kind',
+  ),
+  scheduler_registry_errors: c('Scheduler registry reads that failed.'),
+  scheduler_records_invalid: c('Registry records the scheduler could not parse.'),
+  scheduler_reads_failed: c('Queued registry reads that failed, by queue.', 'queue'),
+  scheduler_reads_dropped: c('Queued registry reads dropped over the queue bound, by queue.', 'queue'),
+  scheduler_presence_ignored: c('Presence reports ignored, by why.', 'why'),
+  scheduler_presence_gaps: c('Presence sequence gaps (a full presence fetch follows).'),
+  scheduler_nodes_unconfirmed: c('Heartbeats from nodes not yet confirmed in the registry.'),
+  scheduler_node_instance_changes: c('Nodes seen restarting under the same id (new instance).'),
+  scheduler_view_over_limit: c('Items left out of the view over its size limits, by what.', 'what'),
+  scheduler_internal_errors: c('Scheduler requests that failed with an internal error.'),
+};
