@@ -99,6 +99,8 @@ sandbox_args+=(
   --ro-bind "$node_bin" /opt/node/bin/node
   --chdir /app --remount-ro /
   --clearenv --setenv PATH /opt/node/bin:/usr/bin:/bin --setenv HOME /nonexistent --setenv NODE_ENV production
+  # The publisher is still live at SIGTERM: a short drain, so "exit 0 within 15 s" holds.
+  --setenv SLUICE_DRAIN_TIMEOUT_MS 3000
 )
 
 # sandbox [VAR=value ...] -- COMMAND ...: runs COMMAND unprivileged (uid $uid) in the sandbox.
