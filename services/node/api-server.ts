@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Counters } from '../../libs/metrics/counters.ts';
 import type { StreamHub } from '../../libs/stream/index.ts';
 import { listenOn } from '../../libs/http/listen.ts';
+import { gaugeText } from '../../libs/metrics/gauge-text.ts';
 
 export interface ApiDeps {
   hub: StreamHub;
@@ -11,6 +12,10 @@ export interface ApiDeps {
   nodeId: string;
   /** True once every media listener is up (and false again while draining). */
   ready: () => boolean;
+  /** Gauges for /metrics beside the counters (event-loop delay, process memory); also in stats. */
+  gauges?: () => Record<string, number>;
+  /** Sessions by kind as the node counts them for its load reports (stats). */
+  sessions?: () => Record<string, number>;
 }
 
 /** Health, stats and metrics on the API port. Later issues add the lal-compatible HTTP API here. */
@@ -49,7 +54,7 @@ export class ApiServer {
       case '/metrics':
         res
           .writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' })
-          .end(this.deps.counters.toPrometheus());
+          .end(this.deps.counters.toPrometheus() + gaugeText(this.deps.gauges?.() ?? {}));
         return;
       case '/api/v1/streams':
         json(res, 200, { streams: this.deps.hub.list() });
@@ -68,6 +73,8 @@ export class ApiServer {
           },
           cpu: { userMicros: cpu.user, systemMicros: cpu.system },
           streams: this.deps.hub.size,
+          sessions: this.deps.sessions?.() ?? {},
+          gauges: this.deps.gauges?.() ?? {},
           counters: this.deps.counters.snapshot(),
         });
         return;

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import { formatListen, parseListen } from '../../libs/config/listen.ts';
 import { Counters } from '../../libs/metrics/counters.ts';
+import { EventLoopDelay } from '../../libs/metrics/event-loop-delay.ts';
+import { processGauges } from '../../libs/metrics/process-gauges.ts';
 import { StreamHub, type StreamOptions } from '../../libs/stream/index.ts';
 import { ApiServer } from './api-server.ts';
 import { ConnectionLimiter } from './connection-limiter.ts';
@@ -54,6 +56,7 @@ export class MediaNode {
   private readonly api: ApiServer | null;
   private ready = false;
   private readonly sessionsByKind = { publisher: 0, player: 0, relay: 0 };
+  private readonly loopDelay = new EventLoopDelay();
   private readonly rateBase = { at: Date.now(), bytesIn: 0, bytesOut: 0, cpu: process.cpuUsage() };
 
   /** `hooks` shape the node for its role; session counts for load reports are kept here. */
@@ -116,6 +119,8 @@ export class MediaNode {
           log,
           nodeId: cfg.nodeId,
           ready: () => this.ready,
+          gauges: () => ({ ...this.loopDelay.gauges(), ...processGauges() }),
+          sessions: () => ({ ...this.sessionsByKind }),
         })
       : null;
   }
@@ -193,5 +198,6 @@ export class MediaNode {
     this.rtmp?.destroyAll();
     await Promise.all(closing);
     await this.api?.close();
+    this.loopDelay.stop();
   }
 }

@@ -7,6 +7,7 @@ import { createRootLogger } from '../../libs/log/logger.ts';
 import { Counters } from '../../libs/metrics/counters.ts';
 import { natsSettingsOf, redisTargetOf } from '../node/cluster-config.ts';
 import { EventLoopDelay } from '../../libs/metrics/event-loop-delay.ts';
+import { processGauges } from '../../libs/metrics/process-gauges.ts';
 import { loadSchedulerConfig } from './config.ts';
 import { createSchedulerCore } from './core.ts';
 import { SchedulerServer } from './server.ts';
@@ -58,7 +59,7 @@ export async function runScheduler(configFile: string | undefined): Promise<void
     log: log.child({ component: 'http' }),
     nodeId: cfg.nodeId,
     status: core.status,
-    gauges: () => ({ ...core.gauges(), ...loopDelay.gauges() }),
+    gauges: () => ({ ...core.gauges(), ...loopDelay.gauges(), ...processGauges() }),
   });
   const l = parseListen(cfg.listen);
   let bound: { host: string; port: number };

@@ -5,7 +5,8 @@ import type { Counters } from '../../libs/metrics/counters.ts';
 import { parseKeyPath, parsePlayPath } from './key-path.ts';
 import { parsePage, type Listing, type PageRequest } from './page.ts';
 import type { Answer, Scheduler } from './scheduler.ts';
-import { gaugeText, type ViewStatus } from './status.ts';
+import { gaugeText } from '../../libs/metrics/gauge-text.ts';
+import type { ViewStatus } from './status.ts';
 
 export interface SchedulerServerDeps {
   scheduler: Scheduler;

@@ -68,10 +68,3 @@ export function viewGauges(s: StatusSources): Record<string, number> {
       st.body.reconciledMsAgo === null ? -1 : Math.round(st.body.reconciledMsAgo / 100) / 10,
   };
 }
-
-/** Prometheus text for gauges (`sluice_` prefix, no suffix). */
-export function gaugeText(g: Record<string, number>): string {
-  let out = '';
-  for (const [name, v] of Object.entries(g)) out += `# TYPE sluice_${name} gauge\nsluice_${name} ${v}\n`;
-  return out;
-}
