@@ -117,6 +117,7 @@ export function markdownReport(d: SoakData, j: Judgement): string {
     num(mean(b.map((l) => l.hostCpuPercent).filter((x): x is number => x !== null)), 0),
   ]);
   out.push('### load\n', table(['t (s)', 'viewers connected (mean)', 'host CPU % of all cores'], load), '');
+  out.push(countsTable(d));
 
   const v = d.viewers;
   out.push(
@@ -206,6 +207,54 @@ export function markdownReport(d: SoakData, j: Judgement): string {
     '',
   );
   return out.join('\n');
+}
+
+/**
+ * The same viewers counted five ways, at the last sample of each row: by the soak, by the edges'
+ * hubs, by the edges' session counts, and by the scheduler (heartbeat load, presence). A count
+ * that stays above the others is a leak.
+ */
+function countsTable(d: SoakData): string {
+  const sum = (t: number, names: string[], f: (s: ProcessSample) => number | undefined): number | string => {
+    let n = 0;
+    for (const name of names) {
+      const s = d.series[name]?.find((x) => x.t === t && x.ok);
+      const v = s ? f(s) : undefined;
+      if (v === undefined) return '-';
+      n += v;
+    }
+    return n;
+  };
+  const edges = Object.keys(d.series).filter((k) => k.startsWith('edge'));
+  const origins = Object.keys(d.series).filter((k) => k.startsWith('origin'));
+  const rows = buckets(d.load).map((b) => {
+    const t = b[b.length - 1]!.t;
+    const view = (d.schedulerView as SoakData['schedulerView'] | undefined)?.find((x) => x.t === t && x.ok);
+    const load = view ? Object.entries(view.nodes).filter(([id]) => edges.includes(id)) : [];
+    return [
+      t,
+      b[b.length - 1]!.viewersConnected,
+      sum(t, edges, (s) => s.viewers),
+      sum(t, edges, (s) => s.sessions?.player),
+      view ? load.reduce((a, [, n]) => a + n.players, 0) : '-',
+      view ? view.edgeViewers : '-',
+      sum(t, origins, (s) => s.sessions?.relay),
+      sum(t, origins, (s) => s.sessions?.publisher),
+    ];
+  });
+  return `### counts\n\n${table(
+    [
+      't (s)',
+      'soak viewers',
+      'edge hub viewers',
+      'edge sessions.player',
+      'scheduler: edges load.players',
+      'scheduler: edge presence viewers',
+      'origin sessions.relay',
+      'origin sessions.publisher',
+    ],
+    rows,
+  )}\n`;
 }
 
 function fmt(r: Record<string, number>): string {

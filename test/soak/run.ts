@@ -128,6 +128,7 @@ async function soak(args: SoakArgs): Promise<boolean> {
       series: Object.fromEntries(sampler.series),
       judged: [...named.map((n) => n.name), 'scheduler'],
       load: sampler.load,
+      schedulerView: sampler.schedulerView,
       restarts: sampler.restarts,
       apiFailures: Object.fromEntries(sampler.apiFailures),
       viewers: population.stats.summary(),

@@ -5,7 +5,13 @@ import type { ZeroCheck } from './end-checks.ts';
 import { growth, growthWindows, type GrowthResult, type GrowthWindows } from './growth.ts';
 import type { LogTally } from './log-watch.ts';
 import type { PublisherSummary } from './publishers.ts';
-import { Phase, type LoadSample, type ProcessSample, type Restart } from './sampler.ts';
+import {
+  Phase,
+  type LoadSample,
+  type ProcessSample,
+  type Restart,
+  type SchedulerViewSample,
+} from './sampler.ts';
 import { max, mean } from './stats.ts';
 import type { ViewerSummary } from './viewer-stats.ts';
 
@@ -30,6 +36,7 @@ export interface SoakData {
   /** Which series are Sluice processes (judged); the others are context. */
   judged: string[];
   load: LoadSample[];
+  schedulerView: SchedulerViewSample[];
   restarts: Restart[];
   apiFailures: Record<string, number>;
   viewers: ViewerSummary;
