@@ -66,6 +66,7 @@ export function markdownReport(d: SoakData, j: Judgement): string {
       `memory baseline window ${j.windows.baseline.map((x) => round(x, 0)).join('-')} s, ` +
       `late window ${j.windows.late.map((x) => round(x, 0)).join('-')} s (medians compared).\n`,
     `**Result: ${j.pass ? 'PASS' : 'FAIL'}**\n`,
+    disturbances(d),
     table(
       ['verdict', 'result', 'detail'],
       j.verdicts.map((v) => [v.name, v.pass === null ? 'not judged' : v.pass ? 'PASS' : 'FAIL', v.detail]),
@@ -131,7 +132,7 @@ export function markdownReport(d: SoakData, j: Judgement): string {
       `Longest silence per normal viewer ms p50/p99/max: ${v.normalMaxGapMs.p50}/${v.normalMaxGapMs.p99}/${v.normalMaxGapMs.max}. ` +
       `Viewers of missing keys refused after ms p50/max: ${v.notFoundMs.p50}/${v.notFoundMs.max}. ` +
       `Received ${v.bytesInMB} MB.`,
-    `Problems: ${fmt(v.problems) || 'none'}${Object.keys(v.problemsByProto).length ? ` (by protocol: ${fmt(v.problemsByProto)})` : ''}.`,
+    `Problems: ${fmt(v.problems) || 'none'}${Object.keys(v.problemsByProto).length ? ` (by protocol: ${fmt(v.problemsByProto)}; by behaviour: ${fmt(v.problemsByBehaviour ?? {})})` : ''}.`,
     '',
   );
   for (const [k, ex] of Object.entries(v.examples)) {
@@ -207,6 +208,33 @@ export function markdownReport(d: SoakData, j: Judgement): string {
     '',
   );
   return out.join('\n');
+}
+
+/** Own event-loop delay p99 of the load generator above this: it was starved, and so probably was the cluster. */
+const STARVED_LOOP_MS = 250;
+
+/**
+ * When the load generator itself was starved (its event loop late by more than STARVED_LOOP_MS,
+ * or a sampling period stretched to twice its length), the machine was too busy: errors and
+ * delays then say more about the host than about Sluice. Listed, never excused: verdicts stay as
+ * they are.
+ */
+function disturbances(d: SoakData): string {
+  const self = d.series['soak (load generator)'] ?? [];
+  const bad: string[] = [];
+  for (let i = 0; i < self.length; i++) {
+    const s = self[i]!;
+    const gap = i > 0 ? s.t - self[i - 1]!.t : 0;
+    if ((s.loopP99Ms ?? 0) > STARVED_LOOP_MS || gap > 2 * d.args.sampleS)
+      bad.push(`${s.t} s (loop p99 ${num(s.loopP99Ms, 0)} ms, sample gap ${num(gap)} s)`);
+  }
+  const busy = d.load.filter((l) => (l.hostCpuPercent ?? 0) >= 99).length;
+  const hostLine = `Host CPU at 99-100 % of all cores in ${busy} of ${d.load.length} samples.`;
+  if (bad.length === 0) return `Load generator never starved. ${hostLine}\n`;
+  return (
+    `**Caveat:** the load generator was starved at ${bad.join('; ')}: the machine was overloaded then ` +
+    `(other work on the shared host), so errors and delays around those times may come from the host, not Sluice. ${hostLine}\n`
+  );
 }
 
 /**

@@ -22,6 +22,7 @@ export interface ViewerSummary {
   outcomes: Record<string, number>;
   problems: Record<string, number>;
   problemsByProto: Record<string, number>;
+  problemsByBehaviour: Record<string, number>;
   examples: Record<string, ProblemExample[]>;
   firstKeyFrameMs: { p50: number | null; p99: number | null; max: number | null };
   /** Longest silence per normal viewer (publisher restarts show here). */
@@ -40,6 +41,7 @@ export class ViewerStats {
   private readonly outcomes = new Map<string, number>();
   private readonly problems = new Map<string, number>();
   private readonly problemsByProto = new Map<string, number>();
+  private readonly problemsByBehaviour = new Map<string, number>();
   private readonly examples = new Map<string, ProblemExample[]>();
   private readonly firstKey: number[] = [];
   private readonly gaps: number[] = [];
@@ -80,6 +82,7 @@ export class ViewerStats {
       outcomes: Object.fromEntries(this.outcomes),
       problems: Object.fromEntries(this.problems),
       problemsByProto: Object.fromEntries(this.problemsByProto),
+      problemsByBehaviour: Object.fromEntries(this.problemsByBehaviour),
       examples: Object.fromEntries(this.examples),
       firstKeyFrameMs: q(this.firstKey),
       normalMaxGapMs: q(this.gaps),
@@ -94,6 +97,7 @@ export class ViewerStats {
     const p = r.plan;
     bump(this.problems, problem);
     bump(this.problemsByProto, `${problem}/${p.proto}`);
+    bump(this.problemsByBehaviour, `${problem}/${p.behaviour}`);
     const list = this.examples.get(problem) ?? [];
     if (list.length < EXAMPLES_PER_PROBLEM) {
       list.push({
