@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { formatListen, parseListen } from '../../libs/config/listen.ts';
 import { Counters } from '../../libs/metrics/counters.ts';
 import { EventLoopDelay } from '../../libs/metrics/event-loop-delay.ts';
+import { HeapAfterGc } from '../../libs/metrics/heap-after-gc.ts';
 import { processGauges } from '../../libs/metrics/process-gauges.ts';
 import { StreamHub, type StreamOptions } from '../../libs/stream/index.ts';
 import { ApiServer } from './api-server.ts';
@@ -57,6 +58,7 @@ export class MediaNode {
   private ready = false;
   private readonly sessionsByKind = { publisher: 0, player: 0, relay: 0 };
   private readonly loopDelay = new EventLoopDelay();
+  private readonly heapAfterGc = new HeapAfterGc();
   private readonly rateBase = { at: Date.now(), bytesIn: 0, bytesOut: 0, cpu: process.cpuUsage() };
 
   /** `hooks` shape the node for its role; session counts for load reports are kept here. */
@@ -119,7 +121,7 @@ export class MediaNode {
           log,
           nodeId: cfg.nodeId,
           ready: () => this.ready,
-          gauges: () => ({ ...this.loopDelay.gauges(), ...processGauges() }),
+          gauges: () => ({ ...this.loopDelay.gauges(), ...processGauges(), ...this.heapAfterGc.gauges() }),
           sessions: () => ({ ...this.sessionsByKind }),
         })
       : null;
@@ -199,5 +201,6 @@ export class MediaNode {
     await Promise.all(closing);
     await this.api?.close();
     this.loopDelay.stop();
+    this.heapAfterGc.stop();
   }
 }

@@ -7,6 +7,7 @@ import { createRootLogger } from '../../libs/log/logger.ts';
 import { Counters } from '../../libs/metrics/counters.ts';
 import { natsSettingsOf, redisTargetOf } from '../node/cluster-config.ts';
 import { EventLoopDelay } from '../../libs/metrics/event-loop-delay.ts';
+import { HeapAfterGc } from '../../libs/metrics/heap-after-gc.ts';
 import { processGauges } from '../../libs/metrics/process-gauges.ts';
 import { loadSchedulerConfig } from './config.ts';
 import { createSchedulerCore } from './core.ts';
@@ -43,6 +44,7 @@ export async function runScheduler(configFile: string | undefined): Promise<void
       })
     : null;
   const loopDelay = new EventLoopDelay();
+  const heapAfterGc = new HeapAfterGc();
   const core = createSchedulerCore({
     cfg,
     registry,
@@ -59,7 +61,7 @@ export async function runScheduler(configFile: string | undefined): Promise<void
     log: log.child({ component: 'http' }),
     nodeId: cfg.nodeId,
     status: core.status,
-    gauges: () => ({ ...core.gauges(), ...loopDelay.gauges(), ...processGauges() }),
+    gauges: () => ({ ...core.gauges(), ...loopDelay.gauges(), ...processGauges(), ...heapAfterGc.gauges() }),
   });
   const l = parseListen(cfg.listen);
   let bound: { host: string; port: number };

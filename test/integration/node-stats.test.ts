@@ -47,6 +47,8 @@ test('/metrics and /api/v1/stats carry event-loop delay, memory and uptime gauge
   assert.ok(gauge('process_resident_memory_bytes')! > 10e6);
   assert.ok(gauge('process_heap_used_bytes')! > 1e6);
   assert.ok(gauge('process_uptime_seconds')! >= 10);
+  // 0 until the process's first full GC; present from the start.
+  assert.ok(gauge('process_heap_after_gc_bytes')! >= 0);
   const s = await stats();
   assert.ok(s.gauges.event_loop_delay_p99_ms! > 0);
   assert.ok(Math.abs(s.gauges.process_uptime_seconds! * 1000 - s.uptimeMs) < 2000);

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { HeapAfterGc } from '../../libs/metrics/heap-after-gc.ts';
 import { hostCpuTicks, procProbe } from '../bench/sampler.ts';
 
 /** One reading of one process. Null where the process did not answer. */
@@ -11,6 +12,8 @@ export interface ProcessSample {
   ok: boolean;
   rssBytes: number | null;
   heapUsedBytes: number | null;
+  /** V8 heap right after the last full GC (null before the first one). */
+  heapAfterGcBytes: number | null;
   loopP99Ms: number | null;
   cpuPercent: number | null;
   uptimeS: number | null;
@@ -105,6 +108,7 @@ export class Sampler {
   private readonly prevCpu = new Map<string, { atMs: number; micros: number }>();
   private readonly lastUptime = new Map<string, number>();
   private readonly ownLoop = monitorEventLoopDelay({ resolution: 10 });
+  private readonly ownHeap = new HeapAfterGc();
   private prevHost = hostCpuTicks();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> = Promise.resolve();
@@ -153,6 +157,7 @@ export class Sampler {
     await this.sampleAll();
     this.watching = false;
     this.ownLoop.disable();
+    this.ownHeap.stop();
   }
 
   async sampleAll(): Promise<void> {
@@ -199,6 +204,7 @@ export class Sampler {
         ok: true,
         rssBytes: st.memory.rssBytes,
         heapUsedBytes: st.memory.heapUsedBytes,
+        heapAfterGcBytes: st.gauges?.process_heap_after_gc_bytes || null,
         loopP99Ms: st.gauges?.event_loop_delay_p99_ms ?? null,
         cpuPercent: this.cpuPercent(m.name, st.cpu.userMicros + st.cpu.systemMicros),
         uptimeS: Math.round(st.uptimeMs / 100) / 10,
@@ -233,6 +239,7 @@ export class Sampler {
         ok: true,
         rssBytes: g.get('process_resident_memory_bytes') ?? null,
         heapUsedBytes: g.get('process_heap_used_bytes') ?? null,
+        heapAfterGcBytes: g.get('process_heap_after_gc_bytes') || null,
         loopP99Ms: g.get('event_loop_delay_p99_ms') ?? null,
         cpuPercent: cpu === null ? null : this.cpuPercent('scheduler', cpu),
         uptimeS: g.get('process_uptime_seconds') ?? null,
@@ -270,6 +277,7 @@ export class Sampler {
       ok: true,
       rssBytes: m.rss,
       heapUsedBytes: m.heapUsed,
+      heapAfterGcBytes: this.ownHeap.gauges().process_heap_after_gc_bytes || null,
       loopP99Ms: Math.max(0, Math.round((p99 - 10) * 100) / 100),
       cpuPercent: this.cpuPercent('soak', cpu.user + cpu.system),
       uptimeS: null,
@@ -295,6 +303,7 @@ function failed(at: At): ProcessSample {
     ok: false,
     rssBytes: null,
     heapUsedBytes: null,
+    heapAfterGcBytes: null,
     loopP99Ms: null,
     cpuPercent: null,
     uptimeS: null,

@@ -61,7 +61,10 @@ export interface Verdict {
 export interface MemoryRow {
   process: string;
   rss: GrowthResult;
+  /** Judged: the heap right after full GCs (live data). */
   heap: GrowthResult;
+  /** Not judged, for reference: sampled heapUsed, garbage included. */
+  heapSampled: GrowthResult;
 }
 
 export interface Judgement {
@@ -127,6 +130,10 @@ export function judge(d: SoakData): Judgement {
         windows,
       ),
       heap: growth(
+        pts.map((s) => ({ t: s.t, v: s.heapAfterGcBytes })),
+        windows,
+      ),
+      heapSampled: growth(
         pts.map((s) => ({ t: s.t, v: s.heapUsedBytes })),
         windows,
       ),
@@ -138,7 +145,7 @@ export function judge(d: SoakData): Judgement {
       .map((k) => `${m.process} ${k} ${pct(m[k].growth)}`),
   );
   verdicts.push({
-    name: `RSS and heap growth after warm-up <= ${growthLimit * 100} %`,
+    name: `RSS and heap (after full GC) growth after warm-up <= ${growthLimit * 100} %`,
     pass: over.length === 0,
     detail:
       (over.length === 0
