@@ -29,3 +29,29 @@ test('growth compares the late median with the baseline median, skipping warm-up
 test('growth is null when a window is empty', () => {
   assert.equal(growth([{ t: 25, v: 1 }], growthWindows(100)).growth, null);
 });
+
+test('a gauge that starts late: the first value after the baseline window stands in, if asked', () => {
+  const w = growthWindows(100); // baseline 20..40, late 80..100
+  const pts = [
+    { t: 30, v: null },
+    { t: 50, v: 200 },
+    { t: 90, v: 210 },
+  ];
+  assert.equal(growth(pts, w).growth, null);
+  const g = growth(pts, w, { lateBaseline: true });
+  assert.equal(g.baseline, 200);
+  assert.equal(g.baselineFromS, 50);
+  assert.ok(Math.abs(g.growth! - 0.05) < 1e-9);
+  // Nothing before the late window: still unmeasured.
+  assert.equal(
+    growth(
+      [
+        { t: 85, v: 1 },
+        { t: 90, v: 1 },
+      ],
+      w,
+      { lateBaseline: true },
+    ).growth,
+    null,
+  );
+});

@@ -88,8 +88,9 @@ export function markdownReport(d: SoakData, j: Judgement): string {
         'process',
         'RSS MB base -> late',
         'RSS growth',
-        'heap after GC MB base -> late',
-        'heap after GC growth',
+        'heap MB base -> late',
+        'heap growth',
+        'heap read',
         'heapUsed MB base -> late (not judged)',
         'heapUsed growth',
         'loop p99 max ms',
@@ -105,6 +106,9 @@ export function markdownReport(d: SoakData, j: Judgement): string {
           pct(m.rss.growth),
           `${mb(m.heap.baseline)} -> ${mb(m.heap.late)}`,
           pct(m.heap.growth),
+          m.heapBasis === 'sampled'
+            ? 'sampled (no full GC in time)'
+            : `after full GC${m.heap.baselineFromS === undefined ? '' : ` (baseline from ${m.heap.baselineFromS} s)`}`,
           `${mb(m.heapSampled?.baseline)} -> ${mb(m.heapSampled?.late)}`,
           m.heapSampled ? pct(m.heapSampled.growth) : '-',
           num(j.loopP99MaxMs[m.process] ?? null),

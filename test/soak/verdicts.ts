@@ -61,8 +61,12 @@ export interface Verdict {
 export interface MemoryRow {
   process: string;
   rss: GrowthResult;
-  /** Judged: the heap right after full GCs (live data). */
+  /**
+   * Judged: the heap right after full GCs (live data); when a process had no full GC in time,
+   * sampled heapUsed instead (garbage included, so it can only overstate growth).
+   */
   heap: GrowthResult;
+  heapBasis: 'after-gc' | 'sampled';
   /** Not judged, for reference: sampled heapUsed, garbage included. */
   heapSampled: GrowthResult;
 }
@@ -123,29 +127,33 @@ export function judge(d: SoakData): Judgement {
 
   const memory: MemoryRow[] = d.judged.map((name) => {
     const pts = (d.series[name] ?? []).filter((s) => s.phase === Phase.Load);
+    const afterGc = growth(
+      pts.map((s) => ({ t: s.t, v: s.heapAfterGcBytes })),
+      windows,
+      { lateBaseline: true },
+    );
+    const sampled = growth(
+      pts.map((s) => ({ t: s.t, v: s.heapUsedBytes })),
+      windows,
+    );
     return {
       process: name,
       rss: growth(
         pts.map((s) => ({ t: s.t, v: s.rssBytes })),
         windows,
       ),
-      heap: growth(
-        pts.map((s) => ({ t: s.t, v: s.heapAfterGcBytes })),
-        windows,
-      ),
-      heapSampled: growth(
-        pts.map((s) => ({ t: s.t, v: s.heapUsedBytes })),
-        windows,
-      ),
+      heap: afterGc.growth === null ? sampled : afterGc,
+      heapBasis: afterGc.growth === null ? 'sampled' : 'after-gc',
+      heapSampled: sampled,
     };
   });
   const over = memory.flatMap((m) =>
     (['rss', 'heap'] as const)
       .filter((k) => m[k].growth === null || m[k].growth! > growthLimit)
-      .map((k) => `${m.process} ${k} ${pct(m[k].growth)}`),
+      .map((k) => `${m.process} ${k}${k === 'heap' ? ` (${m.heapBasis})` : ''} ${pct(m[k].growth)}`),
   );
   verdicts.push({
-    name: `RSS and heap (after full GC) growth after warm-up <= ${growthLimit * 100} %`,
+    name: `RSS and heap (read after full GCs) growth after warm-up <= ${growthLimit * 100} %`,
     pass: over.length === 0,
     detail:
       (over.length === 0
