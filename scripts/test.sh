@@ -16,7 +16,7 @@ npx eslint .
 echo "== format"
 npx prettier --check . >/dev/null || { npx prettier --check . | tail -20; exit 1; }
 
-unit=$(find test/unit test/fuzz test/bench -name '*.test.ts' | sort)
+unit=$(find test/unit test/fuzz test/bench test/soak -name '*.test.ts' | sort)
 integration=$(find test/integration -name '*.test.ts' | sort)
 echo "== unit and fuzz tests"
 node --import tsx --test --test-reporter=spec --test-reporter-destination=stdout $unit

@@ -22,6 +22,8 @@ export interface ApiDeps {
   input: { readonly bufferedBytes: number; readonly budgetBytes: number };
   /** Open media connections (RTMP and HTTP) and the limit. */
   connections: () => { active: number; max: number };
+  /** Gauges beside the registry's (event-loop delay, process memory); also in stats. */
+  gauges?: () => Record<string, number>;
 }
 
 export interface NodeHealth {
@@ -123,6 +125,7 @@ export class ApiServer {
           sessions: this.deps.sessions(),
           input: { bufferedBytes: this.deps.input.bufferedBytes, budgetBytes: this.deps.input.budgetBytes },
           connections: this.deps.connections(),
+          gauges: this.deps.gauges?.() ?? {},
           counters: this.deps.counters.snapshot(),
         });
         return;

@@ -4,6 +4,9 @@ import { ListenError } from '../../libs/http/listen.ts';
 import { InputBudget } from '../../libs/limits/input-budget.ts';
 import type { Counters } from '../../libs/metrics/counters.ts';
 import { Metrics } from '../../libs/metrics/metrics.ts';
+import { EventLoopDelay } from '../../libs/metrics/event-loop-delay.ts';
+import { HeapAfterGc } from '../../libs/metrics/heap-after-gc.ts';
+import { processGauges } from '../../libs/metrics/process-gauges.ts';
 import { StreamHub, type StreamOptions } from '../../libs/stream/index.ts';
 import { ApiServer, type NodeHealth } from './api-server.ts';
 import { registerNodeMetrics, type PerStreamMetricsConfig } from './node-metrics.ts';
@@ -46,6 +49,18 @@ export interface ListeningAddresses {
   api?: string;
 }
 
+const GAUGE_HELP: Record<string, string> = {
+  event_loop_delay_p50_ms: 'Event-loop delay p50 over the last sampling period, ms.',
+  event_loop_delay_p99_ms: 'Event-loop delay p99 over the last sampling period, ms.',
+  event_loop_delay_max_ms: 'Event-loop delay max over the last sampling period, ms.',
+  process_heap_after_gc_bytes: 'V8 heap used right after the last full (mark-sweep) GC, bytes.',
+  process_major_gcs: 'Full (mark-sweep) GCs since start.',
+  process_resident_memory_bytes: 'Resident set size, bytes (sampled at scrape).',
+  process_heap_used_bytes: 'V8 heap used, garbage included, bytes.',
+  process_heap_total_bytes: 'V8 heap reserved, bytes.',
+  process_uptime_seconds: 'Seconds since the process started.',
+};
+
 /** How long shutdown lets final statuses reach viewers before closing sockets. */
 const SHUTDOWN_FLUSH_MS = 100;
 
@@ -72,6 +87,8 @@ export class MediaNode {
   /** Cluster links readiness waits for (registry, bus), added by the cluster roles. */
   private readonly readinessChecks = new Map<string, () => boolean>();
   private readonly sessionsByKind = { publisher: 0, player: 0, relay: 0 };
+  private readonly loopDelay = new EventLoopDelay();
+  private readonly heapAfterGc = new HeapAfterGc();
   private readonly rateBase = { at: Date.now(), bytesIn: 0, bytesOut: 0, cpu: process.cpuUsage() };
 
   /** `hooks` shape the node for its role; session counts for load reports are kept here. */
@@ -164,6 +181,7 @@ export class MediaNode {
           sessions: () => ({ ...this.sessionsByKind }),
           input: this.input,
           connections: () => ({ active: limiter.count, max: cfg.limits.maxConnections }),
+          gauges: () => this.gauges(),
         })
       : null;
     registerNodeMetrics(this.metrics, {
@@ -174,6 +192,12 @@ export class MediaNode {
       state: () => ({ ready: this.isReady, draining: this.draining }),
       perStream: cfg.metrics?.perStream ?? { enabled: false, maxStreams: 0 },
     });
+    this.metrics.gaugeRecord(() => this.gauges(), GAUGE_HELP);
+  }
+
+  /** Event-loop delay, process memory and heap after the last full GC (soak and dashboards). */
+  private gauges(): Record<string, number> {
+    return { ...this.loopDelay.gauges(), ...processGauges(), ...this.heapAfterGc.gauges() };
   }
 
   get isReady(): boolean {
@@ -298,5 +322,7 @@ export class MediaNode {
     this.rtmp?.destroyAll();
     await Promise.all(closing);
     await this.api?.close();
+    this.loopDelay.stop();
+    this.heapAfterGc.stop();
   }
 }

@@ -9,6 +9,8 @@ import { Metrics } from '../../libs/metrics/metrics.ts';
 import { natsSettingsOf, redisTargetOf } from '../node/cluster-config.ts';
 import { EventLoopDelay } from '../../libs/metrics/event-loop-delay.ts';
 import { logStart } from '../node/version.ts';
+import { HeapAfterGc } from '../../libs/metrics/heap-after-gc.ts';
+import { processGauges } from '../../libs/metrics/process-gauges.ts';
 import { loadSchedulerConfig } from './config.ts';
 import { createSchedulerCore } from './core.ts';
 import { SchedulerServer } from './server.ts';
@@ -46,6 +48,7 @@ export async function runScheduler(configFile: string | undefined): Promise<void
       })
     : null;
   const loopDelay = new EventLoopDelay();
+  const heapAfterGc = new HeapAfterGc();
   const core = createSchedulerCore({
     cfg,
     registry,
@@ -63,7 +66,7 @@ export async function runScheduler(configFile: string | undefined): Promise<void
     nodeId: cfg.nodeId,
     status: core.status,
     metrics,
-    gauges: () => ({ ...core.gauges(), ...loopDelay.gauges() }),
+    gauges: () => ({ ...core.gauges(), ...loopDelay.gauges(), ...processGauges(), ...heapAfterGc.gauges() }),
   });
   const l = parseListen(cfg.listen);
   let bound: { host: string; port: number };

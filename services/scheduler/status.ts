@@ -81,4 +81,10 @@ export const SCHEDULER_GAUGE_HELP: Record<string, string> = {
   event_loop_delay_p50_ms: 'Event-loop delay median over the last 10 s window, ms beyond the 1 ms sampling.',
   event_loop_delay_p99_ms: 'Event-loop delay 99th percentile over the last 10 s window, ms.',
   event_loop_delay_max_ms: 'Event-loop delay maximum over the last 10 s window, ms.',
+  process_heap_after_gc_bytes: 'V8 heap used right after the last full (mark-sweep) GC, bytes.',
+  process_major_gcs: 'Full (mark-sweep) GCs since start.',
+  process_resident_memory_bytes: 'Resident set size, bytes (sampled at scrape).',
+  process_heap_used_bytes: 'V8 heap used, garbage included, bytes.',
+  process_heap_total_bytes: 'V8 heap reserved, bytes.',
+  process_uptime_seconds: 'Seconds since the process started.',
 };
