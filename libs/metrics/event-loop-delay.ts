@@ -31,6 +31,19 @@ export class EventLoopDelay {
     };
   }
 
+  /** The same window in seconds, as Prometheus names want base units. */
+  secondsGauges(): {
+    event_loop_delay_p50_seconds: number;
+    event_loop_delay_p99_seconds: number;
+    event_loop_delay_max_seconds: number;
+  } {
+    return {
+      event_loop_delay_p50_seconds: this.last.p50 / 1000,
+      event_loop_delay_p99_seconds: this.last.p99 / 1000,
+      event_loop_delay_max_seconds: this.last.max / 1000,
+    };
+  }
+
   stop(): void {
     clearInterval(this.timer);
     this.h.disable();

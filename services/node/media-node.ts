@@ -50,9 +50,9 @@ export interface ListeningAddresses {
 }
 
 const GAUGE_HELP: Record<string, string> = {
-  event_loop_delay_p50_ms: 'Event-loop delay p50 over the last sampling period, ms.',
-  event_loop_delay_p99_ms: 'Event-loop delay p99 over the last sampling period, ms.',
-  event_loop_delay_max_ms: 'Event-loop delay max over the last sampling period, ms.',
+  event_loop_delay_p50_seconds: 'Event-loop delay median over the last 10 s window, seconds.',
+  event_loop_delay_p99_seconds: 'Event-loop delay 99th percentile over the last 10 s window, seconds.',
+  event_loop_delay_max_seconds: 'Event-loop delay maximum over the last 10 s window, seconds.',
   process_heap_after_gc_bytes: 'V8 heap used right after the last full (mark-sweep) GC, bytes.',
   process_major_gcs: 'Full (mark-sweep) GCs since start.',
   process_resident_memory_bytes: 'Resident set size, bytes (sampled at scrape).',
@@ -192,10 +192,13 @@ export class MediaNode {
       state: () => ({ ready: this.isReady, draining: this.draining }),
       perStream: cfg.metrics?.perStream ?? { enabled: false, maxStreams: 0 },
     });
-    this.metrics.gaugeRecord(() => this.gauges(), GAUGE_HELP);
+    this.metrics.gaugeRecord(
+      () => ({ ...this.loopDelay.secondsGauges(), ...processGauges(), ...this.heapAfterGc.gauges() }),
+      GAUGE_HELP,
+    );
   }
 
-  /** Event-loop delay, process memory and heap after the last full GC (soak and dashboards). */
+  /** Event-loop delay (ms), process memory and heap after the last full GC, for stats. */
   private gauges(): Record<string, number> {
     return { ...this.loopDelay.gauges(), ...processGauges(), ...this.heapAfterGc.gauges() };
   }

@@ -66,7 +66,12 @@ export async function runScheduler(configFile: string | undefined): Promise<void
     nodeId: cfg.nodeId,
     status: core.status,
     metrics,
-    gauges: () => ({ ...core.gauges(), ...loopDelay.gauges(), ...processGauges(), ...heapAfterGc.gauges() }),
+    gauges: () => ({
+      ...core.gauges(),
+      ...loopDelay.secondsGauges(),
+      ...processGauges(),
+      ...heapAfterGc.gauges(),
+    }),
   });
   const l = parseListen(cfg.listen);
   let bound: { host: string; port: number };

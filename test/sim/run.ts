@@ -278,8 +278,8 @@ async function simulate(infra: Infra, nodes: FakeNode[]): Promise<Row[]> {
 /** The scheduler's event-loop delay p99 (ms) from its /metrics. */
 async function loopDelayP99(url: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const m = /^sluice_event_loop_delay_p99_ms (\S+)$/m.exec(text);
-  return m ? Number(m[1]) : NaN;
+  const m = /^sluice_event_loop_delay_p99_seconds (\S+)$/m.exec(text);
+  return m ? Number(m[1]) * 1000 : NaN;
 }
 
 /** After the presence of the last viewers has had a heartbeat (and a bit) to reach the scheduler. */

@@ -240,7 +240,7 @@ export class Sampler {
         rssBytes: g.get('process_resident_memory_bytes') ?? null,
         heapUsedBytes: g.get('process_heap_used_bytes') ?? null,
         heapAfterGcBytes: g.get('process_heap_after_gc_bytes') || null,
-        loopP99Ms: g.get('event_loop_delay_p99_ms') ?? null,
+        loopP99Ms: ((s) => (s === undefined ? null : s * 1000))(g.get('event_loop_delay_p99_seconds')),
         cpuPercent: cpu === null ? null : this.cpuPercent('scheduler', cpu),
         uptimeS: g.get('process_uptime_seconds') ?? null,
       });
