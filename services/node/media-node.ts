@@ -6,6 +6,7 @@ import type { Counters } from '../../libs/metrics/counters.ts';
 import { Metrics } from '../../libs/metrics/metrics.ts';
 import { EventLoopDelay } from '../../libs/metrics/event-loop-delay.ts';
 import { HeapAfterGc } from '../../libs/metrics/heap-after-gc.ts';
+import { PROCESS_GAUGE_HELP } from '../../libs/metrics/process-gauge-help.ts';
 import { processGauges } from '../../libs/metrics/process-gauges.ts';
 import { StreamHub, type StreamOptions } from '../../libs/stream/index.ts';
 import { ApiServer, type NodeHealth } from './api-server.ts';
@@ -48,18 +49,6 @@ export interface ListeningAddresses {
   http?: string;
   api?: string;
 }
-
-const GAUGE_HELP: Record<string, string> = {
-  event_loop_delay_p50_seconds: 'Event-loop delay median over the last 10 s window, seconds.',
-  event_loop_delay_p99_seconds: 'Event-loop delay 99th percentile over the last 10 s window, seconds.',
-  event_loop_delay_max_seconds: 'Event-loop delay maximum over the last 10 s window, seconds.',
-  process_heap_after_gc_bytes: 'V8 heap used right after the last full (mark-sweep) GC, bytes.',
-  process_major_gcs: 'Full (mark-sweep) GCs since start.',
-  process_resident_memory_bytes: 'Resident set size, bytes (sampled at scrape).',
-  process_heap_used_bytes: 'V8 heap used, garbage included, bytes.',
-  process_heap_total_bytes: 'V8 heap reserved, bytes.',
-  process_uptime_seconds: 'Seconds since the process started.',
-};
 
 /** How long shutdown lets final statuses reach viewers before closing sockets. */
 const SHUTDOWN_FLUSH_MS = 100;
@@ -194,7 +183,7 @@ export class MediaNode {
     });
     this.metrics.gaugeRecord(
       () => ({ ...this.loopDelay.secondsGauges(), ...processGauges(), ...this.heapAfterGc.gauges() }),
-      GAUGE_HELP,
+      PROCESS_GAUGE_HELP,
     );
   }
 

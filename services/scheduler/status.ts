@@ -1,3 +1,4 @@
+import { PROCESS_GAUGE_HELP } from '../../libs/metrics/process-gauge-help.ts';
 import type { ClusterView } from './cluster-view.ts';
 import type { Reconciler } from './reconciler.ts';
 
@@ -78,14 +79,5 @@ export const SCHEDULER_GAUGE_HELP: Record<string, string> = {
   scheduler_events_connected: '1 while NATS events flow into the view.',
   scheduler_reconcile_age_seconds:
     'Seconds since the last successful full read of Redis (-1 before the first).',
-  event_loop_delay_p50_seconds:
-    'Event-loop delay median over the last 10 s window, seconds beyond the 1 ms sampling.',
-  event_loop_delay_p99_seconds: 'Event-loop delay 99th percentile over the last 10 s window, seconds.',
-  event_loop_delay_max_seconds: 'Event-loop delay maximum over the last 10 s window, seconds.',
-  process_heap_after_gc_bytes: 'V8 heap used right after the last full (mark-sweep) GC, bytes.',
-  process_major_gcs: 'Full (mark-sweep) GCs since start.',
-  process_resident_memory_bytes: 'Resident set size, bytes (sampled at scrape).',
-  process_heap_used_bytes: 'V8 heap used, garbage included, bytes.',
-  process_heap_total_bytes: 'V8 heap reserved, bytes.',
-  process_uptime_seconds: 'Seconds since the process started.',
+  ...PROCESS_GAUGE_HELP,
 };
