@@ -39,6 +39,9 @@ export interface IncomingFrame {
 /** Drops of one viewer are summarized in the log at most this often. */
 const DROP_LOG_INTERVAL_MS = 10_000;
 
+/** Metadata and sequence headers up to this size are sent whatever the viewer's budget. */
+const MAX_EXEMPT_HEADER_BYTES = 64 * 1024;
+
 /** Gap put between the last frame of a publisher and the first of the next one. */
 const PUBLISHER_SWITCH_GAP_MS = 40;
 
@@ -200,18 +203,20 @@ export class Stream {
   /** A frame from the current publisher, on the publisher's timeline. */
   write(handle: PublisherHandle, frame: IncomingFrame): void {
     if (this.publisher !== handle) return;
-    const raw = this.unwrap(frame.timestampMs);
     let ts: number;
-    if (this.offsetPending) {
-      // Metadata and sequence headers (often stamped 0) wait at the floor; the first audio or
-      // video frame fixes the offset, so a publisher whose clock is an hour in does not move
-      // the viewers' clocks an hour forward (or back).
-      if (frame.kind !== MediaKind.Data && !frame.isSequenceHeader) {
+    if (frame.kind === MediaKind.Data || frame.isSequenceHeader) {
+      // Metadata and sequence headers are often stamped 0 whatever the frames say (an origin's
+      // start burst, a relay of a stream that has run for days): they neither move the
+      // timeline nor fix the offset, and go out at its current end.
+      ts = Math.max(this.lastOutTs, this.tsFloor, 0);
+    } else {
+      const raw = this.unwrap(frame.timestampMs);
+      if (this.offsetPending) {
+        // The first audio or video frame of a returning publisher fixes the offset, so a
+        // publisher whose clock is an hour in does not move the viewers' clocks an hour.
         this.tsOffset = this.tsFloor - raw;
         this.offsetPending = false;
       }
-      ts = this.tsFloor;
-    } else {
       ts = raw + this.tsOffset;
       if (ts < this.tsFloor) ts = this.tsFloor;
     }
@@ -391,8 +396,12 @@ export class Stream {
 
   /** Budget and key frame rules for one viewer and one message. */
   private deliver(sub: Subscriber, msg: MediaMessage): void {
-    // Metadata and sequence headers are tiny and needed to decode anything later: always sent.
-    if (msg.kind === MediaKind.Data || msg.isSequenceHeader) {
+    // Metadata and sequence headers are small and needed to decode anything later: always sent.
+    // (A publisher could label anything a header: only small ones skip the budget.)
+    if (
+      (msg.kind === MediaKind.Data || msg.isSequenceHeader) &&
+      msg.payload.length <= MAX_EXEMPT_HEADER_BYTES
+    ) {
       this.send(sub, msg);
       return;
     }

@@ -4,6 +4,9 @@ import { encodeFlvHeader } from '../../libs/flv/index.ts';
 import { EndReason, type Sink, type StreamStartInfo } from '../../libs/stream/index.ts';
 import { flvFormat } from './formats.ts';
 
+/** How long an ended response may take to drain before its socket is destroyed. */
+const END_LINGER_MS = 5000;
+
 /**
  * An HTTP-FLV viewer. Headers are sent only once the stream has a publisher, so a miss is a
  * real 404. The body is close-delimited (no chunked encoding, as lal and SRS do) and written
@@ -65,6 +68,10 @@ export class HttpFlvSink implements Sink {
       this.res.destroy();
     } else {
       this.res.end();
+      // The end is queued behind unsent media; a viewer that stopped reading must not hold the
+      // socket (and its session and connection slot) forever.
+      const res = this.res;
+      setTimeout(() => res.destroy(), END_LINGER_MS).unref();
     }
   }
 }

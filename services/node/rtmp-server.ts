@@ -152,11 +152,15 @@ export class RtmpServer implements ServerConnectionHandler {
       this.kick(conn.id, reason);
     };
     // Whichever comes first decides: the answer, or the timeout. A late "yes" is given back.
+    // Each acts on this request only: the client may have ended it and started another on
+    // the same connection (or left) meanwhile.
+    const current = (): boolean => conn.activeRequest === req;
     let settled = false;
     const timer = setTimeout(() => {
       if (settled) return;
       settled = true;
       this.pendingPublish.delete(req.key);
+      if (!current()) return;
       this.deps.counters.inc('publish_refused', 1, { reason: 'auth_timeout' });
       st.log.warn(
         { stream: req.key, timeoutMs: this.deps.publishAuthTimeoutMs },
@@ -177,6 +181,7 @@ export class RtmpServer implements ServerConnectionHandler {
           clearTimeout(timer);
           this.pendingPublish.delete(req.key);
           if (!decision.ok) {
+            if (!current()) return;
             this.deps.counters.inc('publish_refused', 1, { reason: decision.code });
             st.log.warn(
               { stream: req.key, code: decision.code, why: decision.description },
@@ -185,8 +190,8 @@ export class RtmpServer implements ServerConnectionHandler {
             conn.rejectPublish(req.streamId, decision.code, decision.description);
             return;
           }
-          if (conn.state !== 'publishing') {
-            decision.onEnd?.(); // the publisher left while we were deciding
+          if (!current() || conn.state !== 'publishing') {
+            decision.onEnd?.(); // the publisher left (or moved on) while we were deciding
             return;
           }
           this.startPublish(conn, st, req, decision.onEnd);
@@ -197,7 +202,8 @@ export class RtmpServer implements ServerConnectionHandler {
           clearTimeout(timer);
           this.pendingPublish.delete(req.key);
           st.log.error({ stream: req.key, err }, 'publish authorization failed');
-          conn.rejectPublish(req.streamId, StatusCode.PublishRejected, 'internal error, try again');
+          if (current())
+            conn.rejectPublish(req.streamId, StatusCode.PublishRejected, 'internal error, try again');
         },
       );
   }

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { encodeFlvHeader } from '../../libs/flv/index.ts';
+import { endRaw } from '../../libs/http/client-error.ts';
 import { EndReason, type Sink, type StreamStartInfo } from '../../libs/stream/index.ts';
 import { flvFormat } from './formats.ts';
 
@@ -63,7 +64,8 @@ export class WsFlvSink implements Sink {
 
   end(reason: EndReason): void {
     if (!this.ws) {
-      this.socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      // endRaw: a peer that ignores our FIN must not keep the socket (and its session) forever.
+      endRaw(this.socket, 'HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
     if (reason === EndReason.Stalled) this.ws.terminate();

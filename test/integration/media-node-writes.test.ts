@@ -128,7 +128,10 @@ test('a publish whose authorization never answers is refused after publishAuthTi
     {
       authorizePublish: (): Promise<PublishDecision> =>
         calls++ === 0
-          ? new Promise(() => {}) // a hook that hangs
+          ? // A hook that answers "yes" long after the timeout: the late claim must be given back.
+            new Promise((r) =>
+              setTimeout(() => r({ ok: true, onEnd: () => ended.push('late yes given back') }), 1500),
+            )
           : Promise.resolve({ ok: true, onEnd: () => ended.push('released') }),
     },
   );
@@ -149,7 +152,8 @@ test('a publish whose authorization never answers is refused after publishAuthTi
   closers.push(() => again.close());
   await again.publish();
   again.close();
-  await waitFor(() => ended.length === 1, 2000, 'the second publish released');
+  await waitFor(() => ended.length === 2, 3000, 'the late answer given back, the second publish released');
+  assert.deepEqual(ended.sort(), ['late yes given back', 'released']);
 });
 
 test('at shutdown every RTMP and HTTP session reports its end', async () => {
@@ -180,4 +184,32 @@ test('at shutdown every RTMP and HTTP session reports its end', async () => {
   const reasons = Object.fromEntries(stops.map((s) => [`${s.kind}/${s.protocol}/${s.key}`, s.reason]));
   assert.equal(reasons['player/rtmp/live/bye'], 'shutdown');
   assert.equal(reasons['player/http-flv/live/bye'], 'shutdown');
+});
+
+test('an HTTP-FLV viewer that stopped reading is let go when its stream ends (socket, session, slot)', async () => {
+  const stops: SessionEnd[] = [];
+  const n = await startNode(
+    { stream: { waitPublisherMs: 300 }, viewer: { stallTimeoutMs: 60_000, maxBufferedBytes: 64 << 20 } },
+    { sessionStopped: (s) => stops.push(s) },
+  );
+  const pub = await SyntheticPublisher.start(`${n.rtmp}/live/gone`, {
+    fps: 50,
+    keyBytes: 60_000,
+    interBytes: 30_000,
+  });
+  closers.push(() => pub.close());
+  const v = httpFlv(`${n.http}/live/gone.flv`, { pauseAfterHeaders: true });
+  closers.push(() => v.stop());
+  // Until the kernel buffers are full and the server holds a queue for the viewer.
+  await waitFor(
+    () => (n.node.hub.list().find((s) => s.key === 'live/gone')?.viewers[0]?.bufferedBytes ?? 0) > 1_000_000,
+    10_000,
+    'a queue at the server',
+  );
+  pub.close();
+  const t0 = Date.now();
+  await waitFor(() => stops.some((s) => s.protocol === 'http-flv'), 10_000, 'the viewer session to end');
+  const took = Date.now() - t0;
+  assert.ok(took < 8000, `let go after ${took} ms`);
+  assert.equal(stops.find((s) => s.protocol === 'http-flv')!.reason, 'unpublished');
 });

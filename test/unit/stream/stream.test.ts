@@ -380,6 +380,51 @@ test('stream: metadata and headers of a new publisher wait for its first frame t
   hub.close();
 });
 
+test('stream: a first publisher whose headers are stamped 0 and frames 25 days in plays on (no freeze)', () => {
+  const { hub } = newHub();
+  const s = hub.getOrCreate('live/a');
+  const view = new RecordingSink('v');
+  s.addSubscriber(view);
+  const h = s.attachPublisher('p1')!;
+  const T = 25 * 86_400_000; // past 2^31 ms: a naive 32-bit unwrap would take it for a step back
+  s.write(h, { ...v(0, 'meta'), kind: MediaKind.Data });
+  s.write(h, vsh(0));
+  for (let i = 0; i < 4; i++) s.write(h, v(T + i * 40, `f${i}`, i === 0));
+  s.write(h, vsh(0)); // a header again mid-stream stays at the end of the timeline
+  s.write(h, v(T + 160, 'f4'));
+  assert.deepEqual(
+    view.frames().map((x) => [x.tag, x.ts]),
+    [
+      ['meta', 0],
+      ['vsh', 0],
+      ['f0', T],
+      ['f1', T + 40],
+      ['f2', T + 80],
+      ['f3', T + 120],
+      ['vsh', T + 120],
+      ['f4', T + 160],
+    ],
+  );
+  hub.close();
+});
+
+test('stream: only small headers skip the byte budget (a publisher may label anything a header)', () => {
+  const { hub, counters } = newHub({ maxBufferedBytes: 40 });
+  const s = hub.getOrCreate('live/a');
+  const h = s.attachPublisher('p1')!;
+  const slow = new RecordingSink('slow');
+  slow.holdBytes = true;
+  s.addSubscriber(slow);
+  s.write(h, v(0, 'k0', true));
+  s.write(h, v(40, 'x'.repeat(40))); // over the budget from here on
+  const before = slow.got.length;
+  s.write(h, vsh(80)); // small: still sent
+  s.write(h, { ...vsh(90), payload: Buffer.alloc(70 * 1024) }); // big "header": budgeted
+  assert.equal(slow.got.length, before + 1);
+  assert.equal(counters.get('viewer_dropped_frames'), 1);
+  hub.close();
+});
+
 test('stream: 32-bit publisher timestamps that wrap keep the output moving, across a publisher switch too', () => {
   const { hub } = newHub({ waitPublisherMs: 1000 });
   const s = hub.getOrCreate('live/a');
