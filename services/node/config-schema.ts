@@ -288,7 +288,11 @@ export const mediaNodeProperties = {
       stallTimeoutMs: {
         type: 'integer',
         minimum: 1000,
-        default: 15000,
+        // Progress is seen only when the kernel takes more bytes, and Linux wakes a writer only
+        // once a large part of an autotuned send buffer (up to ~4 MB) is free: a viewer that
+        // reads slowly but steadily can show no progress for ~20 s. 30 s keeps it (dropping
+        // frames) while a viewer that stopped reading is still cut within a minute.
+        default: 30000,
         description: 'A viewer whose queue does not drain at all for this long is disconnected.',
       },
       writeCoalesceMs: {

@@ -55,16 +55,16 @@ export const VIEWER = {
   notFoundDeadlineMs: 25_000,
   /** A normal viewer without media this long while connected: delivery broke (the helper's waitPublisherMs). */
   maxGapMs: 15_000,
-  /** Slow viewers: read 1-3 s, pause 3-12 s (under the 15 s stall timeout: never cut). */
+  /** Slow viewers: read 1-3 s, pause 3-12 s (under the 30 s stall timeout: never cut). */
   pauseReadMs: [1000, 3000],
   pauseMs: [3000, 12_000],
   /** Trickling viewers read one socket chunk (<= 64 KiB) every 0.4-1 s: below soak/hd's rate. */
   trickleEveryMs: [400, 1000],
   /**
    * Stalled viewers stop reading after their first media, and look again after this long: by
-   * then the edge must have cut them (kernel buffers ~20 s at 2 Mbps + viewer.stallTimeoutMs 15 s).
+   * then the edge must have cut them (kernel buffers ~20 s at 2 Mbps + viewer.stallTimeoutMs 30 s).
    */
-  stallHoldMs: 45_000,
+  stallHoldMs: 60_000,
   /** Once reading again, a cut viewer sees the end within this long (it drains ~4 MB first). */
   stallCloseWaitMs: 20_000,
   /** New viewers started per population tick at most (ramp). */
