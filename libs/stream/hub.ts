@@ -43,6 +43,8 @@ export class StreamHub {
   };
   /** Called after a viewer joined or left a stream (edges drive relays with it). */
   onViewersChanged: ((s: Stream) => void) | null = null;
+  /** Called once for each new stream, before anything is written to it (taps attach here). */
+  onStreamCreated: ((s: Stream) => void) | null = null;
 
   constructor(opts: StreamOptions, deps: { log: Logger; counters: Counters }) {
     this.opts = opts;
@@ -84,6 +86,7 @@ export class StreamHub {
         flusher: this.flusher,
       });
       this.streams.set(key, s);
+      this.onStreamCreated?.(s);
     }
     return s;
   }

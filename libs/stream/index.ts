@@ -11,3 +11,4 @@ export {
   type ByteTotals,
 } from './stream.ts';
 export { StreamHub, type StreamSummary } from './hub.ts';
+export type { StreamTap } from './tap.ts';

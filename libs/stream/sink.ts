@@ -29,6 +29,11 @@ export interface Sink {
    * edge): they are not held in the write-coalescing window.
    */
   readonly coalesce?: boolean;
+  /**
+   * True for a viewer that is counted (stats, sessions, an edge's relay) but fetches media some
+   * other way (an HLS session polling segments): the stream sends it only start() and end().
+   */
+  readonly passive?: boolean;
   /** Bytes accepted by write() that have not reached the kernel yet. */
   readonly bufferedBytes: number;
   /** The stream has a publisher: send the format preamble (FLV header, RTMP Play.Start...). */

@@ -5,6 +5,7 @@ import { GopCache } from './gop-cache.ts';
 import { createMediaMessage, MediaKind, type MediaMessage } from './media.ts';
 import { wireBytes } from './output-format.ts';
 import { EndReason, type Sink } from './sink.ts';
+import type { StreamTap } from './tap.ts';
 
 export interface StreamOptions {
   gopCache: boolean;
@@ -70,6 +71,8 @@ export class Subscriber implements Holdable {
   readonly since = Date.now();
   /** Held in the write-coalescing window (false for sinks that opt out). */
   readonly coalesce: boolean;
+  /** Counted as a viewer but sent no media (an HLS session: it fetches segments instead). */
+  readonly passive: boolean;
   /** Corked by the flusher for the current window. */
   held = false;
   started = false;
@@ -96,6 +99,7 @@ export class Subscriber implements Holdable {
   constructor(sink: Sink) {
     this.sink = sink;
     this.coalesce = sink.coalesce !== false;
+    this.passive = sink.passive === true;
   }
 }
 
@@ -116,6 +120,7 @@ export class Stream {
 
   private publisher: PublisherHandle | null = null;
   private readonly subs = new Set<Subscriber>();
+  private taps: StreamTap[] = [];
   private metadata: MediaMessage | null = null;
   private videoHeader: MediaMessage | null = null;
   private audioHeader: MediaMessage | null = null;
@@ -168,6 +173,23 @@ export class Stream {
     return this.publisher === null && this.subs.size === 0;
   }
 
+  /** Adds a consumer that sees every message from now on (see StreamTap). */
+  addTap(tap: StreamTap): void {
+    this.taps.push(tap);
+  }
+
+  /** Ends the taps: the stream is idle and about to be forgotten, or the node shuts down. */
+  private closeTaps(): void {
+    const taps = this.taps;
+    this.taps = [];
+    for (const t of taps) t.close?.();
+  }
+
+  private becameIdle(): void {
+    this.closeTaps();
+    this.onIdle(this);
+  }
+
   /** Claims the stream for a publisher; null when another publisher holds it. */
   attachPublisher(id: string): PublisherHandle | null {
     if (this.publisher) return null;
@@ -183,6 +205,7 @@ export class Stream {
     this.hasAudio = false;
     this.hasVideo = false;
     this.gop.clear();
+    for (const t of this.taps) t.onPublisherStart?.(id);
     for (const sub of this.subs) {
       this.clearWait(sub);
       sub.needKeyFrame = true;
@@ -195,9 +218,10 @@ export class Stream {
     if (this.publisher !== handle) return;
     this.publisher = null;
     this.gop.clear();
+    for (const t of this.taps) t.onPublisherStop?.();
     // Viewers stay attached for a while so a reconnecting publisher finds them.
     for (const sub of this.subs) this.armWait(sub, EndReason.Unpublished);
-    if (this.isIdle) this.onIdle(this);
+    if (this.isIdle) this.becameIdle();
   }
 
   /** A frame from the current publisher, on the publisher's timeline. */
@@ -237,6 +261,7 @@ export class Stream {
       if (frame.isSequenceHeader) this.audioHeader = msg;
     }
     this.dispatch(msg);
+    for (const t of this.taps) t.onMessage(msg);
     // Cached after dispatch, so the cache counts the serialized copies viewers asked for.
     if (frame.kind !== MediaKind.Data && !frame.isSequenceHeader) this.gop.push(msg);
   }
@@ -286,7 +311,7 @@ export class Stream {
     this.clearWait(sub);
     if (sub.droppedSinceLog > 0) this.logDrops(sub);
     this.onViewersChanged(this);
-    if (this.isIdle) this.onIdle(this);
+    if (this.isIdle) this.becameIdle();
   }
 
   /** Ends every viewer (shutdown) and forgets the publisher. */
@@ -298,6 +323,7 @@ export class Stream {
       sub.sink.end(reason);
     }
     this.publisher = null;
+    this.closeTaps();
   }
 
   /** Periodic housekeeping: stalled viewers and drop reports. Called by the hub about once a second. */
@@ -365,6 +391,10 @@ export class Stream {
     // Without a video header yet we cannot tell; announce both like other servers do.
     const hasVideo = this.hasVideo || this.videoHeader !== null || !this.hasAudio;
     const hasAudio = this.hasAudio || this.audioHeader !== null || !this.hasVideo;
+    if (sub.passive) {
+      sub.sink.start({ key: this.key, hasAudio, hasVideo });
+      return;
+    }
     // The start burst (preamble, headers, cached GOP) goes out at once, as one writev, outside
     // the coalescing window: time to first frame matters more than one syscall.
     sub.sink.cork();
@@ -388,7 +418,7 @@ export class Stream {
     if (this.subs.size === 0) return;
     const flusher = this.flusher;
     for (const sub of this.subs) {
-      if (!sub.started) continue;
+      if (!sub.started || sub.passive) continue;
       if (sub.coalesce && !sub.held) flusher.hold(sub);
       this.deliver(sub, msg);
     }

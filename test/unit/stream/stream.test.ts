@@ -537,3 +537,59 @@ test('stream: one flush timer serves every stream of the hub', async () => {
   );
   hub.close();
 });
+
+test('stream: a tap sees every message in order, publisher changes, and is closed when the stream goes idle', () => {
+  const { hub } = newHub();
+  const events: string[] = [];
+  hub.onStreamCreated = (st) =>
+    st.addTap({
+      onPublisherStart: (id) => events.push(`start:${id}`),
+      onMessage: (m) => events.push(`${m.payload.toString()}@${m.timestampMs}`),
+      onPublisherStop: () => events.push('stop'),
+      close: () => events.push('close'),
+    });
+  const s = hub.getOrCreate('live/t');
+  const viewer = new RecordingSink('v');
+  const sub = s.addSubscriber(viewer);
+  const h = s.attachPublisher('p1')!;
+  s.write(h, vsh(0));
+  s.write(h, v(0, 'k0', true));
+  s.write(h, a(10, 'a0'));
+  s.detachPublisher(h);
+  const h2 = s.attachPublisher('p2')!;
+  s.write(h2, v(500, 'k1', true));
+  s.detachPublisher(h2);
+  assert.deepEqual(events, ['start:p1', 'vsh@0', 'k0@0', 'a0@10', 'stop', 'start:p2', 'k1@50', 'stop']);
+  s.removeSubscriber(sub);
+  assert.equal(events.at(-1), 'close', 'closed once the stream has neither publisher nor viewers');
+  assert.equal(hub.get('live/t'), undefined);
+  hub.close();
+});
+
+test('stream: a passive viewer is counted and started and ended, but sent nothing', () => {
+  const { hub } = newHub({ waitPublisherMs: 20 });
+  const s = hub.getOrCreate('live/p');
+  const h = s.attachPublisher('p1')!;
+  s.write(h, vsh(0));
+  s.write(h, v(0, 'k0', true));
+  const passive = Object.assign(new RecordingSink('hls'), { passive: true });
+  const active = new RecordingSink('flv');
+  s.addSubscriber(passive);
+  s.addSubscriber(active);
+  s.write(h, v(40, 'p1'));
+  assert.equal(s.subscriberCount, 2);
+  assert.ok(passive.started, 'start() tells the passive viewer the stream is live');
+  assert.deepEqual(passive.got, [], 'no burst and no frames');
+  assert.deepEqual(
+    active.frames().map((f) => f.tag),
+    ['vsh', 'k0', 'p1'],
+  );
+  s.detachPublisher(h);
+  return new Promise<void>((resolve) =>
+    setTimeout(() => {
+      assert.equal(passive.ended, EndReason.Unpublished);
+      hub.close();
+      resolve();
+    }, 60),
+  );
+});
