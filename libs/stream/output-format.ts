@@ -64,8 +64,9 @@ export function wireBytes(msg: MediaMessage, format: OutputFormat, states: Forma
   let b = msg.wire[format.slot];
   if (b === undefined) {
     b = format.serialize(msg, formatState(format, states));
+    // A format may hand back another format's bytes (a relay's frame without a mark): held once.
+    if (!msg.wire.includes(b)) msg.heldBytes += b.length;
     msg.wire[format.slot] = b;
-    msg.heldBytes += b.length;
   }
   return b;
 }
