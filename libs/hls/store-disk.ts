@@ -1,4 +1,5 @@
-import { mkdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { validSegment } from '../names/stream-key.ts';
@@ -13,6 +14,9 @@ import { WriteQueue, type QueuedOp } from './write-queue.ts';
 
 /** Default bound on one stream's queued disk writes: a few segments of a high-bitrate stream. */
 export const DEFAULT_MAX_QUEUED_BYTES = 32 * 1024 * 1024;
+
+/** A file bigger than this is not read as a segment (segments are bounded far below it). */
+const MAX_READ_BYTES = 256 * 1024 * 1024;
 
 export interface DiskSegmentStoreOptions {
   /** Directory under which `<app>/<name>/` holds each stream's segments and playlists. */
@@ -184,11 +188,7 @@ class DiskStreamStore implements StreamStore {
     const waiting = this.pending.get(name);
     if (waiting) return waiting;
     if (!validSegment(name)) return null;
-    try {
-      return await readFile(path.join(this.dir, name));
-    } catch {
-      return null;
-    }
+    return readRegularFile(path.join(this.dir, name));
   }
 
   get segmentCount(): number {
@@ -277,4 +277,33 @@ class DiskStreamStore implements StreamStore {
 function codeOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * A regular file's bytes, or null. Not a symlink, device or FIFO: something planted in the
+ * directory (a link to /dev/zero) must not make a read endless.
+ */
+async function readRegularFile(file: string): Promise<Buffer | null> {
+  let fh;
+  try {
+    fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch {
+    return null;
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile() || st.size > MAX_READ_BYTES) return null;
+    const buf = Buffer.allocUnsafe(st.size);
+    let off = 0;
+    while (off < buf.length) {
+      const { bytesRead } = await fh.read(buf, off, buf.length - off, off);
+      if (bytesRead === 0) break;
+      off += bytesRead;
+    }
+    return off === buf.length ? buf : buf.subarray(0, off);
+  } catch {
+    return null;
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
 }
