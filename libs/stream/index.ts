@@ -1,5 +1,5 @@
 export { MediaKind, createMediaMessage, type MediaMessage } from './media.ts';
-export { defineOutputFormat, wireBytes, type OutputFormat } from './output-format.ts';
+export { defineOutputFormat, defineStatefulFormat, wireBytes, type OutputFormat } from './output-format.ts';
 export { EndReason, type Sink, type StreamStartInfo } from './sink.ts';
 export { GopCache } from './gop-cache.ts';
 export {

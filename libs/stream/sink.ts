@@ -13,6 +13,8 @@ export interface StreamStartInfo {
   readonly key: string;
   readonly hasAudio: boolean;
   readonly hasVideo: boolean;
+  /** Bytes of a stateful format to send before anything else (MPEG-TS PAT/PMT), if it has any. */
+  readonly preamble?: Buffer | null;
 }
 
 /**

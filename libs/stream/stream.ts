@@ -3,7 +3,7 @@ import type { Counters } from '../metrics/counters.ts';
 import type { Flusher, Holdable } from './flusher.ts';
 import { GopCache } from './gop-cache.ts';
 import { createMediaMessage, MediaKind, type MediaMessage } from './media.ts';
-import { wireBytes } from './output-format.ts';
+import { formatState, wireBytes, type FormatStates } from './output-format.ts';
 import { EndReason, type Sink } from './sink.ts';
 import type { StreamTap } from './tap.ts';
 
@@ -121,6 +121,8 @@ export class Stream {
   private publisher: PublisherHandle | null = null;
   private readonly subs = new Set<Subscriber>();
   private taps: StreamTap[] = [];
+  /** States of the stateful output formats viewers of this stream use (MPEG-TS muxers). */
+  private readonly formatStates: FormatStates = [];
   private metadata: MediaMessage | null = null;
   private videoHeader: MediaMessage | null = null;
   private audioHeader: MediaMessage | null = null;
@@ -398,7 +400,9 @@ export class Stream {
     // The start burst (preamble, headers, cached GOP) goes out at once, as one writev, outside
     // the coalescing window: time to first frame matters more than one syscall.
     sub.sink.cork();
-    sub.sink.start({ key: this.key, hasAudio, hasVideo });
+    const format = sub.sink.format;
+    const preamble = format.preamble?.(formatState(format, this.formatStates)) ?? null;
+    sub.sink.start({ key: this.key, hasAudio, hasVideo, preamble });
     if (this.metadata) this.send(sub, this.metadata);
     if (this.videoHeader) this.send(sub, this.videoHeader);
     if (this.audioHeader) this.send(sub, this.audioHeader);
@@ -426,6 +430,11 @@ export class Stream {
 
   /** Budget and key frame rules for one viewer and one message. */
   private deliver(sub: Subscriber, msg: MediaMessage): void {
+    // A stateful format serializes every message in timeline order, sent or not: a frame this
+    // viewer skips may still go to a viewer that joins from the GOP cache later, and its bytes
+    // must come from the state as it was at the frame's place in the timeline.
+    const format = sub.sink.format;
+    if (format.newState) wireBytes(msg, format, this.formatStates);
     // Metadata and sequence headers are small and needed to decode anything later: always sent.
     // (A publisher could label anything a header: only small ones skip the budget.)
     if (
@@ -463,7 +472,9 @@ export class Stream {
   }
 
   private send(sub: Subscriber, msg: MediaMessage): void {
-    const buf = wireBytes(msg, sub.sink.format);
+    const buf = wireBytes(msg, sub.sink.format, this.formatStates);
+    // Stateful formats produce nothing for some messages (MPEG-TS: sequence headers, metadata).
+    if (buf.length === 0) return;
     sub.bytesSent += buf.length;
     this.totals.bytesOut += buf.length;
     sub.sentTotal.bytes += buf.length;

@@ -4,6 +4,7 @@ import { silentLogger } from '../../../libs/log/logger.ts';
 import { Counters } from '../../../libs/metrics/counters.ts';
 import {
   defineOutputFormat,
+  defineStatefulFormat,
   EndReason,
   MediaKind,
   StreamHub,
@@ -592,4 +593,50 @@ test('stream: a passive viewer is counted and started and ended, but sent nothin
       resolve();
     }, 60),
   );
+});
+
+/** A stateful format like MPEG-TS: each message's bytes carry a per-stream counter (like continuity counters). */
+let statesMade = 0;
+const counted = defineStatefulFormat('counted', {
+  newState: () => {
+    statesMade++;
+    return { n: 0 };
+  },
+  serialize: (m, st: { n: number }) =>
+    m.isSequenceHeader ? Buffer.alloc(0) : Buffer.from(`${m.payload.toString()}#${st.n++}`),
+  preamble: (st) => Buffer.from(`pre#${st.n}`),
+});
+
+class CountedSink extends RecordingSink {
+  override format = counted;
+  preamble: string | null = null;
+  override start(info: StreamStartInfo): void {
+    super.start(info);
+    this.preamble = info.preamble?.toString() ?? null;
+  }
+  labels(): string[] {
+    return this.got.map((b) => b.toString());
+  }
+}
+
+test('stream: a stateful format serializes in timeline order, once per stream, even frames a slow viewer skips', () => {
+  const { hub } = newHub({ maxBufferedBytes: 3 });
+  statesMade = 0;
+  const s = hub.getOrCreate('live/ts');
+  const h = s.attachPublisher('p1')!;
+  const slow = new CountedSink('slow');
+  slow.holdBytes = true;
+  s.addSubscriber(slow);
+  s.write(h, vsh(0));
+  s.write(h, v(0, 'k0', true)); // sent: slow is at 0 bytes
+  s.write(h, v(40, 'p1')); // skipped: over budget
+  s.write(h, a(50, 'a1')); // skipped
+  s.write(h, v(80, 'p2')); // skipped
+  assert.deepEqual(slow.labels(), ['k0#0'], 'the header produced no bytes and nothing was sent for it');
+  const late = new CountedSink('late');
+  s.addSubscriber(late);
+  assert.equal(late.preamble, 'pre#4', 'preamble from the same state, after the four frames');
+  assert.deepEqual(late.labels(), ['k0#0', 'p1#1', 'a1#2', 'p2#3'], 'the skipped frames were serialized in order');
+  assert.equal(statesMade, 1, 'one state per stream');
+  hub.close();
 });
