@@ -435,12 +435,12 @@ export class Stream {
     // the coalescing window: time to first frame matters more than one syscall.
     sub.sink.cork();
     const format = sub.sink.format;
-    const preamble = format.preamble?.(formatState(format, this.formatStates)) ?? null;
+    const cached = this.gop.messages;
+    const preamble = format.preamble?.(formatState(format, this.formatStates), cached.length > 0) ?? null;
     sub.sink.start({ key: this.key, hasAudio, hasVideo, preamble });
     if (this.metadata) this.send(sub, this.metadata);
     if (this.videoHeader) this.send(sub, this.videoHeader);
     if (this.audioHeader) this.send(sub, this.audioHeader);
-    const cached = this.gop.messages;
     if (cached.length > 0) {
       // The whole cached GOP, exempt from the byte budget (it is bounded by gopCacheMaxBytes):
       // the viewer starts on a key frame and gets every frame after it.

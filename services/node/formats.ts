@@ -19,13 +19,15 @@ export const flvFormat: OutputFormat = defineOutputFormat('flv', (m) =>
 
 /**
  * MPEG-TS packets (HTTP-TS and WebSocket-TS share them): one muxer per stream, so continuity
- * counters run on across frames for every viewer; a key frame's packets start with PAT/PMT and a
- * viewer's preamble is the PAT/PMT with the counters last used, so its stream has no break.
+ * counters run on across frames for every viewer; a key frame's packets start with PAT/PMT. A
+ * viewer that does not start on a cached key frame gets the PAT/PMT with the counters last used
+ * first, so the next in-stream PAT/PMT continues them.
  */
 export const tsFormat: OutputFormat = defineStatefulFormat('ts', {
   newState: () => new TsMuxer(),
   serialize: (m, mux) => mux.mux(m),
-  preamble: (mux) => mux.psiPreamble(),
+  // A burst from the GOP cache starts with a key frame, which carries PAT/PMT itself.
+  preamble: (mux, burstAtKeyFrame) => (burstAtKeyFrame ? null : mux.psiPreamble()),
 });
 
 const rtmpFormats = new Map<string, OutputFormat>();

@@ -91,6 +91,8 @@ export class HlsHttp {
       return;
     }
     const buf = Buffer.from(body);
+    // The wait counts as activity: the session's clock starts again when the answer goes out.
+    session.lastSeen = Date.now();
     session.bytesOut += buf.length;
     res.writeHead(200, {
       ...headers,

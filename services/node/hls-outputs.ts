@@ -4,8 +4,13 @@ import { HlsStream } from '../../libs/hls/hls-stream.ts';
 import type { SegmentStore } from '../../libs/hls/store.ts';
 import type { SegmentMuxer } from '../../libs/hls/segmenter.ts';
 import type { Counters } from '../../libs/metrics/counters.ts';
-import type { MediaMessage, Stream } from '../../libs/stream/index.ts';
+import { MediaKind, type MediaMessage, type Stream } from '../../libs/stream/index.ts';
 import type { HlsConfig } from './media-node.ts';
+
+interface Headers {
+  video: MediaMessage | null;
+  audio: MediaMessage | null;
+}
 
 /** One key's HLS output and how this node maps the owner's marks onto it. */
 interface Entry {
@@ -81,6 +86,8 @@ export class HlsOutputs {
   /** Feeds `stream` into its key's output (called for every new hub stream). */
   attach(stream: Stream): void {
     const key = stream.key;
+    // The current sequence headers, for an output made mid-stream (after the last one expired).
+    const headers: Headers = { video: null, audio: null };
     stream.addTap({
       onPublisherStart: () => {
         const e = this.entries.get(key);
@@ -89,7 +96,13 @@ export class HlsOutputs {
           e.endTimer = null;
         }
       },
-      onMessage: (msg) => this.onMessage(key, msg),
+      onMessage: (msg) => {
+        if (msg.isSequenceHeader) {
+          if (msg.kind === MediaKind.Video) headers.video = msg;
+          else if (msg.kind === MediaKind.Audio) headers.audio = msg;
+        }
+        this.onMessage(key, msg, headers);
+      },
       onPublisherStop: () => {
         const e = this.entries.get(key);
         if (!e) return;
@@ -119,12 +132,12 @@ export class HlsOutputs {
     for (const set of [...this.waiting.values()]) for (const f of [...set]) f();
   }
 
-  private onMessage(key: string, msg: MediaMessage): void {
+  private onMessage(key: string, msg: MediaMessage, headers: Headers): void {
     let e = this.entries.get(key);
     if (!e || e.hls.isExpired) {
-      // Frames before the first mark cannot start a segment: the output begins at a mark.
-      if (!msg.segment) return;
       e = this.create(key);
+      // The muxer needs the codec configuration before the first frame it muxes.
+      for (const h of [headers.video, headers.audio]) if (h && h !== msg) e.hls.push(h);
     }
     const mark = msg.segment;
     if (!mark) {
