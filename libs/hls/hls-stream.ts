@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { TsMuxer } from '../mpegts/muxer.ts';
 import { CleanupMode, RetiredSegments } from './cleanup.ts';
 import { LiveWindow } from './live-window.ts';
 import { RecordPlaylist } from './record-playlist.ts';
@@ -41,7 +42,8 @@ export interface HlsStreamOptions {
   /** After the stream ended: files deleted (modes 1, 2, memory) and onExpired called. */
   cleanupAfterEndMs?: number;
   store: SegmentStore;
-  muxer: SegmentMuxer;
+  /** Default: a TsMuxer of libs/mpegts. */
+  muxer?: SegmentMuxer;
   log: Logger;
   /** A segment opened (lead mode: what the owner announces to edges). */
   onSegment?: (s: SegmentStart, h: HlsStream) => void;
@@ -112,7 +114,7 @@ export class HlsStream {
       targetMs: opts.targetMs,
       maxSegmentMs: opts.maxSegmentMs ?? 3 * opts.targetMs,
       maxSegmentBytes: opts.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES,
-      muxer: opts.muxer,
+      muxer: opts.muxer ?? new TsMuxer(),
       onOpen: (s) => this.hooks.onSegment?.(s, this),
       onSegment: (s) => this.segmentClosed(s),
     });

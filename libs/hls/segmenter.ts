@@ -1,16 +1,14 @@
+import type { TsInputFrame } from '../mpegts/muxer.ts';
 import { Cut, DEFAULT_CUT_TOLERANCE_MS, decideCut, type CutPolicyOptions } from './cut-policy.ts';
 import { segmentName, type HlsSegment, type SegmentStart } from './segment.ts';
 
-/** The frame shape the segmenter takes (TsInputFrame of libs/mpegts; MediaMessage satisfies it). */
-export interface SegmenterFrame {
-  readonly kind: 8 | 9 | 18;
-  readonly timestampMs: number;
-  readonly payload: Buffer;
-  readonly isKeyFrame: boolean;
-  readonly isSequenceHeader: boolean;
-}
+/** The frames the segmenter takes: FLV tag bodies on the 64-bit ms timeline (MediaMessage fits). */
+export type SegmenterFrame = TsInputFrame;
 
-/** The slice of libs/mpegts TsMuxer the segmenter uses. */
+/**
+ * The slice of libs/mpegts TsMuxer the segmenter uses. resetContinuity() also makes the next
+ * output start with PAT/PMT and a PCR, so a segment cut at any frame starts decodable PSI.
+ */
 export interface SegmentMuxer {
   mux(frame: SegmenterFrame): Buffer;
   resetContinuity(): void;
