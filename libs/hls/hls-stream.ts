@@ -103,7 +103,8 @@ export class HlsStream {
     this.window = new LiveWindow({ listSize, targetMs: opts.targetMs });
     this.record = record ? new RecordPlaylist({ targetMs: opts.targetMs }) : null;
     const memory = opts.store.kind === 'memory';
-    this.retired = memory || opts.cleanupMode === CleanupMode.Continuous ? new RetiredSegments(listSize + 2) : null;
+    this.retired =
+      memory || opts.cleanupMode === CleanupMode.Continuous ? new RetiredSegments(listSize + 2) : null;
     this.deletesOnEnd = memory || opts.cleanupMode !== CleanupMode.Never;
     this.cleanupAfterEndMs = opts.cleanupAfterEndMs ?? DEFAULT_CLEANUP_AFTER_END_MS;
     this.hooks = opts;
@@ -239,7 +240,10 @@ export class HlsStream {
     }
     if (this.record && !this.record.add(seg) && !this.recordFullLogged) {
       this.recordFullLogged = true;
-      this.log.warn({ segments: this.record.size }, 'HLS record playlist is full: later segments are not listed');
+      this.log.warn(
+        { segments: this.record.size },
+        'HLS record playlist is full: later segments are not listed',
+      );
     }
     if (this.segmenter.stats.segments === 1) this.log.info({ segment: seg.name }, 'HLS first segment');
     this.writePlaylists();

@@ -120,7 +120,13 @@ export class Segmenter {
   private videoStepMs = 0;
   private lastVideoAnyMs = -1;
 
-  readonly stats: SegmenterStats = { segments: 0, bytes: 0, forcedCuts: 0, framesDropped: 0, cutsRejected: 0 };
+  readonly stats: SegmenterStats = {
+    segments: 0,
+    bytes: 0,
+    forcedCuts: 0,
+    framesDropped: 0,
+    cutsRejected: 0,
+  };
 
   constructor(opts: SegmenterOptions) {
     const firstSeq = opts.firstSeq ?? 0;
@@ -168,7 +174,8 @@ export class Segmenter {
     if (frame.kind === VIDEO) this.hasVideo = true;
     if (this.firstFrameMs < 0) this.firstFrameMs = ts;
 
-    const decision = this.mode === SegmenterMode.Lead ? this.leadDecision(frame) : this.followDecision(frame, cut);
+    const decision =
+      this.mode === SegmenterMode.Lead ? this.leadDecision(frame) : this.followDecision(frame, cut);
     if (decision === Cut.Drop) {
       this.stats.framesDropped++;
     } else if (decision === Cut.Append) {
@@ -176,8 +183,7 @@ export class Segmenter {
     } else {
       const seq = this.mode === SegmenterMode.Lead ? this.nextSeq : cut!.seq;
       if (cut?.discontinuity) this.discontinuity = true;
-      const independent =
-        decision === Cut.Cut && (frame.kind === VIDEO ? frame.isKeyFrame : !this.hasVideo);
+      const independent = decision === Cut.Cut && (frame.kind === VIDEO ? frame.isKeyFrame : !this.hasVideo);
       if (decision === Cut.Forced) this.stats.forcedCuts++;
       this.cutAt(frame, seq, independent);
     }

@@ -10,7 +10,13 @@ const FIXTURES = new URL('../../fixtures/codec/', import.meta.url);
 const AVCC = readFileSync(new URL('h264-baseline-320x240.avcc', FIXTURES));
 const ASC = readFileSync(new URL('aac-stereo-48000.asc', FIXTURES));
 
-const frame = (kind: 8 | 9, timestampMs: number, payload: Buffer, isKeyFrame = false, isSequenceHeader = false) => ({
+const frame = (
+  kind: 8 | 9,
+  timestampMs: number,
+  payload: Buffer,
+  isKeyFrame = false,
+  isSequenceHeader = false,
+) => ({
   kind,
   timestampMs,
   payload,
@@ -21,7 +27,8 @@ const frame = (kind: 8 | 9, timestampMs: number, payload: Buffer, isKeyFrame = f
 export const videoHeader = (ts = 0): SegmenterFrame =>
   frame(9, ts, Buffer.concat([Buffer.from([0x17, 0, 0, 0, 0]), AVCC]), false, true);
 
-export const audioHeader = (ts = 0): SegmenterFrame => frame(8, ts, Buffer.concat([Buffer.from([0xaf, 0]), ASC]), false, true);
+export const audioHeader = (ts = 0): SegmenterFrame =>
+  frame(8, ts, Buffer.concat([Buffer.from([0xaf, 0]), ASC]), false, true);
 
 /** One length-prefixed NAL unit of `size` bytes: IDR slice (5) or non-IDR slice (1). */
 function avcFrame(key: boolean, ts: number, size: number): Buffer {
@@ -33,7 +40,8 @@ function avcFrame(key: boolean, ts: number, size: number): Buffer {
   return Buffer.concat([Buffer.from([key ? 0x17 : 0x27, 1, 0, 0, 0]), len, nal]);
 }
 
-export const video = (ts: number, key: boolean, size = 600): SegmenterFrame => frame(9, ts, avcFrame(key, ts, size), key);
+export const video = (ts: number, key: boolean, size = 600): SegmenterFrame =>
+  frame(9, ts, avcFrame(key, ts, size), key);
 
 export const audio = (ts: number, size = 120): SegmenterFrame => {
   const raw = Buffer.alloc(size, (ts * 7) & 0xff);
@@ -70,7 +78,10 @@ export function makeStream(s: StreamShape): SegmenterFrame[] {
   }
   // Stable: at equal timestamps video first (as an FLV muxer interleaves them).
   out.sort((a, b) => a.f.timestampMs - b.f.timestampMs || a.order - b.order);
-  const headers = [...(gop > 0 ? [videoHeader(start)] : []), ...((s.audio ?? true) ? [audioHeader(start)] : [])];
+  const headers = [
+    ...(gop > 0 ? [videoHeader(start)] : []),
+    ...((s.audio ?? true) ? [audioHeader(start)] : []),
+  ];
   return [...headers, ...out.map((x) => x.f)];
 }
 

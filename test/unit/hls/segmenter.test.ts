@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { TsMuxer } from '../../../libs/mpegts/muxer.ts';
 import type { HlsSegment, SegmentStart } from '../../../libs/hls/segment.ts';
 import { Segmenter, type SegmenterFrame, type SegmenterOptions } from '../../../libs/hls/segmenter.ts';
-import { audio, makeStream, tsPackets, video } from './frames.ts';
+import { makeStream, tsPackets, video } from './frames.ts';
 
 const PAT = 0;
 const PMT = 0x1000;
@@ -292,7 +292,10 @@ test('follow: segmenters that start at different points make byte-identical segm
     });
     // A late joiner gets the stream's headers first (the hub keeps them), then frames from now on.
     const late: SegmenterFrame[] = fromMs > 0 ? headers : [];
-    for (const f of [...late, ...frames.filter((x) => fromMs === 0 || (!x.isSequenceHeader && x.timestampMs >= fromMs))]) {
+    for (const f of [
+      ...late,
+      ...frames.filter((x) => fromMs === 0 || (!x.isSequenceHeader && x.timestampMs >= fromMs)),
+    ]) {
       const seq = f.kind === 9 && f.isKeyFrame ? announced.get(f.timestampMs) : undefined;
       seg.push(f, seq !== undefined ? { seq } : undefined);
     }
@@ -328,7 +331,12 @@ test('follow: identical bytes also when the audio track appeared after the first
   const vHeader = all.find((f) => f.isSequenceHeader && f.kind === 9)!;
   const aHeader = { ...all.find((f) => f.isSequenceHeader && f.kind === 8)!, timestampMs: 500 };
   const media = all.filter((f) => !f.isSequenceHeader && !(f.kind === 8 && f.timestampMs < 500));
-  const ownerFrames = [vHeader, ...media.filter((f) => f.timestampMs < 500), aHeader, ...media.filter((f) => f.timestampMs >= 500)];
+  const ownerFrames = [
+    vHeader,
+    ...media.filter((f) => f.timestampMs < 500),
+    aHeader,
+    ...media.filter((f) => f.timestampMs >= 500),
+  ];
   const cuts = new Map([
     [0, 1],
     [2000, 2],
@@ -358,5 +366,6 @@ test('follow: identical bytes also when the audio track appeared after the first
     late.map((s) => s.seq),
     [2, 3],
   );
-  for (const s of late) assert.ok(s.bytes.equals(owner.find((o) => o.seq === s.seq)!.bytes), `segment ${s.seq}`);
+  for (const s of late)
+    assert.ok(s.bytes.equals(owner.find((o) => o.seq === s.seq)!.bytes), `segment ${s.seq}`);
 });
