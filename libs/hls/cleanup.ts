@@ -37,7 +37,11 @@ export class RetiredSegments {
   /** Names to delete now: those past their grace, and the oldest beyond `maxRetired`. */
   due(nowMs: number): string[] {
     let n = 0;
-    while (n < this.list.length && (this.list[n]!.deleteAtMs <= nowMs || this.list.length - n > this.maxRetired)) n++;
+    while (
+      n < this.list.length &&
+      (this.list[n]!.deleteAtMs <= nowMs || this.list.length - n > this.maxRetired)
+    )
+      n++;
     return this.list.splice(0, n).map((r) => r.name);
   }
 

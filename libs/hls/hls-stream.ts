@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { TsMuxer } from '../mpegts/muxer.ts';
 import { CleanupMode, RetiredSegments } from './cleanup.ts';
 import { LiveWindow } from './live-window.ts';
 import { RecordPlaylist } from './record-playlist.ts';
@@ -43,7 +44,8 @@ export interface HlsStreamOptions {
   /** After the stream ended: files deleted (modes 1, 2, memory) and onExpired called. */
   cleanupAfterEndMs?: number;
   store: SegmentStore;
-  muxer: SegmentMuxer;
+  /** Default: a TsMuxer of libs/mpegts. */
+  muxer?: SegmentMuxer;
   log: Logger;
   /** A segment opened (lead mode: what the owner announces to edges). */
   onSegment?: (s: SegmentStart, h: HlsStream) => void;
@@ -103,7 +105,8 @@ export class HlsStream {
     this.window = new LiveWindow({ listSize, targetMs: opts.targetMs, uriPrefix: opts.uriPrefix ?? '' });
     this.record = record ? new RecordPlaylist({ targetMs: opts.targetMs }) : null;
     const memory = opts.store.kind === 'memory';
-    this.retired = memory || opts.cleanupMode === CleanupMode.Continuous ? new RetiredSegments(listSize + 2) : null;
+    this.retired =
+      memory || opts.cleanupMode === CleanupMode.Continuous ? new RetiredSegments(listSize + 2) : null;
     this.deletesOnEnd = memory || opts.cleanupMode !== CleanupMode.Never;
     this.cleanupAfterEndMs = opts.cleanupAfterEndMs ?? DEFAULT_CLEANUP_AFTER_END_MS;
     this.hooks = opts;
@@ -114,7 +117,7 @@ export class HlsStream {
       targetMs: opts.targetMs,
       maxSegmentMs: opts.maxSegmentMs ?? 3 * opts.targetMs,
       maxSegmentBytes: opts.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES,
-      muxer: opts.muxer,
+      muxer: opts.muxer ?? new TsMuxer(),
       onOpen: (s) => this.hooks.onSegment?.(s, this),
       onSegment: (s) => this.segmentClosed(s),
     });
@@ -239,7 +242,10 @@ export class HlsStream {
     }
     if (this.record && !this.record.add(seg) && !this.recordFullLogged) {
       this.recordFullLogged = true;
-      this.log.warn({ segments: this.record.size }, 'HLS record playlist is full: later segments are not listed');
+      this.log.warn(
+        { segments: this.record.size },
+        'HLS record playlist is full: later segments are not listed',
+      );
     }
     if (this.segmenter.stats.segments === 1) this.log.info({ segment: seg.name }, 'HLS first segment');
     this.writePlaylists();

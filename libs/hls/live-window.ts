@@ -33,7 +33,7 @@ export class LiveWindow {
     this.listSize = opts.listSize;
     this.uriPrefix = opts.uriPrefix ?? '';
     this.maxEntries = opts.listSize * 3;
-    this.target = targetDurationFor(opts.targetMs);
+    this.target = Math.max(1, Math.ceil(opts.targetMs / 1000));
   }
 
   /**

@@ -27,9 +27,14 @@ export function formatSeconds(durationMs: number): string {
   return `${Math.floor(ms / 1000)}.${String(ms % 1000).padStart(3, '0')}`;
 }
 
-/** §4.3.3.1: every EXTINF, rounded, must be at most the target duration; ceil is on the safe side. */
+/**
+ * §4.3.3.1: each EXTINF "rounded to the nearest integer" must be at most the target duration.
+ * Rounding (halves up), not ceil: ms jitter (a 30 fps GOP of 2.002 s, the estimated end of a
+ * last segment) would otherwise raise a 2 s target to 3, and players keep three target
+ * durations of latency.
+ */
 export function targetDurationFor(durationMs: number): number {
-  return Math.max(1, Math.ceil(durationMs / 1000));
+  return Math.max(1, Math.round(durationMs / 1000));
 }
 
 /** The lines of one segment: optional EXT-X-DISCONTINUITY (§4.3.2.3), EXTINF (§4.3.2.1), URI. */

@@ -22,7 +22,7 @@ export class RecordPlaylist {
   private text: string | null = null;
 
   constructor(opts: { targetMs: number; maxEntries?: number }) {
-    this.target = targetDurationFor(opts.targetMs);
+    this.target = Math.max(1, Math.ceil(opts.targetMs / 1000));
     this.maxEntries = opts.maxEntries ?? DEFAULT_MAX_RECORD_ENTRIES;
   }
 

@@ -1,16 +1,14 @@
+import type { TsInputFrame } from '../mpegts/muxer.ts';
 import { Cut, DEFAULT_CUT_TOLERANCE_MS, decideCut, type CutPolicyOptions } from './cut-policy.ts';
 import { segmentName, type HlsSegment, type SegmentStart } from './segment.ts';
 
-/** The frame shape the segmenter takes (TsInputFrame of libs/mpegts; MediaMessage satisfies it). */
-export interface SegmenterFrame {
-  readonly kind: 8 | 9 | 18;
-  readonly timestampMs: number;
-  readonly payload: Buffer;
-  readonly isKeyFrame: boolean;
-  readonly isSequenceHeader: boolean;
-}
+/** The frames the segmenter takes: FLV tag bodies on the 64-bit ms timeline (MediaMessage fits). */
+export type SegmenterFrame = TsInputFrame;
 
-/** The slice of libs/mpegts TsMuxer the segmenter uses. */
+/**
+ * The slice of libs/mpegts TsMuxer the segmenter uses. resetContinuity() also makes the next
+ * output start with PAT/PMT and a PCR, so a segment cut at any frame starts decodable PSI.
+ */
 export interface SegmentMuxer {
   mux(frame: SegmenterFrame): Buffer;
   resetContinuity(): void;
@@ -124,7 +122,13 @@ export class Segmenter {
   private videoStepMs = 0;
   private lastVideoAnyMs = -1;
 
-  readonly stats: SegmenterStats = { segments: 0, bytes: 0, forcedCuts: 0, framesDropped: 0, cutsRejected: 0 };
+  readonly stats: SegmenterStats = {
+    segments: 0,
+    bytes: 0,
+    forcedCuts: 0,
+    framesDropped: 0,
+    cutsRejected: 0,
+  };
 
   constructor(opts: SegmenterOptions) {
     const firstSeq = opts.firstSeq ?? 0;
@@ -172,7 +176,8 @@ export class Segmenter {
     if (frame.kind === VIDEO) this.hasVideo = true;
     if (this.firstFrameMs < 0) this.firstFrameMs = ts;
 
-    const decision = this.mode === SegmenterMode.Lead ? this.leadDecision(frame) : this.followDecision(frame, cut);
+    const decision =
+      this.mode === SegmenterMode.Lead ? this.leadDecision(frame) : this.followDecision(frame, cut);
     if (decision === Cut.Drop) {
       this.stats.framesDropped++;
     } else if (decision === Cut.Append) {
@@ -180,8 +185,7 @@ export class Segmenter {
     } else {
       const seq = this.mode === SegmenterMode.Lead ? this.nextSeq : cut!.seq;
       if (cut?.discontinuity) this.discontinuity = true;
-      const independent =
-        decision === Cut.Cut && (frame.kind === VIDEO ? frame.isKeyFrame : !this.hasVideo);
+      const independent = decision === Cut.Cut && (frame.kind === VIDEO ? frame.isKeyFrame : !this.hasVideo);
       if (decision === Cut.Forced) this.stats.forcedCuts++;
       this.cutAt(frame, seq, independent, this.mode === SegmenterMode.Follow ? cut?.name : undefined);
     }

@@ -76,7 +76,6 @@ export class DiskSegmentStore implements SegmentStore {
 
 interface PlaylistOp extends QueuedOp {
   text: string;
-  started: boolean;
 }
 
 class DiskStreamStore implements StreamStore {
@@ -89,14 +88,19 @@ class DiskStreamStore implements StreamStore {
   private readonly pending = new Map<string, Buffer>();
   /** Segments on disk (names), for segmentCount. */
   private readonly onDisk = new Set<string>();
-  /** A playlist write still waiting in the queue takes newer text instead of queueing again. */
+  /** A playlist write still last in the queue takes newer text instead of queueing again. */
   private readonly waitingPlaylists = new Map<string, PlaylistOp>();
   private dirReady = false;
   /** Writes are being dropped (logged when it starts and when it ends, not per write). */
   private dropping = false;
   private readonly loggedErrors = new Set<string>();
 
-  constructor(dir: string, maxQueuedBytes: number, log: Logger, report: ((e: StoreError) => void) | undefined) {
+  constructor(
+    dir: string,
+    maxQueuedBytes: number,
+    log: Logger,
+    report: ((e: StoreError) => void) | undefined,
+  ) {
     this.dir = dir;
     this.queue = new WriteQueue(maxQueuedBytes);
     this.log = log;
@@ -123,18 +127,17 @@ class DiskStreamStore implements StreamStore {
   writePlaylist(name: string, text: string): void {
     const file = this.fileFor(name, 'write');
     if (!file) return;
+    // Only when nothing was queued after it: a playlist must not overtake the segment it lists.
     const waiting = this.waitingPlaylists.get(name);
-    if (waiting && !waiting.started) {
+    if (waiting && this.queue.isLastWaiting(waiting)) {
       waiting.text = text;
       this.queue.recost(waiting, Buffer.byteLength(text));
       return;
     }
     const op: PlaylistOp = {
       text,
-      started: false,
       cost: Buffer.byteLength(text),
       run: async () => {
-        op.started = true;
         if (this.waitingPlaylists.get(name) === op) this.waitingPlaylists.delete(name);
         // Readers see the old playlist or the new one, never a torn one.
         const tmp = `${file}.tmp`;

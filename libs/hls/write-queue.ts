@@ -51,6 +51,11 @@ export class WriteQueue {
     op.cost = c;
   }
 
+  /** The op is the last one queued and has not started (it may still be changed). */
+  isLastWaiting(op: QueuedOp): boolean {
+    return this.ops.length > 0 && this.ops[this.ops.length - 1] === op;
+  }
+
   get queuedBytes(): number {
     return this.queued;
   }

@@ -23,7 +23,10 @@ function tags(text: string): [string, string][] {
     });
 }
 const tagValue = (text: string, tag: string) => tags(text).find(([t]) => t === tag)?.[1];
-const uris = (text: string) => tags(text).filter(([t]) => !t.startsWith('#')).map(([t]) => t);
+const uris = (text: string) =>
+  tags(text)
+    .filter(([t]) => !t.startsWith('#'))
+    .map(([t]) => t);
 
 test('formatSeconds: three decimals, exact for integer ms', () => {
   const cases: [number, string][] = [
@@ -71,21 +74,33 @@ test('live window: never lists less than three target durations (RFC 8216 §6.2.
   assert.equal(w.entries.length, 6);
 });
 
-test('target duration: ceil of the longest segment ever listed, at least ceil(target), never decreasing', () => {
+test('target duration: the longest segment ever listed, rounded (RFC 8216 §4.3.3.1), at least ceil(target), never decreasing', () => {
   const w = new LiveWindow({ listSize: 2, targetMs: 1500 });
   w.add(entry(0, 1000));
   assert.equal(tagValue(w.playlist!, '#EXT-X-TARGETDURATION'), '2', 'ceil(1.5 s target)');
-  w.add(entry(1, 2001));
-  assert.equal(tagValue(w.playlist!, '#EXT-X-TARGETDURATION'), '3', 'ceil(2.001 s)');
-  w.add(entry(2, 4500));
+  w.add(entry(1, 2499));
+  assert.equal(tagValue(w.playlist!, '#EXT-X-TARGETDURATION'), '2', '2.499 s rounds to 2');
+  w.add(entry(2, 2500));
+  assert.equal(tagValue(w.playlist!, '#EXT-X-TARGETDURATION'), '3', '2.5 s rounds up to 3');
+  w.add(entry(3, 4600));
   assert.equal(tagValue(w.playlist!, '#EXT-X-TARGETDURATION'), '5');
   // The long segment scrolls out; the target duration stays.
-  for (let seq = 3; seq < 12; seq++) w.add(entry(seq, 2000));
-  assert.ok(!w.entries.some((e) => e.durationMs === 4500));
+  for (let seq = 4; seq < 12; seq++) w.add(entry(seq, 2000));
+  assert.ok(!w.entries.some((e) => e.durationMs === 4600));
   assert.equal(tagValue(w.playlist!, '#EXT-X-TARGETDURATION'), '5');
-  // Every EXTINF rounded is at most the target duration (RFC 8216 §4.3.3.1).
-  const target = Number(tagValue(w.playlist!, '#EXT-X-TARGETDURATION'));
-  for (const [t, v] of tags(w.playlist!)) if (t === '#EXTINF') assert.ok(Math.round(parseFloat(v)) <= target);
+});
+
+test('target duration: every EXTINF rounded is at most it, whatever the durations', () => {
+  const w = new LiveWindow({ listSize: 4, targetMs: 2000 });
+  let x = 12345;
+  for (let seq = 0; seq < 500; seq++) {
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    w.add(entry(seq, 500 + (x % 9000)));
+    const text = w.playlist!;
+    const target = Number(tagValue(text, '#EXT-X-TARGETDURATION'));
+    for (const [t, v] of tags(text))
+      if (t === '#EXTINF') assert.ok(Math.round(parseFloat(v)) <= target, `${v} > ${target}`);
+  }
 });
 
 test('discontinuity: tag before the segment, DISCONTINUITY-SEQUENCE counts the ones that scrolled out', () => {
@@ -139,7 +154,8 @@ test('live window: a gap in sequence numbers empties the window; going back is r
 test('record playlist: EVENT, every segment, ENDLIST at the end, bounded', () => {
   const r = new RecordPlaylist({ targetMs: 2000, maxEntries: 50 });
   assert.equal(r.playlist, null);
-  for (let seq = 3; seq < 43; seq++) assert.equal(r.add(entry(seq, seq === 10 ? 3100 : 2000, seq === 20)), true);
+  for (let seq = 3; seq < 43; seq++)
+    assert.equal(r.add(entry(seq, seq === 10 ? 3600 : 2000, seq === 20)), true);
   let text = r.playlist!;
   assert.equal(tagValue(text, '#EXT-X-PLAYLIST-TYPE'), 'EVENT');
   assert.equal(tagValue(text, '#EXT-X-MEDIA-SEQUENCE'), '3');
