@@ -4,7 +4,7 @@ import type { SessionKind, StreamMediaInfo } from '../../libs/cluster/types.ts';
 export interface SessionInfo {
   sessionId: string;
   kind: SessionKind;
-  /** rtmp | http-flv | ws-flv */
+  /** rtmp | http-flv | ws-flv | http-ts | ws-ts | hls */
   protocol: string;
   key: string;
   remote: string;

@@ -372,7 +372,10 @@ export class MediaNode {
       counters: this.counters,
       log: hlsLog,
       firstPlaylistWaitMs: cfg.hls.firstPlaylistWaitMs,
-      segmentMaxAgeS: Math.max(60, Math.ceil((cfg.hls.keepAfterEndMs + cfg.hls.targetMs * cfg.hls.listSize) / 1000)),
+      segmentMaxAgeS: Math.max(
+        60,
+        Math.ceil((cfg.hls.keepAfterEndMs + cfg.hls.targetMs * cfg.hls.listSize) / 1000),
+      ),
     });
   }
 
