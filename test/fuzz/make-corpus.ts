@@ -17,6 +17,8 @@ import {
   parseVideoTag,
 } from '../../libs/flv/index.ts';
 import type { FlvTag } from '../../libs/flv/index.ts';
+import { TsMuxer } from '../../libs/mpegts/index.ts';
+import type { TsInputFrame } from '../../libs/mpegts/index.ts';
 import { ChunkReader } from '../../libs/rtmp/chunk-reader.ts';
 import type { RtmpMessage } from '../../libs/rtmp/message-types.ts';
 import { startSluice, sleep, TEST_CONFIG } from '../integration/helpers/sluice.ts';
@@ -31,6 +33,15 @@ const HANDSHAKE = 1 + 1536 + 1536;
 /** Seeds are cut to these sizes: a fuzzer gains little from long media payloads. */
 const STREAM_CAP = 12 * 1024;
 const BODY_CAP = 1024;
+
+/**
+ * `--only mpegts,...`: rebuild only these folders, from the files ffmpeg writes (no RTMP or
+ * HTTP sessions are recorded, so folders fed by sessions would come out incomplete).
+ */
+const onlyArg = process.argv.indexOf('--only');
+const ONLY = onlyArg >= 0 ? new Set((process.argv[onlyArg + 1] ?? '').split(',')) : null;
+/** TS seeds are whole packets: 64 of them (the other streams are cut at STREAM_CAP). */
+const TS_CAP = 64 * 188;
 
 const tmp = mkdtempSync(join(tmpdir(), 'sluice-corpus-'));
 const seeds = new Map<string, Map<string, Buffer>>(); // target -> file name -> bytes
@@ -75,6 +86,9 @@ const AUDIO = ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100'];
 
 // --- FLV files written by ffmpeg -------------------------------------------------------------
 
+/** The FLV files made here, for the TS muxer. */
+const flvSources: [string, Buffer][] = [];
+
 const flvFiles: [string, string[]][] = [
   ['ffmpeg-h264-aac', [...VIDEO, ...AUDIO, '-t', '1', '-c:v', 'libx264', '-g', '5', '-c:a', 'aac']],
   ['ffmpeg-h264-high-bframes', [...VIDEO, '-t', '1', '-c:v', 'libx264', '-profile:v', 'high', '-bf', '2']],
@@ -89,6 +103,7 @@ for (const [name, args] of flvFiles) {
   const file = join(tmp, `${name}.flv`);
   await ffmpeg(...args, '-f', 'flv', file);
   addFlv(name, readFileSync(file));
+  flvSources.push([name, readFileSync(file)]);
 }
 
 // H.265: ffmpeg 5.1 cannot write HEVC into FLV, so libx265's Annex-B output is wrapped here
@@ -105,118 +120,141 @@ await ffmpeg(
   'hevc',
   join(tmp, 'x.hevc'),
 );
-for (const form of ['enhanced', 'legacy12'] as const)
-  addFlv(`x265-h265-${form}`, hevcFlv(readFileSync(join(tmp, 'x.hevc')), form));
+for (const form of ['enhanced', 'legacy12'] as const) {
+  const flv = hevcFlv(readFileSync(join(tmp, 'x.hevc')), form);
+  addFlv(`x265-h265-${form}`, flv);
+  flvSources.push([`x265-h265-${form}`, flv]);
+}
+
+// --- MPEG-TS: ffmpeg's mpegts muxer, and TsMuxer (libs/mpegts) on the FLV files above ----------
+
+const tsFiles: [string, string[]][] = [
+  [
+    'ffmpeg-h264-aac',
+    [...VIDEO, ...AUDIO, '-t', '1', '-c:v', 'libx264', '-g', '5', '-bf', '2', '-c:a', 'aac'],
+  ],
+  ['ffmpeg-h265', [...VIDEO, '-t', '1', '-c:v', 'libx265', '-x265-params', 'log-level=none:keyint=5']],
+  ['ffmpeg-mpeg2-mp2', [...VIDEO, ...AUDIO, '-t', '1', '-c:v', 'mpeg2video', '-c:a', 'mp2']],
+  ['ffmpeg-aac-only', [...AUDIO, '-t', '1', '-c:a', 'aac']],
+];
+for (const [name, args] of tsFiles) {
+  const file = join(tmp, `${name}.ts`);
+  await ffmpeg(...args, '-f', 'mpegts', file);
+  add('mpegts', name, readFileSync(file).subarray(0, TS_CAP));
+}
+for (const [name, flv] of flvSources) add('mpegts', `sluice-${name}`, muxFlv(flv).subarray(0, TS_CAP));
 
 // --- RTMP and HTTP-FLV sessions through a recording proxy ------------------------------------
 
-const sluice = await startSluice(TEST_CONFIG);
-const rtmpPort = Number(new URL(sluice.rtmp).port);
-const httpPort = Number(new URL(sluice.http).port);
-const rtmpProxy = await RecordingProxy.start(rtmpPort);
-const httpProxy = await RecordingProxy.start(httpPort);
-const rtmpUrl = (path: string): string => `rtmp://127.0.0.1:${rtmpProxy.port}/${path}`;
-const sessions: { name: string; rec: Recording }[] = [];
-const record = async (name: string, proxy: RecordingProxy, act: () => Promise<unknown>): Promise<void> => {
-  const from = proxy.recordings.length;
-  await act();
-  proxy.since(from).forEach((rec, i) => sessions.push({ name: i === 0 ? name : `${name}-${i + 1}`, rec }));
-};
-
-try {
-  // ffmpeg publishes H.264 + AAC while, one after the other, ffmpeg plays it over RTMP and
-  // HTTP-FLV and librtmp plays it over RTMP.
-  const from = rtmpProxy.recordings.length;
-  const publish = ffmpeg(
-    '-re',
-    ...VIDEO,
-    ...AUDIO,
-    '-t',
-    '6',
-    '-c:v',
-    'libx264',
-    '-g',
-    '10',
-    '-c:a',
-    'aac',
-    '-f',
-    'flv',
-    rtmpUrl('live/ff?token=abc123'),
-  );
-  await sleep(1000);
-  const rtmpPlays = async (): Promise<void> => {
-    await record('ffmpeg-play', rtmpProxy, () =>
-      ffmpeg('-i', rtmpUrl('live/ff'), '-t', '1', '-c', 'copy', '-f', 'null', '-'),
-    );
-    await record('librtmp-play', rtmpProxy, () =>
-      gst(`rtmpsrc location=rtmp://127.0.0.1:${rtmpProxy.port}/live/ff num-buffers=30 ! fakesink`),
-    );
+if (ONLY === null) {
+  const sluice = await startSluice(TEST_CONFIG);
+  const rtmpPort = Number(new URL(sluice.rtmp).port);
+  const httpPort = Number(new URL(sluice.http).port);
+  const rtmpProxy = await RecordingProxy.start(rtmpPort);
+  const httpProxy = await RecordingProxy.start(httpPort);
+  const rtmpUrl = (path: string): string => `rtmp://127.0.0.1:${rtmpProxy.port}/${path}`;
+  const sessions: { name: string; rec: Recording }[] = [];
+  const record = async (name: string, proxy: RecordingProxy, act: () => Promise<unknown>): Promise<void> => {
+    const from = proxy.recordings.length;
+    await act();
+    proxy.since(from).forEach((rec, i) => sessions.push({ name: i === 0 ? name : `${name}-${i + 1}`, rec }));
   };
-  const httpPlays = async (): Promise<void> => {
-    await record('ffmpeg-http-flv', httpProxy, () =>
-      ffmpeg(
-        '-i',
-        `http://127.0.0.1:${httpProxy.port}/live/ff.flv?token=abc123&x=1`,
-        '-t',
-        '1',
-        '-c',
-        'copy',
-        '-f',
-        'null',
-        '-',
-      ),
-    );
-    await record('ffmpeg-http-flv-plain', httpProxy, () =>
-      ffmpeg(
-        '-i',
-        `http://127.0.0.1:${httpProxy.port}/live/ff.flv`,
-        '-t',
-        '0.5',
-        '-c',
-        'copy',
-        '-f',
-        'null',
-        '-',
-      ),
-    );
-  };
-  await Promise.all([rtmpPlays(), httpPlays()]);
-  await publish;
-  sessions.push({ name: 'ffmpeg-publish', rec: rtmpProxy.recordings[from]! });
 
-  await record('ffmpeg-publish-audio-only', rtmpProxy, () =>
-    ffmpeg('-re', ...AUDIO, '-t', '1', '-c:a', 'aac', '-f', 'flv', rtmpUrl('live/audio')),
-  );
-  const gstAv = (sink: string): string =>
-    `videotestsrc num-buffers=15 ! video/x-raw,width=64,height=48,framerate=10/1 ! x264enc key-int-max=5 ! h264parse ! ` +
-    `flvmux name=m streamable=true ! ${sink} audiotestsrc num-buffers=15 ! voaacenc ! aacparse ! m.`;
-  // librtmp, the library OBS used for years.
-  await record('librtmp-publish', rtmpProxy, () =>
-    gst(gstAv(`rtmpsink location=rtmp://127.0.0.1:${rtmpProxy.port}/live/gst`)),
-  );
-  await record('gst-rtmp2-publish', rtmpProxy, () =>
-    gst(gstAv(`rtmp2sink location=rtmp://127.0.0.1:${rtmpProxy.port}/live/gst2?key=v`)),
-  );
-} finally {
-  await rtmpProxy.close();
-  await httpProxy.close();
-  await sluice.stop();
-}
+  try {
+    // ffmpeg publishes H.264 + AAC while, one after the other, ffmpeg plays it over RTMP and
+    // HTTP-FLV and librtmp plays it over RTMP.
+    const from = rtmpProxy.recordings.length;
+    const publish = ffmpeg(
+      '-re',
+      ...VIDEO,
+      ...AUDIO,
+      '-t',
+      '6',
+      '-c:v',
+      'libx264',
+      '-g',
+      '10',
+      '-c:a',
+      'aac',
+      '-f',
+      'flv',
+      rtmpUrl('live/ff?token=abc123'),
+    );
+    await sleep(1000);
+    const rtmpPlays = async (): Promise<void> => {
+      await record('ffmpeg-play', rtmpProxy, () =>
+        ffmpeg('-i', rtmpUrl('live/ff'), '-t', '1', '-c', 'copy', '-f', 'null', '-'),
+      );
+      await record('librtmp-play', rtmpProxy, () =>
+        gst(`rtmpsrc location=rtmp://127.0.0.1:${rtmpProxy.port}/live/ff num-buffers=30 ! fakesink`),
+      );
+    };
+    const httpPlays = async (): Promise<void> => {
+      await record('ffmpeg-http-flv', httpProxy, () =>
+        ffmpeg(
+          '-i',
+          `http://127.0.0.1:${httpProxy.port}/live/ff.flv?token=abc123&x=1`,
+          '-t',
+          '1',
+          '-c',
+          'copy',
+          '-f',
+          'null',
+          '-',
+        ),
+      );
+      await record('ffmpeg-http-flv-plain', httpProxy, () =>
+        ffmpeg(
+          '-i',
+          `http://127.0.0.1:${httpProxy.port}/live/ff.flv`,
+          '-t',
+          '0.5',
+          '-c',
+          'copy',
+          '-f',
+          'null',
+          '-',
+        ),
+      );
+    };
+    await Promise.all([rtmpPlays(), httpPlays()]);
+    await publish;
+    sessions.push({ name: 'ffmpeg-publish', rec: rtmpProxy.recordings[from]! });
 
-for (const { name, rec } of sessions) {
-  if (name.includes('http')) {
-    addHttp(name, rec);
-    continue;
+    await record('ffmpeg-publish-audio-only', rtmpProxy, () =>
+      ffmpeg('-re', ...AUDIO, '-t', '1', '-c:a', 'aac', '-f', 'flv', rtmpUrl('live/audio')),
+    );
+    const gstAv = (sink: string): string =>
+      `videotestsrc num-buffers=15 ! video/x-raw,width=64,height=48,framerate=10/1 ! x264enc key-int-max=5 ! h264parse ! ` +
+      `flvmux name=m streamable=true ! ${sink} audiotestsrc num-buffers=15 ! voaacenc ! aacparse ! m.`;
+    // librtmp, the library OBS used for years.
+    await record('librtmp-publish', rtmpProxy, () =>
+      gst(gstAv(`rtmpsink location=rtmp://127.0.0.1:${rtmpProxy.port}/live/gst`)),
+    );
+    await record('gst-rtmp2-publish', rtmpProxy, () =>
+      gst(gstAv(`rtmp2sink location=rtmp://127.0.0.1:${rtmpProxy.port}/live/gst2?key=v`)),
+    );
+  } finally {
+    await rtmpProxy.close();
+    await httpProxy.close();
+    await sluice.stop();
   }
-  add('handshake-server', `${name}.c2s`, rec.c2s.subarray(0, HANDSHAKE + 64));
-  add('handshake-client', `${name}.s2c`, rec.s2c.subarray(0, HANDSHAKE + 64));
-  for (const [dir, bytes] of [
-    ['c2s', rec.c2s],
-    ['s2c', rec.s2c],
-  ] as const) {
-    const chunks = bytes.subarray(HANDSHAKE);
-    add('rtmp-chunk', `${name}.${dir}`, chunks.subarray(0, STREAM_CAP));
-    for (const m of readMessages(chunks)) addMessage(`${name}.${dir}`, m);
+
+  for (const { name, rec } of sessions) {
+    if (name.includes('http')) {
+      addHttp(name, rec);
+      continue;
+    }
+    add('handshake-server', `${name}.c2s`, rec.c2s.subarray(0, HANDSHAKE + 64));
+    add('handshake-client', `${name}.s2c`, rec.s2c.subarray(0, HANDSHAKE + 64));
+    for (const [dir, bytes] of [
+      ['c2s', rec.c2s],
+      ['s2c', rec.s2c],
+    ] as const) {
+      const chunks = bytes.subarray(HANDSHAKE);
+      add('rtmp-chunk', `${name}.${dir}`, chunks.subarray(0, STREAM_CAP));
+      for (const m of readMessages(chunks)) addMessage(`${name}.${dir}`, m);
+    }
   }
 }
 
@@ -245,10 +283,12 @@ add('config', 'test-config.json', Buffer.from(JSON.stringify(TEST_CONFIG, null, 
 // --- Write ------------------------------------------------------------------------------------
 
 for (const dir of readdirSync(CORPUS, { withFileTypes: true })) {
-  if (dir.isDirectory()) rmSync(join(CORPUS, dir.name), { recursive: true });
+  if (dir.isDirectory() && (ONLY === null || ONLY.has(dir.name)))
+    rmSync(join(CORPUS, dir.name), { recursive: true });
 }
 let total = 0;
 for (const [target, files] of [...seeds].sort()) {
+  if (ONLY !== null && !ONLY.has(target)) continue;
   mkdirSync(join(CORPUS, target), { recursive: true });
   let bytes = 0;
   for (const [name, b] of files) {
@@ -401,6 +441,25 @@ function addHttp(name: string, rec: Recording): void {
   const end = rec.s2c.indexOf('\r\n\r\n');
   if (end >= 0 && rec.s2c.subarray(0, 12).toString('latin1').endsWith(' 200'))
     addFlv(`sluice-${name}`, rec.s2c.subarray(end + 4));
+}
+
+/** An FLV file through TsMuxer, tag by tag, as the stream hub feeds it. */
+function muxFlv(flv: Buffer): Buffer {
+  const muxer = new TsMuxer();
+  const out: Buffer[] = [];
+  for (const t of new FlvReader().push(flv)) {
+    const kind = t.type as TsInputFrame['kind'];
+    let isKeyFrame = false;
+    let isSequenceHeader = false;
+    try {
+      if (kind === 9) ({ isKeyFrame, isSequenceHeader } = parseVideoTag(t.body));
+      else if (kind === 8) isSequenceHeader = parseAudioTag(t.body).isSequenceHeader;
+    } catch {
+      // TsMuxer counts the bad tag itself
+    }
+    out.push(muxer.mux({ kind, timestampMs: t.timestampMs, payload: t.body, isKeyFrame, isSequenceHeader }));
+  }
+  return Buffer.concat(out);
 }
 
 /** An FLV file of libx265 output: sequence header from the parameter sets, then one tag per frame. */

@@ -5,22 +5,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  buildHevcConfig,
-  H265Nal,
-  h265NalType,
-  isH265Irap,
-  nalusToAnnexB,
-  nalusToLengthPrefixed,
-  parseH265Sps,
-  parseHevcConfig,
-  splitAnnexB,
-  splitLengthPrefixed,
-} from '../../libs/codec/index.ts';
+import { nalusToAnnexB, parseH265Sps, parseHevcConfig, splitLengthPrefixed } from '../../libs/codec/index.ts';
 import { parseVideoTag } from '../../libs/flv/index.ts';
 import { RtmpClient } from '../../libs/rtmp/client-connection.ts';
 import { MessageType, type RtmpMessage } from '../../libs/rtmp/message-types.ts';
 import { httpFlv } from './helpers/flv-client.ts';
+import { hevcVideoTags, makeHevcSource, type HevcSource } from './helpers/hevc-source.ts';
 import { getJson, startSluice, waitFor, type SluiceProcess } from './helpers/sluice.ts';
 import { ccBreaks, httpBytes, tsPackets } from './helpers/ts-client.ts';
 
@@ -30,46 +20,12 @@ const run = promisify(execFile);
 const FRAMES = 50;
 const dir = mkdtempSync(join(tmpdir(), 'sluice-hevc-'));
 let server: SluiceProcess;
-let vps: Buffer, sps: Buffer, pps: Buffer;
-let accessUnits: { nalus: Buffer[]; key: boolean }[];
+let source: HevcSource;
 const clients: RtmpClient[] = [];
 
 before(async () => {
-  const raw = join(dir, 'in.h265');
-  await run('ffmpeg', [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=size=320x240:rate=25',
-    '-frames:v',
-    String(FRAMES),
-    '-c:v',
-    'libx265',
-    '-x265-params',
-    'log-level=none:keyint=25:min-keyint=25:scenecut=0:bframes=0',
-    '-f',
-    'hevc',
-    raw,
-  ]);
-  accessUnits = [];
-  let pending: Buffer[] = [];
-  for (const nalu of splitAnnexB(readFileSync(raw))) {
-    const t = h265NalType(nalu);
-    if (t === H265Nal.Vps) vps = nalu;
-    else if (t === H265Nal.Sps) sps = nalu;
-    else if (t === H265Nal.Pps) pps = nalu;
-    else if (t < 32) {
-      // VCL: first_slice_segment_in_pic_flag (first bit after the 2-byte header) starts a picture.
-      if ((nalu[2]! & 0x80) !== 0) accessUnits.push({ nalus: [...pending, nalu], key: isH265Irap(t) });
-      else accessUnits[accessUnits.length - 1]!.nalus.push(nalu);
-      pending = [];
-    } else pending.push(nalu);
-  }
-  assert.equal(accessUnits.length, FRAMES);
+  source = await makeHevcSource(dir, FRAMES);
+  assert.equal(source.accessUnits.length, FRAMES);
   server = await startSluice({ stream: { waitPublisherMs: 5000 }, hls: { targetMs: 1000 } });
 });
 
@@ -77,25 +33,6 @@ after(async () => {
   for (const c of clients) c.close();
   await server?.stop();
 });
-
-type Framing = 'legacy' | 'enhanced';
-
-function videoTags(framing: Framing): Buffer[] {
-  const hvcc = buildHevcConfig([vps], [sps], [pps]);
-  const ex = (frameType: number, packetType: number, body: Buffer[]): Buffer =>
-    Buffer.concat([Buffer.from([0x80 | (frameType << 4) | packetType]), Buffer.from('hvc1'), ...body]);
-  const legacy = (frameType: number, pkt: number, body: Buffer): Buffer =>
-    Buffer.concat([Buffer.from([(frameType << 4) | 12, pkt, 0, 0, 0]), body]);
-  const tags = [framing === 'legacy' ? legacy(1, 0, hvcc) : ex(1, 0, [hvcc])];
-  accessUnits.forEach((au, i) => {
-    const data = nalusToLengthPrefixed(au.nalus);
-    const ft = au.key ? 1 : 2;
-    if (framing === 'legacy') tags.push(legacy(ft, 1, data));
-    // Enhanced: CodedFrames (with a zero CTS) and CodedFramesX (no CTS) alternate.
-    else tags.push(i % 2 === 0 ? ex(ft, 1, [Buffer.from([0, 0, 0]), data]) : ex(ft, 3, [data]));
-  });
-  return tags;
-}
 
 for (const framing of ['legacy', 'enhanced'] as const) {
   test(`H.265 (${framing === 'legacy' ? 'codec id 12' : 'Enhanced RTMP hvc1'}) passes through to RTMP and HTTP-FLV viewers`, async () => {
@@ -124,7 +61,7 @@ for (const framing of ['legacy', 'enhanced'] as const) {
     clients.push(pub);
     await pub.publish();
     await playing;
-    const sent = videoTags(framing);
+    const sent = hevcVideoTags(source, framing);
     sent.forEach((tag, i) => pub.sendMedia(MessageType.Video, Math.max(0, i - 1) * 40, tag));
     await waitFor(
       () => got.length === sent.length && flv.videoTags().length === sent.length,
@@ -217,7 +154,7 @@ test('H.265 (codec id 12) comes back as HEVC over HTTP-TS and in HLS segments', 
   const pub = await RtmpClient.connect(url);
   clients.push(pub);
   await pub.publish();
-  const sent = videoTags('legacy');
+  const sent = hevcVideoTags(source, 'legacy');
   sent.forEach((tag, i) => pub.sendMedia(MessageType.Video, Math.max(0, i - 1) * 40, tag));
 
   // HLS: the key frame at 1 s closes the first segment (target 1 s).
