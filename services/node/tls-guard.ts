@@ -22,7 +22,6 @@ const NOT_TLS = new Set([
   'ERR_SSL_PACKET_LENGTH_TOO_LONG',
   'ERR_SSL_UNKNOWN_PROTOCOL',
   'ERR_SSL_RECORD_LAYER_FAILURE',
-  'ERR_SSL_UNSUPPORTED_PROTOCOL',
 ]);
 
 /** The failure of a handshake by its error code; null when the peer only went away (not worth a line). */
