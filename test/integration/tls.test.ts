@@ -19,6 +19,7 @@ import {
 import { counter, LogLevel, portOf, RawConn, seededBytes } from './helpers/net.ts';
 import { getJson, startSluice, TEST_CONFIG, waitFor, type SluiceProcess } from './helpers/sluice.ts';
 import { makeTestPki, type TestPki } from './helpers/tls.ts';
+import { ccBreaks, tsPackets, wsBytes } from './helpers/ts-client.ts';
 
 // RTMPS, HTTPS and WSS next to the plain listeners: real ffmpeg/ffprobe and ws clients that
 // verify the server against a throwaway CA, on the same stream as plain viewers.
@@ -65,7 +66,7 @@ const streamInfo = async (key: string): Promise<StreamList['streams'][number] | 
 const gauge = (name: string, labels: Record<string, string>): Promise<number> =>
   counter(server.api, name, labels);
 
-test('ffmpeg publishes over RTMPS; RTMPS, HTTPS, WSS and plain viewers play the same stream at once', async () => {
+test('ffmpeg publishes over RTMPS; RTMPS, HTTPS (FLV, TS, HLS), WSS and plain viewers play the same stream at once', async () => {
   assert.ok(server.rtmps && server.https && server.wss, 'the TLS listeners are listed at startup');
   const pub = publish(media, `${server.rtmps}/${KEY}`, { loop: true, outputArgs: tlsVerifyArgs(pki.ca) });
   children.push(pub);
@@ -93,6 +94,7 @@ test('ffmpeg publishes over RTMPS; RTMPS, HTTPS, WSS and plain viewers play the 
   const targets = [
     { name: 'rtmps', url: `${server.rtmps}/${KEY}`, inputArgs: verify },
     { name: 'https-flv', url: `${server.https}/${KEY}.flv`, inputArgs: verify },
+    { name: 'https-ts', url: `${server.https}/${KEY}.ts`, inputArgs: verify },
     { name: 'rtmp', url: `${server.rtmp}/${KEY}`, inputArgs: [] },
     { name: 'http-flv', url: `${server.http}/${KEY}.flv`, inputArgs: [] },
   ];
@@ -146,10 +148,37 @@ test('ffmpeg publishes over RTMPS; RTMPS, HTTPS, WSS and plain viewers play the 
   assert.equal(flv.headers['access-control-allow-origin'], '*');
   flv.stop();
   const notFound = await httpsGet(`${server.https}/${KEY}.txt`);
-  assert.deepEqual(notFound, { status: 404, body: 'not found\n' });
+  assert.deepEqual([notFound.status, notFound.body.toString()], [404, 'not found\n']);
+
+  // WebSocket-TS over WSS: whole 188-byte packets, continuity counters unbroken.
+  const wssTs = wsBytes(`${server.wss}/${KEY}.ts`, { ca });
+  await wssTs.waitBytes(188 * 200, 5000);
+  wssTs.stop();
+  assert.equal(wssTs.status, 101);
+  const whole = wssTs.bytes().subarray(0, 188 * Math.floor(wssTs.bytes().length / 188));
+  assert.deepEqual(ccBreaks(tsPackets(whole)), []);
+
+  // HLS over HTTPS: the playlist (a session redirect first) and a segment, as over HTTP.
+  const first = await httpsGet(`${server.https}/${KEY}.m3u8`);
+  assert.equal(first.status, 302);
+  const sessionUrl = new URL(first.location!, `${server.https}/${KEY}.m3u8`).href;
+  const playlist = await waitFor(
+    async () => {
+      const r = await httpsGet(sessionUrl);
+      const text = r.body.toString();
+      return r.status === 200 && /\.ts\s*$/m.test(text) ? text : null;
+    },
+    15_000,
+    'an HLS playlist with a segment over HTTPS',
+  );
+  const segUri = playlist.split('\n').find((l) => l.endsWith('.ts'))!;
+  const seg = await httpsGet(new URL(segUri, sessionUrl).href);
+  assert.equal(seg.status, 200);
+  assert.ok(seg.body.length > 188 * 10, `segment of ${seg.body.length} bytes`);
+  assert.equal(tsPackets(seg.body)[0]?.pid, 0, 'a segment starts with the PAT');
 
   // Sessions are labelled by the listener they came in on.
-  for (const proto of ['rtmps', 'https-flv', 'wss-flv', 'rtmp', 'http-flv', 'ws-flv']) {
+  for (const proto of ['rtmps', 'https-flv', 'wss-flv', 'https-ts', 'wss-ts', 'rtmp', 'http-flv', 'ws-flv']) {
     assert.ok(
       (await counter(server.api, 'sluice_play_started_total', { proto })) >= 1,
       `play_started{proto=${proto}}`,
@@ -159,13 +188,15 @@ test('ffmpeg publishes over RTMPS; RTMPS, HTTPS, WSS and plain viewers play the 
   assert.equal(pub.proc.exitCode, null, `publisher still running: ${pub.stderr()}`);
 });
 
-/** A GET over HTTPS trusting the test CA: status and body. */
-function httpsGet(url: string): Promise<{ status: number; body: string }> {
+/** A GET over HTTPS trusting the test CA: status, Location and body. */
+function httpsGet(url: string): Promise<{ status: number; location: string | undefined; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(url, { ca, timeout: 5000 }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      const parts: Buffer[] = [];
+      res.on('data', (d: Buffer) => parts.push(d));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, location: res.headers.location, body: Buffer.concat(parts) }),
+      );
     });
     req.on('timeout', () => req.destroy(new Error('no answer in 5 s')));
     req.on('error', reject);

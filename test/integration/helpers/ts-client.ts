@@ -62,9 +62,10 @@ export function httpBytes(url: string): ByteCollector {
   return c;
 }
 
-export function wsBytes(url: string): ByteCollector {
+/** `ca`: the CA that verifies a wss:// server. */
+export function wsBytes(url: string, opts: { ca?: Buffer } = {}): ByteCollector {
   const c = collector();
-  const ws = new WebSocket(url);
+  const ws = new WebSocket(url, opts.ca ? { ca: opts.ca } : {});
   ws.binaryType = 'nodebuffer';
   ws.on('upgrade', (res) => (c.status = res.statusCode ?? 0));
   ws.on('unexpected-response', (_req, res) => {
