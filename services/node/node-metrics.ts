@@ -37,7 +37,7 @@ export function registerNodeMetrics(m: Metrics, s: NodeMetricSources): void {
     connectionProtocols.push('rtmps');
   }
   if (s.tls?.https) {
-    viewerProtocols.push('https-flv', 'wss-flv');
+    viewerProtocols.push('https-flv', 'wss-flv', 'https-ts', 'wss-ts');
     connectionProtocols.push('https', 'wss');
   }
   m.gauge('sluice_streams', 'Streams on this node (with a publisher or waiting viewers).', (set) =>
