@@ -15,6 +15,8 @@ import { ConnectionLimiter } from './connection-limiter.ts';
 import { HttpMediaServer } from './http-server.ts';
 import { RtmpServer } from './rtmp-server.ts';
 import type { NodeHooks } from './hooks.ts';
+import type { RecordConfig } from './record-config.ts';
+import { Recording } from './recording.ts';
 import type { NodeLoad } from '../../libs/cluster/types.ts';
 
 /** The media-serving part every node role shares (standalone, origin, edge). */
@@ -42,6 +44,8 @@ export interface MediaNodeConfig {
   viewer: { maxBufferedBytes: number; stallTimeoutMs: number; writeCoalesceMs: number };
   metrics: { perStream: PerStreamMetricsConfig };
   drain: { timeoutMs: number };
+  /** Nodes with publishers (standalone, origin); edges have none and never record. */
+  record?: RecordConfig;
 }
 
 export interface ListeningAddresses {
@@ -71,6 +75,7 @@ export class MediaNode {
   private readonly rtmp: RtmpServer | null;
   private readonly http: HttpMediaServer | null;
   private readonly api: ApiServer | null;
+  private readonly recording: Recording | null;
   private listening = false;
   private draining = false;
   /** Cluster links readiness waits for (registry, bus), added by the cluster roles. */
@@ -127,6 +132,17 @@ export class MediaNode {
       writeCoalesceMs: cfg.viewer.writeCoalesceMs,
     };
     this.hub = new StreamHub(streamOpts, { log: log.child({ component: 'hub' }), counters: this.counters });
+    const rec = cfg.record;
+    this.recording =
+      rec && (rec.flv.enabled || rec.ts.enabled)
+        ? new Recording(rec, {
+            hub: this.hub,
+            log,
+            counters: this.counters,
+            started: (r) => roleHooks.recordStarted?.(r),
+            stopped: (r) => roleHooks.recordStopped?.(r),
+          })
+        : null;
     const limiter = new ConnectionLimiter(cfg.limits.maxConnections);
     this.input = new InputBudget(cfg.rtmp.nodeInputBufferBytes);
     this.rtmp = cfg.rtmp.enabled
@@ -305,9 +321,12 @@ export class MediaNode {
   /** Not ready, stop accepting, end viewers and publishers, close. */
   async stop(): Promise<void> {
     this.draining = true;
+    // Recordings are closed as files first (their queues go on being written meanwhile).
+    const recorded = this.recording?.stop();
     // Viewers first, so each gets a proper ending (503, UnpublishNotify), and a moment to flush it.
     this.hub.close();
     await new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS));
+    await recorded;
     const closing: Promise<void>[] = [];
     if (this.rtmp) closing.push(this.rtmp.close());
     if (this.http) closing.push(this.http.close());
