@@ -1,16 +1,8 @@
 import type { MediaMessage } from '../stream/media.ts';
 import type { StreamTap } from '../stream/tap.ts';
 import { FlvBuilder } from './flv-builder.ts';
-import { RecordFile, type RecordContext } from './record-file.ts';
+import { RecordFile, recorderFailed, type RecorderOptions } from './record-file.ts';
 import { recordFilePath } from './record-path.ts';
-
-export interface RecorderOptions {
-  key: string;
-  dir: string;
-  ctx: RecordContext;
-  /** Clock for file names (tests). */
-  now?: () => Date;
-}
 
 /**
  * Records each publish of one stream to its own FLV file (a StreamTap): a publisher that
@@ -77,13 +69,7 @@ export class FlvRecorder implements StreamTap {
 
   /** A bug or an impossible input (a tag over 16 MiB): this publish is no longer recorded. */
   private fail(e: unknown): void {
-    const code =
-      typeof (e as { code?: unknown }).code === 'string' ? (e as { code: string }).code : 'INTERNAL';
-    this.o.ctx.counters.inc('record_errors', 1, { format: 'flv', code });
-    this.o.ctx.log.error(
-      { stream: this.o.key, err: e },
-      'recording failed; this publish is not recorded further',
-    );
+    recorderFailed(this.o, 'flv', e);
     void this.stop('internal error');
   }
 }

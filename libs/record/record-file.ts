@@ -37,6 +37,23 @@ export interface RecordContext {
   readonly open: Set<RecordFile>;
 }
 
+/** What a recorder (one stream, one format) is built with. */
+export interface RecorderOptions {
+  key: string;
+  dir: string;
+  ctx: RecordContext;
+  /** Clock for file names (tests). */
+  now?: () => Date;
+}
+
+/** A recorder hit a bug or an impossible input: counted and logged; the caller ends its file. */
+export function recorderFailed(o: RecorderOptions, format: RecordFormat, e: unknown): void {
+  const c = (e as { code?: unknown } | null)?.code;
+  const code = typeof c === 'string' ? c : 'INTERNAL';
+  o.ctx.counters.inc('record_errors', 1, { format, code });
+  o.ctx.log.error({ stream: o.key, format, code, err: e }, 'recording failed; the file ends here');
+}
+
 /** Drop summaries of one file are logged at most this often. */
 const DROP_LOG_INTERVAL_MS = 10_000;
 

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Counters } from '../../libs/metrics/counters.ts';
 import { FlvRecorder } from '../../libs/record/flv-recorder.ts';
+import { TsRecorder } from '../../libs/record/ts-recorder.ts';
 import type {
   RecordContext,
   RecordFile,
@@ -30,6 +31,8 @@ export class Recording {
   private readonly cfg: RecordConfig;
   private readonly ctx: RecordContext;
   private readonly flv = new Set<FlvRecorder>();
+  /** TS recorders by key: while their stream lives, and for ts.resumeWithinMs after it is gone. */
+  private readonly ts = new Map<string, { rec: TsRecorder; timer: NodeJS.Timeout | null }>();
   private stopping = false;
 
   constructor(cfg: RecordConfig, deps: RecordingDeps) {
@@ -85,6 +88,41 @@ export class Recording {
         },
       });
     }
+    if (this.cfg.ts.enabled) this.attachTs(s);
+  }
+
+  /**
+   * The stream's TS recorder: the one its key had if the previous stream of that key ended within
+   * ts.resumeWithinMs (a publisher reconnecting while no viewer held the stream), else a new one.
+   */
+  private attachTs(s: Stream): void {
+    const key = s.key;
+    let entry = this.ts.get(key);
+    if (entry?.timer) {
+      clearTimeout(entry.timer);
+      entry.timer = null;
+    }
+    if (!entry) {
+      entry = { rec: new TsRecorder({ key, dir: this.cfg.ts.dir, ctx: this.ctx }), timer: null };
+      this.ts.set(key, entry);
+    }
+    const e = entry;
+    const r = e.rec;
+    s.addTap({
+      onPublisherStart: (id) => r.onPublisherStart(id),
+      onMessage: (m) => r.onMessage(m),
+      close: () => {
+        if (this.stopping || this.ts.get(key) !== e) return;
+        const end = (): void => {
+          this.ts.delete(key);
+          void r.stop('stream ended');
+        };
+        const wait = this.cfg.ts.resumeWithinMs;
+        if (wait === 0) return end();
+        e.timer = setTimeout(end, wait);
+        e.timer.unref();
+      },
+    });
   }
 
   /** Closes every recording ('shutdown') and waits (bounded) until their files are closed. */
@@ -92,6 +130,11 @@ export class Recording {
     this.stopping = true;
     for (const r of this.flv) void r.stop('shutdown');
     this.flv.clear();
+    for (const e of this.ts.values()) {
+      if (e.timer) clearTimeout(e.timer);
+      void e.rec.stop('shutdown');
+    }
+    this.ts.clear();
     const closing = [...this.ctx.open].map((f) => f.close('shutdown'));
     if (closing.length === 0) return;
     let timer: NodeJS.Timeout | undefined;
