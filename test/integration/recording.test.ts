@@ -257,3 +257,29 @@ test('a full disk: the recording errors are counted and logged once per file; HT
   viewer.stop();
   await pub.kill();
 });
+
+test('SIGTERM while a publisher is live: the drain ends, the FLV and TS files are closed (reason shutdown) and decode cleanly', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-rec-term-'));
+  const node = await startSluice({
+    ...TEST_CONFIG,
+    record: { flv: { enabled: true, dir: join(dir, 'flv') }, ts: { enabled: true, dir: join(dir, 'ts') } },
+  });
+  servers.push(node);
+  const key = 'live/term';
+  const pub = publish(media, `${node.rtmp}/${key}`, { loop: true });
+  children.push(pub);
+  await waitFor(() => recordLogs(node, 'recording started', 'ts', key)[0], 8000, 'recording');
+  await sleep(2000);
+  assert.equal(await node.stop('SIGTERM'), 0, 'exits 0 after the drain (1 s in tests)');
+  const stops = node.logs.filter((l) => l.msg === 'recording stopped');
+  assert.deepEqual(stops.map((l) => [l.format, l.reason]).sort(), [
+    ['flv', 'shutdown'],
+    ['ts', 'shutdown'],
+  ]);
+  for (const l of stops) {
+    const f = l.path as string;
+    assert.equal(l.bytes, statSync(f).size);
+    assert.equal(await decodeErrors(f), '', `${f} decodes without errors`);
+    assert.ok((await durationS(f)) >= 2, `${f} holds what was published`);
+  }
+});
