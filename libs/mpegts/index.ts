@@ -18,3 +18,15 @@ export type { Pat, PatProgram, Pmt, PmtStream } from './psi.ts';
 export { parsePesHeader, writePesHeader, pesHeaderSize } from './pes.ts';
 export type { PesHeader, PesHeaderSpec } from './pes.ts';
 export { PTS_MODULO, msTo90k, wrap33 } from './timestamp.ts';
+export { TsDemuxer, DEFAULT_MAX_PES_BYTES, MAX_RECORDED_CC_ERRORS } from './demuxer.ts';
+export type {
+  TsDemuxEvent,
+  TsDemuxStats,
+  TsDemuxerOptions,
+  TsPatEvent,
+  TsPmtEvent,
+  TsPesEvent,
+  TsPcrEvent,
+  TsDiscontinuityEvent,
+  TsContinuityErrors,
+} from './demuxer.ts';

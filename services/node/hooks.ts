@@ -26,7 +26,13 @@ export interface PublishRequest {
 }
 
 export type PublishDecision =
-  | { ok: true; /** Called once when this publish ends, however it ends. */ onEnd?: () => void }
+  | {
+      ok: true;
+      /** Called once when this publish ends, however it ends. */
+      onEnd?: () => void;
+      /** The owner's timeline id for HLS segment names (the ownership epoch). */
+      timeline?: string;
+    }
   | { ok: false; code: string; description: string };
 
 export interface PlayRequest {

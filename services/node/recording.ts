@@ -8,14 +8,13 @@ import type {
   RecordFileEnd,
   RecordFileInfo,
 } from '../../libs/record/record-file.ts';
-import type { Stream, StreamHub } from '../../libs/stream/index.ts';
+import type { Stream } from '../../libs/stream/index.ts';
 import type { RecordConfig } from './record-config.ts';
 
 /** At shutdown, recordings get this long to reach the disk before the process goes on closing. */
 const STOP_FLUSH_MS = 5000;
 
 export interface RecordingDeps {
-  hub: StreamHub;
   log: Logger;
   counters: Counters;
   started?(info: RecordFileInfo): void;
@@ -24,7 +23,7 @@ export interface RecordingDeps {
 
 /**
  * Recording on a node with publishers (standalone, origin): every stream of the hub gets its
- * recorders as taps when it is created. Built only from a `record` config section, which edges
+ * recorders as taps when it is created (`attach`, from hub.onStreamCreated). Built only from a `record` config section, which edges
  * do not have: a relay is not a local publisher and is never recorded.
  */
 export class Recording {
@@ -45,11 +44,6 @@ export class Recording {
       open: new Set<RecordFile>(),
       opened: (info) => deps.started?.(info),
       closed: (end) => deps.stopped?.(end),
-    };
-    const prev = deps.hub.onStreamCreated;
-    deps.hub.onStreamCreated = (s) => {
-      prev?.(s);
-      this.attach(s);
     };
     log.info(
       {
@@ -73,7 +67,8 @@ export class Recording {
     return n;
   }
 
-  private attach(s: Stream): void {
+  /** Adds the stream's recorders as taps (called for every new hub stream, before any write). */
+  attach(s: Stream): void {
     if (this.stopping) return;
     if (this.cfg.flv.enabled) {
       const r = new FlvRecorder({ key: s.key, dir: this.cfg.flv.dir, ctx: this.ctx });

@@ -95,12 +95,12 @@ function setup(
     ...over,
   };
   const recording = new Recording(cfg, {
-    hub,
     log: silentLogger(),
     counters,
     started: (r) => started.push(r),
     stopped: (r) => stopped.push(r),
   });
+  hub.onStreamCreated = (s) => recording.attach(s);
   return { hub, counters, recording, dir, started, stopped };
 }
 

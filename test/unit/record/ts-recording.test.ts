@@ -99,13 +99,13 @@ function setup(resumeWithinMs: number): {
   const recording = new Recording(
     { flv: { enabled: false, dir }, ts: { enabled: true, dir, resumeWithinMs }, maxQueueBytes: 8 << 20 },
     {
-      hub,
       log: silentLogger(),
       counters: new Counters(),
       started: (r) => started.push(r),
       stopped: (r) => stopped.push(r),
     },
   );
+  hub.onStreamCreated = (s) => recording.attach(s);
   return { hub, recording, dir, started, stopped };
 }
 
