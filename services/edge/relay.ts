@@ -12,7 +12,12 @@ import type { Counters } from '../../libs/metrics/counters.ts';
 import { RtmpClient } from '../../libs/rtmp/client-connection.ts';
 import { StatusCode } from '../../libs/rtmp/commands.ts';
 import { MessageType } from '../../libs/rtmp/message-types.ts';
-import { MediaKind, type PublisherHandle, type SegmentMark, type StreamHub } from '../../libs/stream/index.ts';
+import {
+  MediaKind,
+  type PublisherHandle,
+  type SegmentMark,
+  type StreamHub,
+} from '../../libs/stream/index.ts';
 import { classifyRtmpMedia } from '../node/classify.ts';
 import { decodeSegmentMark, looksLikeSegmentMark } from '../node/segment-mark-wire.ts';
 import { RELAY_CREDENTIAL_PROP, RELAY_EPOCH_PROP } from '../node/cluster-config.ts';

@@ -71,7 +71,9 @@ export class HlsHttp {
       const opened = this.d.sessions.open(mp.key, remote, decision.kind);
       if (!opened) {
         this.d.counters.inc('connections_refused_limit', 1, { proto: 'hls' });
-        res.writeHead(503, { ...headers, 'Retry-After': '5', 'Content-Type': 'text/plain' }).end('server full\n');
+        res
+          .writeHead(503, { ...headers, 'Retry-After': '5', 'Content-Type': 'text/plain' })
+          .end('server full\n');
         return;
       }
       const q = new URLSearchParams();

@@ -207,7 +207,12 @@ export class HlsOutputs {
         this.d.counters.inc('hls_segments');
         const waiters = this.waiting.get(key);
         if (waiters) for (const f of [...waiters]) f();
-        this.d.segmentEvent?.(key, 'close', { name: seg.name, seq: seg.seq, durationMs: seg.durationMs, bytes: seg.bytes.length });
+        this.d.segmentEvent?.(key, 'close', {
+          name: seg.name,
+          seq: seg.seq,
+          durationMs: seg.durationMs,
+          bytes: seg.bytes.length,
+        });
       },
       onExpired: (h) => {
         if (this.entries.get(key)?.hls !== h) return;

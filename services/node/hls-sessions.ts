@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Counters } from '../../libs/metrics/counters.ts';
+import type { EndReason } from '../../libs/stream/index.ts';
 import {
-  EndReason,
   type OutputFormat,
   type Sink,
   type StreamHub,

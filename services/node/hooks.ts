@@ -5,7 +5,7 @@ import type { RecordFileEnd, RecordFileInfo } from '../../libs/record/record-fil
 export interface SessionInfo {
   sessionId: string;
   kind: SessionKind;
-  /** rtmp | http-flv | ws-flv */
+  /** rtmp | http-flv | ws-flv | http-ts | ws-ts | hls */
   protocol: string;
   key: string;
   remote: string;

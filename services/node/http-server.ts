@@ -132,7 +132,9 @@ export class HttpMediaServer {
       res.writeHead(status, { ...this.baseHeaders(), 'Content-Type': 'text/plain' }).end(`${text}\n`);
     };
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
-    this.attach(mp, sink, container.httpProtocol, { remote, release, refuse }, (onGone) => res.on('close', onGone));
+    this.attach(mp, sink, container.httpProtocol, { remote, release, refuse }, (onGone) =>
+      res.on('close', onGone),
+    );
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

@@ -40,7 +40,11 @@ export class HttpStreamSink implements Sink {
     // Without chunked encoding the body ends when the connection closes (RFC 9112 §6.3).
     this.res.useChunkedEncodingByDefault = false;
     this.res.shouldKeepAlive = false;
-    this.res.writeHead(200, { ...this.headers, 'Content-Type': this.container.contentType, Connection: 'close' });
+    this.res.writeHead(200, {
+      ...this.headers,
+      'Content-Type': this.container.contentType,
+      Connection: 'close',
+    });
     if (this.res.req.method === 'HEAD') {
       this.res.end();
       return;

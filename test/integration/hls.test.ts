@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -184,4 +184,54 @@ test('HLS: a forged or foreign session id gets a new session, never a borrowed o
   const r = await fetch(`${server.http}/live/hls3.m3u8?session=hls-0000000000000000`, { redirect: 'manual' });
   assert.equal(r.status, 302);
   assert.doesNotMatch(r.headers.get('location')!, /hls-0000000000000000/);
+});
+
+test('HLS on disk: playlist.m3u8, a full record.m3u8 that plays, files removed after the end (cleanup mode 1)', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'sluice-hls-disk-'));
+  const short = await makeTestFlv({
+    durationS: 6,
+    width: 320,
+    height: 240,
+    fps: 25,
+    gop: 25,
+    videoKbps: 300,
+  });
+  const disk = await startSluice({
+    stream: { waitPublisherMs: 1000 },
+    hls: { targetMs: 1000, store: 'disk', dir: root, cleanupMode: 1, keepAfterEndMs: 3000 },
+  });
+  try {
+    const key = 'live/hlsd';
+    const pub = publish(short, `${disk.rtmp}/${key}`);
+    children.push(pub);
+    assert.equal(await pub.exited, 0, pub.stderr());
+    const streamDir = join(root, 'live', 'hlsd');
+    const record = join(streamDir, 'record.m3u8');
+    // The publisher left: after the viewers' wait the playlists end.
+    await waitFor(
+      () => existsSync(record) && readFileSync(record, 'utf8').includes('#EXT-X-ENDLIST'),
+      10_000,
+      'record.m3u8 ended',
+    );
+    const rec = readFileSync(record, 'utf8');
+    assert.match(rec, /#EXT-X-PLAYLIST-TYPE:EVENT/);
+    const segs = rec.split('\n').filter((l) => l.endsWith('.ts'));
+    assert.ok(segs.length >= 5, `${segs.length} segments recorded of 6 s`);
+    assert.ok(readFileSync(join(streamDir, 'playlist.m3u8'), 'utf8').includes('#EXT-X-ENDLIST'));
+    const { stdout, stderr } = await run(
+      'ffprobe',
+      ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', record],
+      { timeout: 30_000 },
+    );
+    assert.equal(stderr.trim(), '');
+    assert.ok(Math.abs(Number(stdout) - 6) < 1.1, `recorded ${stdout.trim()} s of 6 s`);
+    // Cleanup mode 1: keepAfterEndMs after the end, the stream's files go.
+    await waitFor(
+      () => !existsSync(streamDir) || readdirSync(streamDir).length === 0,
+      10_000,
+      'files deleted',
+    );
+  } finally {
+    await disk.stop();
+  }
 });

@@ -635,8 +635,16 @@ test('stream: a stateful format serializes in timeline order, once per stream, e
   assert.deepEqual(slow.labels(), ['k0#0'], 'the header produced no bytes and nothing was sent for it');
   const late = new CountedSink('late');
   s.addSubscriber(late);
-  assert.equal(late.preamble, 'pre#4k', 'preamble from the same state, after the four frames, told the burst starts at a key frame');
-  assert.deepEqual(late.labels(), ['k0#0', 'p1#1', 'a1#2', 'p2#3'], 'the skipped frames were serialized in order');
+  assert.equal(
+    late.preamble,
+    'pre#4k',
+    'preamble from the same state, after the four frames, told the burst starts at a key frame',
+  );
+  assert.deepEqual(
+    late.labels(),
+    ['k0#0', 'p1#1', 'a1#2', 'p2#3'],
+    'the skipped frames were serialized in order',
+  );
   assert.equal(statesMade, 1, 'one state per stream');
   hub.close();
 });
