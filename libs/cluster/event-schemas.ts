@@ -30,6 +30,8 @@ export const eventSchemas: { readonly [S in Subject]: object } = {
   [Subject.RelayStopped]: load('relay.stopped'),
   [Subject.NodeHeartbeat]: load('node.heartbeat'),
   [Subject.NodePresence]: load('node.presence'),
+  [Subject.RecordStarted]: load('record.started'),
+  [Subject.RecordStopped]: load('record.stopped'),
 };
 export const controlRequestSchema: object = load('control-request');
 export const controlReplySchema: object = load('control-reply');

@@ -193,6 +193,8 @@ export const Subject = {
   RelayStopped: 'sluice.v1.relay.stopped',
   NodeHeartbeat: 'sluice.v1.node.heartbeat',
   NodePresence: 'sluice.v1.node.presence',
+  RecordStarted: 'sluice.v1.record.started',
+  RecordStopped: 'sluice.v1.record.stopped',
 } as const;
 export type Subject = (typeof Subject)[keyof typeof Subject];
 
@@ -260,6 +262,25 @@ export interface NodePresenceEvent extends EventBase {
   streams: PresenceChanges;
 }
 
+/** A node opened a recording file for a stream published to it. */
+export interface RecordStartedEvent extends EventBase {
+  key: string;
+  format: 'flv' | 'ts';
+  /** Absolute path on the recording node. */
+  path: string;
+  /** The publish session that started the file. */
+  sessionId: string;
+}
+/** A recording file was closed (unpublished, stream ended, shutdown, or a write error). */
+export interface RecordStoppedEvent extends RecordStartedEvent {
+  bytes: number;
+  /** Media time the file covers. */
+  durationMs: number;
+  /** Frames left out because the disk did not keep up. */
+  droppedFrames: number;
+  reason: string;
+}
+
 export interface EventMap {
   [Subject.StreamPublished]: StreamPublishedEvent;
   [Subject.StreamUnpublished]: StreamUnpublishedEvent;
@@ -269,6 +290,8 @@ export interface EventMap {
   [Subject.RelayStopped]: RelayStoppedEvent;
   [Subject.NodeHeartbeat]: NodeHeartbeatEvent;
   [Subject.NodePresence]: NodePresenceEvent;
+  [Subject.RecordStarted]: RecordStartedEvent;
+  [Subject.RecordStopped]: RecordStoppedEvent;
 }
 
 // ---- Control: request/reply addressed to one node (`sluice.v1.control.<nodeId>`) ----

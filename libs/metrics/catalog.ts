@@ -61,6 +61,17 @@ export const COUNTERS: Readonly<Record<string, CounterSpec>> = {
   http_not_found: c('Media HTTP requests answered 404.'),
   api_method_not_allowed: c('API requests refused with 405.'),
   api_not_found: c('API requests answered 404.'),
+  // Recording
+  record_files: c('Recording files opened, by format (flv, ts).', 'format'),
+  record_errors: c(
+    'Recording failures (each ends its file), by format and error code (ENOSPC, EACCES, ...).',
+    'format',
+    'code',
+  ),
+  record_dropped_frames: c(
+    'Frames left out of recordings because the disk did not keep up (record.maxQueueBytes), by format.',
+    'format',
+  ),
   // Cluster: ownership
   claims_refused: c('Publishes refused because another origin owns the stream.'),
   claims_taken_over: c('Claims taken over from an owner that is gone.'),

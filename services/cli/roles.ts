@@ -2,14 +2,14 @@ import { checkAll, type EnvOverride } from '../../libs/config/load.ts';
 import { edgeEnv, loadEdgeConfig } from '../edge/config.ts';
 import { runEdge } from '../edge/main.ts';
 import { natsSettingsOf, redisTargetOf } from '../node/cluster-config.ts';
-import { mediaNodeEnv, resolveNodeId } from '../node/config-schema.ts';
+import { resolveNodeId } from '../node/config-schema.ts';
 import type { MediaNodeConfig } from '../node/media-node.ts';
 import { readTlsListeners } from '../node/tls-files.ts';
 import { loadOriginConfig, originEnv } from '../origin/config.ts';
 import { runOrigin } from '../origin/main.ts';
 import { loadSchedulerConfig, schedulerEnv } from '../scheduler/config.ts';
 import { runScheduler } from '../scheduler/main.ts';
-import { loadStandaloneConfig } from '../standalone/config.ts';
+import { loadStandaloneConfig, standaloneEnv } from '../standalone/config.ts';
 import { runStandalone } from '../standalone/main.ts';
 
 /** What the CLI knows of a role: how to describe it, check its configuration, and run it. */
@@ -29,7 +29,7 @@ export interface RoleSpec {
 export const roles = {
   standalone: {
     summary: 'single node: RTMP in; RTMP, HTTP-FLV, WebSocket-FLV out (no Redis/NATS)',
-    env: mediaNodeEnv,
+    env: standaloneEnv,
     check(file, env) {
       const cfg = loadStandaloneConfig(file, env);
       checkAll([() => tlsFiles(cfg), () => resolveNodeId(cfg.nodeId)]);

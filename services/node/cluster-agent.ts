@@ -12,6 +12,7 @@ import {
   type PlayProtocol,
   type StreamRegistry,
 } from '../../libs/cluster/types.ts';
+import type { RecordFileEnd, RecordFileInfo } from '../../libs/record/record-file.ts';
 import type { SessionEnd, SessionInfo } from './hooks.ts';
 import type { MediaNode } from './media-node.ts';
 import { emit } from './emit.ts';
@@ -98,6 +99,14 @@ export class ClusterAgent {
 
   sessionStopped(s: SessionEnd): void {
     emit(this.o.bus, this.o.log, Subject.SessionStopped, { ...this.base(), ...s });
+  }
+
+  recordStarted(r: RecordFileInfo): void {
+    emit(this.o.bus, this.o.log, Subject.RecordStarted, { ...this.base(), ...r });
+  }
+
+  recordStopped(r: RecordFileEnd): void {
+    emit(this.o.bus, this.o.log, Subject.RecordStopped, { ...this.base(), ...r });
   }
 
   base(): { v: 1; nodeId: string; instanceId: string; ts: number } {

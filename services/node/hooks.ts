@@ -1,4 +1,5 @@
 import type { SessionKind, StreamMediaInfo } from '../../libs/cluster/types.ts';
+import type { RecordFileEnd, RecordFileInfo } from '../../libs/record/record-file.ts';
 
 /** One media session as the cluster layer sees it. */
 export interface SessionInfo {
@@ -64,4 +65,7 @@ export interface NodeHooks {
   publishMediaInfo?(key: string, sessionId: string, media: StreamMediaInfo): void;
   sessionStarted?(s: SessionInfo): void;
   sessionStopped?(s: SessionEnd): void;
+  /** A recording file was opened / closed (nodes with a `record` config). */
+  recordStarted?(r: RecordFileInfo): void;
+  recordStopped?(r: RecordFileEnd): void;
 }

@@ -22,6 +22,8 @@ import { HttpMediaServer } from './http-server.ts';
 import { RtmpServer } from './rtmp-server.ts';
 import type { NodeHooks } from './hooks.ts';
 import { readTlsListeners, type TlsListenerConfig } from './tls-files.ts';
+import type { RecordConfig } from './record-config.ts';
+import { Recording } from './recording.ts';
 import type { NodeLoad } from '../../libs/cluster/types.ts';
 
 /** The media-serving part every node role shares (standalone, origin, edge). */
@@ -54,6 +56,8 @@ export interface MediaNodeConfig {
   metrics: { perStream: PerStreamMetricsConfig };
   drain: { timeoutMs: number };
   hls: HlsConfig;
+  /** Nodes with publishers (standalone, origin); edges have none and never record. */
+  record?: RecordConfig;
 }
 
 export interface HlsConfig {
@@ -102,6 +106,7 @@ export class MediaNode {
   private readonly https: HttpMediaServer | null;
   private readonly tls: ReturnType<typeof readTlsListeners<'rtmps' | 'https'>>;
   private readonly api: ApiServer | null;
+  private readonly recording: Recording | null;
   private listening = false;
   private draining = false;
   /** Cluster links readiness waits for (registry, bus), added by the cluster roles. */
@@ -170,6 +175,18 @@ export class MediaNode {
     this.hub.onStreamCreated = (s) => {
       for (const setup of this.streamSetups) setup(s);
     };
+    const rec = cfg.record;
+    const recording =
+      rec && (rec.flv.enabled || rec.ts.enabled)
+        ? new Recording(rec, {
+            log,
+            counters: this.counters,
+            started: (r) => roleHooks.recordStarted?.(r),
+            stopped: (r) => roleHooks.recordStopped?.(r),
+          })
+        : null;
+    if (recording) this.streamSetups.push((s) => recording.attach(s));
+    this.recording = recording;
     const limiter = new ConnectionLimiter(cfg.limits.maxConnections);
     // One HLS handler behind both HTTP listeners (playlists and segments over HTTP and HTTPS).
     const hlsHttp =
@@ -411,11 +428,14 @@ export class MediaNode {
   /** Not ready, stop accepting, end viewers and publishers, close. */
   async stop(): Promise<void> {
     this.draining = true;
+    // Recordings are closed as files first (their queues go on being written meanwhile).
+    const recorded = this.recording?.stop();
     // Viewers first, so each gets a proper ending (503, UnpublishNotify), and a moment to flush it.
     this.hlsSessions?.closeAll('shutdown');
     this.hub.close();
     this.hlsOutputs?.close();
     await new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS));
+    await recorded;
     const closing: Promise<void>[] = [];
     if (this.rtmp) closing.push(this.rtmp.close());
     if (this.http) closing.push(this.http.close());

@@ -1,7 +1,8 @@
 import { ConfigError, loadConfig, type EnvOverride } from '../../libs/config/load.ts';
 import { clusterEnv, clusterProperties, type ClusterConfig } from '../node/cluster-config.ts';
 import { mediaNodeEnv, mediaRoleSchema } from '../node/config-schema.ts';
-import type { StandaloneConfig } from '../standalone/config.ts';
+import { recordEnv, recordProperty } from '../node/record-config.ts';
+import type { PublishingNodeConfig } from '../standalone/config.ts';
 import type { OwnershipPolicy } from './ownership.ts';
 
 export const originSchema = mediaRoleSchema(
@@ -10,6 +11,7 @@ export const originSchema = mediaRoleSchema(
   'Accepts publishes, owns their streams in Redis, serves relay pulls from edges (and viewers).',
   {
     ...clusterProperties,
+    record: recordProperty,
     ownership: {
       type: 'object',
       additionalProperties: false,
@@ -51,12 +53,12 @@ export const originSchema = mediaRoleSchema(
   },
 );
 
-export interface OriginConfig extends StandaloneConfig {
+export interface OriginConfig extends PublishingNodeConfig {
   cluster: ClusterConfig;
   ownership: OwnershipPolicy;
 }
 
-export const originEnv: readonly EnvOverride[] = [...mediaNodeEnv, ...clusterEnv];
+export const originEnv: readonly EnvOverride[] = [...mediaNodeEnv, ...clusterEnv, ...recordEnv];
 
 export function loadOriginConfig(file?: string, env?: NodeJS.ProcessEnv): OriginConfig {
   const cfg = loadConfig<OriginConfig>({

@@ -41,6 +41,8 @@ export async function startOriginNode(
     publishMediaInfo: (key, _session, media) => ownership?.setMediaInfo(key, media),
     sessionStarted: (s) => agent?.sessionStarted(s),
     sessionStopped: (s) => agent?.sessionStopped(s),
+    recordStarted: (r) => agent?.recordStarted(r),
+    recordStopped: (r) => agent?.recordStopped(r),
   };
   if (o.authorizePlay) {
     const gate = o.authorizePlay((key, epoch) =>

@@ -1,11 +1,13 @@
-import { loadConfig } from '../../libs/config/load.ts';
+import { loadConfig, type EnvOverride } from '../../libs/config/load.ts';
 import { mediaNodeEnv, mediaRoleSchema, type LogConfig } from '../node/config-schema.ts';
 import type { MediaNodeConfig } from '../node/media-node.ts';
+import { recordEnv, recordProperty, type RecordConfig } from '../node/record-config.ts';
 
 export const standaloneSchema = mediaRoleSchema(
   'standalone',
   'Sluice standalone node',
   'One process, no Redis or NATS: accepts RTMP publishes and serves RTMP, HTTP-FLV and WebSocket-FLV viewers.',
+  { record: recordProperty },
 );
 
 /** Standalone is a media node with its own log settings; origin and edge will extend the same shape. */
@@ -13,11 +15,18 @@ export interface StandaloneConfig extends MediaNodeConfig {
   log: LogConfig;
 }
 
-export function loadStandaloneConfig(file?: string, env?: NodeJS.ProcessEnv): StandaloneConfig {
-  return loadConfig<StandaloneConfig>({
+/** Standalone and origins record; edges do not (their config has no `record`). */
+export interface PublishingNodeConfig extends StandaloneConfig {
+  record: RecordConfig;
+}
+
+export const standaloneEnv: readonly EnvOverride[] = [...mediaNodeEnv, ...recordEnv];
+
+export function loadStandaloneConfig(file?: string, env?: NodeJS.ProcessEnv): PublishingNodeConfig {
+  return loadConfig<PublishingNodeConfig>({
     schema: standaloneSchema,
     file,
     env: env ?? process.env,
-    overrides: mediaNodeEnv,
+    overrides: standaloneEnv,
   });
 }

@@ -1,5 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Subject } from '../../libs/cluster/types.ts';
 import { RtmpClientError } from '../../libs/rtmp/client-connection.ts';
 import { StatusCode } from '../../libs/rtmp/commands.ts';
@@ -25,9 +28,14 @@ const KEY = 'live/events';
 
 let cluster: Cluster;
 let media: string;
+/** The origin records every publish to FLV here (record.* events); the edge cannot record. */
+const recDir = mkdtempSync(join(tmpdir(), 'sluice-events-rec-'));
 
 before(async () => {
-  [media, cluster] = await Promise.all([makeTestFlv(SPEC), startCluster({ origins: 1, edges: 1 })]);
+  [media, cluster] = await Promise.all([
+    makeTestFlv(SPEC),
+    startCluster({ origins: 1, edges: 1, originConfig: { record: { flv: { enabled: true, dir: recDir } } } }),
+  ]);
 });
 
 after(async () => {
@@ -127,6 +135,11 @@ test('a full stream life through an edge emits every event type, each matching i
   // A publisher that ends: its origin announces the unpublish under the publish's epoch.
   const ffmpeg = await publishTo(cluster.origins[0]!, media, 'live/events-end');
   cluster.track(ffmpeg);
+  const recStarted = await cluster.events.waitFor(
+    Subject.RecordStarted,
+    (e) => e.key === 'live/events-end',
+    5000,
+  );
   await ffmpeg.kill();
   const unpublished = await cluster.events.waitFor(
     Subject.StreamUnpublished,
@@ -137,6 +150,27 @@ test('a full stream life through an edge emits every event type, each matching i
   assert.equal(unpublished.nodeId, 'origin-1');
   assert.equal(unpublished.epoch, published?.epoch);
   assert.equal(unpublished.sessionId, published!.sessionId);
+  // Its recording: opened at the first key frame, closed with the file's final size.
+  const recStopped = await cluster.events.waitFor(
+    Subject.RecordStopped,
+    (e) => e.key === 'live/events-end',
+    3000,
+  );
+  assert.deepEqual(
+    [recStarted.nodeId, recStarted.format, recStarted.sessionId],
+    ['origin-1', 'flv', published!.sessionId],
+  );
+  assert.equal(recStopped.path, recStarted.path);
+  assert.ok(recStopped.path.startsWith(`${recDir}/live/events-end/`), recStopped.path);
+  assert.equal(recStopped.reason, 'unpublished');
+  assert.equal(recStopped.bytes, statSync(recStopped.path).size);
+  assert.ok(recStopped.bytes > 0 && recStopped.durationMs > 0);
+  // The edge relayed KEY but records nothing: every recording event is the origin's.
+  const recordEvents = [
+    ...cluster.events.of(Subject.RecordStarted),
+    ...cluster.events.of(Subject.RecordStopped),
+  ];
+  assert.ok(recordEvents.every((e) => e.nodeId === 'origin-1'));
 
   await cluster.events.waitFor(
     Subject.NodeHeartbeat,

@@ -84,6 +84,24 @@ const examples: { [S in Subject]: EventMap[S] } = {
     seq: 4,
     streams: { 'live/cam1': { viewers: 3, relaying: true, publishing: false }, 'live/old': null },
   },
+  [Subject.RecordStarted]: {
+    ...base,
+    key: 'live/cam1',
+    format: 'flv',
+    path: '/rec/flv/live/cam1/cam1-20261127-180501-0a1b2c3d.flv',
+    sessionId: 'rtmp-0a1b2c3d',
+  },
+  [Subject.RecordStopped]: {
+    ...base,
+    key: 'live/cam1',
+    format: 'flv',
+    path: '/rec/flv/live/cam1/cam1-20261127-180501-0a1b2c3d.flv',
+    sessionId: 'rtmp-0a1b2c3d',
+    bytes: 1_000_000,
+    durationMs: 60_000,
+    droppedFrames: 0,
+    reason: 'unpublished',
+  },
 };
 const published = (n: number): EventMap[typeof Subject.StreamPublished] => ({
   ...examples[Subject.StreamPublished],

@@ -281,7 +281,13 @@ export interface RecordedEvent {
   problems: string[];
 }
 
-const EVENT_FAMILIES = ['sluice.v1.stream.>', 'sluice.v1.session.>', 'sluice.v1.relay.>', 'sluice.v1.node.>'];
+const EVENT_FAMILIES = [
+  'sluice.v1.stream.>',
+  'sluice.v1.session.>',
+  'sluice.v1.relay.>',
+  'sluice.v1.node.>',
+  'sluice.v1.record.>',
+];
 
 /** Every event on the wire, each checked against the contract and its subject's JSON Schema. */
 export class EventRecorder {

@@ -62,6 +62,14 @@ const session = {
   remote: str(0, 256),
 };
 
+const record = {
+  ...base,
+  key: streamKey,
+  format: oneOf('flv', 'ts'),
+  path: (v: unknown) => typeof v === 'string' && v.startsWith('/') && v.length <= 4096,
+  sessionId: str(1, 128),
+};
+
 const shapes: Record<string, Shape> = {
   'sluice.v1.stream.published': {
     required: { ...base, key: streamKey, epoch: int(1), sessionId: str(1, 128) },
@@ -103,6 +111,10 @@ const shapes: Record<string, Shape> = {
         !Array.isArray(v) &&
         Object.entries(v).every(([k, x]) => streamKey(k) && (x === null || streamInfo(x))),
     },
+  },
+  'sluice.v1.record.started': { required: record },
+  'sluice.v1.record.stopped': {
+    required: { ...record, bytes: int(0), durationMs: int(0), droppedFrames: int(0), reason: str(0, 1000) },
   },
 };
 

@@ -40,11 +40,14 @@ export async function startRole(
   role: 'standalone' | 'origin' | 'edge',
   config: object = TEST_CONFIG,
   env: Record<string, string> = {},
+  /** A command that execs the rest of its arguments (e.g. `unshare -rm sh -c '...; exec "$@"'`): same pid. */
+  prefix: string[] = [],
 ): Promise<SluiceProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-test-'));
   const file = join(dir, `${role}.json`);
   writeFileSync(file, JSON.stringify(config));
-  const proc = spawn(process.execPath, [SLUICE_BIN, role, '--config', file], {
+  const argv = [process.execPath, SLUICE_BIN, role, '--config', file];
+  const proc = spawn([...prefix, ...argv][0]!, [...prefix, ...argv].slice(1), {
     env: {
       ...process.env,
       SLUICE_RTMP_LISTEN: '127.0.0.1:0',

@@ -87,6 +87,24 @@ const full: { [S in Subject]: Required<EventMap[S]> } = {
     seq: 12,
     streams: { 'live/cam1': { viewers: 4, relaying: false, publishing: true }, 'live/gone': null },
   },
+  [Subject.RecordStarted]: {
+    ...base,
+    key: 'live/cam1',
+    format: 'flv',
+    path: '/var/lib/sluice/record/flv/live/cam1/cam1-20261127-180501-0a1b2c3d.flv',
+    sessionId: 'rtmp-0a1b2c3d',
+  },
+  [Subject.RecordStopped]: {
+    ...base,
+    key: 'app/sub/cam_1',
+    format: 'ts',
+    path: '/rec/ts/app/sub/cam_1/cam_1-20261127-180501-0a1b2c3d.ts',
+    sessionId: 'rtmp-0a1b2c3d',
+    bytes: 123_456_789,
+    durationMs: 3_600_000,
+    droppedFrames: 12,
+    reason: 'write error: ENOSPC',
+  },
 };
 
 const minimal: { [S in Subject]: Minimal<EventMap[S]> } = {
