@@ -28,7 +28,8 @@ export interface RoleSpec {
 
 export const roles = {
   standalone: {
-    summary: 'single node: RTMP in; RTMP, HTTP-FLV, WebSocket-FLV out (no Redis/NATS)',
+    summary:
+      'single node: RTMP(S) in; RTMP, HTTP-FLV, WebSocket-FLV, HTTP-TS, WebSocket-TS, HLS out (no Redis/NATS)',
     env: standaloneEnv,
     check(file, env) {
       const cfg = loadStandaloneConfig(file, env);
