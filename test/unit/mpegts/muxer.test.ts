@@ -190,6 +190,21 @@ test('parameter sets are not repeated when the frame carries them, nor an AUD it
   assert.equal(own.filter((t) => t === H265Nal.Sps).length, 1);
 });
 
+test('an inserted H.265 AUD carries the TemporalId of its access unit', () => {
+  const { hvcc, sample } = hevcFixture();
+  const nalus = splitLengthPrefixed(sample, 4).map((n) => Buffer.from(n));
+  // A sub-layer picture: TSA_N (type 2) with nuh_temporal_id_plus1 3, as the first NAL unit.
+  const vcl = nalus.find((n) => h265NalType(n) < 32)!;
+  vcl[0] = (H265Nal.TsaN << 1) | (vcl[0]! & 0x81);
+  vcl[1] = (vcl[1]! & 0xf8) | 3;
+  const frames = [
+    frame(9, 0, legacyVideo(12, true, 0, 0, hvcc)),
+    frame(9, 40, legacyVideo(12, false, 1, 0, nalusToLengthPrefixed([vcl]))),
+  ];
+  const [pes] = pesEvents(demuxAll(muxAll(frames)), 0x100);
+  assert.deepEqual(splitAnnexB(pes!.data)[0], Buffer.from([0x46, 0x03, 0x50]));
+});
+
 test('H.264 with 2-byte NAL lengths (lengthSizeMinusOne 1) converts with the record lengthSize', () => {
   const avcc = Buffer.from(codecFixture('h264-baseline-320x240.avcc'));
   avcc[4] = 0xfd; // lengthSizeMinusOne 1
