@@ -33,6 +33,20 @@ export const COUNTERS: Readonly<Record<string, CounterSpec>> = {
   ),
   viewer_not_found: c('Viewers ended because no publisher came within stream.waitPublisherMs.'),
   viewer_unpublished: c('Viewers ended because their stream was unpublished.'),
+  // HLS
+  hls_sessions_timed_out: c(
+    'HLS sessions ended because the player stopped fetching its playlist (hls.sessionTimeoutMs).',
+  ),
+  hls_segments: c('HLS segments completed (all streams).'),
+  hls_segments_served: c('HLS segment requests answered with a segment.'),
+  hls_marks_ignored: c(
+    'Segment marks from a stream owner ignored (not after the last segment: a relay restarted mid-segment).',
+  ),
+  hls_store_errors: c(
+    'HLS store operations that failed, by operation and error code (ENOSPC, EACCES, ...).',
+    'op',
+    'code',
+  ),
   protocol_errors: c(
     'Sessions or requests ended by bad network input, by protocol and stable error code.',
     'proto',

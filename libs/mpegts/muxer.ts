@@ -93,7 +93,7 @@ export class TsMuxer {
     version: 0,
     programs: [{ programNumber: PROGRAM_NUMBER, pmtPid: SluicePid.Pmt }],
   });
-  /** mux() has written PAT/PMT at least once (so preambles and version bumps apply). */
+  /** mux() has written PAT/PMT at least once (so preambles apply). */
   private psiEmitted = false;
   /** The next output starts with PAT/PMT. */
   private psiDue = true;
@@ -133,7 +133,7 @@ export class TsMuxer {
   /**
    * PAT + PMT for the current tracks with the continuity counters last used on their PIDs (not
    * advanced), so the next in-stream PAT/PMT continues them. Empty until mux() has written PSI
-   * once: before that the PMT may still change without a version bump.
+   * once (a viewer that joins before any frame gets PAT/PMT with the first one).
    */
   psiPreamble(): Buffer {
     if (!this.psiEmitted) return EMPTY;
@@ -322,9 +322,15 @@ export class TsMuxer {
     return this.pmtSection;
   }
 
-  /** A track appeared or the video codec changed: a PMT already sent gets a new version_number. */
+  /**
+   * A track appeared or the video codec changed: the PMT gets a new version_number. It is derived
+   * from the announced tracks, not counted, so muxers that learned the same tracks in another
+   * order (an HLS edge that joined late) write the same PMT bytes; it still changes whenever
+   * the PMT's content does.
+   */
   private tracksChanged(): void {
-    if (this.psiEmitted) this.pmtVersion = (this.pmtVersion + 1) & 0x1f;
+    const video = this.announcedVideo === 'h264' ? 1 : this.announcedVideo === 'h265' ? 2 : 0;
+    this.pmtVersion = video + (this.announcedAudio ? 3 : 0);
     this.pmtSection = null;
     this.psiDue = true;
   }

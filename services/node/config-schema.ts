@@ -305,6 +305,96 @@ export const mediaNodeProperties = {
       },
     },
   },
+  hls: {
+    type: 'object',
+    additionalProperties: false,
+    default: {},
+    description:
+      'HLS at http://host/app/name.m3u8 (lal-compatible defaults). On an origin the segment cuts are decided here and carried to every edge, so all edges list the same segments with the same names.',
+    properties: {
+      enabled: {
+        type: 'boolean',
+        default: true,
+        description: 'Serve HLS (and, on origins, mark segment cuts for edges).',
+      },
+      targetMs: {
+        type: 'integer',
+        minimum: 500,
+        maximum: 60000,
+        default: 3000,
+        description:
+          'A segment is cut at the first key frame once it is this long (lal fragment_duration_ms).',
+      },
+      maxSegmentMs: {
+        type: 'integer',
+        minimum: 0,
+        maximum: 600000,
+        default: 0,
+        description:
+          'Without a key frame a segment is cut at the next video frame once it is this long; 0 = 3 x targetMs.',
+      },
+      listSize: {
+        type: 'integer',
+        minimum: 2,
+        maximum: 100,
+        default: 6,
+        description: 'Segments in the live playlist (lal fragment_num).',
+      },
+      maxSegmentBytes: {
+        type: 'integer',
+        minimum: 1048576,
+        default: 67108864,
+        description: 'A segment growing past this is cut at once (a bound on memory per stream).',
+      },
+      store: {
+        enum: ['memory', 'disk'],
+        default: 'memory',
+        description: 'Where segments live: memory (bounded to the live window) or files under dir.',
+      },
+      dir: {
+        type: 'string',
+        minLength: 1,
+        default: './hls',
+        description:
+          'Root directory for store disk: <dir>/<app>/<name>/ holds the segments, playlist.m3u8 and record.m3u8.',
+      },
+      cleanupMode: {
+        enum: [0, 1, 2],
+        default: 1,
+        description:
+          "Disk store (lal cleanup_mode): 0 never delete; 1 delete a stream's files keepAfterEndMs after it ends; 2 also delete segments as they leave the live window (after deleteThreshold more). The memory store always behaves as 2 and 1.",
+      },
+      deleteThreshold: {
+        type: 'integer',
+        minimum: 1,
+        maximum: 1000,
+        default: 6,
+        description:
+          'Cleanup mode 2: segments kept after leaving the live window, for players that read an older playlist.',
+      },
+      keepAfterEndMs: {
+        type: 'integer',
+        minimum: 0,
+        default: 36000,
+        description: 'After a stream ends its playlist (with EXT-X-ENDLIST) and segments stay this long.',
+      },
+      sessionTimeoutMs: {
+        type: 'integer',
+        minimum: 1000,
+        default: 30000,
+        description:
+          'An HLS player that has not fetched its playlist for this long has left (its session ends).',
+      },
+      firstPlaylistWaitMs: {
+        type: 'integer',
+        minimum: 0,
+        maximum: 120000,
+        default: 15000,
+        description:
+          'A playlist request before the first segment is complete waits up to this long, then gets 404.',
+      },
+    },
+  },
 } as const;
 
 /** A JSON Schema for a media role: the shared media properties plus the role's own. */

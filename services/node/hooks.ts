@@ -4,7 +4,7 @@ import type { SessionKind, StreamMediaInfo } from '../../libs/cluster/types.ts';
 export interface SessionInfo {
   sessionId: string;
   kind: SessionKind;
-  /** rtmp | http-flv | ws-flv */
+  /** rtmp | http-flv | ws-flv | http-ts | ws-ts | hls */
   protocol: string;
   key: string;
   remote: string;
@@ -25,7 +25,13 @@ export interface PublishRequest {
 }
 
 export type PublishDecision =
-  | { ok: true; /** Called once when this publish ends, however it ends. */ onEnd?: () => void }
+  | {
+      ok: true;
+      /** Called once when this publish ends, however it ends. */
+      onEnd?: () => void;
+      /** The owner's timeline id for HLS segment names (the ownership epoch). */
+      timeline?: string;
+    }
   | { ok: false; code: string; description: string };
 
 export interface PlayRequest {

@@ -7,9 +7,11 @@ import type { Counters } from '../../libs/metrics/counters.ts';
 import type { Sink, StreamHub } from '../../libs/stream/index.ts';
 import type { ConnectionLimiter } from './connection-limiter.ts';
 import type { NodeHooks } from './hooks.ts';
-import { HttpFlvSink } from './http-flv-sink.ts';
+import { containerFor } from './containers.ts';
+import { segmentOf, type HlsHttp } from './hls-http.ts';
+import { HttpStreamSink } from './http-stream-sink.ts';
 import { sessionId } from './session-id.ts';
-import { WsFlvSink } from './ws-flv-sink.ts';
+import { WsStreamSink } from './ws-stream-sink.ts';
 import { listenOn } from '../../libs/http/listen.ts';
 import { answerClientError, CONNECTIONS_CHECKING_INTERVAL_MS, endRaw } from '../../libs/http/client-error.ts';
 
@@ -20,12 +22,14 @@ export interface HttpServerDeps {
   limiter: ConnectionLimiter;
   cors: boolean;
   hooks: NodeHooks;
+  /** HLS playlists and segments (null: HLS is off). */
+  hls: HlsHttp | null;
 }
 
 /** A WebSocket viewer may only send control frames; anything bigger than this is hostile. */
 const WS_MAX_INBOUND_BYTES = 4096;
 
-/** HTTP-FLV and WebSocket-FLV on one port (`/app/name.flv`). */
+/** HTTP-FLV, HTTP-TS and their WebSocket forms on one port (`/app/name.flv`, `/app/name.ts`). */
 export class HttpMediaServer {
   private readonly server: Server;
   private readonly wss: WebSocketServer;
@@ -95,7 +99,21 @@ export class HttpMediaServer {
       return;
     }
     const mp = parseMediaPath(req.url ?? '/');
-    if (!mp || mp.ext !== 'flv') {
+    const hls = this.deps.hls;
+    if (mp && hls) {
+      const seg = segmentOf(mp);
+      if (seg) {
+        void hls.segment(req, res, seg, this.baseHeaders());
+        return;
+      }
+      if (mp.ext === 'm3u8') {
+        void hls.playlist(req, res, mp, this.baseHeaders(), remoteOf(req));
+        return;
+      }
+    }
+    // `<name>.hls/...` is where segments live: never a stream.
+    const container = mp && !segmentOf(mp) ? containerFor(mp.ext) : undefined;
+    if (!mp || !container) {
       this.deps.counters.inc('http_not_found');
       this.log.info({ remote: remoteOf(req), path: clip(req.url) }, 'http media path not found');
       res.writeHead(404, { ...this.baseHeaders(), 'Content-Type': 'text/plain' }).end('not found\n');
@@ -108,18 +126,21 @@ export class HttpMediaServer {
       res.writeHead(503, { ...this.baseHeaders(), 'Retry-After': '5' }).end('server full\n');
       return;
     }
-    const id = sessionId('flv');
-    const sink = new HttpFlvSink(id, res, this.baseHeaders());
+    const id = sessionId(container.httpIdPrefix);
+    const sink = new HttpStreamSink(id, container, res, this.baseHeaders());
     const refuse = (status: number, text: string): void => {
       res.writeHead(status, { ...this.baseHeaders(), 'Content-Type': 'text/plain' }).end(`${text}\n`);
     };
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
-    this.attach(mp, sink, 'http-flv', { remote, release, refuse }, (onGone) => res.on('close', onGone));
+    this.attach(mp, sink, container.httpProtocol, { remote, release, refuse }, (onGone) =>
+      res.on('close', onGone),
+    );
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const mp = parseMediaPath(req.url ?? '/');
-    if (!mp || mp.ext !== 'flv' || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+    const container = mp && !segmentOf(mp) ? containerFor(mp.ext) : undefined;
+    if (!mp || !container || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
       this.deps.counters.inc('http_not_found');
       this.log.info({ remote: remoteOf(req), path: clip(req.url) }, 'websocket media path not found');
       endRaw(socket, 'HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -132,10 +153,10 @@ export class HttpMediaServer {
       endRaw(socket, 'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    const id = sessionId('wsflv');
+    const id = sessionId(container.wsIdPrefix);
     socket.on('error', () => {});
     let onGone: (() => void) | null = null;
-    const sink = new WsFlvSink(id, { wss: this.wss, req, socket, head }, (ws: WebSocket) => {
+    const sink = new WsStreamSink(id, container, { wss: this.wss, req, socket, head }, (ws: WebSocket) => {
       ws.on('error', () => {});
       ws.on('close', () => onGone?.());
     });
@@ -147,7 +168,7 @@ export class HttpMediaServer {
       );
     };
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
-    this.attach(mp, sink, 'ws-flv', { remote, release, refuse }, (cb) => {
+    this.attach(mp, sink, container.wsProtocol, { remote, release, refuse }, (cb) => {
       onGone = cb;
       socket.on('close', cb);
     });

@@ -8,7 +8,13 @@ import { EventLoopDelay } from '../../libs/metrics/event-loop-delay.ts';
 import { HeapAfterGc } from '../../libs/metrics/heap-after-gc.ts';
 import { PROCESS_GAUGE_HELP } from '../../libs/metrics/process-gauge-help.ts';
 import { processGauges } from '../../libs/metrics/process-gauges.ts';
-import { StreamHub, type StreamOptions } from '../../libs/stream/index.ts';
+import { StreamHub, type Stream, type StreamOptions } from '../../libs/stream/index.ts';
+import { DiskSegmentStore } from '../../libs/hls/store-disk.ts';
+import { MemorySegmentStore } from '../../libs/hls/store-memory.ts';
+import { TsMuxer } from '../../libs/mpegts/muxer.ts';
+import { HlsHttp } from './hls-http.ts';
+import { HlsOutputs } from './hls-outputs.ts';
+import { HlsSessions } from './hls-sessions.ts';
 import { ApiServer, type NodeHealth } from './api-server.ts';
 import { registerNodeMetrics, type PerStreamMetricsConfig } from './node-metrics.ts';
 import { ConnectionLimiter } from './connection-limiter.ts';
@@ -42,6 +48,22 @@ export interface MediaNodeConfig {
   viewer: { maxBufferedBytes: number; stallTimeoutMs: number; writeCoalesceMs: number };
   metrics: { perStream: PerStreamMetricsConfig };
   drain: { timeoutMs: number };
+  hls: HlsConfig;
+}
+
+export interface HlsConfig {
+  enabled: boolean;
+  targetMs: number;
+  maxSegmentMs: number;
+  listSize: number;
+  maxSegmentBytes: number;
+  store: 'memory' | 'disk';
+  dir: string;
+  cleanupMode: 0 | 1 | 2;
+  deleteThreshold: number;
+  keepAfterEndMs: number;
+  sessionTimeoutMs: number;
+  firstPlaylistWaitMs: number;
 }
 
 export interface ListeningAddresses {
@@ -78,6 +100,10 @@ export class MediaNode {
   private readonly sessionsByKind = { publisher: 0, player: 0, relay: 0 };
   private readonly loopDelay = new EventLoopDelay();
   private readonly heapAfterGc = new HeapAfterGc();
+  /** Run for every new hub stream (taps: HLS, recording). */
+  private readonly streamSetups: ((s: Stream) => void)[] = [];
+  private hlsOutputs: HlsOutputs | null = null;
+  private hlsSessions: HlsSessions | null = null;
   private readonly rateBase = { at: Date.now(), bytesIn: 0, bytesOut: 0, cpu: process.cpuUsage() };
 
   /** `hooks` shape the node for its role; session counts for load reports are kept here. */
@@ -125,9 +151,16 @@ export class MediaNode {
       maxBufferedBytes: cfg.viewer.maxBufferedBytes,
       stallTimeoutMs: cfg.viewer.stallTimeoutMs,
       writeCoalesceMs: cfg.viewer.writeCoalesceMs,
+      // As a stream's owner this node decides its HLS cuts (edges follow the origin's marks).
+      segmentTargetMs: cfg.hls.enabled ? cfg.hls.targetMs : 0,
+      segmentMaxMs: cfg.hls.maxSegmentMs || 3 * cfg.hls.targetMs,
     };
     this.hub = new StreamHub(streamOpts, { log: log.child({ component: 'hub' }), counters: this.counters });
+    this.hub.onStreamCreated = (s) => {
+      for (const setup of this.streamSetups) setup(s);
+    };
     const limiter = new ConnectionLimiter(cfg.limits.maxConnections);
+    const hlsHttp = cfg.hls.enabled && cfg.http.enabled ? this.makeHls(cfg, log, hooks, limiter) : null;
     this.input = new InputBudget(cfg.rtmp.nodeInputBufferBytes);
     this.rtmp = cfg.rtmp.enabled
       ? new RtmpServer({
@@ -157,6 +190,7 @@ export class MediaNode {
           limiter,
           cors: cfg.http.cors,
           hooks,
+          hls: hlsHttp,
         })
       : null;
     this.api = cfg.api.enabled
@@ -302,11 +336,56 @@ export class MediaNode {
     return this.cfg.drain?.timeoutMs ?? 0;
   }
 
+  private makeHls(cfg: MediaNodeConfig, log: Logger, hooks: NodeHooks, limiter: ConnectionLimiter): HlsHttp {
+    const hlsLog = log.child({ component: 'hls' });
+    const store =
+      cfg.hls.store === 'disk'
+        ? new DiskSegmentStore({
+            root: cfg.hls.dir,
+            log: hlsLog,
+            onError: (_key, e) => this.counters.inc('hls_store_errors', 1, { op: e.op, code: e.code }),
+          })
+        : new MemorySegmentStore();
+    const outputs = new HlsOutputs({
+      cfg: cfg.hls,
+      log: hlsLog,
+      counters: this.counters,
+      store,
+      newMuxer: () => new TsMuxer(),
+      endAfterMs: cfg.stream.waitPublisherMs,
+    });
+    this.hlsOutputs = outputs;
+    this.streamSetups.push((s) => outputs.attach(s));
+    const sessions = new HlsSessions({
+      hub: this.hub,
+      hooks,
+      counters: this.counters,
+      limiter,
+      log: hlsLog,
+      timeoutMs: cfg.hls.sessionTimeoutMs,
+    });
+    this.hlsSessions = sessions;
+    return new HlsHttp({
+      outputs,
+      sessions,
+      hooks,
+      counters: this.counters,
+      log: hlsLog,
+      firstPlaylistWaitMs: cfg.hls.firstPlaylistWaitMs,
+      segmentMaxAgeS: Math.max(
+        60,
+        Math.ceil((cfg.hls.keepAfterEndMs + cfg.hls.targetMs * cfg.hls.listSize) / 1000),
+      ),
+    });
+  }
+
   /** Not ready, stop accepting, end viewers and publishers, close. */
   async stop(): Promise<void> {
     this.draining = true;
     // Viewers first, so each gets a proper ending (503, UnpublishNotify), and a moment to flush it.
+    this.hlsSessions?.closeAll('shutdown');
     this.hub.close();
+    this.hlsOutputs?.close();
     await new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS));
     const closing: Promise<void>[] = [];
     if (this.rtmp) closing.push(this.rtmp.close());

@@ -143,7 +143,7 @@ export class RtmpServer implements ServerConnectionHandler {
     }
     const hooks = this.deps.hooks;
     if (!hooks.authorizePublish) {
-      this.startPublish(conn, st, req, undefined);
+      this.startPublish(conn, st, req, undefined, undefined);
       return;
     }
     this.pendingPublish.add(req.key);
@@ -194,7 +194,7 @@ export class RtmpServer implements ServerConnectionHandler {
             decision.onEnd?.(); // the publisher left (or moved on) while we were deciding
             return;
           }
-          this.startPublish(conn, st, req, decision.onEnd);
+          this.startPublish(conn, st, req, decision.onEnd, decision.timeline);
         },
         (err: unknown) => {
           if (settled) return;
@@ -213,9 +213,10 @@ export class RtmpServer implements ServerConnectionHandler {
     st: SessionState,
     req: StreamRequest,
     onEnd: (() => void) | undefined,
+    timeline: string | undefined,
   ): void {
     const stream = this.deps.hub.getOrCreate(req.key);
-    const handle = stream.attachPublisher(conn.id);
+    const handle = stream.attachPublisher(conn.id, timeline === undefined ? {} : { timeline });
     if (!handle) {
       onEnd?.();
       this.refuseInUse(conn, st, req, stream.publisherHandle?.id);

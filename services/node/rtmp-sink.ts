@@ -1,7 +1,7 @@
 import { ProtocolError } from '../../libs/errors/protocol-error.ts';
 import type { RtmpServerConnection, StreamRequest } from '../../libs/rtmp/server-connection.ts';
 import { EndReason, type OutputFormat, type Sink, type StreamStartInfo } from '../../libs/stream/index.ts';
-import { rtmpFormat } from './formats.ts';
+import { rtmpFormat, rtmpRelayFormat } from './formats.ts';
 
 /** An RTMP player as a stream sink: shared chunk bytes straight to its socket. */
 export class RtmpPlaySink implements Sink {
@@ -20,7 +20,10 @@ export class RtmpPlaySink implements Sink {
     this.id = conn.id;
     this.conn = conn;
     this.req = req;
-    this.format = rtmpFormat(req.streamId, conn.chunkSize);
+    // Relays get the owner's HLS segment marks with the frames.
+    this.format = coalesce
+      ? rtmpFormat(req.streamId, conn.chunkSize)
+      : rtmpRelayFormat(req.streamId, conn.chunkSize);
   }
 
   get bufferedBytes(): number {

@@ -225,7 +225,7 @@ test('H.264 with 2-byte NAL lengths (lengthSizeMinusOne 1) converts with the rec
 const aacAsc = (): Buffer => codecFixture('aac-stereo-48000.asc');
 const aacRaw = (): Buffer[] => parseAdtsFrames(codecFixture('aac-stereo-48000.aac')).map((f) => f.payload);
 
-test('PMT version_number increments when audio appears after the PMT was sent', () => {
+test('PMT version_number changes when audio appears after the PMT was sent', () => {
   const xs = framesFromFlv(xFlv()).filter((f) => f.kind === 9);
   const muxer = new TsMuxer();
   const parts = xs.map((f) => muxer.mux(f));
@@ -236,36 +236,55 @@ test('PMT version_number increments when audio appears after the PMT was sent', 
   parts.push(afterHeader);
   const pmts = demuxAll(Buffer.concat(parts)).filter((e): e is TsPmtEvent => e.type === 'pmt');
   assert.deepEqual(
-    pmts.map((e) => [e.pmt.version, e.pmt.streams.map((s) => s.streamType)]),
-    [
-      [0, [0x1b]],
-      [1, [0x1b, 0x0f]],
-    ],
+    pmts.map((e) => e.pmt.streams.map((s) => s.streamType)),
+    [[0x1b], [0x1b, 0x0f]],
   );
+  assert.ok(pmts[1]!.pmt.version > pmts[0]!.pmt.version, 'a new version_number');
   // The new PMT is sent at once, before the first audio frame, not at the next key frame.
   assert.equal(packetsOn(afterHeader, 0x1000).length, 1);
-  // Headers before any PSI do not bump the version: ffmpeg's order (video, audio headers, frames).
-  const full = demuxAll(muxAll(framesFromFlv(xFlv()))).filter((e): e is TsPmtEvent => e.type === 'pmt');
-  assert.ok(full.every((e) => e.pmt.version === 0));
 });
 
-test('a codec change bumps the version, the same codec again does not', () => {
+test('the PMT depends on the tracks only, not on the order they were learned in', () => {
+  const xs = framesFromFlv(xFlv());
+  const vHeader = xs.find((f) => f.kind === 9 && f.isSequenceHeader)!;
+  const aHeader = xs.find((f) => f.kind === 8 && f.isSequenceHeader)!;
+  const key = xs.find((f) => f.isKeyFrame && !f.isSequenceHeader)!;
+  const pmtOf = (frames: TsInputFrame[]): Buffer => {
+    const muxer = new TsMuxer();
+    for (const f of frames) muxer.mux(f);
+    // The key frame's packets start with PAT and PMT.
+    return muxer.mux({ ...key, timestampMs: 1000 }).subarray(188, 376);
+  };
+  const videoFirst = pmtOf([vHeader, key, aHeader]);
+  const audioFirst = pmtOf([aHeader, frame(8, 0, aacAudio(false, aacRaw()[0]!)), vHeader]);
+  const together = pmtOf([vHeader, aHeader]);
+  // Same bytes but the continuity counter.
+  const noCc = (b: Buffer): string =>
+    Buffer.concat([b.subarray(0, 3), Buffer.of(b[3]! & 0xf0), b.subarray(4)]).toString('hex');
+  assert.equal(noCc(videoFirst), noCc(together));
+  assert.equal(noCc(audioFirst), noCc(together));
+});
+
+test('a codec change changes the version, the same codec again does not', () => {
   const { hvcc, sample } = hevcFixture();
   const xs = framesFromFlv(xFlv()).filter((f) => f.kind === 9);
   const muxer = new TsMuxer();
   const parts = xs.map((f) => muxer.mux(f));
   parts.push(muxer.mux(xs.find((f) => f.isSequenceHeader)!)); // H.264 again: no change
+  parts.push(muxer.mux({ ...xs.find((f) => f.isKeyFrame && !f.isSequenceHeader)!, timestampMs: 550 }));
   parts.push(muxer.mux(frame(9, 600, legacyVideo(12, true, 0, 0, hvcc))));
   parts.push(muxer.mux(frame(9, 600, legacyVideo(12, true, 1, 0, sample))));
   assert.equal(muxer.videoCodec, 'h265');
-  const pmts = demuxAll(Buffer.concat(parts)).filter((e): e is TsPmtEvent => e.type === 'pmt' && e.changed);
+  const pmts = demuxAll(Buffer.concat(parts)).filter((e): e is TsPmtEvent => e.type === 'pmt');
   assert.deepEqual(
-    pmts.map((e) => [e.pmt.version, e.pmt.streams[0]!.streamType]),
+    pmts.map((e) => [e.changed, e.pmt.streams[0]!.streamType]),
     [
-      [0, 0x1b],
-      [1, 0x24],
+      [true, 0x1b],
+      [false, 0x1b],
+      [true, 0x24],
     ],
   );
+  assert.notEqual(pmts[2]!.pmt.version, pmts[0]!.pmt.version);
 });
 
 test('psiPreamble: empty before the first PSI, then PAT/PMT continuing the counters', () => {

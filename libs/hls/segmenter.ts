@@ -1,0 +1,312 @@
+import type { TsInputFrame } from '../mpegts/muxer.ts';
+import { Cut, DEFAULT_CUT_TOLERANCE_MS, decideCut, type CutPolicyOptions } from './cut-policy.ts';
+import { segmentName, type HlsSegment, type SegmentStart } from './segment.ts';
+
+/** The frames the segmenter takes: FLV tag bodies on the 64-bit ms timeline (MediaMessage fits). */
+export type SegmenterFrame = TsInputFrame;
+
+/**
+ * The slice of libs/mpegts TsMuxer the segmenter uses. resetContinuity() also makes the next
+ * output start with PAT/PMT and a PCR, so a segment cut at any frame starts decodable PSI.
+ */
+export interface SegmentMuxer {
+  mux(frame: SegmenterFrame): Buffer;
+  resetContinuity(): void;
+}
+
+export const SegmenterMode = { Lead: 'lead', Follow: 'follow' } as const;
+export type SegmenterMode = (typeof SegmenterMode)[keyof typeof SegmenterMode];
+
+/** Default byte bound of one segment: 2 s at 32 Mbit/s. */
+export const DEFAULT_MAX_SEGMENT_BYTES = 8 * 1024 * 1024;
+
+export interface SegmenterOptions {
+  mode: SegmenterMode;
+  /** Segment names are `<prefix><seq>.ts`. */
+  prefix: string;
+  /** Lead mode: the first segment's sequence number (then +1 each). Default 0. */
+  firstSeq?: number;
+  targetMs: number;
+  /** Lead mode: cut at the next video frame once a segment is this long without a key frame. */
+  maxSegmentMs: number;
+  /**
+   * Bound of the open segment's bytes (one frame may exceed it alone). Lead mode cuts before the
+   * frame that would cross it (the new segment is not independent unless that frame is a key
+   * frame); follow mode may not cut on its own, so it drops frames up to the next announced cut
+   * and flags the segment `truncated`.
+   */
+  maxSegmentBytes: number;
+  toleranceMs?: number;
+  muxer: SegmentMuxer;
+  /** A segment opened (its first frame): what an owner announces so edges cut the same frame. */
+  onOpen?: (s: SegmentStart) => void;
+  /** A segment is complete. */
+  onSegment: (s: HlsSegment) => void;
+}
+
+/** Where a follow-mode segment starts: set on the frame the stream's owner cut at. */
+export interface CutMark {
+  readonly seq: number;
+  /** The segment's name when the owner names it (default `<prefix><seq>.ts`). */
+  readonly name?: string;
+  readonly discontinuity?: boolean;
+}
+
+export interface SegmenterStats {
+  segments: number;
+  bytes: number;
+  forcedCuts: number;
+  /** Frames dropped: before the first cut, or past maxSegmentBytes in follow mode. */
+  framesDropped: number;
+  /** Follow mode: cut marks whose sequence number did not increase (ignored). */
+  cutsRejected: number;
+}
+
+const AUDIO = 8;
+const VIDEO = 9;
+
+/** A conservative size of a frame once muxed: 188-byte packets of 184 bytes, PES header, PAT+PMT. */
+function muxedSizeBound(payloadBytes: number): number {
+  return (Math.ceil((payloadBytes + 64) / 184) + 4) * 188;
+}
+
+class OpenSegment {
+  readonly seq: number;
+  readonly name: string;
+  readonly startMs: number;
+  readonly discontinuity: boolean;
+  readonly independent: boolean;
+  readonly chunks: Buffer[] = [];
+  bytes = 0;
+  truncated = false;
+  /** Last audio / video timestamp in this segment (-1: none). */
+  lastAudioMs = -1;
+  lastVideoMs = -1;
+
+  constructor(s: SegmentStart) {
+    this.seq = s.seq;
+    this.name = s.name;
+    this.startMs = s.startMs;
+    this.discontinuity = s.discontinuity;
+    this.independent = s.independent;
+  }
+}
+
+/**
+ * Cuts a stream's frames (timeline order) into MPEG-TS segments with one TsMuxer, whose codec
+ * configuration carries across segments. Every segment starts with resetContinuity(), so its
+ * bytes depend only on the frames it holds (and the codec configuration), never on a clock or
+ * on where the segmenter started: in follow mode two segmenters fed the same frames from
+ * different points produce identical bytes for every segment both complete.
+ */
+export class Segmenter {
+  private readonly mode: SegmenterMode;
+  private readonly prefix: string;
+  private readonly policy: CutPolicyOptions;
+  private readonly maxSegmentBytes: number;
+  private readonly muxer: SegmentMuxer;
+  private readonly onOpen: ((s: SegmentStart) => void) | undefined;
+  private readonly onSegment: (s: HlsSegment) => void;
+
+  private nextSeq: number;
+  private lastSeq = -Infinity;
+  private open: OpenSegment | null = null;
+  private discontinuity = false;
+  /** Per publisher: a video header or frame seen; first frame; last video frame. */
+  private hasVideo = false;
+  private firstFrameMs = -1;
+  private lastVideoMs = -1;
+  /** Stream-wide last timestamp and last step per kind (for the closing segment's duration). */
+  private lastAudioMs = -1;
+  private audioStepMs = 0;
+  private videoStepMs = 0;
+  private lastVideoAnyMs = -1;
+
+  readonly stats: SegmenterStats = {
+    segments: 0,
+    bytes: 0,
+    forcedCuts: 0,
+    framesDropped: 0,
+    cutsRejected: 0,
+  };
+
+  constructor(opts: SegmenterOptions) {
+    const firstSeq = opts.firstSeq ?? 0;
+    if (!Number.isSafeInteger(firstSeq) || firstSeq < 0) {
+      throw new RangeError(`firstSeq must be a non-negative integer, got ${firstSeq}`);
+    }
+    if (!(opts.targetMs > 0) || !(opts.maxSegmentMs >= opts.targetMs)) {
+      throw new RangeError(`need 0 < targetMs <= maxSegmentMs, got ${opts.targetMs}, ${opts.maxSegmentMs}`);
+    }
+    if (!(opts.maxSegmentBytes > 0)) throw new RangeError(`maxSegmentBytes must be positive`);
+    this.mode = opts.mode;
+    this.prefix = opts.prefix;
+    this.policy = {
+      targetMs: opts.targetMs,
+      maxSegmentMs: opts.maxSegmentMs,
+      toleranceMs: opts.toleranceMs ?? DEFAULT_CUT_TOLERANCE_MS,
+    };
+    this.maxSegmentBytes = opts.maxSegmentBytes;
+    this.muxer = opts.muxer;
+    this.onOpen = opts.onOpen;
+    this.onSegment = opts.onSegment;
+    this.nextSeq = firstSeq;
+  }
+
+  /** The open segment's sequence number, or null. */
+  get openSeq(): number | null {
+    return this.open?.seq ?? null;
+  }
+
+  /**
+   * One frame in timeline order. Follow mode: `cut` on the frame that starts a segment. Lead
+   * mode ignores `cut`. Never throws for any frame (a muxer error ends the caller's session).
+   */
+  push(frame: SegmenterFrame, cut?: CutMark): void {
+    if (frame.kind !== AUDIO && frame.kind !== VIDEO) {
+      this.muxer.mux(frame); // script data: nothing to mux, but the muxer may look at it
+      return;
+    }
+    if (frame.isSequenceHeader) {
+      if (frame.kind === VIDEO) this.hasVideo = true;
+      this.muxer.mux(frame);
+      return;
+    }
+    const ts = frame.timestampMs;
+    if (frame.kind === VIDEO) this.hasVideo = true;
+    if (this.firstFrameMs < 0) this.firstFrameMs = ts;
+
+    const decision =
+      this.mode === SegmenterMode.Lead ? this.leadDecision(frame) : this.followDecision(frame, cut);
+    if (decision === Cut.Drop) {
+      this.stats.framesDropped++;
+    } else if (decision === Cut.Append) {
+      this.append(frame);
+    } else {
+      const seq = this.mode === SegmenterMode.Lead ? this.nextSeq : cut!.seq;
+      if (cut?.discontinuity) this.discontinuity = true;
+      const independent = decision === Cut.Cut && (frame.kind === VIDEO ? frame.isKeyFrame : !this.hasVideo);
+      if (decision === Cut.Forced) this.stats.forcedCuts++;
+      this.cutAt(frame, seq, independent, this.mode === SegmenterMode.Follow ? cut?.name : undefined);
+    }
+    this.noteTiming(frame.kind, ts);
+  }
+
+  /** The publisher changed: the next segment carries the discontinuity and starts at once. */
+  markDiscontinuity(): void {
+    this.discontinuity = true;
+    this.hasVideo = false;
+    this.firstFrameMs = -1;
+    this.lastVideoMs = -1;
+  }
+
+  /** Closes the open segment (unpublish); the next one, if any, is a discontinuity. */
+  end(): void {
+    const open = this.open;
+    if (open) this.close(open, this.estimatedEndMs(open));
+    this.open = null;
+    if (this.stats.segments > 0) this.markDiscontinuity();
+  }
+
+  private leadDecision(frame: SegmenterFrame): Cut {
+    const d = decideCut(
+      this.policy,
+      {
+        openStartMs: this.open?.startMs ?? null,
+        hasVideo: this.hasVideo,
+        lastVideoMs: this.lastVideoMs,
+        firstFrameMs: this.firstFrameMs,
+        discontinuity: this.discontinuity,
+      },
+      frame,
+    );
+    if (d !== Cut.Append) return d;
+    // Byte bound: cut before the frame that would take the segment over it.
+    const open = this.open!;
+    if (open.bytes > 0 && open.bytes + muxedSizeBound(frame.payload.length) > this.maxSegmentBytes) {
+      return frame.kind === VIDEO && frame.isKeyFrame ? Cut.Cut : Cut.Forced;
+    }
+    return d;
+  }
+
+  private followDecision(frame: SegmenterFrame, cut: CutMark | undefined): Cut {
+    if (cut) {
+      if (Number.isSafeInteger(cut.seq) && cut.seq > this.lastSeq) return Cut.Cut;
+      this.stats.cutsRejected++;
+    }
+    const open = this.open;
+    if (!open) return Cut.Drop;
+    if (open.truncated) return Cut.Drop;
+    if (open.bytes > 0 && open.bytes + muxedSizeBound(frame.payload.length) > this.maxSegmentBytes) {
+      open.truncated = true;
+      return Cut.Drop;
+    }
+    return Cut.Append;
+  }
+
+  private cutAt(frame: SegmenterFrame, seq: number, independent: boolean, name?: string): void {
+    const prev = this.open;
+    if (prev) this.close(prev, prev.truncated ? this.estimatedEndMs(prev) : frame.timestampMs);
+    const start: SegmentStart = {
+      seq,
+      name: name ?? segmentName(this.prefix, seq),
+      startMs: frame.timestampMs,
+      discontinuity: this.discontinuity,
+      independent,
+    };
+    this.discontinuity = false;
+    this.lastSeq = seq;
+    this.nextSeq = seq + 1;
+    this.open = new OpenSegment(start);
+    this.muxer.resetContinuity();
+    this.onOpen?.(start);
+    this.append(frame);
+  }
+
+  private append(frame: SegmenterFrame): void {
+    const open = this.open!;
+    const out = this.muxer.mux(frame);
+    if (out.length > 0) {
+      open.chunks.push(out);
+      open.bytes += out.length;
+    }
+    if (frame.kind === VIDEO) open.lastVideoMs = frame.timestampMs;
+    else open.lastAudioMs = frame.timestampMs;
+  }
+
+  private close(open: OpenSegment, endMs: number): void {
+    const bytes = open.chunks.length === 1 ? open.chunks[0]! : Buffer.concat(open.chunks, open.bytes);
+    open.chunks.length = 0;
+    this.stats.segments++;
+    this.stats.bytes += bytes.length;
+    this.onSegment({
+      seq: open.seq,
+      name: open.name,
+      startMs: open.startMs,
+      durationMs: Math.max(0, endMs - open.startMs),
+      discontinuity: open.discontinuity,
+      independent: open.independent,
+      truncated: open.truncated,
+      bytes,
+    });
+  }
+
+  /** Last frame of each kind in the segment plus that kind's frame interval. */
+  private estimatedEndMs(open: OpenSegment): number {
+    let end = open.startMs;
+    if (open.lastVideoMs >= 0) end = Math.max(end, open.lastVideoMs + this.videoStepMs);
+    if (open.lastAudioMs >= 0) end = Math.max(end, open.lastAudioMs + this.audioStepMs);
+    return end;
+  }
+
+  private noteTiming(kind: number, ts: number): void {
+    if (kind === VIDEO) {
+      if (this.lastVideoAnyMs >= 0 && ts > this.lastVideoAnyMs) this.videoStepMs = ts - this.lastVideoAnyMs;
+      this.lastVideoAnyMs = ts;
+      this.lastVideoMs = ts;
+    } else {
+      if (this.lastAudioMs >= 0 && ts > this.lastAudioMs) this.audioStepMs = ts - this.lastAudioMs;
+      this.lastAudioMs = ts;
+    }
+  }
+}
