@@ -10,44 +10,40 @@ export function isCleanupMode(n: unknown): n is CleanupMode {
   return n === 0 || n === 1 || n === 2;
 }
 
-interface Retired {
-  readonly name: string;
-  readonly deleteAtMs: number;
+/**
+ * Default grace in segments: RFC 8216 §6.2.2 keeps a segment removed from the playlist available
+ * for its own duration plus the duration of the playlist that listed it, listSize + 1 segments
+ * of regular length.
+ */
+export function defaultDeleteThreshold(listSize: number): number {
+  return listSize + 1;
 }
 
 /**
- * Segments that left the live window and wait for deletion. RFC 8216 §6.2.2: a segment removed
- * from the playlist stays available for its own duration plus the duration of the longest
- * playlist that listed it. Time is the stream's timeline (the end of the newest segment), so
- * deletion follows the media and needs no timer; at most `maxRetired` wait, whatever their age.
+ * Segments that left the live window and wait for deletion (lal's `delete_threshold`): the
+ * newest `keep` stay, so a player that read an older playlist can still fetch what it listed;
+ * older ones are deleted. Counted in segments, so memory stays bounded whatever the timing.
  */
 export class RetiredSegments {
-  private readonly maxRetired: number;
-  private readonly list: Retired[] = [];
+  private readonly keep: number;
+  private readonly list: string[] = [];
 
-  constructor(maxRetired: number) {
-    this.maxRetired = Math.max(0, maxRetired);
+  constructor(keep: number) {
+    if (!Number.isSafeInteger(keep) || keep < 0)
+      throw new RangeError(`keep must be a non-negative integer, got ${keep}`);
+    this.keep = keep;
   }
 
-  /** A segment left the window at stream time `nowMs`, listed by a playlist of `listedMs`. */
-  retire(name: string, durationMs: number, listedMs: number, nowMs: number): void {
-    this.list.push({ name, deleteAtMs: nowMs + durationMs + listedMs });
-  }
-
-  /** Names to delete now: those past their grace, and the oldest beyond `maxRetired`. */
-  due(nowMs: number): string[] {
-    let n = 0;
-    while (
-      n < this.list.length &&
-      (this.list[n]!.deleteAtMs <= nowMs || this.list.length - n > this.maxRetired)
-    )
-      n++;
-    return this.list.splice(0, n).map((r) => r.name);
+  /** Segments that left the window; returns the names to delete now. */
+  retire(names: readonly string[]): string[] {
+    this.list.push(...names);
+    const excess = this.list.length - this.keep;
+    return excess > 0 ? this.list.splice(0, excess) : [];
   }
 
   /** Everything still waiting (the stream's files are being deleted at once). */
   clear(): string[] {
-    return this.list.splice(0).map((r) => r.name);
+    return this.list.splice(0);
   }
 
   get size(): number {

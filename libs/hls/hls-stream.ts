@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { TsMuxer } from '../mpegts/muxer.ts';
-import { CleanupMode, RetiredSegments } from './cleanup.ts';
+import { CleanupMode, defaultDeleteThreshold, RetiredSegments } from './cleanup.ts';
 import { LiveWindow } from './live-window.ts';
 import { RecordPlaylist } from './record-playlist.ts';
 import type { HlsSegment, SegmentStart } from './segment.ts';
@@ -41,6 +41,11 @@ export interface HlsStreamOptions {
   /** Keep a full-list EVENT playlist (record.m3u8): disk store, cleanup mode 0 or 1 only. */
   record?: boolean;
   cleanupMode: CleanupMode;
+  /**
+   * Segments kept after they left the live window, before deletion (mode 2 and the memory
+   * store; lal's delete_threshold). Default listSize + 1 (RFC 8216 §6.2.2).
+   */
+  deleteThreshold?: number;
   /** After the stream ended: files deleted (modes 1, 2, memory) and onExpired called. */
   cleanupAfterEndMs?: number;
   store: SegmentStore;
@@ -106,7 +111,9 @@ export class HlsStream {
     this.record = record ? new RecordPlaylist({ targetMs: opts.targetMs }) : null;
     const memory = opts.store.kind === 'memory';
     this.retired =
-      memory || opts.cleanupMode === CleanupMode.Continuous ? new RetiredSegments(listSize + 2) : null;
+      memory || opts.cleanupMode === CleanupMode.Continuous
+        ? new RetiredSegments(opts.deleteThreshold ?? defaultDeleteThreshold(listSize))
+        : null;
     this.deletesOnEnd = memory || opts.cleanupMode !== CleanupMode.Never;
     this.cleanupAfterEndMs = opts.cleanupAfterEndMs ?? DEFAULT_CLEANUP_AFTER_END_MS;
     this.hooks = opts;
@@ -235,10 +242,8 @@ export class HlsStream {
   private segmentClosed(seg: HlsSegment): void {
     this.store.writeSegment(seg.name, seg.bytes);
     const removed = this.window.add(seg);
-    const nowMs = seg.startMs + seg.durationMs;
-    if (this.retired) {
-      for (const r of removed) this.retired.retire(r.name, r.durationMs, this.window.listedMs, nowMs);
-      for (const name of this.retired.due(nowMs)) this.store.deleteSegment(name);
+    if (this.retired && removed.length > 0) {
+      for (const name of this.retired.retire(removed.map((r) => r.name))) this.store.deleteSegment(name);
     }
     if (this.record && !this.record.add(seg) && !this.recordFullLogged) {
       this.recordFullLogged = true;

@@ -65,6 +65,9 @@ export interface SegmenterStats {
 const AUDIO = 8;
 const VIDEO = 9;
 
+/** A step between frames longer than this is a pause, not a frame interval (end estimates). */
+const MAX_FRAME_STEP_MS = 1000;
+
 /** A conservative size of a frame once muxed: 188-byte packets of 184 bytes, PES header, PAT+PMT. */
 function muxedSizeBound(payloadBytes: number): number {
   return (Math.ceil((payloadBytes + 64) / 184) + 4) * 188;
@@ -82,6 +85,10 @@ class OpenSegment {
   /** Last audio / video timestamp in this segment (-1: none). */
   lastAudioMs = -1;
   lastVideoMs = -1;
+
+  get lastMs(): number {
+    return Math.max(this.lastAudioMs, this.lastVideoMs);
+  }
 
   constructor(s: SegmentStart) {
     this.seq = s.seq;
@@ -175,6 +182,15 @@ export class Segmenter {
     const ts = frame.timestampMs;
     if (frame.kind === VIDEO) this.hasVideo = true;
     if (this.firstFrameMs < 0) this.firstFrameMs = ts;
+    // A jump of the timeline (either way, by more than maxSegmentMs) closes the open segment at
+    // its last frame; the next one starts at the next cut with a discontinuity. Both modes do
+    // this, so a follower's segment holds the same frames as its owner's.
+    const open = this.open;
+    if (open && Math.abs(ts - open.lastMs) > this.policy.maxSegmentMs) {
+      this.close(open, this.estimatedEndMs(open));
+      this.open = null;
+      this.discontinuity = true;
+    }
 
     const decision =
       this.mode === SegmenterMode.Lead ? this.leadDecision(frame) : this.followDecision(frame, cut);
@@ -246,6 +262,7 @@ export class Segmenter {
 
   private cutAt(frame: SegmenterFrame, seq: number, independent: boolean, name?: string): void {
     const prev = this.open;
+    // A segment lasts until the next one starts, unless frames were dropped at its end.
     if (prev) this.close(prev, prev.truncated ? this.estimatedEndMs(prev) : frame.timestampMs);
     const start: SegmentStart = {
       seq,
@@ -259,8 +276,8 @@ export class Segmenter {
     this.nextSeq = seq + 1;
     this.open = new OpenSegment(start);
     this.muxer.resetContinuity();
-    this.onOpen?.(start);
     this.append(frame);
+    this.onOpen?.(start);
   }
 
   private append(frame: SegmenterFrame): void {
@@ -301,11 +318,13 @@ export class Segmenter {
 
   private noteTiming(kind: number, ts: number): void {
     if (kind === VIDEO) {
-      if (this.lastVideoAnyMs >= 0 && ts > this.lastVideoAnyMs) this.videoStepMs = ts - this.lastVideoAnyMs;
+      const step = ts - this.lastVideoAnyMs;
+      if (this.lastVideoAnyMs >= 0 && step > 0 && step <= MAX_FRAME_STEP_MS) this.videoStepMs = step;
       this.lastVideoAnyMs = ts;
       this.lastVideoMs = ts;
     } else {
-      if (this.lastAudioMs >= 0 && ts > this.lastAudioMs) this.audioStepMs = ts - this.lastAudioMs;
+      const step = ts - this.lastAudioMs;
+      if (this.lastAudioMs >= 0 && step > 0 && step <= MAX_FRAME_STEP_MS) this.audioStepMs = step;
       this.lastAudioMs = ts;
     }
   }

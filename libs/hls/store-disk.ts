@@ -40,6 +40,7 @@ export class DiskSegmentStore implements SegmentStore {
   private readonly maxQueuedBytes: number;
   private readonly log: Logger;
   private readonly onError: ((key: string, e: StoreError) => void) | undefined;
+  private readonly dirs = new Map<string, DirState>();
 
   constructor(opts: DiskSegmentStoreOptions) {
     this.root = path.resolve(opts.root);
@@ -65,13 +66,45 @@ export class DiskSegmentStore implements SegmentStore {
   open(app: string, name: string): StreamStore {
     const key = `${app}/${name}`;
     const onError = this.onError;
+    const dir = this.streamDir(app, name);
     return new DiskStreamStore(
-      this.streamDir(app, name),
-      this.maxQueuedBytes,
+      dir,
+      { state: () => this.dirState(dir), peek: () => this.dirs.get(dir) },
       this.log.child({ stream: key }),
       onError ? (e) => onError(key, e) : undefined,
     );
   }
+
+  /** Directories with operations queued or running (for tests and reports). */
+  get busyDirs(): number {
+    return this.dirs.size;
+  }
+
+  /**
+   * One queue per directory, shared by every StreamStore opened on it: a stream made anew
+   * (after the old one expired or was disposed) must not write before the old one's deletes ran.
+   * Forgotten once idle, so the map holds only directories with work in flight.
+   */
+  private dirState(dir: string): DirState {
+    let st = this.dirs.get(dir);
+    if (!st) {
+      const created: DirState = {
+        dirReady: false,
+        queue: new WriteQueue(this.maxQueuedBytes, () => {
+          if (this.dirs.get(dir) === created) this.dirs.delete(dir);
+        }),
+      };
+      this.dirs.set(dir, created);
+      st = created;
+    }
+    return st;
+  }
+}
+
+interface DirState {
+  readonly queue: WriteQueue;
+  /** The directory was created through this queue and not deleted since. */
+  dirReady: boolean;
 }
 
 interface PlaylistOp extends QueuedOp {
@@ -80,7 +113,9 @@ interface PlaylistOp extends QueuedOp {
 
 class DiskStreamStore implements StreamStore {
   private readonly dir: string;
-  private readonly queue: WriteQueue;
+  /** The directory's shared state: `state` creates it when missing, `peek` does not. */
+  private readonly state: () => DirState;
+  private readonly peek: () => DirState | undefined;
   private readonly log: Logger;
   private readonly report: ((e: StoreError) => void) | undefined;
   private readonly counts: StreamStoreStats = emptyStats();
@@ -90,19 +125,19 @@ class DiskStreamStore implements StreamStore {
   private readonly onDisk = new Set<string>();
   /** A playlist write still last in the queue takes newer text instead of queueing again. */
   private readonly waitingPlaylists = new Map<string, PlaylistOp>();
-  private dirReady = false;
   /** Writes are being dropped (logged when it starts and when it ends, not per write). */
   private dropping = false;
   private readonly loggedErrors = new Set<string>();
 
   constructor(
     dir: string,
-    maxQueuedBytes: number,
+    dirState: { state: () => DirState; peek: () => DirState | undefined },
     log: Logger,
     report: ((e: StoreError) => void) | undefined,
   ) {
     this.dir = dir;
-    this.queue = new WriteQueue(maxQueuedBytes);
+    this.state = dirState.state;
+    this.peek = dirState.peek;
     this.log = log;
     this.report = report;
   }
@@ -175,7 +210,7 @@ class DiskStreamStore implements StreamStore {
         cost: 0,
         run: async () => {
           this.onDisk.clear();
-          this.dirReady = false;
+          this.state().dirReady = false;
           try {
             await rm(this.dir, { recursive: true, force: true });
           } catch (err) {
@@ -199,12 +234,17 @@ class DiskStreamStore implements StreamStore {
   }
 
   get stats(): Readonly<StreamStoreStats> {
-    this.counts.queuedBytes = this.queue.queuedBytes;
+    this.counts.queuedBytes = this.peek()?.queue.queuedBytes ?? 0;
     return this.counts;
   }
 
   flush(): Promise<void> {
-    return this.queue.flush();
+    return this.peek()?.queue.flush() ?? Promise.resolve();
+  }
+
+  /** The directory's current queue (a new one once the last went idle). */
+  private get queue(): WriteQueue {
+    return this.state().queue;
   }
 
   /** File names are one path segment from the stream-name alphabet, so they stay in `dir`. */
@@ -228,10 +268,11 @@ class DiskStreamStore implements StreamStore {
   }
 
   private async writeFileReported(file: string, data: Buffer | string): Promise<boolean> {
-    if (!this.dirReady) {
+    const st = this.state();
+    if (!st.dirReady) {
       try {
         await mkdir(this.dir, { recursive: true });
-        this.dirReady = true;
+        st.dirReady = true;
       } catch (err) {
         this.failed('mkdir', this.dir, err);
         this.counts.writeErrors++;

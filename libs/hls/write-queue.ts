@@ -23,11 +23,15 @@ export class WriteQueue {
   private running = false;
   private idleWaiters: (() => void)[] = [];
 
-  constructor(maxQueuedBytes: number) {
+  private readonly onIdle: (() => void) | undefined;
+
+  /** `onIdle`: called each time the last queued op has run. */
+  constructor(maxQueuedBytes: number, onIdle?: () => void) {
     if (!Number.isSafeInteger(maxQueuedBytes) || maxQueuedBytes < 0) {
       throw new RangeError(`maxQueuedBytes must be a non-negative integer, got ${maxQueuedBytes}`);
     }
     this.maxQueuedBytes = maxQueuedBytes;
+    this.onIdle = onIdle;
   }
 
   /**
@@ -82,6 +86,7 @@ export class WriteQueue {
       this.queued -= op.cost;
     }
     this.running = false;
+    this.onIdle?.();
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();

@@ -52,6 +52,11 @@ export const COUNTERS: Readonly<Record<string, CounterSpec>> = {
     'proto',
     'code',
   ),
+  tls_handshake_failures: c(
+    'RTMPS and HTTPS connections closed because their TLS handshake failed, by protocol and reason (plain_http, not_tls, timeout, handshake).',
+    'proto',
+    'reason',
+  ),
   http_method_not_allowed: c('Media HTTP requests refused with 405.'),
   http_not_found: c('Media HTTP requests answered 404.'),
   api_method_not_allowed: c('API requests refused with 405.'),

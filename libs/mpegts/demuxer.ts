@@ -1,6 +1,18 @@
 import { ProtocolError } from '../errors/protocol-error.ts';
 import { Pid, TableId, TS_PACKET_SIZE } from './constants.ts';
 import type { TsDemuxEvent, TsDemuxStats, TsDemuxerOptions } from './demux-events.ts';
+// The event and stats types lived here first; importers of this file keep finding them.
+export type {
+  TsContinuityErrors,
+  TsDemuxEvent,
+  TsDemuxStats,
+  TsDemuxerOptions,
+  TsDiscontinuityEvent,
+  TsPatEvent,
+  TsPcrEvent,
+  TsPesEvent,
+  TsPmtEvent,
+} from './demux-events.ts';
 import { PacketSync } from './packet-sync.ts';
 import { parsePesHeader } from './pes.ts';
 import { PesAssembler } from './pes-assembler.ts';

@@ -14,7 +14,9 @@ export const mediaNodeEnv: readonly EnvOverride[] = [
   { env: 'SLUICE_NODE_ID', path: ['nodeId'], kind: 'string' },
   ...logEnv,
   { env: 'SLUICE_RTMP_LISTEN', path: ['rtmp', 'listen'], kind: 'listen' },
+  { env: 'SLUICE_RTMPS_LISTEN', path: ['rtmps', 'listen'], kind: 'listen' },
   { env: 'SLUICE_HTTP_LISTEN', path: ['http', 'listen'], kind: 'listen' },
+  { env: 'SLUICE_HTTPS_LISTEN', path: ['https', 'listen'], kind: 'listen' },
   { env: 'SLUICE_API_LISTEN', path: ['api', 'listen'], kind: 'listen' },
   { env: 'SLUICE_DRAIN_TIMEOUT_MS', path: ['drain', 'timeoutMs'], kind: 'integer' },
 ];
@@ -71,6 +73,41 @@ export const logProperty = {
 export interface LogConfig {
   level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   format: LogFormat;
+}
+
+/**
+ * A TLS listener beside a plain one (`rtmps`, `https`): off by default; when on, its certificate
+ * and key files are read and checked at startup (services/node/tls-files.ts).
+ */
+function tlsListenerProperty(listen: string, what: string, env: string) {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    default: {},
+    description: `${what} Certificates are read once at startup (restart to load renewed ones).`,
+    properties: {
+      enabled: {
+        type: 'boolean',
+        default: false,
+      },
+      listen: {
+        $ref: '#/definitions/listen',
+        default: listen,
+        description: `Env ${env}.`,
+      },
+      certFile: {
+        type: 'string',
+        default: '',
+        description:
+          'PEM certificate chain, the server certificate first, then its intermediates. Required when enabled.',
+      },
+      keyFile: {
+        type: 'string',
+        default: '',
+        description: 'Unencrypted PEM private key of the certificate in certFile. Required when enabled.',
+      },
+    },
+  } as const;
 }
 
 export const mediaNodeProperties = {
@@ -131,6 +168,11 @@ export const mediaNodeProperties = {
       },
     },
   },
+  rtmps: tlsListenerProperty(
+    ':4935',
+    'RTMPS: the RTMP listener (same sessions, limits and metrics) on TLS. Edges pull relays over plain RTMP.',
+    'SLUICE_RTMPS_LISTEN',
+  ),
   http: {
     type: 'object',
     additionalProperties: false,
@@ -152,6 +194,11 @@ export const mediaNodeProperties = {
       },
     },
   },
+  https: tlsListenerProperty(
+    ':4433',
+    'HTTPS and WSS: everything the HTTP listener serves (FLV, TS, HLS and the WebSocket forms), on TLS; http.cors applies.',
+    'SLUICE_HTTPS_LISTEN',
+  ),
   api: {
     type: 'object',
     additionalProperties: false,
@@ -177,13 +224,15 @@ export const mediaNodeProperties = {
         type: 'integer',
         minimum: 1,
         default: 10000,
-        description: 'Concurrent RTMP + HTTP media connections; more are closed at accept.',
+        description:
+          'Concurrent media connections (RTMP and RTMPS at accept, HTTP(S) and WS(S) viewers); more are closed.',
       },
       handshakeTimeoutMs: {
         type: 'integer',
         minimum: 100,
         default: 10000,
-        description: 'RTMP handshake must finish within this.',
+        description:
+          'RTMP handshake must finish within this; on RTMPS and HTTPS the TLS handshake too (each stage gets this long).',
       },
       idleTimeoutMs: {
         type: 'integer',

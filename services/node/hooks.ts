@@ -4,7 +4,7 @@ import type { SessionKind, StreamMediaInfo } from '../../libs/cluster/types.ts';
 export interface SessionInfo {
   sessionId: string;
   kind: SessionKind;
-  /** rtmp | http-flv | ws-flv | http-ts | ws-ts | hls */
+  /** rtmp | rtmps | http-flv | https-flv | ws-flv | wss-flv | http-ts | https-ts | ws-ts | wss-ts | hls */
   protocol: string;
   key: string;
   remote: string;
@@ -22,6 +22,8 @@ export interface PublishRequest {
   query: Record<string, string>;
   sessionId: string;
   remote: string;
+  /** rtmp | rtmps */
+  protocol: string;
 }
 
 export type PublishDecision =

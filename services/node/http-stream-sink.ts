@@ -22,11 +22,18 @@ export class HttpStreamSink implements Sink {
   /** The connection's socket from the start, so a cork before start() covers the headers too. */
   private readonly corkTarget: Socket | null;
 
-  constructor(id: string, container: Container, res: ServerResponse, headers: Record<string, string>) {
+  /** `protocol`: the label, when not the container's own (https-flv on the TLS listener). */
+  constructor(
+    id: string,
+    container: Container,
+    res: ServerResponse,
+    headers: Record<string, string>,
+    protocol = container.httpProtocol,
+  ) {
     this.id = id;
     this.container = container;
     this.format = container.format;
-    this.protocol = container.httpProtocol;
+    this.protocol = protocol;
     this.res = res;
     this.headers = headers;
     this.corkTarget = res.socket;

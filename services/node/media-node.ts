@@ -21,6 +21,7 @@ import { ConnectionLimiter } from './connection-limiter.ts';
 import { HttpMediaServer } from './http-server.ts';
 import { RtmpServer } from './rtmp-server.ts';
 import type { NodeHooks } from './hooks.ts';
+import { readTlsListeners, type TlsListenerConfig } from './tls-files.ts';
 import type { NodeLoad } from '../../libs/cluster/types.ts';
 
 /** The media-serving part every node role shares (standalone, origin, edge). */
@@ -35,7 +36,11 @@ export interface MediaNodeConfig {
     nodeInputBufferBytes: number;
     complexHandshake: boolean;
   };
+  /** RTMP on TLS; absent in configs made before it existed (then off). */
+  rtmps?: TlsListenerConfig;
   http: { enabled: boolean; listen: string; cors: boolean };
+  /** What the HTTP listener serves, on TLS (HTTPS, WSS); absent = off. */
+  https?: TlsListenerConfig;
   api: { enabled: boolean; listen: string };
   limits: {
     maxConnections: number;
@@ -68,7 +73,9 @@ export interface HlsConfig {
 
 export interface ListeningAddresses {
   rtmp?: string;
+  rtmps?: string;
   http?: string;
+  https?: string;
   api?: string;
 }
 
@@ -92,6 +99,8 @@ export class MediaNode {
   private readonly cfg: MediaNodeConfig;
   private readonly rtmp: RtmpServer | null;
   private readonly http: HttpMediaServer | null;
+  private readonly https: HttpMediaServer | null;
+  private readonly tls: ReturnType<typeof readTlsListeners<'rtmps' | 'https'>>;
   private readonly api: ApiServer | null;
   private listening = false;
   private draining = false;
@@ -110,12 +119,14 @@ export class MediaNode {
   constructor(cfg: MediaNodeConfig, log: Logger, roleHooks: NodeHooks = {}) {
     this.cfg = cfg;
     this.log = log;
+    // Before anything else: an enabled TLS listener without usable files is a config error.
+    this.tls = readTlsListeners({ rtmps: cfg.rtmps, https: cfg.https });
     const hooks: NodeHooks = {
       ...roleHooks,
       // Draining: existing sessions go on, new ones are refused (RTMP status, HTTP 503).
       authorizePublish: (req, kick) => {
         if (this.draining) {
-          this.counters.inc('sessions_refused_draining', 1, { proto: 'rtmp' });
+          this.counters.inc('sessions_refused_draining', 1, { proto: req.protocol });
           return Promise.resolve({
             ok: false,
             code: 'draining',
@@ -160,37 +171,45 @@ export class MediaNode {
       for (const setup of this.streamSetups) setup(s);
     };
     const limiter = new ConnectionLimiter(cfg.limits.maxConnections);
-    const hlsHttp = cfg.hls.enabled && cfg.http.enabled ? this.makeHls(cfg, log, hooks, limiter) : null;
+    // One HLS handler behind both HTTP listeners (playlists and segments over HTTP and HTTPS).
+    const hlsHttp =
+      cfg.hls.enabled && (cfg.http.enabled || this.tls.https) ? this.makeHls(cfg, log, hooks, limiter) : null;
     this.input = new InputBudget(cfg.rtmp.nodeInputBufferBytes);
-    this.rtmp = cfg.rtmp.enabled
-      ? new RtmpServer({
-          hub: this.hub,
-          log,
-          counters: this.counters,
-          limiter,
-          hooks,
-          publishAuthTimeoutMs: cfg.limits.publishAuthTimeoutMs,
-          options: {
-            outChunkSize: cfg.rtmp.outChunkSize,
-            limits: { maxChunkSize: cfg.rtmp.maxInChunkSize, maxMessageSize: cfg.rtmp.maxMessageBytes },
-            complexHandshake: cfg.rtmp.complexHandshake,
-            handshakeTimeoutMs: cfg.limits.handshakeTimeoutMs,
-            idleTimeoutMs: cfg.limits.idleTimeoutMs,
-            publishIdleTimeoutMs: cfg.limits.publishIdleTimeoutMs,
-            windowAckSize: WINDOW_ACK_SIZE,
-            inputBudget: this.input,
-          },
-        })
-      : null;
-    this.http = cfg.http.enabled
+    this.rtmp =
+      cfg.rtmp.enabled || this.tls.rtmps
+        ? new RtmpServer({
+            hub: this.hub,
+            log,
+            counters: this.counters,
+            limiter,
+            hooks,
+            publishAuthTimeoutMs: cfg.limits.publishAuthTimeoutMs,
+            options: {
+              outChunkSize: cfg.rtmp.outChunkSize,
+              limits: { maxChunkSize: cfg.rtmp.maxInChunkSize, maxMessageSize: cfg.rtmp.maxMessageBytes },
+              complexHandshake: cfg.rtmp.complexHandshake,
+              handshakeTimeoutMs: cfg.limits.handshakeTimeoutMs,
+              idleTimeoutMs: cfg.limits.idleTimeoutMs,
+              publishIdleTimeoutMs: cfg.limits.publishIdleTimeoutMs,
+              windowAckSize: WINDOW_ACK_SIZE,
+              inputBudget: this.input,
+            },
+          })
+        : null;
+    const httpDeps = {
+      hub: this.hub,
+      log,
+      counters: this.counters,
+      limiter,
+      cors: cfg.http.cors,
+      hooks,
+      hls: hlsHttp,
+    };
+    this.http = cfg.http.enabled ? new HttpMediaServer(httpDeps) : null;
+    this.https = this.tls.https
       ? new HttpMediaServer({
-          hub: this.hub,
-          log,
-          counters: this.counters,
-          limiter,
-          cors: cfg.http.cors,
-          hooks,
-          hls: hlsHttp,
+          ...httpDeps,
+          tls: { credentials: this.tls.https, handshakeTimeoutMs: cfg.limits.handshakeTimeoutMs },
         })
       : null;
     this.api = cfg.api.enabled
@@ -208,6 +227,7 @@ export class MediaNode {
         })
       : null;
     registerNodeMetrics(this.metrics, {
+      tls: { rtmps: this.tls.rtmps !== undefined, https: this.tls.https !== undefined },
       hub: this.hub,
       limiter,
       input: this.input,
@@ -303,8 +323,17 @@ export class MediaNode {
     };
     // API first so health checks answer "starting" while media listeners come up.
     await bind('api', this.api, this.cfg.api.listen);
-    await bind('rtmp', this.rtmp, this.cfg.rtmp.listen);
+    // One RtmpServer serves both RTMP listeners (one set of sessions); either may be off.
+    const { rtmp } = this;
+    const rtmps = this.tls.rtmps;
+    await bind('rtmp', this.cfg.rtmp.enabled ? rtmp : null, this.cfg.rtmp.listen);
+    await bind(
+      'rtmps',
+      rtmp && rtmps ? { listen: (h, p) => rtmp.listenTls(h, p, rtmps) } : null,
+      this.cfg.rtmps?.listen ?? '',
+    );
     await bind('http', this.http, this.cfg.http.listen);
+    await bind('https', this.https, this.cfg.https?.listen ?? '');
     this.listening = true;
     this.log.info({ listen: out }, 'sluice node listening');
     return out;
@@ -390,6 +419,7 @@ export class MediaNode {
     const closing: Promise<void>[] = [];
     if (this.rtmp) closing.push(this.rtmp.close());
     if (this.http) closing.push(this.http.close());
+    if (this.https) closing.push(this.https.close());
     this.rtmp?.destroyAll();
     await Promise.all(closing);
     await this.api?.close();

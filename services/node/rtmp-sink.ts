@@ -8,15 +8,21 @@ export class RtmpPlaySink implements Sink {
   readonly id: string;
   readonly format: OutputFormat;
   readonly coalesce: boolean;
-  readonly protocol: 'rtmp' | 'relay';
+  /** The viewer's protocol label: its listener (rtmp, rtmps), or relay for an edge's pull. */
+  readonly protocol: 'rtmp' | 'rtmps' | 'relay';
   private readonly conn: RtmpServerConnection;
   private readonly req: StreamRequest;
   private started = false;
 
   /** `coalesce` false for relay pulls: an edge's viewers should not pay the window twice. */
-  constructor(conn: RtmpServerConnection, req: StreamRequest, coalesce = true) {
+  constructor(
+    conn: RtmpServerConnection,
+    req: StreamRequest,
+    coalesce = true,
+    proto: 'rtmp' | 'rtmps' = 'rtmp',
+  ) {
     this.coalesce = coalesce;
-    this.protocol = coalesce ? 'rtmp' : 'relay';
+    this.protocol = coalesce ? proto : 'relay';
     this.id = conn.id;
     this.conn = conn;
     this.req = req;

@@ -27,11 +27,13 @@ export class WsStreamSink implements Sink {
     container: Container,
     upgrade: { wss: WebSocketServer; req: IncomingMessage; socket: Duplex; head: Buffer },
     onOpen: (ws: WebSocket) => void,
+    /** The label, when not the container's own (wss-flv on the TLS listener). */
+    protocol = container.wsProtocol,
   ) {
     this.id = id;
     this.container = container;
     this.format = container.format;
-    this.protocol = container.wsProtocol;
+    this.protocol = protocol;
     this.wss = upgrade.wss;
     this.req = upgrade.req;
     this.socket = upgrade.socket;

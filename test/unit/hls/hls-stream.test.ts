@@ -61,8 +61,8 @@ test('HlsStream, memory store: the window slides, old segments are deleted after
   assert.equal(closed.length, 19);
   assert.equal(opened.length, 20);
   assert.deepEqual(listed(h.livePlaylist!), ['cam-1-16.ts', 'cam-1-17.ts', 'cam-1-18.ts']);
-  // Memory always deletes: a segment that left the window stays for its grace (its 2 s + the
-  // 6 s playlist) of stream time: 3 listed + 4 retired (12..15), never all 19.
+  // Memory always deletes: a segment that left the window stays while fewer than listSize + 1
+  // newer ones left it (RFC 8216 §6.2.2): 3 listed + 4 retired (12..15), never all 19.
   assert.equal(h.storedSegments, 7);
   assert.equal(await h.readSegment('cam-1-2.ts'), null, 'deleted');
   assert.deepEqual(await h.readSegment('cam-1-18.ts'), closed[18]!.bytes);
@@ -157,7 +157,7 @@ test('HlsStream, disk mode 2: segments leaving the window are deleted after a gr
   const dir = store.streamDir('live', 'cam');
   const onDisk = (await readdir(dir)).filter((f) => f.endsWith('.ts')).sort((a, b) => seqOf(a) - seqOf(b));
   assert.equal(closed.length, 29);
-  // Listed: 26..28. Retired ones stay for their duration plus the 6 s playlist: 8 s of stream.
+  // Listed: 26..28; the 4 (listSize + 1) that left the window last are kept.
   assert.deepEqual(listed(h.livePlaylist!), ['cam-1-26.ts', 'cam-1-27.ts', 'cam-1-28.ts']);
   assert.deepEqual(onDisk, [
     'cam-1-22.ts',
@@ -172,6 +172,23 @@ test('HlsStream, disk mode 2: segments leaving the window are deleted after a gr
   await h.flush();
   await assert.rejects(readdir(dir), { code: 'ENOENT' });
   h.dispose();
+});
+
+test('HlsStream: deleteThreshold sets how many segments stay after leaving the window', async () => {
+  for (const keep of [0, 1, 10]) {
+    const { h } = hls({
+      store: new MemorySegmentStore(),
+      cleanupMode: CleanupMode.Never,
+      deleteThreshold: keep,
+    });
+    feed(h, 40);
+    assert.equal(h.storedSegments, 3 + keep, `deleteThreshold ${keep}`);
+    // Listed: 16..18; kept: the `keep` before 16.
+    assert.ok((await h.readSegment(`cam-1-${16 - keep}.ts`)) !== null);
+    assert.equal(await h.readSegment(`cam-1-${15 - keep}.ts`), null);
+    h.dispose();
+    assert.equal(h.storedSegments, 0, 'dispose drops a memory stream');
+  }
 });
 
 test('HlsStream: a record playlist needs a disk store that keeps its segments', () => {

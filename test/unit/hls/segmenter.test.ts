@@ -369,3 +369,59 @@ test('follow: identical bytes also when the audio track appeared after the first
   for (const s of late)
     assert.ok(s.bytes.equals(owner.find((o) => o.seq === s.seq)!.bytes), `segment ${s.seq}`);
 });
+
+test('a timeline jump closes the open segment at its last frame; the next starts with a discontinuity', () => {
+  const { seg, segments } = lead();
+  for (const f of makeStream({ durationMs: 3000, gop: 25 })) seg.push(f);
+  // 60 s later (a jump forward), then back to 10 s (a jump backward).
+  for (const f of makeStream({ durationMs: 3000, gop: 25, startMs: 60_000 }).filter(
+    (x) => !x.isSequenceHeader,
+  )) {
+    seg.push(f);
+  }
+  for (const f of makeStream({ durationMs: 3000, gop: 25, startMs: 10_000 }).filter(
+    (x) => !x.isSequenceHeader,
+  )) {
+    seg.push(f);
+  }
+  seg.end();
+  assert.deepEqual(
+    segments.map((s) => [s.startMs, s.durationMs, s.discontinuity]),
+    [
+      [0, 2000, false],
+      // Last audio frame 2987 (frame 140) + its 22 ms step: the jump is in no segment.
+      [2000, 1009, false],
+      [60_000, 2000, true],
+      [62_000, 1009, false],
+      [10_000, 2000, true],
+      [12_000, 1009, false],
+    ],
+  );
+  // Followers apply the same rule: given the owner's cuts they make the same segments.
+  const announced = new Map(segments.map((s) => [s.startMs, s]));
+  const followed: HlsSegment[] = [];
+  const f = new Segmenter({
+    mode: 'follow',
+    prefix: 'cam-7-',
+    targetMs: 2000,
+    maxSegmentMs: 6000,
+    maxSegmentBytes: 8 * 1024 * 1024,
+    muxer: new TsMuxer(),
+    onSegment: (s) => followed.push(s),
+  });
+  const all = [
+    ...makeStream({ durationMs: 3000, gop: 25 }),
+    ...makeStream({ durationMs: 3000, gop: 25, startMs: 60_000 }).filter((x) => !x.isSequenceHeader),
+    ...makeStream({ durationMs: 3000, gop: 25, startMs: 10_000 }).filter((x) => !x.isSequenceHeader),
+  ];
+  for (const fr of all) {
+    const a = fr.kind === 9 && fr.isKeyFrame ? announced.get(fr.timestampMs) : undefined;
+    f.push(fr, a ? { seq: a.seq, discontinuity: a.discontinuity } : undefined);
+  }
+  f.end();
+  assert.deepEqual(
+    followed.map((s) => [s.seq, s.startMs, s.durationMs, s.discontinuity]),
+    segments.map((s) => [s.seq, s.startMs, s.durationMs, s.discontinuity]),
+  );
+  for (const [i, s] of followed.entries()) assert.ok(s.bytes.equals(segments[i]!.bytes), `segment ${s.seq}`);
+});

@@ -172,3 +172,25 @@ test('disk store: operations run in order (a segment is on disk before the playl
   assert.deepEqual(await readdir(dir), ['cam-1.ts']);
   assert.equal(await readFile(path.join(dir, 'cam-1.ts'), 'utf8'), 'after');
 });
+
+test('disk store: a stream opened anew waits for the old one`s deletes; idle directories are forgotten', async (t) => {
+  const root = await tempRoot(t);
+  const store = new DiskSegmentStore({ root, log: silentLogger() });
+  const old = store.open('live', 'cam');
+  for (let i = 0; i < 5; i++) old.writeSegment(`cam-${i}.ts`, Buffer.alloc(100_000, i));
+  old.deleteAll();
+  // The same key, made again at once (the old output expired): its first write must survive.
+  const fresh = store.open('live', 'cam');
+  fresh.writeSegment('cam-0.ts', Buffer.from('new'));
+  fresh.writePlaylist('playlist.m3u8', '#EXTM3U\n');
+  assert.equal(store.busyDirs, 1, 'one queue for the directory');
+  await Promise.all([old.flush(), fresh.flush()]);
+  const dir = store.streamDir('live', 'cam');
+  assert.deepEqual((await readdir(dir)).sort(), ['cam-0.ts', 'playlist.m3u8']);
+  assert.equal(await readFile(path.join(dir, 'cam-0.ts'), 'utf8'), 'new');
+  assert.equal(store.busyDirs, 0);
+  // Reading stats or flushing an idle store creates nothing.
+  assert.equal(fresh.stats.queuedBytes, 0);
+  await fresh.flush();
+  assert.equal(store.busyDirs, 0);
+});
