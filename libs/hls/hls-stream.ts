@@ -144,6 +144,31 @@ export class HlsStream {
     this.segmenter.push(frame, cut);
   }
 
+  /** Drops the open segment unfinished; frames wait for the next cut (see Segmenter.abort). */
+  abort(): void {
+    if (this.disposed || this.expired) return;
+    this.segmenter.abort();
+  }
+
+  /**
+   * The publisher left, maybe for good: the open segment is completed and listed (no ENDLIST yet);
+   * frames wait for the next cut, a discontinuity.
+   */
+  closeOpen(): void {
+    if (this.disposed || this.expired || this.ended) return;
+    this.segmenter.end();
+  }
+
+  /** A publisher is back after end(): the playlist loses its ENDLIST at once. */
+  resume(): void {
+    if (this.disposed || this.expired || !this.ended) return;
+    this.ended = false;
+    this.clearEndTimer();
+    this.window.resume();
+    this.record?.resume();
+    this.writePlaylists();
+  }
+
   /** The publisher changed: the next segment starts at the next key frame with a discontinuity. */
   markDiscontinuity(): void {
     this.segmenter.markDiscontinuity();

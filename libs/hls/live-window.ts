@@ -77,6 +77,13 @@ export class LiveWindow {
     this.text = null;
   }
 
+  /** The stream is live again: no ENDLIST, even before the next segment. */
+  resume(): void {
+    if (!this.isEnded) return;
+    this.isEnded = false;
+    this.text = null;
+  }
+
   get ended(): boolean {
     return this.isEnded;
   }

@@ -46,6 +46,13 @@ export class RecordPlaylist {
     this.text = null;
   }
 
+  /** The stream is live again: no ENDLIST until it ends again. */
+  resume(): void {
+    if (!this.isEnded) return;
+    this.isEnded = false;
+    this.text = null;
+  }
+
   get size(): number {
     return this.count;
   }

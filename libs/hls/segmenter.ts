@@ -60,6 +60,8 @@ export interface SegmenterStats {
   framesDropped: number;
   /** Follow mode: cut marks whose sequence number did not increase (ignored). */
   cutsRejected: number;
+  /** Open segments dropped unfinished (abort()). */
+  segmentsAborted: number;
 }
 
 const AUDIO = 8;
@@ -135,6 +137,7 @@ export class Segmenter {
     forcedCuts: 0,
     framesDropped: 0,
     cutsRejected: 0,
+    segmentsAborted: 0,
   };
 
   constructor(opts: SegmenterOptions) {
@@ -214,6 +217,17 @@ export class Segmenter {
     this.hasVideo = false;
     this.firstFrameMs = -1;
     this.lastVideoMs = -1;
+  }
+
+  /**
+   * Drops the open segment without completing it (its frames are incomplete or mixed: a relay
+   * restarted inside it, the owner's mark for the next one was lost). Frames are dropped until the
+   * next cut, which is a discontinuity.
+   */
+  abort(): void {
+    if (this.open) this.stats.segmentsAborted++;
+    this.open = null;
+    this.markDiscontinuity();
   }
 
   /** Closes the open segment (unpublish); the next one, if any, is a discontinuity. */

@@ -33,12 +33,18 @@ export const COUNTERS: Readonly<Record<string, CounterSpec>> = {
   ),
   viewer_not_found: c('Viewers ended because no publisher came within stream.waitPublisherMs.'),
   viewer_unpublished: c('Viewers ended because their stream was unpublished.'),
+  stream_tap_failures: c(
+    'Stream outputs (HLS, recording) that threw and were stopped for their stream: a bug, see the error log.',
+  ),
   // HLS
   hls_sessions_timed_out: c(
     'HLS sessions ended because the player stopped fetching its playlist (hls.sessionTimeoutMs).',
   ),
   hls_segments: c('HLS segments completed (all streams).'),
   hls_segments_served: c('HLS segment requests answered with a segment.'),
+  hls_marks_renumbered: c(
+    'Owner timelines whose segment numbers did not follow ours (a clock went back): renumbered on this node.',
+  ),
   hls_marks_ignored: c(
     'Segment marks from a stream owner ignored (not after the last segment: a relay restarted mid-segment).',
   ),

@@ -11,6 +11,11 @@ export {
   type ByteTotals,
   type AttachOptions,
 } from './stream.ts';
-export { SegmentMarker, type SegmentMark, type SegmentMarkerOptions } from './segment-marker.ts';
+export {
+  firstSegmentOf,
+  SegmentMarker,
+  type SegmentMark,
+  type SegmentMarkerOptions,
+} from './segment-marker.ts';
 export { StreamHub, type StreamSummary } from './hub.ts';
 export type { StreamTap } from './tap.ts';

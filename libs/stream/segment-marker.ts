@@ -6,7 +6,10 @@ import { MediaKind } from './media.ts';
  * numbers and names, whenever it joined.
  */
 export interface SegmentMark {
-  /** Segment number on this timeline (0, 1, 2, ...). */
+  /**
+   * Segment number: the owner's first number (from its epoch, a clock: see firstSegmentOf)
+   * plus the segments it cut since, so numbers increase across owners and publishers.
+   */
   readonly seq: number;
   /** The owner's timeline: segment names carry it, so numbers never collide across owners. */
   readonly timeline: string;
@@ -25,6 +28,14 @@ export interface SegmentMarkerOptions {
   maxMs: number;
 }
 
+/** Audio may lag video a little; a step back larger than this is a clock jump. */
+const JUMP_BACK_MS = 1000;
+
+/** Segment numbers per 100 ms of an owner epoch (microseconds): segments are longer than that. */
+export function firstSegmentOf(epochUs: number): number {
+  return Math.floor(epochUs / 100_000);
+}
+
 /**
  * The owner's cut policy. Video streams cut at key frames once the segment reached the target
  * (or at any video frame past the maximum); audio-only streams cut at audio frames. The first
@@ -40,26 +51,32 @@ export class SegmentMarker {
   private videoSeen = false;
   /** The open segment was started by audio (before any video): the first key frame cuts. */
   private startedOnAudio = false;
+  /** Last audio/video timestamp seen (-1: none since the publisher started). */
+  private lastTs = -1;
 
-  constructor(opts: SegmentMarkerOptions, timeline: string) {
+  constructor(opts: SegmentMarkerOptions, timeline: string, firstSeq: number) {
     this.opts = opts;
     this.timeline = timeline;
+    this.nextSeq = firstSeq;
   }
 
   get enabled(): boolean {
     return this.opts.targetMs > 0;
   }
 
-  /** A new publisher: the next segment starts at its first key frame and follows a discontinuity. */
-  publisherChanged(timeline?: string): void {
+  /**
+   * A new publisher: the next segment starts at its first key frame and follows a discontinuity.
+   * A new owner timeline restarts the numbers at `firstSeq` (never below the next one).
+   */
+  publisherChanged(timeline?: string, firstSeq?: number): void {
     if (timeline !== undefined && timeline !== this.timeline) {
       this.timeline = timeline;
-      this.nextSeq = 0;
-      this.pendingDiscontinuity = false;
-    } else {
-      this.pendingDiscontinuity = this.startTs >= 0;
+      this.nextSeq = Math.max(this.nextSeq, firstSeq ?? 0);
     }
+    // Sticky: a publisher that left before its first cut must not swallow the discontinuity.
+    this.pendingDiscontinuity ||= this.startTs >= 0;
     this.startTs = -1;
+    this.lastTs = -1;
     this.videoSeen = false;
     this.startedOnAudio = false;
   }
@@ -67,6 +84,14 @@ export class SegmentMarker {
   /** The mark for an audio or video frame that starts a segment, or null. */
   mark(kind: MediaKind, ts: number, isKeyFrame: boolean, hasVideoHeader: boolean): SegmentMark | null {
     if (!this.enabled) return null;
+    // The publisher's clock jumped (back, or forward past the forced-cut bound): the open segment
+    // cannot be measured any more. Start over at the next key frame, as after a publisher change.
+    if (this.lastTs >= 0 && (ts < this.lastTs - JUMP_BACK_MS || ts - this.lastTs > this.opts.maxMs)) {
+      this.pendingDiscontinuity ||= this.startTs >= 0;
+      this.startTs = -1;
+      this.startedOnAudio = false;
+    }
+    this.lastTs = ts;
     if (kind === MediaKind.Video) this.videoSeen = true;
     const video = this.videoSeen || hasVideoHeader;
     let cut: boolean;

@@ -36,6 +36,11 @@ export interface Sink {
    * other way (an HLS session polling segments): the stream sends it only start() and end().
    */
   readonly passive?: boolean;
+  /**
+   * True for a relay to an edge: frames that start an HLS segment (they carry the owner's mark)
+   * are never dropped for the byte budget, so every edge cuts the same segments.
+   */
+  readonly keepsSegmentStarts?: boolean;
   /** Bytes accepted by write() that have not reached the kernel yet. */
   readonly bufferedBytes: number;
   /** The stream has a publisher: send the format preamble (FLV header, RTMP Play.Start...). */

@@ -6,7 +6,7 @@ import { createMediaMessage, MediaKind, type MediaMessage } from './media.ts';
 import { formatState, wireBytes, type FormatStates } from './output-format.ts';
 import { EndReason, type Sink } from './sink.ts';
 import type { StreamTap } from './tap.ts';
-import { SegmentMarker, type SegmentMark } from './segment-marker.ts';
+import { firstSegmentOf, SegmentMarker, type SegmentMark } from './segment-marker.ts';
 
 export interface StreamOptions {
   gopCache: boolean;
@@ -35,6 +35,8 @@ export interface AttachOptions {
    * restarts segment numbers; absent, the stream's own timeline continues.
    */
   timeline?: string;
+  /** The owner's first segment number on `timeline` (firstSegmentOf its epoch). */
+  firstSegment?: number;
   /** The publisher brings segment marks with its frames (an edge's relay from the owner). */
   marksFromSource?: boolean;
 }
@@ -90,6 +92,8 @@ export class Subscriber implements Holdable {
   readonly coalesce: boolean;
   /** Counted as a viewer but sent no media (an HLS session: it fetches segments instead). */
   readonly passive: boolean;
+  /** Gets every frame that starts an HLS segment, whatever its budget (a relay to an edge). */
+  readonly keepsSegmentStarts: boolean;
   /** Corked by the flusher for the current window. */
   held = false;
   started = false;
@@ -117,6 +121,7 @@ export class Subscriber implements Holdable {
     this.sink = sink;
     this.coalesce = sink.coalesce !== false;
     this.passive = sink.passive === true;
+    this.keepsSegmentStarts = sink.keepsSegmentStarts === true;
   }
 }
 
@@ -173,11 +178,13 @@ export class Stream {
     this.flusher = deps.flusher;
     this.gop = new GopCache(opts.gopCache ? opts.gopCacheMaxBytes : 0);
     const target = opts.segmentTargetMs ?? 0;
+    const now = Date.now();
     this.marker = new SegmentMarker(
       { targetMs: target, maxMs: opts.segmentMaxMs ?? target * 3 },
-      // Names of segments of an ownerless stream (standalone) differ from those of the same
-      // stream after a restart, so a cache in front never mixes them up.
-      Date.now().toString(36),
+      // A stream whose publisher brings no owner timeline: names and numbers from the clock, so
+      // they differ from those of the same stream before a restart (a cache never mixes them).
+      now.toString(36),
+      firstSegmentOf(now * 1000),
     );
   }
 
@@ -210,7 +217,22 @@ export class Stream {
   private closeTaps(): void {
     const taps = this.taps;
     this.taps = [];
-    for (const t of taps) t.close?.();
+    for (const t of taps) this.runTap(t, () => t.close?.());
+  }
+
+  /**
+   * Runs one tap callback. A tap that throws is a bug in the tap, not in the stream: it is
+   * removed from this stream (logged and counted once) and the publisher and viewers go on.
+   */
+  private runTap(tap: StreamTap, call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      // A new array: a loop over the taps that is running goes on over the old one.
+      this.taps = this.taps.filter((t) => t !== tap);
+      this.counters.inc('stream_tap_failures');
+      this.log.error({ err }, 'stream output failed and was stopped for this stream');
+    }
   }
 
   private becameIdle(): void {
@@ -224,7 +246,7 @@ export class Stream {
     const handle: PublisherHandle = { id, since: Date.now() };
     this.publisher = handle;
     this.marksFromSource = opts.marksFromSource === true;
-    this.marker.publisherChanged(opts.timeline);
+    this.marker.publisherChanged(opts.timeline, opts.firstSegment);
     // A returning publisher continues the output timeline: its first frame maps just after our last one.
     this.offsetPending = this.lastOutTs >= 0;
     if (this.offsetPending) this.tsFloor = this.lastOutTs + PUBLISHER_SWITCH_GAP_MS;
@@ -235,7 +257,8 @@ export class Stream {
     this.hasAudio = false;
     this.hasVideo = false;
     this.gop.clear();
-    for (const t of this.taps) t.onPublisherStart?.(id);
+    const info = { marksFromSource: this.marksFromSource };
+    for (const t of this.taps) this.runTap(t, () => t.onPublisherStart?.(id, info));
     for (const sub of this.subs) {
       this.clearWait(sub);
       sub.needKeyFrame = true;
@@ -248,7 +271,7 @@ export class Stream {
     if (this.publisher !== handle) return;
     this.publisher = null;
     this.gop.clear();
-    for (const t of this.taps) t.onPublisherStop?.();
+    for (const t of this.taps) this.runTap(t, () => t.onPublisherStop?.());
     // Viewers stay attached for a while so a reconnecting publisher finds them.
     for (const sub of this.subs) this.armWait(sub, EndReason.Unpublished);
     if (this.isIdle) this.becameIdle();
@@ -297,7 +320,7 @@ export class Stream {
       if (frame.isSequenceHeader) this.audioHeader = msg;
     }
     this.dispatch(msg);
-    for (const t of this.taps) t.onMessage(msg);
+    for (const t of this.taps) this.runTap(t, () => t.onMessage(msg));
     // Cached after dispatch, so the cache counts the serialized copies viewers asked for.
     if (frame.kind !== MediaKind.Data && !frame.isSequenceHeader) this.gop.push(msg);
   }
@@ -475,6 +498,13 @@ export class Stream {
       (msg.kind === MediaKind.Data || msg.isSequenceHeader) &&
       msg.payload.length <= MAX_EXEMPT_HEADER_BYTES
     ) {
+      this.send(sub, msg);
+      return;
+    }
+    // A relay must not lose the frame that starts a segment: the edge would merge two segments
+    // under one name. One frame per segment, and a relay that stops reading is cut as stalled.
+    if (msg.segment !== null && sub.keepsSegmentStarts) {
+      if (msg.kind === MediaKind.Video && msg.isKeyFrame) sub.needKeyFrame = false;
       this.send(sub, msg);
       return;
     }

@@ -4,10 +4,8 @@ import type { MediaPath } from '../../libs/http/media-path.ts';
 import type { Counters } from '../../libs/metrics/counters.ts';
 import type { HlsOutputs } from './hls-outputs.ts';
 import type { HlsSessions } from './hls-sessions.ts';
+export { segmentOf, SEGMENT_DIR_SUFFIX } from './hls-paths.ts';
 import type { NodeHooks } from './hooks.ts';
-
-/** Segment URIs are `<name>.hls/<timeline>-<seq>.ts`, relative to the playlist `/app/<name>.m3u8`. */
-export const SEGMENT_DIR_SUFFIX = '.hls';
 
 export interface HlsHttpDeps {
   outputs: HlsOutputs;
@@ -18,17 +16,6 @@ export interface HlsHttpDeps {
   firstPlaylistWaitMs: number;
   /** Segments are immutable: caches may keep them this long. */
   segmentMaxAgeS: number;
-}
-
-/** The stream key and file of a segment path (`app/name.hls` + `e7-12`), or null. */
-export function segmentOf(mp: MediaPath): { key: string; file: string } | null {
-  if (mp.ext !== 'ts') return null;
-  const slash = mp.app.lastIndexOf('/');
-  const dir = mp.app.slice(slash + 1);
-  if (!dir.endsWith(SEGMENT_DIR_SUFFIX) || dir.length === SEGMENT_DIR_SUFFIX.length) return null;
-  const app = mp.app.slice(0, Math.max(0, slash));
-  if (!app) return null;
-  return { key: `${app}/${dir.slice(0, -SEGMENT_DIR_SUFFIX.length)}`, file: `${mp.name}.ts` };
 }
 
 /**

@@ -6,6 +6,7 @@ import type { SegmentMuxer } from '../../libs/hls/segmenter.ts';
 import type { Counters } from '../../libs/metrics/counters.ts';
 import { MediaKind, type MediaMessage, type Stream } from '../../libs/stream/index.ts';
 import type { HlsConfig } from './media-node.ts';
+import { SEGMENT_DIR_SUFFIX } from './hls-paths.ts';
 
 interface Headers {
   video: MediaMessage | null;
@@ -88,13 +89,22 @@ export class HlsOutputs {
     const key = stream.key;
     // The current sequence headers, for an output made mid-stream (after the last one expired).
     const headers: Headers = { video: null, audio: null };
+    // The source's marks come from the owner (an edge's relay): its segments must be whole.
+    let relayed = false;
     stream.addTap({
-      onPublisherStart: () => {
+      onPublisherStart: (_id, info) => {
+        relayed = info.marksFromSource;
         const e = this.entries.get(key);
-        if (e?.endTimer) {
+        if (!e) return;
+        if (e.endTimer) {
           clearTimeout(e.endTimer);
           e.endTimer = null;
         }
+        // Live again: no ENDLIST for new players while the first new segment is being cut.
+        e.hls.resume();
+        // Nothing before the new source's first mark joins a segment (a relay's restart burst,
+        // another owner's frames, the next publisher's frames before its first key frame).
+        e.hls.abort();
       },
       onMessage: (msg) => {
         if (msg.isSequenceHeader) {
@@ -106,6 +116,11 @@ export class HlsOutputs {
       onPublisherStop: () => {
         const e = this.entries.get(key);
         if (!e) return;
+        // A local publisher's last segment is whole and ours to list; a relay's is not (the
+        // owner may have cut it later than we saw): listing it would serve other bytes under
+        // the owner's name.
+        if (relayed) e.hls.abort();
+        else e.hls.closeOpen();
         if (e.endTimer) clearTimeout(e.endTimer);
         e.endTimer = setTimeout(() => {
           e.endTimer = null;
@@ -146,11 +161,12 @@ export class HlsOutputs {
     }
     let newTimeline = false;
     if (mark.timeline !== e.timeline) {
-      // A new owner timeline (the first mark, another origin, a stream made anew after it
-      // expired here): playlist numbers continue from ours.
       newTimeline = e.lastMsn >= 0;
-      e.msnOffset = newTimeline ? e.lastMsn + 1 - mark.seq : 0;
       e.timeline = mark.timeline;
+      // Owners number from their epoch (a clock), so a new owner's numbers are higher. Should a
+      // clock have gone back, numbers continue from ours instead (this node only).
+      e.msnOffset = mark.seq > e.lastMsn ? 0 : e.lastMsn + 1 - mark.seq;
+      if (e.msnOffset !== 0) this.d.counters.inc('hls_marks_renumbered');
     }
     const msn = mark.seq + e.msnOffset;
     if (msn <= e.lastMsn) {
@@ -159,6 +175,9 @@ export class HlsOutputs {
       this.push(e, msg);
       return;
     }
+    // A number skipped on the same timeline: the open segment ran into the next one (a lost
+    // mark). It is not the owner's segment: drop it rather than serve it under its name.
+    if (!newTimeline && e.lastMsn >= 0 && msn !== e.lastMsn + 1) e.hls.abort();
     e.tsOffset = mark.ts - msg.timestampMs;
     e.lastMsn = msn;
     e.hls.push(this.shifted(e, msg), {
@@ -189,13 +208,16 @@ export class HlsOutputs {
 
     const hls = new HlsStream({
       app,
-      name,
+      // On disk `<dir>/<app>/<name>.hls/`, like the URLs: `live/cam` and `live/cam/hd` never
+      // share a directory (app segments ending in .hls are reserved for this).
+      name: this.d.store.kind === 'disk' ? `${name}${SEGMENT_DIR_SUFFIX}` : name,
       mode: 'follow',
       prefix: `${name}-`,
       targetMs: cfg.targetMs,
       maxSegmentMs: cfg.maxSegmentMs || 3 * cfg.targetMs,
       maxSegmentBytes: cfg.maxSegmentBytes,
       listSize: cfg.listSize,
+      deleteThreshold: cfg.deleteThreshold,
       uriPrefix: `${name}.hls/`,
       record: this.d.store.kind === 'disk' && cfg.cleanupMode !== CleanupMode.Continuous,
       cleanupMode: cfg.cleanupMode,

@@ -34,6 +34,8 @@ export type PublishDecision =
       onEnd?: () => void;
       /** The owner's timeline id for HLS segment names (the ownership epoch). */
       timeline?: string;
+      /** The owner's first HLS segment number (from the epoch: numbers increase across owners). */
+      firstSegment?: number;
     }
   | { ok: false; code: string; description: string };
 

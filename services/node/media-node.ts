@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { formatListen, parseListen } from '../../libs/config/listen.ts';
 import { ListenError } from '../../libs/http/listen.ts';
+import { ConfigError } from '../../libs/config/load.ts';
 import { InputBudget } from '../../libs/limits/input-budget.ts';
 import type { Counters } from '../../libs/metrics/counters.ts';
 import { Metrics } from '../../libs/metrics/metrics.ts';
@@ -122,6 +123,7 @@ export class MediaNode {
 
   /** `hooks` shape the node for its role; session counts for load reports are kept here. */
   constructor(cfg: MediaNodeConfig, log: Logger, roleHooks: NodeHooks = {}) {
+    checkHlsConfig(cfg.hls);
     this.cfg = cfg;
     this.log = log;
     // Before anything else: an enabled TLS listener without usable files is a config error.
@@ -445,5 +447,14 @@ export class MediaNode {
     await this.api?.close();
     this.loopDelay.stop();
     this.heapAfterGc.stop();
+  }
+}
+
+/** Cross-field rules the schema cannot say: a forced cut never comes before the target. */
+export function checkHlsConfig(h: HlsConfig): void {
+  if (h.maxSegmentMs !== 0 && h.maxSegmentMs < h.targetMs) {
+    throw new ConfigError([
+      `hls.maxSegmentMs (${h.maxSegmentMs}) must be 0 (3 x targetMs) or at least hls.targetMs (${h.targetMs})`,
+    ]);
   }
 }

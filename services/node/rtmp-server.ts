@@ -13,7 +13,7 @@ import {
   type ServerConnectionOptions,
   type StreamRequest,
 } from '../../libs/rtmp/server-connection.ts';
-import type { PublisherHandle, Stream, StreamHub, Subscriber } from '../../libs/stream/index.ts';
+import type { AttachOptions, PublisherHandle, Stream, StreamHub, Subscriber } from '../../libs/stream/index.ts';
 import { classifyRtmpMedia } from './classify.ts';
 import type { ConnectionLimiter } from './connection-limiter.ts';
 import type { NodeHooks, SessionInfo } from './hooks.ts';
@@ -207,7 +207,7 @@ export class RtmpServer implements ServerConnectionHandler {
     }
     const hooks = this.deps.hooks;
     if (!hooks.authorizePublish) {
-      this.startPublish(conn, st, req, undefined, undefined);
+      this.startPublish(conn, st, req, undefined, {});
       return;
     }
     this.pendingPublish.add(req.key);
@@ -261,7 +261,10 @@ export class RtmpServer implements ServerConnectionHandler {
             decision.onEnd?.(); // the publisher left (or moved on) while we were deciding
             return;
           }
-          this.startPublish(conn, st, req, decision.onEnd, decision.timeline);
+          this.startPublish(conn, st, req, decision.onEnd, {
+            ...(decision.timeline !== undefined ? { timeline: decision.timeline } : {}),
+            ...(decision.firstSegment !== undefined ? { firstSegment: decision.firstSegment } : {}),
+          });
         },
         (err: unknown) => {
           if (settled) return;
@@ -280,10 +283,10 @@ export class RtmpServer implements ServerConnectionHandler {
     st: SessionState,
     req: StreamRequest,
     onEnd: (() => void) | undefined,
-    timeline: string | undefined,
+    owner: AttachOptions,
   ): void {
     const stream = this.deps.hub.getOrCreate(req.key);
-    const handle = stream.attachPublisher(conn.id, timeline === undefined ? {} : { timeline });
+    const handle = stream.attachPublisher(conn.id, owner);
     if (!handle) {
       onEnd?.();
       this.refuseInUse(conn, st, req, stream.publisherHandle?.id);

@@ -10,6 +10,8 @@ export class RtmpPlaySink implements Sink {
   readonly coalesce: boolean;
   /** The viewer's protocol label: its listener (rtmp, rtmps), or relay for an edge's pull. */
   readonly protocol: 'rtmp' | 'rtmps' | 'relay';
+  /** Relays never lose a frame that starts an HLS segment (see Sink). */
+  readonly keepsSegmentStarts: boolean;
   private readonly conn: RtmpServerConnection;
   private readonly req: StreamRequest;
   private started = false;
@@ -23,6 +25,7 @@ export class RtmpPlaySink implements Sink {
   ) {
     this.coalesce = coalesce;
     this.protocol = coalesce ? proto : 'relay';
+    this.keepsSegmentStarts = !coalesce;
     this.id = conn.id;
     this.conn = conn;
     this.req = req;

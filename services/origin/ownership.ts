@@ -1,3 +1,4 @@
+import { firstSegmentOf } from '../../libs/stream/index.ts';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { maybeExecuted } from '../../libs/cluster/registry-errors.ts';
@@ -176,7 +177,12 @@ export class Ownership {
     this.o.log.info({ stream: key, epoch: claim.epoch }, 'stream claimed');
     this.announce(claim);
     // Segment names carry the epoch: every edge names this owner's HLS segments alike.
-    return { ok: true, timeline: `e${claim.epoch}`, onEnd: () => void this.end(claim, 'unpublished') };
+    return {
+      ok: true,
+      timeline: `e${claim.epoch}`,
+      firstSegment: firstSegmentOf(claim.epoch),
+      onEnd: () => void this.end(claim, 'unpublished'),
+    };
   }
 
   setMediaInfo(key: string, media: StreamMediaInfo): void {

@@ -8,7 +8,7 @@ const V = MediaKind.Video;
 const A = MediaKind.Audio;
 
 test('segment marker: video cuts at the first key frame past the target, numbers count up', () => {
-  const m = new SegmentMarker({ targetMs: 2000, maxMs: 6000 }, 'tl');
+  const m = new SegmentMarker({ targetMs: 2000, maxMs: 6000 }, 'tl', 0);
   const cuts: [number, number][] = [];
   // Key frames every 1.5 s, frames every 500 ms; audio in between never cuts a video stream.
   for (let ts = 0; ts <= 9000; ts += 500) {
@@ -25,7 +25,7 @@ test('segment marker: video cuts at the first key frame past the target, numbers
 });
 
 test('segment marker: a missing key frame forces a cut at the maximum, marked not independent', () => {
-  const m = new SegmentMarker({ targetMs: 1000, maxMs: 3000 }, 'tl');
+  const m = new SegmentMarker({ targetMs: 1000, maxMs: 3000 }, 'tl', 0);
   assert.equal(m.mark(V, 0, true, true)?.independent, true);
   let forced = null;
   for (let ts = 100; ts <= 3500 && !forced; ts += 100) forced = m.mark(V, ts, false, true);
@@ -37,7 +37,7 @@ test('segment marker: a missing key frame forces a cut at the maximum, marked no
 });
 
 test('segment marker: audio-only streams cut at audio frames; video appearing later cuts at its first key frame', () => {
-  const m = new SegmentMarker({ targetMs: 1000, maxMs: 3000 }, 'tl');
+  const m = new SegmentMarker({ targetMs: 1000, maxMs: 3000 }, 'tl', 0);
   const seqs: number[] = [];
   for (let ts = 0; ts < 2100; ts += 23) {
     const mk = m.mark(A, ts, false, false);
@@ -50,7 +50,7 @@ test('segment marker: audio-only streams cut at audio frames; video appearing la
 });
 
 test('segment marker: a new publisher continues the numbers with a discontinuity; a new owner timeline restarts them', () => {
-  const m = new SegmentMarker({ targetMs: 1000, maxMs: 3000 }, 'a');
+  const m = new SegmentMarker({ targetMs: 1000, maxMs: 3000 }, 'a', 0);
   m.mark(V, 0, true, true);
   m.mark(V, 1000, true, true);
   m.publisherChanged();
@@ -58,9 +58,11 @@ test('segment marker: a new publisher continues the numbers with a discontinuity
   const d = m.mark(V, 1200, true, true)!;
   assert.deepEqual([d.seq, d.timeline, d.discontinuity], [2, 'a', true]);
   assert.equal(m.mark(V, 2200, true, true)?.discontinuity, false);
-  m.publisherChanged('b');
+  m.publisherChanged('b', 100);
   const n = m.mark(V, 5000, true, true)!;
-  assert.deepEqual([n.seq, n.timeline, n.discontinuity], [0, 'b', false]);
+  assert.deepEqual([n.seq, n.timeline, n.discontinuity], [100, 'b', true], 'a new owner: its own first number');
+  m.publisherChanged('c', 50);
+  assert.equal(m.mark(V, 9000, true, true)?.seq, 101, 'numbers never go back, whatever an owner says');
 });
 
 test('stream: local publishers get marks from the policy; a relay publisher brings its own; headers never carry one', () => {
@@ -91,8 +93,9 @@ test('stream: local publishers get marks from the policy; a relay publisher brin
   s.write(h, frame(0, true));
   s.write(h, frame(500, false));
   s.write(h, frame(1000, true));
+  const base = seen[1]!.segment!.seq;
   assert.deepEqual(
-    seen.map((m) => m.segment && [m.segment.timeline, m.segment.seq]),
+    seen.map((m) => m.segment && [m.segment.timeline, m.segment.seq - base]),
     [null, ['e7', 0], null, ['e7', 1]],
   );
   s.detachPublisher(h);
@@ -109,4 +112,27 @@ test('stream: local publishers get marks from the policy; a relay publisher brin
     'the relay publisher marks, the local policy stays quiet',
   );
   hub.close();
+});
+
+test('segment marker: a publisher that leaves before its first cut keeps the discontinuity for the next', () => {
+  const m = new SegmentMarker({ targetMs: 1000, maxMs: 3000 }, 'a', 0);
+  m.mark(V, 0, true, true);
+  m.publisherChanged(); // B: never cuts
+  m.mark(V, 100, false, true);
+  m.publisherChanged(); // C
+  assert.equal(m.mark(V, 200, true, true)?.discontinuity, true);
+});
+
+test('segment marker: a clock jump back or forward starts over at the next key frame', () => {
+  const m = new SegmentMarker({ targetMs: 2000, maxMs: 6000 }, 'a', 0);
+  m.mark(V, 3_600_000, true, true);
+  m.mark(V, 3_600_500, false, true);
+  // The encoder restarts its clock at 0: without the reset nothing would cut for an hour.
+  assert.equal(m.mark(V, 0, false, true), null, 'not on a P-frame');
+  const back = m.mark(V, 500, true, true);
+  assert.deepEqual(back && [back.seq, back.discontinuity, back.independent], [1, true, true]);
+  // A 10 s gap: the next cut is the next key frame, not a forced cut on a P-frame.
+  assert.equal(m.mark(V, 10_500, false, true), null);
+  const fwd = m.mark(V, 11_000, true, true);
+  assert.deepEqual(fwd && [fwd.seq, fwd.independent], [2, true]);
 });

@@ -648,3 +648,56 @@ test('stream: a stateful format serializes in timeline order, once per stream, e
   assert.equal(statesMade, 1, 'one state per stream');
   hub.close();
 });
+
+test('stream: a tap that throws is removed and counted; the viewer and the other taps go on', () => {
+  const { hub, counters } = newHub();
+  const good: string[] = [];
+  let calls = 0;
+  hub.onStreamCreated = (st) => {
+    st.addTap({
+      onMessage: () => {
+        calls++;
+        throw new Error('tap bug');
+      },
+    });
+    st.addTap({ onMessage: (m) => good.push(m.payload.toString()) });
+  };
+  const s = hub.getOrCreate('live/bad-tap');
+  const viewer = new RecordingSink('v');
+  s.addSubscriber(viewer);
+  const h = s.attachPublisher('p')!;
+  assert.doesNotThrow(() => s.write(h, v(0, 'k0', true)));
+  s.write(h, v(40, 'p1'));
+  assert.equal(calls, 1, 'the failing tap was called once, then removed');
+  assert.deepEqual(good, ['k0', 'p1']);
+  assert.deepEqual(
+    viewer.frames().map((f) => f.tag),
+    ['k0', 'p1'],
+  );
+  assert.equal(counters.get('stream_tap_failures'), 1);
+  hub.close();
+});
+
+test('stream: a relay over its budget still gets every frame that starts a segment; a player does not', () => {
+  const { hub } = newHub({ maxBufferedBytes: 20, segmentTargetMs: 100 });
+  const s = hub.getOrCreate('live/relay-marks');
+  const h = s.attachPublisher('p')!;
+  const relay = Object.assign(new RecordingSink('relay'), { keepsSegmentStarts: true });
+  const player = new RecordingSink('player');
+  relay.holdBytes = true;
+  player.holdBytes = true;
+  s.addSubscriber(relay);
+  s.addSubscriber(player);
+  for (let i = 0; i < 10; i++) s.write(h, v(i * 40, i % 5 === 0 ? `k${i}` : `p${i}`, i % 5 === 0));
+  // Both are over 20 bytes after two frames: the relay still gets the key frame that starts a
+  // segment (k5 at 200 ms: past the 100 ms target), the player nothing more.
+  assert.deepEqual(
+    relay.frames().map((f) => f.tag),
+    ['k0', 'p1', 'k5'],
+  );
+  assert.deepEqual(
+    player.frames().map((f) => f.tag),
+    ['k0', 'p1'],
+  );
+  hub.close();
+});
