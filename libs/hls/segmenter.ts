@@ -12,6 +12,8 @@ export type SegmenterFrame = TsInputFrame;
 export interface SegmentMuxer {
   mux(frame: SegmenterFrame): Buffer;
   resetContinuity(): void;
+  /** When present: a sequence header that raises these was not taken (codec not carried). */
+  readonly stats?: { readonly unsupportedFrames: number; readonly badFrames: number };
 }
 
 export const SegmenterMode = { Lead: 'lead', Follow: 'follow' } as const;
@@ -56,6 +58,8 @@ export interface SegmenterStats {
   forcedCuts: number;
   /** Frames dropped: before the first cut, or past maxSegmentBytes in follow mode. */
   framesDropped: number;
+  /** Segments that held no bytes (every frame in them was one the muxer could not carry): not emitted. */
+  emptySegments: number;
   /** Follow mode: cut marks whose sequence number did not increase (ignored). */
   cutsRejected: number;
 }
@@ -117,8 +121,12 @@ export class Segmenter {
   private lastSeq = -Infinity;
   private open: OpenSegment | null = null;
   private discontinuity = false;
-  /** Per publisher: a video header or frame seen; first frame; last video frame. */
+  /**
+   * Per publisher: a video / audio sequence header the muxer took (a codec TS carries). Lead
+   * mode cuts only on frames of such tracks: AV1 video beside AAC cuts like audio-only.
+   */
   private hasVideo = false;
+  private hasAudio = false;
   private firstFrameMs = -1;
   private lastVideoMs = -1;
   /** Stream-wide last timestamp and last step per kind (for the closing segment's duration). */
@@ -133,6 +141,7 @@ export class Segmenter {
     forcedCuts: 0,
     framesDropped: 0,
     cutsRejected: 0,
+    emptySegments: 0,
   };
 
   constructor(opts: SegmenterOptions) {
@@ -173,12 +182,18 @@ export class Segmenter {
       return;
     }
     if (frame.isSequenceHeader) {
-      if (frame.kind === VIDEO) this.hasVideo = true;
-      this.muxer.mux(frame);
+      const taken = this.muxHeader(frame);
+      if (frame.kind === VIDEO) this.hasVideo = taken;
+      else this.hasAudio = taken;
       return;
     }
     const ts = frame.timestampMs;
-    if (frame.kind === VIDEO) this.hasVideo = true;
+    if (this.mode === SegmenterMode.Lead && !(frame.kind === VIDEO ? this.hasVideo : this.hasAudio)) {
+      // A track the muxer does not carry: it neither starts nor cuts segments.
+      if (this.open) this.append(frame);
+      else this.stats.framesDropped++;
+      return;
+    }
     if (this.firstFrameMs < 0) this.firstFrameMs = ts;
     // A jump of the timeline (either way, by more than maxSegmentMs) closes the open segment at
     // its last frame; the next one starts at the next cut with a discontinuity. Both modes do
@@ -210,6 +225,7 @@ export class Segmenter {
   markDiscontinuity(): void {
     this.discontinuity = true;
     this.hasVideo = false;
+    this.hasAudio = false;
     this.firstFrameMs = -1;
     this.lastVideoMs = -1;
   }
@@ -289,7 +305,20 @@ export class Segmenter {
     else open.lastAudioMs = frame.timestampMs;
   }
 
+  /** Muxes a sequence header; false when the muxer refused it (unsupported codec, bad record). */
+  private muxHeader(frame: SegmenterFrame): boolean {
+    const st = this.muxer.stats;
+    const before = st ? st.unsupportedFrames + st.badFrames : 0;
+    this.muxer.mux(frame);
+    return st ? st.unsupportedFrames + st.badFrames === before : true;
+  }
+
   private close(open: OpenSegment, endMs: number): void {
+    if (open.bytes === 0) {
+      // Nothing the muxer could carry: a playlist must not list an empty file.
+      this.stats.emptySegments++;
+      return;
+    }
     const bytes = open.chunks.length === 1 ? open.chunks[0]! : Buffer.concat(open.chunks, open.bytes);
     open.chunks.length = 0;
     this.stats.segments++;
