@@ -182,15 +182,19 @@ export class Segmenter {
       return;
     }
     if (frame.isSequenceHeader) {
+      // A codec the muxer does not carry turns the track off; a malformed header changes nothing.
       const taken = this.muxHeader(frame);
-      if (frame.kind === VIDEO) this.hasVideo = taken;
-      else this.hasAudio = taken;
+      if (taken !== null) {
+        if (frame.kind === VIDEO) this.hasVideo = taken;
+        else this.hasAudio = taken;
+      }
       return;
     }
     const ts = frame.timestampMs;
     if (this.mode === SegmenterMode.Lead && !(frame.kind === VIDEO ? this.hasVideo : this.hasAudio)) {
       // A track the muxer does not carry: it neither starts nor cuts segments.
-      if (this.open) this.append(frame);
+      const open = this.open;
+      if (open && !this.overBound(open, frame)) this.append(frame);
       else this.stats.framesDropped++;
       return;
     }
@@ -252,10 +256,8 @@ export class Segmenter {
     );
     if (d !== Cut.Append) return d;
     // Byte bound: cut before the frame that would take the segment over it.
-    const open = this.open!;
-    if (open.bytes > 0 && open.bytes + muxedSizeBound(frame.payload.length) > this.maxSegmentBytes) {
+    if (this.overBound(this.open!, frame))
       return frame.kind === VIDEO && frame.isKeyFrame ? Cut.Cut : Cut.Forced;
-    }
     return d;
   }
 
@@ -267,7 +269,7 @@ export class Segmenter {
     const open = this.open;
     if (!open) return Cut.Drop;
     if (open.truncated) return Cut.Drop;
-    if (open.bytes > 0 && open.bytes + muxedSizeBound(frame.payload.length) > this.maxSegmentBytes) {
+    if (this.overBound(open, frame)) {
       open.truncated = true;
       return Cut.Drop;
     }
@@ -305,12 +307,23 @@ export class Segmenter {
     else open.lastAudioMs = frame.timestampMs;
   }
 
-  /** Muxes a sequence header; false when the muxer refused it (unsupported codec, bad record). */
-  private muxHeader(frame: SegmenterFrame): boolean {
+  /**
+   * Muxes a sequence header: true when taken, false for a codec the muxer does not carry, null
+   * for a malformed one (the muxer keeps what it had, or has nothing: either way not a new codec).
+   */
+  private muxHeader(frame: SegmenterFrame): boolean | null {
     const st = this.muxer.stats;
-    const before = st ? st.unsupportedFrames + st.badFrames : 0;
+    const unsupported = st?.unsupportedFrames ?? 0;
+    const bad = st?.badFrames ?? 0;
     this.muxer.mux(frame);
-    return st ? st.unsupportedFrames + st.badFrames === before : true;
+    if (!st) return true;
+    if (st.unsupportedFrames !== unsupported) return false;
+    return st.badFrames !== bad ? null : true;
+  }
+
+  /** Appending this frame could take the open segment over maxSegmentBytes. */
+  private overBound(open: OpenSegment, frame: SegmenterFrame): boolean {
+    return open.bytes > 0 && open.bytes + muxedSizeBound(frame.payload.length) > this.maxSegmentBytes;
   }
 
   private close(open: OpenSegment, endMs: number): void {
