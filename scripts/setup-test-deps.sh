@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on Debian/Ubuntu: ffmpeg (publisher/player), redis-server
-# and nats-server (cluster tests start their own instances), bubblewrap, and the npm dependencies.
+# and nats-server (cluster tests start their own instances), bubblewrap, chromium (browser
+# playback), and the npm dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,9 @@ command -v bwrap >/dev/null || missing+=(bubblewrap)
 command -v setpriv >/dev/null || missing+=(util-linux)
 command -v script >/dev/null || missing+=(bsdutils)
 command -v ip >/dev/null || missing+=(iproute2)
+# Browser playback (hls.js, mpegts.js) in headless Chromium at the path the test launches;
+# Debian's build plays H.264/AAC (on Ubuntu the package is a snap wrapper: not supported).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing: ${missing[*]} — run as root (or install them) first" >&2

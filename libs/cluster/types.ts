@@ -222,7 +222,7 @@ export interface StreamUnpublishedEvent extends EventBase {
 export interface SessionStartedEvent extends EventBase {
   sessionId: string;
   kind: SessionKind;
-  /** rtmp | http-flv | ws-flv (later ts, hls, rtsp) */
+  /** rtmp | http-flv | ws-flv | http-ts | ws-ts | hls (rtsp later) */
   protocol: string;
   key: string;
   remote: string;

@@ -28,6 +28,8 @@ export interface HlsStreamOptions {
   mode: SegmenterMode;
   /** Segment names `<prefix><seq>.ts`; the integrator puts the stream name and timeline in it. */
   prefix: string;
+  /** Put before segment names in the live playlist's URIs (a directory beside the playlist). */
+  uriPrefix?: string;
   /** Lead mode: the first sequence number. */
   firstSeq?: number;
   targetMs: number;
@@ -107,7 +109,7 @@ export class HlsStream {
     const listSize = opts.listSize ?? DEFAULT_LIST_SIZE;
     this.log = opts.log.child({ component: 'hls', stream: this.key });
     this.store = opts.store.open(opts.app, opts.name);
-    this.window = new LiveWindow({ listSize, targetMs: opts.targetMs });
+    this.window = new LiveWindow({ listSize, targetMs: opts.targetMs, uriPrefix: opts.uriPrefix ?? '' });
     this.record = record ? new RecordPlaylist({ targetMs: opts.targetMs }) : null;
     const memory = opts.store.kind === 'memory';
     this.retired =

@@ -5,6 +5,8 @@ export interface LiveWindowOptions {
   listSize: number;
   /** The segmenter's target: EXT-X-TARGETDURATION is never below its ceiling. */
   targetMs: number;
+  /** Before each segment name in the URI (e.g. `name.hls/`); default none. */
+  uriPrefix?: string;
 }
 
 /**
@@ -15,6 +17,7 @@ export interface LiveWindowOptions {
  */
 export class LiveWindow {
   private readonly listSize: number;
+  private readonly uriPrefix: string;
   private readonly maxEntries: number;
   private readonly list: PlaylistEntry[] = [];
   private durationMs = 0;
@@ -28,6 +31,7 @@ export class LiveWindow {
       throw new RangeError(`listSize must be a positive integer, got ${opts.listSize}`);
     }
     this.listSize = opts.listSize;
+    this.uriPrefix = opts.uriPrefix ?? '';
     this.maxEntries = opts.listSize * 3;
     this.target = Math.max(1, Math.ceil(opts.targetMs / 1000));
   }
@@ -104,6 +108,7 @@ export class LiveWindow {
       discontinuitySequence: this.discSeq,
       entries: this.list,
       ended: this.isEnded,
+      uriPrefix: this.uriPrefix,
     });
     return this.text;
   }

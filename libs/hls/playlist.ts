@@ -17,6 +17,8 @@ export interface LivePlaylistState {
   readonly discontinuitySequence: number;
   readonly entries: readonly PlaylistEntry[];
   readonly ended: boolean;
+  /** Put before each segment name to make its URI (a directory relative to the playlist). */
+  readonly uriPrefix?: string;
 }
 
 /** `#EXTINF` seconds with 3 decimals, exact for integer milliseconds (no float rounding). */
@@ -36,9 +38,9 @@ export function targetDurationFor(durationMs: number): number {
 }
 
 /** The lines of one segment: optional EXT-X-DISCONTINUITY (§4.3.2.3), EXTINF (§4.3.2.1), URI. */
-export function entryLines(e: PlaylistEntry): string {
+export function entryLines(e: PlaylistEntry, uriPrefix = ''): string {
   const disc = e.discontinuity ? '#EXT-X-DISCONTINUITY\n' : '';
-  return `${disc}#EXTINF:${formatSeconds(e.durationMs)},\n${e.name}\n`;
+  return `${disc}#EXTINF:${formatSeconds(e.durationMs)},\n${uriPrefix}${e.name}\n`;
 }
 
 /**
@@ -51,7 +53,7 @@ export function renderLivePlaylist(p: LivePlaylistState): string {
     `#EXT-X-TARGETDURATION:${p.targetDurationS}\n` +
     `#EXT-X-MEDIA-SEQUENCE:${p.mediaSequence}\n` +
     `#EXT-X-DISCONTINUITY-SEQUENCE:${p.discontinuitySequence}\n`;
-  for (const e of p.entries) out += entryLines(e);
+  for (const e of p.entries) out += entryLines(e, p.uriPrefix);
   if (p.ended) out += '#EXT-X-ENDLIST\n';
   return out;
 }

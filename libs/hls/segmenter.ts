@@ -49,6 +49,8 @@ export interface SegmenterOptions {
 /** Where a follow-mode segment starts: set on the frame the stream's owner cut at. */
 export interface CutMark {
   readonly seq: number;
+  /** The segment's name when the owner names it (default `<prefix><seq>.ts`). */
+  readonly name?: string;
   readonly discontinuity?: boolean;
 }
 
@@ -220,7 +222,7 @@ export class Segmenter {
       if (cut?.discontinuity) this.discontinuity = true;
       const independent = decision === Cut.Cut && (frame.kind === VIDEO ? frame.isKeyFrame : !this.hasVideo);
       if (decision === Cut.Forced) this.stats.forcedCuts++;
-      this.cutAt(frame, seq, independent);
+      this.cutAt(frame, seq, independent, this.mode === SegmenterMode.Follow ? cut?.name : undefined);
     }
     this.noteTiming(frame.kind, ts);
   }
@@ -276,13 +278,13 @@ export class Segmenter {
     return Cut.Append;
   }
 
-  private cutAt(frame: SegmenterFrame, seq: number, independent: boolean): void {
+  private cutAt(frame: SegmenterFrame, seq: number, independent: boolean, name?: string): void {
     const prev = this.open;
     // A segment lasts until the next one starts, unless frames were dropped at its end.
     if (prev) this.close(prev, prev.truncated ? this.estimatedEndMs(prev) : frame.timestampMs);
     const start: SegmentStart = {
       seq,
-      name: segmentName(this.prefix, seq),
+      name: name ?? segmentName(this.prefix, seq),
       startMs: frame.timestampMs,
       discontinuity: this.discontinuity,
       independent,

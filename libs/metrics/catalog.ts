@@ -33,10 +33,29 @@ export const COUNTERS: Readonly<Record<string, CounterSpec>> = {
   ),
   viewer_not_found: c('Viewers ended because no publisher came within stream.waitPublisherMs.'),
   viewer_unpublished: c('Viewers ended because their stream was unpublished.'),
+  // HLS
+  hls_sessions_timed_out: c(
+    'HLS sessions ended because the player stopped fetching its playlist (hls.sessionTimeoutMs).',
+  ),
+  hls_segments: c('HLS segments completed (all streams).'),
+  hls_segments_served: c('HLS segment requests answered with a segment.'),
+  hls_marks_ignored: c(
+    'Segment marks from a stream owner ignored (not after the last segment: a relay restarted mid-segment).',
+  ),
+  hls_store_errors: c(
+    'HLS store operations that failed, by operation and error code (ENOSPC, EACCES, ...).',
+    'op',
+    'code',
+  ),
   protocol_errors: c(
     'Sessions or requests ended by bad network input, by protocol and stable error code.',
     'proto',
     'code',
+  ),
+  tls_handshake_failures: c(
+    'RTMPS and HTTPS connections closed because their TLS handshake failed, by protocol and reason (plain_http, not_tls, timeout, handshake).',
+    'proto',
+    'reason',
   ),
   http_method_not_allowed: c('Media HTTP requests refused with 405.'),
   http_not_found: c('Media HTTP requests answered 404.'),

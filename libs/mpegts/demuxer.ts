@@ -1,5 +1,19 @@
 import { ProtocolError } from '../errors/protocol-error.ts';
-import { Pid, SYNC_BYTE, TableId, TS_PACKET_SIZE } from './constants.ts';
+import { Pid, TableId, TS_PACKET_SIZE } from './constants.ts';
+import type { TsDemuxEvent, TsDemuxStats, TsDemuxerOptions } from './demux-events.ts';
+// The event and stats types lived here first; importers of this file keep finding them.
+export type {
+  TsContinuityErrors,
+  TsDemuxEvent,
+  TsDemuxStats,
+  TsDemuxerOptions,
+  TsDiscontinuityEvent,
+  TsPatEvent,
+  TsPcrEvent,
+  TsPesEvent,
+  TsPmtEvent,
+} from './demux-events.ts';
+import { PacketSync } from './packet-sync.ts';
 import { parsePesHeader } from './pes.ts';
 import { PesAssembler } from './pes-assembler.ts';
 import { parsePat, parsePmt } from './psi.ts';
@@ -7,104 +21,10 @@ import type { Pat, Pmt } from './psi.ts';
 import { SectionAssembler } from './section-assembler.ts';
 import { newTsPacketInfo, readTsPacket } from './ts-packet.ts';
 
-/** Where in the stream: the index of the transport packet (0-based, counting accepted packets). */
-export interface TsPatEvent {
-  type: 'pat';
-  packetIndex: number;
-  pat: Pat;
-  /** Differs from the PAT before it (or is the first). */
-  changed: boolean;
-}
-
-export interface TsPmtEvent {
-  type: 'pmt';
-  packetIndex: number;
-  pid: number;
-  pmt: Pmt;
-  changed: boolean;
-}
-
-export interface TsPesEvent {
-  type: 'pes';
-  /** The packet where the PES started. */
-  packetIndex: number;
-  pid: number;
-  /** stream_type from the PMT. */
-  streamType: number;
-  streamId: number;
-  /** 33-bit 90 kHz values; null when the header has no PTS. DTS equals PTS when absent. */
-  pts90k: number | null;
-  dts90k: number | null;
-  /** Elementary stream bytes after the PES header (a copy). */
-  data: Buffer;
-  /** random_access_indicator of the first packet. */
-  randomAccess: boolean;
-  /** PCR base (90 kHz) carried by the first packet, or null. */
-  pcr90k: number | null;
-  /** A continuity counter error happened inside this PES: bytes are missing. */
-  continuityError: boolean;
-}
-
-export interface TsPcrEvent {
-  type: 'pcr';
-  packetIndex: number;
-  pid: number;
-  pcr90k: number;
-  /** 27 MHz remainder (0..299). */
-  pcrExtension: number;
-}
-
-export interface TsDiscontinuityEvent {
-  type: 'discontinuity';
-  packetIndex: number;
-  pid: number;
-  expected: number;
-  got: number;
-}
-
-export type TsDemuxEvent = TsPatEvent | TsPmtEvent | TsPesEvent | TsPcrEvent | TsDiscontinuityEvent;
-
-export interface TsContinuityErrors {
-  count: number;
-  /** Packet indexes of the first errors (at most MAX_RECORDED_CC_ERRORS). */
-  packetIndexes: number[];
-}
-
-export interface TsDemuxStats {
-  /** Packets accepted (sync byte in place). */
-  packets: number;
-  /** Times the sync byte was not where the previous packet said. */
-  syncLosses: number;
-  /** Bytes skipped while looking for sync, and the cut packet at the end. */
-  skippedBytes: number;
-  /** Packets with transport_error_indicator, a bad adaptation field, or scrambled payload. */
-  badPackets: number;
-  /** Repeated packets (same continuity counter), ignored. */
-  duplicatePackets: number;
-  /** Continuity counter errors per PID. */
-  continuity: Map<number, TsContinuityErrors>;
-  crcErrors: number;
-  /** PSI sections with a bad structure, cut by a lost packet, or over 1021 bytes. */
-  badSections: number;
-  badPesHeaders: number;
-  /** PES packets over maxPesBytes (or over the total buffer limit), dropped. */
-  oversizedPes: number;
-  /** Bounded PES packets cut short by the next unit start or the end of the stream, dropped. */
-  truncatedPes: number;
-}
-
-export interface TsDemuxerOptions {
-  /** Largest PES packet reassembled. Default 8 MiB (far above any real frame). */
-  maxPesBytes?: number;
-  /** Bytes of all PES packets in progress together. Default 2 x maxPesBytes. */
-  maxBufferedBytes?: number;
-}
-
+/** Far above any real frame (a 4K key frame is a few MB), as FlvReader caps a tag. */
 export const DEFAULT_MAX_PES_BYTES = 8 * 1024 * 1024;
 /** Continuity errors whose position is kept per PID. */
 export const MAX_RECORDED_CC_ERRORS = 32;
-/** A sync candidate is accepted when the next packet's sync byte follows it. */
-const LOOKAHEAD = TS_PACKET_SIZE + 1;
 
 interface PidState {
   /** Last continuity counter on a packet with payload, -1 before the first. */
@@ -142,8 +62,7 @@ export class TsDemuxer {
   private readonly maxBufferedBytes: number;
   private readonly pids = new Map<number, PidState>();
   private readonly info = newTsPacketInfo();
-  private carry: Buffer = Buffer.alloc(0);
-  private synced = true;
+  private readonly sync = new PacketSync((buf, at) => this.packet(buf, at));
   private events: TsDemuxEvent[] = [];
   private bufferedPesBytes = 0;
   private currentPat: Pat | null = null;
@@ -168,77 +87,28 @@ export class TsDemuxer {
 
   /** Bytes held between pushes: the carried partial packet and the PES packets in progress. */
   get bufferedBytes(): number {
-    return this.carry.length + this.bufferedPesBytes;
+    return this.sync.carried + this.bufferedPesBytes;
   }
 
   push(chunk: Buffer): TsDemuxEvent[] {
     this.events = [];
-    let start = 0;
-    if (this.carry.length > 0) {
-      // The packet cut by the last push, joined with enough of this chunk to finish it and
-      // confirm the sync byte after it.
-      const carried = this.carry.length;
-      const head = Buffer.concat([this.carry, chunk.subarray(0, 2 * TS_PACKET_SIZE)]);
-      const stop = this.scan(head, 0, false);
-      if (stop < carried || head.length === carried + chunk.length) {
-        this.carry = Buffer.from(head.subarray(stop));
-        return this.events;
-      }
-      start = stop - carried;
-    }
-    const stop = this.scan(chunk, start, false);
-    this.carry = Buffer.from(chunk.subarray(stop));
+    this.sync.push(chunk);
+    this.syncStats();
     return this.events;
   }
 
   /** End of stream: the carried bytes and the PES packets still open (unbounded video). */
   end(): TsDemuxEvent[] {
     this.events = [];
-    if (this.carry.length > 0) {
-      const stop = this.scan(this.carry, 0, true);
-      this.stats.skippedBytes += this.carry.length - stop;
-      this.carry = Buffer.alloc(0);
-    }
+    this.sync.end();
+    this.syncStats();
     for (const [pid, s] of this.pids) if (s.pes?.active) this.finishPes(pid, s);
     return this.events;
   }
 
-  /** Reads packets from `buf[pos..]`; returns where it stopped for want of bytes. */
-  private scan(buf: Buffer, pos: number, final: boolean): number {
-    for (;;) {
-      if (this.synced) {
-        if (buf.length - pos < TS_PACKET_SIZE) return pos;
-        if (buf[pos] === SYNC_BYTE) {
-          this.packet(buf, pos);
-          pos += TS_PACKET_SIZE;
-          continue;
-        }
-        this.synced = false;
-        this.stats.syncLosses++;
-      }
-      const c = buf.indexOf(SYNC_BYTE, pos);
-      if (c < 0) {
-        this.stats.skippedBytes += buf.length - pos;
-        return buf.length;
-      }
-      this.stats.skippedBytes += c - pos;
-      pos = c;
-      const left = buf.length - c;
-      if (left < LOOKAHEAD) {
-        // At the very end of the stream a packet that ends exactly there needs no confirmation.
-        if (final && left === TS_PACKET_SIZE) {
-          this.synced = true;
-          continue;
-        }
-        return c;
-      }
-      if (buf[c + TS_PACKET_SIZE] === SYNC_BYTE) {
-        this.synced = true;
-      } else {
-        pos = c + 1;
-        this.stats.skippedBytes++;
-      }
-    }
+  private syncStats(): void {
+    this.stats.syncLosses = this.sync.syncLosses;
+    this.stats.skippedBytes = this.sync.skippedBytes;
   }
 
   private packet(buf: Buffer, at: number): void {

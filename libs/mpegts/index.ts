@@ -1,5 +1,6 @@
 export { TsMuxer } from './muxer.ts';
 export type { TsInputFrame, TsMuxerOptions, TsMuxerStats } from './muxer.ts';
+export type { TsVideoCodec } from './video-track.ts';
 export {
   TS_PACKET_SIZE,
   SYNC_BYTE,
@@ -29,4 +30,4 @@ export type {
   TsPcrEvent,
   TsDiscontinuityEvent,
   TsContinuityErrors,
-} from './demuxer.ts';
+} from './demux-events.ts';

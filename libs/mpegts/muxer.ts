@@ -133,7 +133,7 @@ export class TsMuxer {
   /**
    * PAT + PMT for the current tracks with the continuity counters last used on their PIDs (not
    * advanced), so the next in-stream PAT/PMT continues them. Empty until mux() has written PSI
-   * once: before that the PMT may still change without a version bump.
+   * once (a viewer that joins before any frame gets PAT/PMT with the first one).
    */
   psiPreamble(): Buffer {
     if (!this.psiEmitted) return EMPTY;

@@ -29,8 +29,11 @@ export interface AccessUnitChunks {
 const START_CODE = Buffer.from([0, 0, 0, 1]);
 /** H.264 AUD (§7.3.2.4): nal_unit_type 9, primary_pic_type 7 (any slice type), stop bit. */
 const H264_AUD = Buffer.from([0, 0, 0, 1, 0x09, 0xf0]);
-/** H.265 AUD (§7.3.2.5): type 35, layer 0, TemporalId 0; pic_type 2 (I, P or B), stop bit. */
-const H265_AUD = Buffer.from([0, 0, 0, 1, 0x46, 0x01, 0x50]);
+/**
+ * H.265 AUDs (§7.3.2.5): type 35, layer 0, pic_type 2 (I, P or B), stop bit; one per
+ * nuh_temporal_id_plus1 (1..7), since an AUD's TemporalId must be its access unit's (§7.4.2.2).
+ */
+const H265_AUDS = [1, 2, 3, 4, 5, 6, 7].map((tidPlus1) => Buffer.from([0, 0, 0, 1, 0x46, tidPlus1, 0x50]));
 
 /** Parses an AVCDecoderConfigurationRecord / HEVCDecoderConfigurationRecord (raises ProtocolError). */
 export function parseVideoTrackConfig(codec: TsVideoCodec, record: Buffer): VideoTrackConfig {
@@ -84,8 +87,11 @@ export function accessUnitChunks(
   if (first !== undefined && nalType(codec, first) === aud) {
     push(START_CODE);
     push(first);
+  } else if (codec === 'h264') {
+    push(H264_AUD);
   } else {
-    push(codec === 'h264' ? H264_AUD : H265_AUD);
+    const tidPlus1 = first !== undefined && first.length >= 2 ? first[1]! & 0x07 : 1;
+    push(H265_AUDS[tidPlus1 - 1] ?? H265_AUDS[0]!);
   }
   if (randomAccess && !hasSps && config.parameterSets.length > 0) push(config.parameterSets);
   for (const n of nalus) {

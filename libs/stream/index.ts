@@ -9,6 +9,8 @@ export {
   type PublisherHandle,
   type IncomingFrame,
   type ByteTotals,
+  type AttachOptions,
 } from './stream.ts';
+export { SegmentMarker, type SegmentMark, type SegmentMarkerOptions } from './segment-marker.ts';
 export { StreamHub, type StreamSummary } from './hub.ts';
 export type { StreamTap } from './tap.ts';

@@ -1,3 +1,5 @@
+import type { SegmentMark } from './segment-marker.ts';
+
 /** Media kinds carry the FLV tag / RTMP message type numbers so no mapping is needed on the wire. */
 export const MediaKind = { Audio: 8, Video: 9, Data: 18 } as const;
 export type MediaKind = (typeof MediaKind)[keyof typeof MediaKind];
@@ -16,6 +18,8 @@ export interface MediaMessage {
   readonly wire: (Buffer | undefined)[];
   /** Bytes this message holds: the payload plus every serialized copy memoized in `wire`. */
   heldBytes: number;
+  /** Set on the frame that starts an HLS segment (see SegmentMarker). */
+  segment: SegmentMark | null;
 }
 
 export function createMediaMessage(
@@ -23,6 +27,7 @@ export function createMediaMessage(
   timestampMs: number,
   payload: Buffer,
   flags: { isKeyFrame: boolean; isSequenceHeader: boolean },
+  segment: SegmentMark | null = null,
 ): MediaMessage {
   return {
     kind,
@@ -32,5 +37,6 @@ export function createMediaMessage(
     isSequenceHeader: flags.isSequenceHeader,
     wire: [],
     heldBytes: payload.length,
+    segment,
   };
 }

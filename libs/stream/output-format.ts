@@ -15,8 +15,12 @@ export interface OutputFormat {
   readonly slot: number;
   serialize(msg: MediaMessage, state: unknown): Buffer;
   newState?(): unknown;
-  /** Bytes a viewer gets before the start burst (PAT/PMT for TS), from the stream's state. */
-  preamble?(state: unknown): Buffer | null;
+  /**
+   * Bytes a viewer gets before the start burst (PAT/PMT for TS), from the stream's state.
+   * `burstAtKeyFrame`: the burst starts with a cached key frame (whose own bytes may make a
+   * preamble redundant).
+   */
+  preamble?(state: unknown, burstAtKeyFrame: boolean): Buffer | null;
 }
 
 let nextSlot = 0;
@@ -32,7 +36,7 @@ export function defineStatefulFormat<S>(
   spec: {
     newState: () => S;
     serialize: (msg: MediaMessage, state: S) => Buffer;
-    preamble?: (state: S) => Buffer | null;
+    preamble?: (state: S, burstAtKeyFrame: boolean) => Buffer | null;
   },
 ): OutputFormat {
   const preamble = spec.preamble;
@@ -41,7 +45,7 @@ export function defineStatefulFormat<S>(
     slot: nextSlot++,
     newState: spec.newState,
     serialize: (msg, state) => spec.serialize(msg, state as S),
-    ...(preamble ? { preamble: (state: unknown) => preamble(state as S) } : {}),
+    ...(preamble ? { preamble: (state: unknown, atKey: boolean) => preamble(state as S, atKey) } : {}),
   };
 }
 
@@ -64,8 +68,9 @@ export function wireBytes(msg: MediaMessage, format: OutputFormat, states: Forma
   let b = msg.wire[format.slot];
   if (b === undefined) {
     b = format.serialize(msg, formatState(format, states));
+    // A format may hand back another format's bytes (a relay's frame without a mark): held once.
+    if (!msg.wire.includes(b)) msg.heldBytes += b.length;
     msg.wire[format.slot] = b;
-    msg.heldBytes += b.length;
   }
   return b;
 }

@@ -24,7 +24,7 @@ export interface StreamStartInfo {
 export interface Sink {
   readonly id: string;
   readonly format: OutputFormat;
-  /** What the viewer plays over (`rtmp`, `http-flv`, `ws-flv`, `relay`), for metrics; defaults to the format name. */
+  /** What the viewer plays over (`rtmp`, `http-flv`, `ws-flv`, `http-ts`, `ws-ts`, `hls`, `relay`), for metrics; defaults to the format name. */
   readonly protocol?: string;
   /**
    * False for the few sinks whose latency matters more than a syscall (relay pulls feeding an

@@ -6,6 +6,7 @@ import { createMediaMessage, MediaKind, type MediaMessage } from './media.ts';
 import { formatState, wireBytes, type FormatStates } from './output-format.ts';
 import { EndReason, type Sink } from './sink.ts';
 import type { StreamTap } from './tap.ts';
+import { SegmentMarker, type SegmentMark } from './segment-marker.ts';
 
 export interface StreamOptions {
   gopCache: boolean;
@@ -22,6 +23,20 @@ export interface StreamOptions {
    * viewer costs one syscall per frame; 0 flushes at the end of each turn.
    */
   writeCoalesceMs: number;
+  /** HLS segment target (ms) for the segment marks this node decides as owner; 0 or absent: none. */
+  segmentTargetMs?: number;
+  /** Forced cut without a key frame (ms); default 3 x the target. */
+  segmentMaxMs?: number;
+}
+
+export interface AttachOptions {
+  /**
+   * The owner's timeline id for segment names (an origin's ownership epoch). A different one
+   * restarts segment numbers; absent, the stream's own timeline continues.
+   */
+  timeline?: string;
+  /** The publisher brings segment marks with its frames (an edge's relay from the owner). */
+  marksFromSource?: boolean;
 }
 
 export interface PublisherHandle {
@@ -35,6 +50,8 @@ export interface IncomingFrame {
   payload: Buffer;
   isKeyFrame: boolean;
   isSequenceHeader: boolean;
+  /** Segment mark from the stream's owner (relayed frames only). */
+  segment?: SegmentMark | null;
 }
 
 /** Drops of one viewer are summarized in the log at most this often. */
@@ -123,6 +140,8 @@ export class Stream {
   private taps: StreamTap[] = [];
   /** States of the stateful output formats viewers of this stream use (MPEG-TS muxers). */
   private readonly formatStates: FormatStates = [];
+  private readonly marker: SegmentMarker;
+  private marksFromSource = false;
   private metadata: MediaMessage | null = null;
   private videoHeader: MediaMessage | null = null;
   private audioHeader: MediaMessage | null = null;
@@ -153,6 +172,13 @@ export class Stream {
     this.totals = deps.totals;
     this.flusher = deps.flusher;
     this.gop = new GopCache(opts.gopCache ? opts.gopCacheMaxBytes : 0);
+    const target = opts.segmentTargetMs ?? 0;
+    this.marker = new SegmentMarker(
+      { targetMs: target, maxMs: opts.segmentMaxMs ?? target * 3 },
+      // Names of segments of an ownerless stream (standalone) differ from those of the same
+      // stream after a restart, so a cache in front never mixes them up.
+      Date.now().toString(36),
+    );
   }
 
   get hasPublisher(): boolean {
@@ -193,10 +219,12 @@ export class Stream {
   }
 
   /** Claims the stream for a publisher; null when another publisher holds it. */
-  attachPublisher(id: string): PublisherHandle | null {
+  attachPublisher(id: string, opts: AttachOptions = {}): PublisherHandle | null {
     if (this.publisher) return null;
     const handle: PublisherHandle = { id, since: Date.now() };
     this.publisher = handle;
+    this.marksFromSource = opts.marksFromSource === true;
+    this.marker.publisherChanged(opts.timeline);
     // A returning publisher continues the output timeline: its first frame maps just after our last one.
     this.offsetPending = this.lastOutTs >= 0;
     if (this.offsetPending) this.tsFloor = this.lastOutTs + PUBLISHER_SWITCH_GAP_MS;
@@ -248,7 +276,13 @@ export class Stream {
     }
     if (ts > this.lastOutTs) this.lastOutTs = ts;
 
-    const msg = createMediaMessage(frame.kind, ts, frame.payload, frame);
+    let segment: SegmentMark | null = null;
+    if (frame.kind !== MediaKind.Data && !frame.isSequenceHeader) {
+      segment = this.marksFromSource
+        ? (frame.segment ?? null)
+        : this.marker.mark(frame.kind, ts, frame.isKeyFrame, this.videoHeader !== null);
+    }
+    const msg = createMediaMessage(frame.kind, ts, frame.payload, frame, segment);
     this.framesIn++;
     this.bytesIn += frame.payload.length;
     this.totals.bytesIn += frame.payload.length;
@@ -401,12 +435,12 @@ export class Stream {
     // the coalescing window: time to first frame matters more than one syscall.
     sub.sink.cork();
     const format = sub.sink.format;
-    const preamble = format.preamble?.(formatState(format, this.formatStates)) ?? null;
+    const cached = this.gop.messages;
+    const preamble = format.preamble?.(formatState(format, this.formatStates), cached.length > 0) ?? null;
     sub.sink.start({ key: this.key, hasAudio, hasVideo, preamble });
     if (this.metadata) this.send(sub, this.metadata);
     if (this.videoHeader) this.send(sub, this.videoHeader);
     if (this.audioHeader) this.send(sub, this.audioHeader);
-    const cached = this.gop.messages;
     if (cached.length > 0) {
       // The whole cached GOP, exempt from the byte budget (it is bounded by gopCacheMaxBytes):
       // the viewer starts on a key frame and gets every frame after it.

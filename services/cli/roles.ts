@@ -3,6 +3,8 @@ import { edgeEnv, loadEdgeConfig } from '../edge/config.ts';
 import { runEdge } from '../edge/main.ts';
 import { natsSettingsOf, redisTargetOf } from '../node/cluster-config.ts';
 import { mediaNodeEnv, resolveNodeId } from '../node/config-schema.ts';
+import type { MediaNodeConfig } from '../node/media-node.ts';
+import { readTlsListeners } from '../node/tls-files.ts';
 import { loadOriginConfig, originEnv } from '../origin/config.ts';
 import { runOrigin } from '../origin/main.ts';
 import { loadSchedulerConfig, schedulerEnv } from '../scheduler/config.ts';
@@ -30,7 +32,7 @@ export const roles = {
     env: mediaNodeEnv,
     check(file, env) {
       const cfg = loadStandaloneConfig(file, env);
-      resolveNodeId(cfg.nodeId);
+      checkAll([() => tlsFiles(cfg), () => resolveNodeId(cfg.nodeId)]);
     },
     run: runStandalone,
   },
@@ -42,6 +44,7 @@ export const roles = {
       checkAll([
         () => natsSettingsOf(cfg.cluster),
         () => redisTargetOf(cfg.cluster),
+        () => tlsFiles(cfg),
         () => resolveNodeId(cfg.nodeId),
       ]);
     },
@@ -55,6 +58,7 @@ export const roles = {
       checkAll([
         () => natsSettingsOf(cfg.cluster),
         () => redisTargetOf(cfg.cluster),
+        () => tlsFiles(cfg),
         () => resolveNodeId(cfg.nodeId),
       ]);
     },
@@ -75,5 +79,9 @@ export const roles = {
 } as const satisfies Record<string, RoleSpec>;
 
 export type RoleName = keyof typeof roles;
+
+/** The certificate and key files of the TLS listeners that are on (RTMPS, HTTPS). */
+const tlsFiles = (cfg: Pick<MediaNodeConfig, 'rtmps' | 'https'>): unknown =>
+  readTlsListeners({ rtmps: cfg.rtmps, https: cfg.https });
 
 export const isRole = (s: string): s is RoleName => Object.hasOwn(roles, s);

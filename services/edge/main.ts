@@ -54,7 +54,7 @@ export async function runEdge(configFile: string | undefined): Promise<void> {
     bus,
     log: log.child({ component: 'cluster' }),
     ...nodeAddresses(listening, advertisedHosts(cfg.cluster)),
-    protocols: servedProtocols(listening),
+    protocols: servedProtocols(listening, { hls: cfg.hls.enabled }),
     heartbeatMs: cfg.cluster.heartbeatMs,
     nodeTtlMs: cfg.cluster.nodeTtlMs,
     streams: () => streamPresence(node.hub, true),

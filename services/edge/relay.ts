@@ -11,8 +11,15 @@ import { isProtocolError } from '../../libs/errors/protocol-error.ts';
 import type { Counters } from '../../libs/metrics/counters.ts';
 import { RtmpClient } from '../../libs/rtmp/client-connection.ts';
 import { StatusCode } from '../../libs/rtmp/commands.ts';
-import type { PublisherHandle, StreamHub } from '../../libs/stream/index.ts';
+import { MessageType } from '../../libs/rtmp/message-types.ts';
+import {
+  MediaKind,
+  type PublisherHandle,
+  type SegmentMark,
+  type StreamHub,
+} from '../../libs/stream/index.ts';
 import { classifyRtmpMedia } from '../node/classify.ts';
+import { decodeSegmentMark, looksLikeSegmentMark } from '../node/segment-mark-wire.ts';
 import { RELAY_CREDENTIAL_PROP, RELAY_EPOCH_PROP } from '../node/cluster-config.ts';
 import { emit } from '../node/emit.ts';
 import type { Holder } from '../../libs/cluster/types.ts';
@@ -277,6 +284,7 @@ export class Relay {
       };
     });
     let badFrames = 0;
+    let pendingMark: SegmentMark | null = null;
     // Monotonic: a wall-clock step must neither silence nor fire the receive timeout.
     let lastMediaAt = performance.now();
     client.onMedia = (msg) => {
@@ -289,7 +297,16 @@ export class Relay {
         this.d.firstMedia?.((performance.now() - this.startedAtMono) / 1000);
       }
       try {
+        if (msg.typeId === MessageType.DataAmf0 && looksLikeSegmentMark(msg.payload)) {
+          // The owner's HLS cut: it applies to the next frame.
+          pendingMark = decodeSegmentMark(msg.typeId, msg.payload);
+          return;
+        }
         const frame = classifyRtmpMedia(msg);
+        if (frame && pendingMark && frame.kind !== MediaKind.Data && !frame.isSequenceHeader) {
+          frame.segment = pendingMark;
+          pendingMark = null;
+        }
         if (frame && this.handle) this.d.hub.getOrCreate(this.key).write(this.handle, frame);
       } catch (e) {
         if (!isProtocolError(e)) throw e;
@@ -369,7 +386,9 @@ export class Relay {
 
   private attach(owner: StreamOwner): void {
     if (this.handle) return;
-    this.handle = this.d.hub.getOrCreate(this.key).attachPublisher(`relay:${owner.nodeId}:${owner.epoch}`);
+    this.handle = this.d.hub
+      .getOrCreate(this.key)
+      .attachPublisher(`relay:${owner.nodeId}:${owner.epoch}`, { marksFromSource: true });
   }
 
   private detach(): void {

@@ -14,7 +14,9 @@ export const mediaNodeEnv: readonly EnvOverride[] = [
   { env: 'SLUICE_NODE_ID', path: ['nodeId'], kind: 'string' },
   ...logEnv,
   { env: 'SLUICE_RTMP_LISTEN', path: ['rtmp', 'listen'], kind: 'listen' },
+  { env: 'SLUICE_RTMPS_LISTEN', path: ['rtmps', 'listen'], kind: 'listen' },
   { env: 'SLUICE_HTTP_LISTEN', path: ['http', 'listen'], kind: 'listen' },
+  { env: 'SLUICE_HTTPS_LISTEN', path: ['https', 'listen'], kind: 'listen' },
   { env: 'SLUICE_API_LISTEN', path: ['api', 'listen'], kind: 'listen' },
   { env: 'SLUICE_DRAIN_TIMEOUT_MS', path: ['drain', 'timeoutMs'], kind: 'integer' },
 ];
@@ -71,6 +73,41 @@ export const logProperty = {
 export interface LogConfig {
   level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   format: LogFormat;
+}
+
+/**
+ * A TLS listener beside a plain one (`rtmps`, `https`): off by default; when on, its certificate
+ * and key files are read and checked at startup (services/node/tls-files.ts).
+ */
+function tlsListenerProperty(listen: string, what: string, env: string) {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    default: {},
+    description: `${what} Certificates are read once at startup (restart to load renewed ones).`,
+    properties: {
+      enabled: {
+        type: 'boolean',
+        default: false,
+      },
+      listen: {
+        $ref: '#/definitions/listen',
+        default: listen,
+        description: `Env ${env}.`,
+      },
+      certFile: {
+        type: 'string',
+        default: '',
+        description:
+          'PEM certificate chain, the server certificate first, then its intermediates. Required when enabled.',
+      },
+      keyFile: {
+        type: 'string',
+        default: '',
+        description: 'Unencrypted PEM private key of the certificate in certFile. Required when enabled.',
+      },
+    },
+  } as const;
 }
 
 export const mediaNodeProperties = {
@@ -131,6 +168,11 @@ export const mediaNodeProperties = {
       },
     },
   },
+  rtmps: tlsListenerProperty(
+    ':4935',
+    'RTMPS: the RTMP listener (same sessions, limits and metrics) on TLS. Edges pull relays over plain RTMP.',
+    'SLUICE_RTMPS_LISTEN',
+  ),
   http: {
     type: 'object',
     additionalProperties: false,
@@ -152,6 +194,11 @@ export const mediaNodeProperties = {
       },
     },
   },
+  https: tlsListenerProperty(
+    ':4433',
+    'HTTPS and WSS: everything the HTTP listener serves (FLV, TS, HLS and the WebSocket forms), on TLS; http.cors applies.',
+    'SLUICE_HTTPS_LISTEN',
+  ),
   api: {
     type: 'object',
     additionalProperties: false,
@@ -177,13 +224,15 @@ export const mediaNodeProperties = {
         type: 'integer',
         minimum: 1,
         default: 10000,
-        description: 'Concurrent RTMP + HTTP media connections; more are closed at accept.',
+        description:
+          'Concurrent media connections (RTMP and RTMPS at accept, HTTP(S) and WS(S) viewers); more are closed.',
       },
       handshakeTimeoutMs: {
         type: 'integer',
         minimum: 100,
         default: 10000,
-        description: 'RTMP handshake must finish within this.',
+        description:
+          'RTMP handshake must finish within this; on RTMPS and HTTPS the TLS handshake too (each stage gets this long).',
       },
       idleTimeoutMs: {
         type: 'integer',
@@ -302,6 +351,96 @@ export const mediaNodeProperties = {
         default: 30,
         description:
           'Writes to each viewer are gathered for this long and sent with one syscall; adds at most this much latency. 0 = flush every event-loop turn.',
+      },
+    },
+  },
+  hls: {
+    type: 'object',
+    additionalProperties: false,
+    default: {},
+    description:
+      'HLS at http://host/app/name.m3u8 (lal-compatible defaults). On an origin the segment cuts are decided here and carried to every edge, so all edges list the same segments with the same names.',
+    properties: {
+      enabled: {
+        type: 'boolean',
+        default: true,
+        description: 'Serve HLS (and, on origins, mark segment cuts for edges).',
+      },
+      targetMs: {
+        type: 'integer',
+        minimum: 500,
+        maximum: 60000,
+        default: 3000,
+        description:
+          'A segment is cut at the first key frame once it is this long (lal fragment_duration_ms).',
+      },
+      maxSegmentMs: {
+        type: 'integer',
+        minimum: 0,
+        maximum: 600000,
+        default: 0,
+        description:
+          'Without a key frame a segment is cut at the next video frame once it is this long; 0 = 3 x targetMs.',
+      },
+      listSize: {
+        type: 'integer',
+        minimum: 2,
+        maximum: 100,
+        default: 6,
+        description: 'Segments in the live playlist (lal fragment_num).',
+      },
+      maxSegmentBytes: {
+        type: 'integer',
+        minimum: 1048576,
+        default: 67108864,
+        description: 'A segment growing past this is cut at once (a bound on memory per stream).',
+      },
+      store: {
+        enum: ['memory', 'disk'],
+        default: 'memory',
+        description: 'Where segments live: memory (bounded to the live window) or files under dir.',
+      },
+      dir: {
+        type: 'string',
+        minLength: 1,
+        default: './hls',
+        description:
+          'Root directory for store disk: <dir>/<app>/<name>/ holds the segments, playlist.m3u8 and record.m3u8.',
+      },
+      cleanupMode: {
+        enum: [0, 1, 2],
+        default: 1,
+        description:
+          "Disk store (lal cleanup_mode): 0 never delete; 1 delete a stream's files keepAfterEndMs after it ends; 2 also delete segments as they leave the live window (after deleteThreshold more). The memory store always behaves as 2 and 1.",
+      },
+      deleteThreshold: {
+        type: 'integer',
+        minimum: 1,
+        maximum: 1000,
+        default: 6,
+        description:
+          'Cleanup mode 2: segments kept after leaving the live window, for players that read an older playlist.',
+      },
+      keepAfterEndMs: {
+        type: 'integer',
+        minimum: 0,
+        default: 36000,
+        description: 'After a stream ends its playlist (with EXT-X-ENDLIST) and segments stay this long.',
+      },
+      sessionTimeoutMs: {
+        type: 'integer',
+        minimum: 1000,
+        default: 30000,
+        description:
+          'An HLS player that has not fetched its playlist for this long has left (its session ends).',
+      },
+      firstPlaylistWaitMs: {
+        type: 'integer',
+        minimum: 0,
+        maximum: 120000,
+        default: 15000,
+        description:
+          'A playlist request before the first segment is complete waits up to this long, then gets 404.',
       },
     },
   },

@@ -4,7 +4,7 @@ import type { SessionKind, StreamMediaInfo } from '../../libs/cluster/types.ts';
 export interface SessionInfo {
   sessionId: string;
   kind: SessionKind;
-  /** rtmp | http-flv | ws-flv */
+  /** rtmp | rtmps | http-flv | https-flv | ws-flv | wss-flv | http-ts | https-ts | ws-ts | wss-ts | hls */
   protocol: string;
   key: string;
   remote: string;
@@ -22,10 +22,18 @@ export interface PublishRequest {
   query: Record<string, string>;
   sessionId: string;
   remote: string;
+  /** rtmp | rtmps */
+  protocol: string;
 }
 
 export type PublishDecision =
-  | { ok: true; /** Called once when this publish ends, however it ends. */ onEnd?: () => void }
+  | {
+      ok: true;
+      /** Called once when this publish ends, however it ends. */
+      onEnd?: () => void;
+      /** The owner's timeline id for HLS segment names (the ownership epoch). */
+      timeline?: string;
+    }
   | { ok: false; code: string; description: string };
 
 export interface PlayRequest {

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -7,9 +8,13 @@ import type { Counters } from '../../libs/metrics/counters.ts';
 import type { Sink, StreamHub } from '../../libs/stream/index.ts';
 import type { ConnectionLimiter } from './connection-limiter.ts';
 import type { NodeHooks } from './hooks.ts';
-import { HttpFlvSink } from './http-flv-sink.ts';
+import { containerFor } from './containers.ts';
+import { segmentOf, type HlsHttp } from './hls-http.ts';
+import { HttpStreamSink } from './http-stream-sink.ts';
 import { sessionId } from './session-id.ts';
-import { WsFlvSink } from './ws-flv-sink.ts';
+import type { TlsCredentials } from './tls-files.ts';
+import { TlsGuard } from './tls-guard.ts';
+import { WsStreamSink } from './ws-stream-sink.ts';
 import { listenOn } from '../../libs/http/listen.ts';
 import { answerClientError, CONNECTIONS_CHECKING_INTERVAL_MS, endRaw } from '../../libs/http/client-error.ts';
 
@@ -20,22 +25,39 @@ export interface HttpServerDeps {
   limiter: ConnectionLimiter;
   cors: boolean;
   hooks: NodeHooks;
+  /** HLS playlists and segments (null: HLS is off). */
+  hls: HlsHttp | null;
+  /** HTTPS and WSS: the same requests on TLS; the handshake must finish within `handshakeTimeoutMs`. */
+  tls?: { credentials: TlsCredentials; handshakeTimeoutMs: number };
 }
 
 /** A WebSocket viewer may only send control frames; anything bigger than this is hostile. */
 const WS_MAX_INBOUND_BYTES = 4096;
 
-/** HTTP-FLV and WebSocket-FLV on one port (`/app/name.flv`). */
+/**
+ * HTTP-FLV, HTTP-TS and their WebSocket forms on one port (`/app/name.flv`, `/app/name.ts`),
+ * and HLS when on. With `tls` the same server speaks HTTPS and WSS: one request and upgrade
+ * handler for both, so every media path served over HTTP is served over HTTPS. Sessions are
+ * labelled by scheme: http-flv and ws-ts here are https-flv and wss-ts there.
+ */
 export class HttpMediaServer {
   private readonly server: Server;
   private readonly wss: WebSocketServer;
   private readonly log: Logger;
   private readonly deps: HttpServerDeps;
   private readonly corsHeaders: Record<string, string>;
+  private readonly secure: boolean;
+  /** Connection labels of this listener's requests and upgrades: http and ws, or https and wss. */
+  private readonly httpProto: 'http' | 'https';
+  private readonly wsProto: 'ws' | 'wss';
+  private readonly tlsGuard: TlsGuard | null = null;
 
   constructor(deps: HttpServerDeps) {
     this.deps = deps;
-    this.log = deps.log.child({ component: 'http' });
+    this.secure = deps.tls !== undefined;
+    this.httpProto = this.secure ? 'https' : 'http';
+    this.wsProto = this.secure ? 'wss' : 'ws';
+    this.log = deps.log.child({ component: this.httpProto });
     this.corsHeaders = deps.cors
       ? {
           'Access-Control-Allow-Origin': '*',
@@ -44,10 +66,23 @@ export class HttpMediaServer {
           'Access-Control-Expose-Headers': 'Content-Length, Content-Type',
         }
       : {};
-    this.server = createServer(
-      { connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS },
-      (req, res) => this.onRequest(req, res),
-    );
+    const options = { connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS };
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => this.onRequest(req, res);
+    if (deps.tls) {
+      const https = createHttpsServer(
+        {
+          ...options,
+          cert: deps.tls.credentials.cert,
+          key: deps.tls.credentials.key,
+          handshakeTimeout: deps.tls.handshakeTimeoutMs,
+        },
+        onRequest,
+      );
+      this.tlsGuard = new TlsGuard(https, { proto: 'https', log: deps.log, counters: deps.counters });
+      this.server = https;
+    } else {
+      this.server = createServer(options, onRequest);
+    }
     // Slowloris guard: request headers must arrive promptly. Responses stream for hours, so no response timeout.
     this.server.headersTimeout = 10_000;
     this.server.requestTimeout = 15_000;
@@ -59,7 +94,7 @@ export class HttpMediaServer {
       const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
       const code = answerClientError(err, socket);
       if (code === null) return;
-      this.deps.counters.inc('protocol_errors', 1, { proto: 'http', code });
+      this.deps.counters.inc('protocol_errors', 1, { proto: this.httpProto, code });
       this.log.warn({ remote, code, err: err.message }, 'http request refused');
     });
     this.wss = new WebSocketServer({
@@ -76,7 +111,14 @@ export class HttpMediaServer {
   async close(): Promise<void> {
     for (const c of this.wss.clients) c.terminate();
     this.server.closeAllConnections();
+    // Connections still in their TLS handshake are not HTTP connections yet.
+    this.tlsGuard?.destroyAll();
     await new Promise<void>((r) => this.server.close(() => r()));
+  }
+
+  /** A container's session label on this listener: `http-flv` stays, or becomes `https-flv`. */
+  private label(plain: string): string {
+    return this.secure ? plain.replace(/^http-/, 'https-').replace(/^ws-/, 'wss-') : plain;
   }
 
   private baseHeaders(): Record<string, string> {
@@ -95,50 +137,83 @@ export class HttpMediaServer {
       return;
     }
     const mp = parseMediaPath(req.url ?? '/');
-    if (!mp || mp.ext !== 'flv') {
+    const hls = this.deps.hls;
+    if (mp && hls) {
+      const seg = segmentOf(mp);
+      if (seg) {
+        void hls.segment(req, res, seg, this.baseHeaders());
+        return;
+      }
+      if (mp.ext === 'm3u8') {
+        void hls.playlist(req, res, mp, this.baseHeaders(), remoteOf(req));
+        return;
+      }
+    }
+    // `<name>.hls/...` is where segments live: never a stream.
+    const container = mp && !segmentOf(mp) ? containerFor(mp.ext) : undefined;
+    if (!mp || !container) {
       this.deps.counters.inc('http_not_found');
       this.log.info({ remote: remoteOf(req), path: clip(req.url) }, 'http media path not found');
       res.writeHead(404, { ...this.baseHeaders(), 'Content-Type': 'text/plain' }).end('not found\n');
       return;
     }
-    const release = this.deps.limiter.tryAcquire('http');
+    const release = this.deps.limiter.tryAcquire(this.httpProto);
     if (!release) {
-      this.deps.counters.inc('connections_refused_limit', 1, { proto: 'http' });
-      this.log.warn({ remote: remoteOf(req) }, 'connection limit reached, refusing http connection');
+      this.deps.counters.inc('connections_refused_limit', 1, { proto: this.httpProto });
+      this.log.warn(
+        { remote: remoteOf(req) },
+        `connection limit reached, refusing ${this.httpProto} connection`,
+      );
       res.writeHead(503, { ...this.baseHeaders(), 'Retry-After': '5' }).end('server full\n');
       return;
     }
-    const id = sessionId('flv');
-    const sink = new HttpFlvSink(id, res, this.baseHeaders());
+    const id = sessionId(container.httpIdPrefix);
+    const sink = new HttpStreamSink(
+      id,
+      container,
+      res,
+      this.baseHeaders(),
+      this.label(container.httpProtocol),
+    );
     const refuse = (status: number, text: string): void => {
       res.writeHead(status, { ...this.baseHeaders(), 'Content-Type': 'text/plain' }).end(`${text}\n`);
     };
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
-    this.attach(mp, sink, 'http-flv', { remote, release, refuse }, (onGone) => res.on('close', onGone));
+    this.attach(mp, sink, sink.protocol, { remote, release, refuse }, (onGone) => res.on('close', onGone));
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const mp = parseMediaPath(req.url ?? '/');
-    if (!mp || mp.ext !== 'flv' || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+    const container = mp && !segmentOf(mp) ? containerFor(mp.ext) : undefined;
+    if (!mp || !container || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
       this.deps.counters.inc('http_not_found');
       this.log.info({ remote: remoteOf(req), path: clip(req.url) }, 'websocket media path not found');
       endRaw(socket, 'HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    const release = this.deps.limiter.tryAcquire('ws');
+    const release = this.deps.limiter.tryAcquire(this.wsProto);
     if (!release) {
-      this.deps.counters.inc('connections_refused_limit', 1, { proto: 'ws' });
-      this.log.warn({ remote: remoteOf(req) }, 'connection limit reached, refusing websocket connection');
+      this.deps.counters.inc('connections_refused_limit', 1, { proto: this.wsProto });
+      this.log.warn(
+        { remote: remoteOf(req) },
+        `connection limit reached, refusing ${this.wsProto} connection`,
+      );
       endRaw(socket, 'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    const id = sessionId('wsflv');
+    const id = sessionId(container.wsIdPrefix);
     socket.on('error', () => {});
     let onGone: (() => void) | null = null;
-    const sink = new WsFlvSink(id, { wss: this.wss, req, socket, head }, (ws: WebSocket) => {
-      ws.on('error', () => {});
-      ws.on('close', () => onGone?.());
-    });
+    const sink = new WsStreamSink(
+      id,
+      container,
+      { wss: this.wss, req, socket, head },
+      (ws: WebSocket) => {
+        ws.on('error', () => {});
+        ws.on('close', () => onGone?.());
+      },
+      this.label(container.wsProtocol),
+    );
     // Before the upgrade completes, the raw socket closing is how we learn the viewer left.
     const refuse = (status: number, text: string): void => {
       endRaw(
@@ -147,7 +222,7 @@ export class HttpMediaServer {
       );
     };
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
-    this.attach(mp, sink, 'ws-flv', { remote, release, refuse }, (cb) => {
+    this.attach(mp, sink, sink.protocol, { remote, release, refuse }, (cb) => {
       onGone = cb;
       socket.on('close', cb);
     });

@@ -8,13 +8,20 @@ import { EventLoopDelay } from '../../libs/metrics/event-loop-delay.ts';
 import { HeapAfterGc } from '../../libs/metrics/heap-after-gc.ts';
 import { PROCESS_GAUGE_HELP } from '../../libs/metrics/process-gauge-help.ts';
 import { processGauges } from '../../libs/metrics/process-gauges.ts';
-import { StreamHub, type StreamOptions } from '../../libs/stream/index.ts';
+import { StreamHub, type Stream, type StreamOptions } from '../../libs/stream/index.ts';
+import { DiskSegmentStore } from '../../libs/hls/store-disk.ts';
+import { MemorySegmentStore } from '../../libs/hls/store-memory.ts';
+import { TsMuxer } from '../../libs/mpegts/muxer.ts';
+import { HlsHttp } from './hls-http.ts';
+import { HlsOutputs } from './hls-outputs.ts';
+import { HlsSessions } from './hls-sessions.ts';
 import { ApiServer, type NodeHealth } from './api-server.ts';
 import { registerNodeMetrics, type PerStreamMetricsConfig } from './node-metrics.ts';
 import { ConnectionLimiter } from './connection-limiter.ts';
 import { HttpMediaServer } from './http-server.ts';
 import { RtmpServer } from './rtmp-server.ts';
 import type { NodeHooks } from './hooks.ts';
+import { readTlsListeners, type TlsListenerConfig } from './tls-files.ts';
 import type { NodeLoad } from '../../libs/cluster/types.ts';
 
 /** The media-serving part every node role shares (standalone, origin, edge). */
@@ -29,7 +36,11 @@ export interface MediaNodeConfig {
     nodeInputBufferBytes: number;
     complexHandshake: boolean;
   };
+  /** RTMP on TLS; absent in configs made before it existed (then off). */
+  rtmps?: TlsListenerConfig;
   http: { enabled: boolean; listen: string; cors: boolean };
+  /** What the HTTP listener serves, on TLS (HTTPS, WSS); absent = off. */
+  https?: TlsListenerConfig;
   api: { enabled: boolean; listen: string };
   limits: {
     maxConnections: number;
@@ -42,11 +53,29 @@ export interface MediaNodeConfig {
   viewer: { maxBufferedBytes: number; stallTimeoutMs: number; writeCoalesceMs: number };
   metrics: { perStream: PerStreamMetricsConfig };
   drain: { timeoutMs: number };
+  hls: HlsConfig;
+}
+
+export interface HlsConfig {
+  enabled: boolean;
+  targetMs: number;
+  maxSegmentMs: number;
+  listSize: number;
+  maxSegmentBytes: number;
+  store: 'memory' | 'disk';
+  dir: string;
+  cleanupMode: 0 | 1 | 2;
+  deleteThreshold: number;
+  keepAfterEndMs: number;
+  sessionTimeoutMs: number;
+  firstPlaylistWaitMs: number;
 }
 
 export interface ListeningAddresses {
   rtmp?: string;
+  rtmps?: string;
   http?: string;
+  https?: string;
   api?: string;
 }
 
@@ -70,6 +99,8 @@ export class MediaNode {
   private readonly cfg: MediaNodeConfig;
   private readonly rtmp: RtmpServer | null;
   private readonly http: HttpMediaServer | null;
+  private readonly https: HttpMediaServer | null;
+  private readonly tls: ReturnType<typeof readTlsListeners<'rtmps' | 'https'>>;
   private readonly api: ApiServer | null;
   private listening = false;
   private draining = false;
@@ -78,18 +109,24 @@ export class MediaNode {
   private readonly sessionsByKind = { publisher: 0, player: 0, relay: 0 };
   private readonly loopDelay = new EventLoopDelay();
   private readonly heapAfterGc = new HeapAfterGc();
+  /** Run for every new hub stream (taps: HLS, recording). */
+  private readonly streamSetups: ((s: Stream) => void)[] = [];
+  private hlsOutputs: HlsOutputs | null = null;
+  private hlsSessions: HlsSessions | null = null;
   private readonly rateBase = { at: Date.now(), bytesIn: 0, bytesOut: 0, cpu: process.cpuUsage() };
 
   /** `hooks` shape the node for its role; session counts for load reports are kept here. */
   constructor(cfg: MediaNodeConfig, log: Logger, roleHooks: NodeHooks = {}) {
     this.cfg = cfg;
     this.log = log;
+    // Before anything else: an enabled TLS listener without usable files is a config error.
+    this.tls = readTlsListeners({ rtmps: cfg.rtmps, https: cfg.https });
     const hooks: NodeHooks = {
       ...roleHooks,
       // Draining: existing sessions go on, new ones are refused (RTMP status, HTTP 503).
       authorizePublish: (req, kick) => {
         if (this.draining) {
-          this.counters.inc('sessions_refused_draining', 1, { proto: 'rtmp' });
+          this.counters.inc('sessions_refused_draining', 1, { proto: req.protocol });
           return Promise.resolve({
             ok: false,
             code: 'draining',
@@ -125,38 +162,54 @@ export class MediaNode {
       maxBufferedBytes: cfg.viewer.maxBufferedBytes,
       stallTimeoutMs: cfg.viewer.stallTimeoutMs,
       writeCoalesceMs: cfg.viewer.writeCoalesceMs,
+      // As a stream's owner this node decides its HLS cuts (edges follow the origin's marks).
+      segmentTargetMs: cfg.hls.enabled ? cfg.hls.targetMs : 0,
+      segmentMaxMs: cfg.hls.maxSegmentMs || 3 * cfg.hls.targetMs,
     };
     this.hub = new StreamHub(streamOpts, { log: log.child({ component: 'hub' }), counters: this.counters });
+    this.hub.onStreamCreated = (s) => {
+      for (const setup of this.streamSetups) setup(s);
+    };
     const limiter = new ConnectionLimiter(cfg.limits.maxConnections);
+    // One HLS handler behind both HTTP listeners (playlists and segments over HTTP and HTTPS).
+    const hlsHttp =
+      cfg.hls.enabled && (cfg.http.enabled || this.tls.https) ? this.makeHls(cfg, log, hooks, limiter) : null;
     this.input = new InputBudget(cfg.rtmp.nodeInputBufferBytes);
-    this.rtmp = cfg.rtmp.enabled
-      ? new RtmpServer({
-          hub: this.hub,
-          log,
-          counters: this.counters,
-          limiter,
-          hooks,
-          publishAuthTimeoutMs: cfg.limits.publishAuthTimeoutMs,
-          options: {
-            outChunkSize: cfg.rtmp.outChunkSize,
-            limits: { maxChunkSize: cfg.rtmp.maxInChunkSize, maxMessageSize: cfg.rtmp.maxMessageBytes },
-            complexHandshake: cfg.rtmp.complexHandshake,
-            handshakeTimeoutMs: cfg.limits.handshakeTimeoutMs,
-            idleTimeoutMs: cfg.limits.idleTimeoutMs,
-            publishIdleTimeoutMs: cfg.limits.publishIdleTimeoutMs,
-            windowAckSize: WINDOW_ACK_SIZE,
-            inputBudget: this.input,
-          },
-        })
-      : null;
-    this.http = cfg.http.enabled
+    this.rtmp =
+      cfg.rtmp.enabled || this.tls.rtmps
+        ? new RtmpServer({
+            hub: this.hub,
+            log,
+            counters: this.counters,
+            limiter,
+            hooks,
+            publishAuthTimeoutMs: cfg.limits.publishAuthTimeoutMs,
+            options: {
+              outChunkSize: cfg.rtmp.outChunkSize,
+              limits: { maxChunkSize: cfg.rtmp.maxInChunkSize, maxMessageSize: cfg.rtmp.maxMessageBytes },
+              complexHandshake: cfg.rtmp.complexHandshake,
+              handshakeTimeoutMs: cfg.limits.handshakeTimeoutMs,
+              idleTimeoutMs: cfg.limits.idleTimeoutMs,
+              publishIdleTimeoutMs: cfg.limits.publishIdleTimeoutMs,
+              windowAckSize: WINDOW_ACK_SIZE,
+              inputBudget: this.input,
+            },
+          })
+        : null;
+    const httpDeps = {
+      hub: this.hub,
+      log,
+      counters: this.counters,
+      limiter,
+      cors: cfg.http.cors,
+      hooks,
+      hls: hlsHttp,
+    };
+    this.http = cfg.http.enabled ? new HttpMediaServer(httpDeps) : null;
+    this.https = this.tls.https
       ? new HttpMediaServer({
-          hub: this.hub,
-          log,
-          counters: this.counters,
-          limiter,
-          cors: cfg.http.cors,
-          hooks,
+          ...httpDeps,
+          tls: { credentials: this.tls.https, handshakeTimeoutMs: cfg.limits.handshakeTimeoutMs },
         })
       : null;
     this.api = cfg.api.enabled
@@ -174,6 +227,7 @@ export class MediaNode {
         })
       : null;
     registerNodeMetrics(this.metrics, {
+      tls: { rtmps: this.tls.rtmps !== undefined, https: this.tls.https !== undefined },
       hub: this.hub,
       limiter,
       input: this.input,
@@ -269,8 +323,17 @@ export class MediaNode {
     };
     // API first so health checks answer "starting" while media listeners come up.
     await bind('api', this.api, this.cfg.api.listen);
-    await bind('rtmp', this.rtmp, this.cfg.rtmp.listen);
+    // One RtmpServer serves both RTMP listeners (one set of sessions); either may be off.
+    const { rtmp } = this;
+    const rtmps = this.tls.rtmps;
+    await bind('rtmp', this.cfg.rtmp.enabled ? rtmp : null, this.cfg.rtmp.listen);
+    await bind(
+      'rtmps',
+      rtmp && rtmps ? { listen: (h, p) => rtmp.listenTls(h, p, rtmps) } : null,
+      this.cfg.rtmps?.listen ?? '',
+    );
     await bind('http', this.http, this.cfg.http.listen);
+    await bind('https', this.https, this.cfg.https?.listen ?? '');
     this.listening = true;
     this.log.info({ listen: out }, 'sluice node listening');
     return out;
@@ -302,15 +365,61 @@ export class MediaNode {
     return this.cfg.drain?.timeoutMs ?? 0;
   }
 
+  private makeHls(cfg: MediaNodeConfig, log: Logger, hooks: NodeHooks, limiter: ConnectionLimiter): HlsHttp {
+    const hlsLog = log.child({ component: 'hls' });
+    const store =
+      cfg.hls.store === 'disk'
+        ? new DiskSegmentStore({
+            root: cfg.hls.dir,
+            log: hlsLog,
+            onError: (_key, e) => this.counters.inc('hls_store_errors', 1, { op: e.op, code: e.code }),
+          })
+        : new MemorySegmentStore();
+    const outputs = new HlsOutputs({
+      cfg: cfg.hls,
+      log: hlsLog,
+      counters: this.counters,
+      store,
+      newMuxer: () => new TsMuxer(),
+      endAfterMs: cfg.stream.waitPublisherMs,
+    });
+    this.hlsOutputs = outputs;
+    this.streamSetups.push((s) => outputs.attach(s));
+    const sessions = new HlsSessions({
+      hub: this.hub,
+      hooks,
+      counters: this.counters,
+      limiter,
+      log: hlsLog,
+      timeoutMs: cfg.hls.sessionTimeoutMs,
+    });
+    this.hlsSessions = sessions;
+    return new HlsHttp({
+      outputs,
+      sessions,
+      hooks,
+      counters: this.counters,
+      log: hlsLog,
+      firstPlaylistWaitMs: cfg.hls.firstPlaylistWaitMs,
+      segmentMaxAgeS: Math.max(
+        60,
+        Math.ceil((cfg.hls.keepAfterEndMs + cfg.hls.targetMs * cfg.hls.listSize) / 1000),
+      ),
+    });
+  }
+
   /** Not ready, stop accepting, end viewers and publishers, close. */
   async stop(): Promise<void> {
     this.draining = true;
     // Viewers first, so each gets a proper ending (503, UnpublishNotify), and a moment to flush it.
+    this.hlsSessions?.closeAll('shutdown');
     this.hub.close();
+    this.hlsOutputs?.close();
     await new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS));
     const closing: Promise<void>[] = [];
     if (this.rtmp) closing.push(this.rtmp.close());
     if (this.http) closing.push(this.http.close());
+    if (this.https) closing.push(this.https.close());
     this.rtmp?.destroyAll();
     await Promise.all(closing);
     await this.api?.close();

@@ -16,11 +16,13 @@ export interface NodeMetricSources {
   sessions: () => { publisher: number; player: number; relay: number };
   state: () => { ready: boolean; draining: boolean };
   perStream: PerStreamMetricsConfig;
+  /** TLS listeners that are on: their protocols get series (0) too. */
+  tls?: { rtmps: boolean; https: boolean };
 }
 
 /** Every protocol a viewer can use, so each has a series (0) before its first viewer. */
-const VIEWER_PROTOCOLS = ['rtmp', 'http-flv', 'ws-flv'] as const;
-const CONNECTION_PROTOCOLS = ['rtmp', 'http', 'ws'] as const;
+const VIEWER_PROTOCOLS = ['rtmp', 'http-flv', 'ws-flv', 'http-ts', 'ws-ts', 'hls'] as const;
+const CONNECTION_PROTOCOLS = ['rtmp', 'http', 'ws', 'hls'] as const;
 
 /**
  * The media node's gauges and byte counters, all read at scrape time from the hub, the
@@ -28,6 +30,16 @@ const CONNECTION_PROTOCOLS = ['rtmp', 'http', 'ws'] as const;
  */
 export function registerNodeMetrics(m: Metrics, s: NodeMetricSources): void {
   const { hub } = s;
+  const viewerProtocols: string[] = [...VIEWER_PROTOCOLS];
+  const connectionProtocols: string[] = [...CONNECTION_PROTOCOLS];
+  if (s.tls?.rtmps) {
+    viewerProtocols.push('rtmps');
+    connectionProtocols.push('rtmps');
+  }
+  if (s.tls?.https) {
+    viewerProtocols.push('https-flv', 'wss-flv');
+    connectionProtocols.push('https', 'wss');
+  }
   m.gauge('sluice_streams', 'Streams on this node (with a publisher or waiting viewers).', (set) =>
     set(hub.size),
   );
@@ -40,7 +52,7 @@ export function registerNodeMetrics(m: Metrics, s: NodeMetricSources): void {
     'sluice_viewers',
     'Viewers by protocol (relay = edges pulling from this origin).',
     (set) => {
-      const by = new Map<string, number>(VIEWER_PROTOCOLS.map((p) => [p, 0]));
+      const by = new Map<string, number>(viewerProtocols.map((p) => [p, 0]));
       for (const st of hub.all())
         for (const sub of st.subscribers) {
           const p = sub.sink.protocol ?? sub.sink.format.name;
@@ -54,7 +66,7 @@ export function registerNodeMetrics(m: Metrics, s: NodeMetricSources): void {
     'sluice_connections',
     'Open media connections by protocol (what limits.maxConnections counts).',
     (set) => {
-      const by = new Map<string, number>(CONNECTION_PROTOCOLS.map((p) => [p, 0]));
+      const by = new Map<string, number>(connectionProtocols.map((p) => [p, 0]));
       for (const [p, n] of s.limiter.byProtocol) by.set(p, n);
       for (const [protocol, n] of by) set(n, { protocol });
     },
@@ -82,7 +94,7 @@ export function registerNodeMetrics(m: Metrics, s: NodeMetricSources): void {
         seen.add(protocol);
         set(t.bytes, { protocol });
       }
-      for (const protocol of VIEWER_PROTOCOLS) if (!seen.has(protocol)) set(0, { protocol });
+      for (const protocol of viewerProtocols) if (!seen.has(protocol)) set(0, { protocol });
     },
     ['protocol'],
   );

@@ -41,9 +41,11 @@ function portOf(address: string | undefined): number | undefined {
 }
 
 /** What viewers can play from a node with these listeners (the scheduler offers nothing else). */
-export function servedProtocols(listening: ListeningAddresses): PlayProtocol[] {
+export function servedProtocols(listening: ListeningAddresses, opts: { hls: boolean }): PlayProtocol[] {
   const out: PlayProtocol[] = [];
   if (listening.rtmp) out.push(PlayProtocol.Rtmp);
-  if (listening.http) out.push(PlayProtocol.Flv, PlayProtocol.WsFlv);
+  // `ts` covers HTTP-TS and WebSocket-TS (one address, one path).
+  if (listening.http) out.push(PlayProtocol.Flv, PlayProtocol.WsFlv, PlayProtocol.Ts);
+  if (listening.http && opts.hls) out.push(PlayProtocol.Hls);
   return out;
 }

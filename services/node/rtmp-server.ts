@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { StreamMediaInfo } from '../../libs/cluster/types.ts';
 import { isProtocolError } from '../../libs/errors/protocol-error.ts';
@@ -19,6 +20,11 @@ import type { NodeHooks, SessionInfo } from './hooks.ts';
 import { mediaInfoFromSequenceHeader } from './media-info.ts';
 import { RtmpPlaySink } from './rtmp-sink.ts';
 import { sessionId } from './session-id.ts';
+import type { TlsCredentials } from './tls-files.ts';
+import { TlsGuard } from './tls-guard.ts';
+
+/** The listener a session came in on: its protocol label in metrics, logs and session events. */
+export type RtmpProto = 'rtmp' | 'rtmps';
 
 interface PublishState {
   stream: Stream;
@@ -31,8 +37,8 @@ interface PublishState {
 
 interface SessionState {
   log: Logger;
+  proto: RtmpProto;
   startedAt: number;
-  release: () => void;
   publish: PublishState | undefined;
   play: { stream: Stream; sub: Subscriber; req: StreamRequest } | undefined;
   /** The cluster view of this session, once it publishes or plays. */
@@ -52,9 +58,14 @@ export interface RtmpServerDeps {
   publishAuthTimeoutMs: number;
 }
 
-/** The RTMP listener: publishers feed the hub, players become hub sinks. */
+/**
+ * The RTMP listeners, plain and TLS (RTMPS): publishers feed the hub, players become hub sinks.
+ * Both kinds of connection are one set of sessions, so a key has one publisher whichever
+ * listener it came in on, and kicks, drains and limits cover both.
+ */
 export class RtmpServer implements ServerConnectionHandler {
-  private readonly server: Server;
+  private readonly servers: Server[] = [];
+  private tlsGuard: TlsGuard | null = null;
   private readonly sessions = new Map<RtmpServerConnection, SessionState>();
   /** Keys whose publish is being authorized (cluster claim in flight). */
   private readonly pendingPublish = new Set<string>();
@@ -64,12 +75,46 @@ export class RtmpServer implements ServerConnectionHandler {
   constructor(deps: RtmpServerDeps) {
     this.deps = deps;
     this.log = deps.log.child({ component: 'rtmp' });
-    this.server = createServer((s) => this.onConnection(s));
-    this.server.on('error', (e) => this.log.error({ err: e }, 'rtmp listener error'));
   }
 
+  /** Starts the plain RTMP listener. */
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
-    return listenOn(this.server, host, port);
+    const server = createServer((raw) => {
+      if (this.admit(raw, 'rtmp')) this.onConnection(raw, 'rtmp');
+    });
+    return this.bind(server, 'rtmp', host, port);
+  }
+
+  /**
+   * Starts the RTMPS listener: TLS, then the same RTMP sessions. A connection takes its slot of
+   * limits.maxConnections at accept, like plain RTMP; the TLS handshake must finish within the
+   * handshake timeout, and the RTMP handshake then gets the same time again.
+   */
+  listenTls(host: string, port: number, creds: TlsCredentials): Promise<{ host: string; port: number }> {
+    const server = createTlsServer({
+      cert: creds.cert,
+      key: creds.key,
+      handshakeTimeout: this.deps.options.handshakeTimeoutMs,
+    });
+    this.tlsGuard = new TlsGuard(server, {
+      proto: 'rtmps',
+      log: this.deps.log,
+      counters: this.deps.counters,
+    });
+    server.on('connection', (raw: Socket) => this.admit(raw, 'rtmps'));
+    server.on('secureConnection', (socket: TLSSocket) => this.onConnection(socket, 'rtmps'));
+    return this.bind(server, 'rtmps', host, port);
+  }
+
+  private bind(
+    server: Server,
+    proto: RtmpProto,
+    host: string,
+    port: number,
+  ): Promise<{ host: string; port: number }> {
+    server.on('error', (e) => this.log.error({ err: e, proto }, 'rtmp listener error'));
+    this.servers.push(server);
+    return listenOn(server, host, port);
   }
 
   get connectionCount(): number {
@@ -77,12 +122,13 @@ export class RtmpServer implements ServerConnectionHandler {
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((r) => this.server.close(() => r()));
+    await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
   }
 
-  /** Ends every session. */
+  /** Ends every session, and RTMPS connections still in their TLS handshake. */
   destroyAll(): void {
     for (const conn of this.sessions.keys()) conn.socket.destroy();
+    this.tlsGuard?.destroyAll();
   }
 
   /** Ends one session by id (control "kick"); false when there is none. */
@@ -110,21 +156,39 @@ export class RtmpServer implements ServerConnectionHandler {
     return n;
   }
 
-  private onConnection(socket: Socket): void {
-    const release = this.deps.limiter.tryAcquire('rtmp');
+  /**
+   * A TCP connection accepted: it holds a slot of limits.maxConnections until it closes, or is
+   * closed at once when the node is full.
+   */
+  private admit(raw: Socket, proto: RtmpProto): boolean {
+    const release = this.deps.limiter.tryAcquire(proto);
     if (!release) {
-      this.deps.counters.inc('connections_refused_limit', 1, { proto: 'rtmp' });
-      this.log.warn({ remote: socket.remoteAddress }, 'connection limit reached, refusing rtmp connection');
-      socket.destroy();
-      return;
+      this.deps.counters.inc('connections_refused_limit', 1, { proto });
+      this.log.warn(
+        { remote: raw.remoteAddress, proto },
+        'connection limit reached, refusing rtmp connection',
+      );
+      raw.destroy();
+      return false;
     }
-    this.deps.counters.inc('connections_accepted', 1, { proto: 'rtmp' });
-    const conn = new RtmpServerConnection(sessionId('rtmp'), socket, this.deps.options, this);
-    const log = this.log.child({ session: conn.id, remote: conn.remote });
+    raw.once('close', release);
+    raw.setNoDelay(true);
+    this.deps.counters.inc('connections_accepted', 1, { proto });
+    return true;
+  }
+
+  /** A connection ready for RTMP: plain at accept, RTMPS once its TLS handshake is done. */
+  private onConnection(socket: Socket, proto: RtmpProto): void {
+    const conn = new RtmpServerConnection(sessionId(proto), socket, this.deps.options, this);
+    const log = this.log.child({
+      session: conn.id,
+      remote: conn.remote,
+      ...(proto === 'rtmps' ? { proto } : {}),
+    });
     this.sessions.set(conn, {
       log,
+      proto,
       startedAt: Date.now(),
-      release,
       publish: undefined,
       play: undefined,
       info: undefined,
@@ -143,7 +207,7 @@ export class RtmpServer implements ServerConnectionHandler {
     }
     const hooks = this.deps.hooks;
     if (!hooks.authorizePublish) {
-      this.startPublish(conn, st, req, undefined);
+      this.startPublish(conn, st, req, undefined, undefined);
       return;
     }
     this.pendingPublish.add(req.key);
@@ -170,7 +234,10 @@ export class RtmpServer implements ServerConnectionHandler {
     }, this.deps.publishAuthTimeoutMs);
     timer.unref();
     hooks
-      .authorizePublish({ key: req.key, query: req.query, sessionId: conn.id, remote: conn.remote }, kick)
+      .authorizePublish(
+        { key: req.key, query: req.query, sessionId: conn.id, remote: conn.remote, protocol: st.proto },
+        kick,
+      )
       .then(
         (decision) => {
           if (settled) {
@@ -194,7 +261,7 @@ export class RtmpServer implements ServerConnectionHandler {
             decision.onEnd?.(); // the publisher left (or moved on) while we were deciding
             return;
           }
-          this.startPublish(conn, st, req, decision.onEnd);
+          this.startPublish(conn, st, req, decision.onEnd, decision.timeline);
         },
         (err: unknown) => {
           if (settled) return;
@@ -213,16 +280,23 @@ export class RtmpServer implements ServerConnectionHandler {
     st: SessionState,
     req: StreamRequest,
     onEnd: (() => void) | undefined,
+    timeline: string | undefined,
   ): void {
     const stream = this.deps.hub.getOrCreate(req.key);
-    const handle = stream.attachPublisher(conn.id);
+    const handle = stream.attachPublisher(conn.id, timeline === undefined ? {} : { timeline });
     if (!handle) {
       onEnd?.();
       this.refuseInUse(conn, st, req, stream.publisherHandle?.id);
       return;
     }
     st.publish = { stream, handle, req, badFrames: 0, media: {}, onEnd };
-    st.info = { sessionId: conn.id, kind: 'publisher', protocol: 'rtmp', key: req.key, remote: conn.remote };
+    st.info = {
+      sessionId: conn.id,
+      kind: 'publisher',
+      protocol: st.proto,
+      key: req.key,
+      remote: conn.remote,
+    };
     this.deps.counters.inc('publish_started');
     st.log.info({ stream: req.key, tcUrl: req.tcUrl }, 'publish started');
     conn.acceptPublish(req);
@@ -277,26 +351,26 @@ export class RtmpServer implements ServerConnectionHandler {
       connectProps: conn.connectProps,
       sessionId: conn.id,
       remote: conn.remote,
-      protocol: 'rtmp',
+      protocol: st.proto,
     }) ?? { ok: true, kind: 'player' as const };
     if (!decision.ok) {
-      this.deps.counters.inc('play_refused', 1, { proto: 'rtmp' });
+      this.deps.counters.inc('play_refused', 1, { proto: st.proto });
       st.log.warn({ stream: req.key, why: decision.description }, 'play refused');
       conn.rejectPlay(req.streamId, decision.description);
       return;
     }
     const stream = this.deps.hub.getOrCreate(req.key);
-    const sub = stream.addSubscriber(new RtmpPlaySink(conn, req, decision.kind !== 'relay'));
+    const sub = stream.addSubscriber(new RtmpPlaySink(conn, req, decision.kind !== 'relay', st.proto));
     st.play = { stream, sub, req };
     st.info = {
       sessionId: conn.id,
       kind: decision.kind,
-      protocol: 'rtmp',
+      protocol: st.proto,
       key: req.key,
       remote: conn.remote,
     };
     this.deps.counters.inc(decision.kind === 'relay' ? 'relay_pulls_started' : 'play_started', 1, {
-      proto: 'rtmp',
+      proto: st.proto,
     });
     st.log.info({ stream: req.key, kind: decision.kind, waiting: !stream.hasPublisher }, 'play started');
     this.deps.hooks.sessionStarted?.(st.info);
@@ -344,10 +418,9 @@ export class RtmpServer implements ServerConnectionHandler {
     const st = this.sessions.get(conn);
     if (!st) return;
     this.sessions.delete(conn);
-    st.release();
     const fields = { durationMs: Date.now() - st.startedAt, bytesIn: conn.bytesIn, state: conn.state };
     if (error && isProtocolError(error)) {
-      this.deps.counters.inc('protocol_errors', 1, { proto: 'rtmp', code: error.code });
+      this.deps.counters.inc('protocol_errors', 1, { proto: st.proto, code: error.code });
       st.log.warn(
         { ...fields, code: error.code, err: error.message },
         'rtmp session closed on protocol error',

@@ -1,26 +1,35 @@
 import { ProtocolError } from '../../libs/errors/protocol-error.ts';
 import type { RtmpServerConnection, StreamRequest } from '../../libs/rtmp/server-connection.ts';
 import { EndReason, type OutputFormat, type Sink, type StreamStartInfo } from '../../libs/stream/index.ts';
-import { rtmpFormat } from './formats.ts';
+import { rtmpFormat, rtmpRelayFormat } from './formats.ts';
 
 /** An RTMP player as a stream sink: shared chunk bytes straight to its socket. */
 export class RtmpPlaySink implements Sink {
   readonly id: string;
   readonly format: OutputFormat;
   readonly coalesce: boolean;
-  readonly protocol: 'rtmp' | 'relay';
+  /** The viewer's protocol label: its listener (rtmp, rtmps), or relay for an edge's pull. */
+  readonly protocol: 'rtmp' | 'rtmps' | 'relay';
   private readonly conn: RtmpServerConnection;
   private readonly req: StreamRequest;
   private started = false;
 
   /** `coalesce` false for relay pulls: an edge's viewers should not pay the window twice. */
-  constructor(conn: RtmpServerConnection, req: StreamRequest, coalesce = true) {
+  constructor(
+    conn: RtmpServerConnection,
+    req: StreamRequest,
+    coalesce = true,
+    proto: 'rtmp' | 'rtmps' = 'rtmp',
+  ) {
     this.coalesce = coalesce;
-    this.protocol = coalesce ? 'rtmp' : 'relay';
+    this.protocol = coalesce ? proto : 'relay';
     this.id = conn.id;
     this.conn = conn;
     this.req = req;
-    this.format = rtmpFormat(req.streamId, conn.chunkSize);
+    // Relays get the owner's HLS segment marks with the frames.
+    this.format = coalesce
+      ? rtmpFormat(req.streamId, conn.chunkSize)
+      : rtmpRelayFormat(req.streamId, conn.chunkSize);
   }
 
   get bufferedBytes(): number {

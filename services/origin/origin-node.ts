@@ -72,7 +72,7 @@ export async function startOriginNode(
     bus,
     log: o.log.child({ component: 'cluster' }),
     ...addrs,
-    protocols: servedProtocols(listening),
+    protocols: servedProtocols(listening, { hls: o.cfg.hls.enabled }),
     heartbeatMs: o.heartbeatMs,
     nodeTtlMs: o.nodeTtlMs,
     streams: () => streamPresence(node.hub, false),

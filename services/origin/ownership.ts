@@ -175,7 +175,8 @@ export class Ownership {
     const claim = this.add(req, kick, r.epoch, sentAt);
     this.o.log.info({ stream: key, epoch: claim.epoch }, 'stream claimed');
     this.announce(claim);
-    return { ok: true, onEnd: () => void this.end(claim, 'unpublished') };
+    // Segment names carry the epoch: every edge names this owner's HLS segments alike.
+    return { ok: true, timeline: `e${claim.epoch}`, onEnd: () => void this.end(claim, 'unpublished') };
   }
 
   setMediaInfo(key: string, media: StreamMediaInfo): void {

@@ -6,7 +6,7 @@ export { PlayProtocol };
  * Play and publish URLs in lal's forms (DESIGN.md "Defaults"): `rtmp://h/app/name`,
  * `http://h:8080/app/name.flv` (`.ts`, `.m3u8`, `ws://` for WebSocket), `rtsp://h:5544/app/name`.
  *
- * Edges serve rtmp, flv and ws-flv today; ts, hls and rtsp URLs are still answered in the
+ * Edges serve rtmp, flv, ws-flv, ts (HTTP and WebSocket) and hls; rtsp URLs are answered in the
  * shape they will have, so clients can be written against them now.
  */
 

@@ -159,7 +159,7 @@ export function withOwnership(node: FakeNode): SimOrigin {
 
 /** Publishes `key` on the origin the way an RTMP publish does: claim, announce, presence. */
 export async function publishOn(o: SimOrigin, key: string, n: number): Promise<number> {
-  const d = await o.ownership.authorize({ key, query: {}, sessionId: `sim-${n}`, remote: 'sim' }, () => {});
+  const d = await o.ownership.authorize({ key, query: {}, sessionId: `sim-${n}`, remote: 'sim', protocol: 'rtmp' }, () => {});
   if (!d.ok) throw new Error(`publish of ${key} refused: ${d.description}`);
   o.node.setStream(key, { viewers: 0, relaying: false, publishing: true });
   return o.ownership.epochOf(key);

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { request, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import WebSocket from 'ws';
 import { FlvReader, parseVideoTag, TagType, type FlvTag } from '../../../libs/flv/index.ts';
 
@@ -73,9 +74,10 @@ export class FlvCollector {
   }
 }
 
-export function httpFlv(url: string, opts: { pauseAfterHeaders?: boolean } = {}): FlvCollector {
+/** `ca`: the CA that verifies an https:// server (name included). */
+export function httpFlv(url: string, opts: { pauseAfterHeaders?: boolean; ca?: Buffer } = {}): FlvCollector {
   const c = new FlvCollector();
-  const req = request(url, (res) => {
+  const onResponse = (res: IncomingMessage): void => {
     c.localPort = res.socket.localPort;
     c.status = res.statusCode ?? 0;
     c.headers = res.headers;
@@ -88,7 +90,10 @@ export function httpFlv(url: string, opts: { pauseAfterHeaders?: boolean } = {})
     }
     res.on('end', () => c.markClosed());
     res.on('error', (e) => c.markClosed(e));
-  });
+  };
+  const req = url.startsWith('https:')
+    ? httpsRequest(url, opts.ca ? { ca: opts.ca } : {}, onResponse)
+    : request(url, onResponse);
   req.on('error', (e) => c.markClosed(e));
   req.on('close', () => c.markClosed());
   req.end();
@@ -121,9 +126,10 @@ export function ffmpegPlayer(url: string): FlvCollector {
   return c;
 }
 
-export function wsFlv(url: string): FlvCollector {
+/** `ca`: the CA that verifies a wss:// server (name included). */
+export function wsFlv(url: string, opts: { ca?: Buffer } = {}): FlvCollector {
   const c = new FlvCollector();
-  const ws = new WebSocket(url);
+  const ws = new WebSocket(url, opts.ca ? { ca: opts.ca } : {});
   ws.binaryType = 'nodebuffer';
   ws.on('upgrade', (res) => {
     c.localPort = res.socket.localPort;

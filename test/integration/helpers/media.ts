@@ -103,8 +103,18 @@ function child(args: string[]): Child {
   };
 }
 
-/** `ffmpeg -re -i file -c copy -f flv url`: a real-time RTMP publisher. */
-export function publish(file: string, url: string, opts: { loop?: boolean } = {}): Child {
+/**
+ * ffmpeg's TLS options (rtmps://, https://): verify the server against `caFile`, the name too.
+ * The rtmp protocol passes them on to the TLS connection under it.
+ */
+export const tlsVerifyArgs = (caFile: string): string[] => ['-tls_verify', '1', '-ca_file', caFile];
+
+/** `ffmpeg -re -i file -c copy -f flv url`: a real-time RTMP (or RTMPS) publisher. */
+export function publish(
+  file: string,
+  url: string,
+  opts: { loop?: boolean; outputArgs?: string[] } = {},
+): Child {
   return child([
     '-hide_banner',
     '-loglevel',
@@ -115,6 +125,7 @@ export function publish(file: string, url: string, opts: { loop?: boolean } = {}
     file,
     '-c',
     'copy',
+    ...(opts.outputArgs ?? []),
     '-f',
     'flv',
     url,
@@ -161,7 +172,7 @@ export interface ProbePacket {
 export async function probe(
   target: string,
   /** `readSeconds`: stop after this much of the input (a live stream never ends by itself). */
-  opts: { packets?: boolean; timeoutMs?: number; readSeconds?: number } = {},
+  opts: { packets?: boolean; timeoutMs?: number; readSeconds?: number; inputArgs?: string[] } = {},
 ): Promise<{ streams: ProbeStream[]; packets: ProbePacket[] }> {
   const { stdout } = await run(
     'ffprobe',
@@ -173,6 +184,7 @@ export async function probe(
       '-show_streams',
       ...(opts.packets ? ['-show_packets'] : []),
       ...(opts.readSeconds ? ['-read_intervals', `%+${opts.readSeconds}`] : []),
+      ...(opts.inputArgs ?? []),
       '-of',
       'json',
       target,

@@ -12,6 +12,10 @@ export interface SluiceProcess {
   http: string; // http://127.0.0.1:PORT
   ws: string; // ws://127.0.0.1:PORT
   api: string; // http://127.0.0.1:PORT
+  /** rtmps://, https://, wss:// when those listeners are on. */
+  rtmps?: string;
+  https?: string;
+  wss?: string;
   logs: Record<string, unknown>[];
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -81,6 +85,10 @@ export async function startRole(
     http: `http://127.0.0.1:${port(listen.http)}`,
     ws: `ws://127.0.0.1:${port(listen.http)}`,
     api: `http://127.0.0.1:${port(listen.api)}`,
+    ...(listen.rtmps ? { rtmps: `rtmps://127.0.0.1:${port(listen.rtmps)}` } : {}),
+    ...(listen.https
+      ? { https: `https://127.0.0.1:${port(listen.https)}`, wss: `wss://127.0.0.1:${port(listen.https)}` }
+      : {}),
     logs,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode !== null) return proc.exitCode;

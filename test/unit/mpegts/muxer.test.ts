@@ -190,6 +190,21 @@ test('parameter sets are not repeated when the frame carries them, nor an AUD it
   assert.equal(own.filter((t) => t === H265Nal.Sps).length, 1);
 });
 
+test('an inserted H.265 AUD carries the TemporalId of its access unit', () => {
+  const { hvcc, sample } = hevcFixture();
+  const nalus = splitLengthPrefixed(sample, 4).map((n) => Buffer.from(n));
+  // A sub-layer picture: TSA_N (type 2) with nuh_temporal_id_plus1 3, as the first NAL unit.
+  const vcl = nalus.find((n) => h265NalType(n) < 32)!;
+  vcl[0] = (H265Nal.TsaN << 1) | (vcl[0]! & 0x81);
+  vcl[1] = (vcl[1]! & 0xf8) | 3;
+  const frames = [
+    frame(9, 0, legacyVideo(12, true, 0, 0, hvcc)),
+    frame(9, 40, legacyVideo(12, false, 1, 0, nalusToLengthPrefixed([vcl]))),
+  ];
+  const [pes] = pesEvents(demuxAll(muxAll(frames)), 0x100);
+  assert.deepEqual(splitAnnexB(pes!.data)[0], Buffer.from([0x46, 0x03, 0x50]));
+});
+
 test('H.264 with 2-byte NAL lengths (lengthSizeMinusOne 1) converts with the record lengthSize', () => {
   const avcc = Buffer.from(codecFixture('h264-baseline-320x240.avcc'));
   avcc[4] = 0xfd; // lengthSizeMinusOne 1
@@ -228,6 +243,7 @@ test('PMT version_number changes when audio appears after the PMT was sent', () 
       [4, [0x1b, 0x0f]],
     ],
   );
+  assert.ok(pmts[1]!.pmt.version > pmts[0]!.pmt.version, 'a new version_number');
   // The new PMT is sent at once, before the first audio frame, not at the next key frame.
   assert.equal(packetsOn(afterHeader, 0x1000).length, 1);
   // Learning both tracks before any PSI (ffmpeg's order) gives the same version as learning
@@ -236,22 +252,50 @@ test('PMT version_number changes when audio appears after the PMT was sent', () 
   assert.ok(full.length > 0 && full.every((e) => e.pmt.version === 4));
 });
 
+test('the PMT depends on the tracks only, not on the order they were learned in', () => {
+  const xs = framesFromFlv(xFlv());
+  const vHeader = xs.find((f) => f.kind === 9 && f.isSequenceHeader)!;
+  const aHeader = xs.find((f) => f.kind === 8 && f.isSequenceHeader)!;
+  const key = xs.find((f) => f.isKeyFrame && !f.isSequenceHeader)!;
+  const pmtOf = (frames: TsInputFrame[]): Buffer => {
+    const muxer = new TsMuxer();
+    for (const f of frames) muxer.mux(f);
+    // The key frame's packets start with PAT and PMT.
+    return muxer.mux({ ...key, timestampMs: 1000 }).subarray(188, 376);
+  };
+  const videoFirst = pmtOf([vHeader, key, aHeader]);
+  const audioFirst = pmtOf([aHeader, frame(8, 0, aacAudio(false, aacRaw()[0]!)), vHeader]);
+  const together = pmtOf([vHeader, aHeader]);
+  // Same bytes but the continuity counter.
+  const noCc = (b: Buffer): string =>
+    Buffer.concat([b.subarray(0, 3), Buffer.of(b[3]! & 0xf0), b.subarray(4)]).toString('hex');
+  assert.equal(noCc(videoFirst), noCc(together));
+  assert.equal(noCc(audioFirst), noCc(together));
+});
+
 test('a codec change changes the version, the same codec again does not', () => {
   const { hvcc, sample } = hevcFixture();
   const xs = framesFromFlv(xFlv()).filter((f) => f.kind === 9);
   const muxer = new TsMuxer();
   const parts = xs.map((f) => muxer.mux(f));
   parts.push(muxer.mux(xs.find((f) => f.isSequenceHeader)!)); // H.264 again: no change
+  parts.push(muxer.mux({ ...xs.find((f) => f.isKeyFrame && !f.isSequenceHeader)!, timestampMs: 550 }));
   parts.push(muxer.mux(frame(9, 600, legacyVideo(12, true, 0, 0, hvcc))));
   parts.push(muxer.mux(frame(9, 600, legacyVideo(12, true, 1, 0, sample))));
   assert.equal(muxer.videoCodec, 'h265');
-  const pmts = demuxAll(Buffer.concat(parts)).filter((e): e is TsPmtEvent => e.type === 'pmt' && e.changed);
+  const pmts = demuxAll(Buffer.concat(parts)).filter((e): e is TsPmtEvent => e.type === 'pmt');
   assert.deepEqual(
-    pmts.map((e) => [e.pmt.version, e.pmt.streams[0]!.streamType]),
+    pmts.map((e) => [e.changed, e.pmt.streams[0]!.streamType]),
     [
-      [1, 0x1b],
-      [2, 0x24],
+      [true, 0x1b],
+      [false, 0x1b],
+      [true, 0x24],
     ],
+  );
+  // Derived from the tracks: H.264 1, H.265 2.
+  assert.deepEqual(
+    pmts.map((e) => e.pmt.version),
+    [1, 1, 2],
   );
 });
 

@@ -53,7 +53,7 @@ function setup(
     now: () => clock.t,
   });
   const publish = (key: string): ReturnType<Ownership['authorize']> =>
-    own.authorize({ key, query: {}, sessionId: `s-${key}`, remote: '' }, () => kicked.push(key));
+    own.authorize({ key, query: {}, sessionId: `s-${key}`, remote: '', protocol: 'rtmp' }, () => kicked.push(key));
   return { own, clock, counters, kicked, ended, published, publish };
 }
 

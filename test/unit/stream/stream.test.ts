@@ -604,7 +604,7 @@ const counted = defineStatefulFormat('counted', {
   },
   serialize: (m, st: { n: number }) =>
     m.isSequenceHeader ? Buffer.alloc(0) : Buffer.from(`${m.payload.toString()}#${st.n++}`),
-  preamble: (st) => Buffer.from(`pre#${st.n}`),
+  preamble: (st, atKey) => Buffer.from(`pre#${st.n}${atKey ? 'k' : ''}`),
 });
 
 class CountedSink extends RecordingSink {
@@ -635,8 +635,16 @@ test('stream: a stateful format serializes in timeline order, once per stream, e
   assert.deepEqual(slow.labels(), ['k0#0'], 'the header produced no bytes and nothing was sent for it');
   const late = new CountedSink('late');
   s.addSubscriber(late);
-  assert.equal(late.preamble, 'pre#4', 'preamble from the same state, after the four frames');
-  assert.deepEqual(late.labels(), ['k0#0', 'p1#1', 'a1#2', 'p2#3'], 'the skipped frames were serialized in order');
+  assert.equal(
+    late.preamble,
+    'pre#4k',
+    'preamble from the same state, after the four frames, told the burst starts at a key frame',
+  );
+  assert.deepEqual(
+    late.labels(),
+    ['k0#0', 'p1#1', 'a1#2', 'p2#3'],
+    'the skipped frames were serialized in order',
+  );
   assert.equal(statesMade, 1, 'one state per stream');
   hub.close();
 });

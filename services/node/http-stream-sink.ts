@@ -1,29 +1,39 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { encodeFlvHeader } from '../../libs/flv/index.ts';
-import { EndReason, type Sink, type StreamStartInfo } from '../../libs/stream/index.ts';
-import { flvFormat } from './formats.ts';
+import { EndReason, type OutputFormat, type Sink, type StreamStartInfo } from '../../libs/stream/index.ts';
+import type { Container } from './containers.ts';
 
 /** How long an ended response may take to drain before its socket is destroyed. */
 const END_LINGER_MS = 5000;
 
 /**
- * An HTTP-FLV viewer. Headers are sent only once the stream has a publisher, so a miss is a
- * real 404. The body is close-delimited (no chunked encoding, as lal and SRS do) and written
- * straight to the socket: the shared tag buffers go out with no per-viewer framing.
+ * An HTTP-FLV or HTTP-TS viewer. Headers are sent only once the stream has a publisher, so a
+ * miss is a real 404. The body is close-delimited (no chunked encoding, as lal and SRS do) and
+ * written straight to the socket: the shared buffers go out with no per-viewer framing.
  */
-export class HttpFlvSink implements Sink {
+export class HttpStreamSink implements Sink {
   readonly id: string;
-  readonly format = flvFormat;
-  readonly protocol = 'http-flv';
+  readonly format: OutputFormat;
+  readonly protocol: string;
+  private readonly container: Container;
   private readonly res: ServerResponse;
   private readonly headers: Record<string, string>;
   private socket: Socket | null = null;
   /** The connection's socket from the start, so a cork before start() covers the headers too. */
   private readonly corkTarget: Socket | null;
 
-  constructor(id: string, res: ServerResponse, headers: Record<string, string>) {
+  /** `protocol`: the label, when not the container's own (https-flv on the TLS listener). */
+  constructor(
+    id: string,
+    container: Container,
+    res: ServerResponse,
+    headers: Record<string, string>,
+    protocol = container.httpProtocol,
+  ) {
     this.id = id;
+    this.container = container;
+    this.format = container.format;
+    this.protocol = protocol;
     this.res = res;
     this.headers = headers;
     this.corkTarget = res.socket;
@@ -37,14 +47,19 @@ export class HttpFlvSink implements Sink {
     // Without chunked encoding the body ends when the connection closes (RFC 9112 §6.3).
     this.res.useChunkedEncodingByDefault = false;
     this.res.shouldKeepAlive = false;
-    this.res.writeHead(200, { ...this.headers, 'Content-Type': 'video/x-flv', Connection: 'close' });
+    this.res.writeHead(200, {
+      ...this.headers,
+      'Content-Type': this.container.contentType,
+      Connection: 'close',
+    });
     if (this.res.req.method === 'HEAD') {
       this.res.end();
       return;
     }
     this.res.flushHeaders();
     this.socket = this.res.socket;
-    this.socket?.write(encodeFlvHeader(info.hasAudio, info.hasVideo));
+    const head = this.container.head(info);
+    if (head && head.length > 0) this.socket?.write(head);
   }
 
   write(buf: Buffer): void {

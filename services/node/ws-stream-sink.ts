@@ -1,19 +1,20 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
-import { encodeFlvHeader } from '../../libs/flv/index.ts';
 import { endRaw } from '../../libs/http/client-error.ts';
-import { EndReason, type Sink, type StreamStartInfo } from '../../libs/stream/index.ts';
-import { flvFormat } from './formats.ts';
+import { EndReason, type OutputFormat, type Sink, type StreamStartInfo } from '../../libs/stream/index.ts';
+import type { Container } from './containers.ts';
 
 /**
- * A WebSocket-FLV viewer. The upgrade is completed only once the stream has a publisher;
- * a stream that never comes gets a plain HTTP 404 on the upgrade request.
+ * A WebSocket-FLV or WebSocket-TS viewer: one binary message per shared buffer. The upgrade is
+ * completed only once the stream has a publisher; a stream that never comes gets a plain HTTP
+ * 404 on the upgrade request.
  */
-export class WsFlvSink implements Sink {
+export class WsStreamSink implements Sink {
   readonly id: string;
-  readonly format = flvFormat;
-  readonly protocol = 'ws-flv';
+  readonly format: OutputFormat;
+  readonly protocol: string;
+  private readonly container: Container;
   private ws: WebSocket | null = null;
   private readonly wss: WebSocketServer;
   private readonly req: IncomingMessage;
@@ -23,10 +24,16 @@ export class WsFlvSink implements Sink {
 
   constructor(
     id: string,
+    container: Container,
     upgrade: { wss: WebSocketServer; req: IncomingMessage; socket: Duplex; head: Buffer },
     onOpen: (ws: WebSocket) => void,
+    /** The label, when not the container's own (wss-flv on the TLS listener). */
+    protocol = container.wsProtocol,
   ) {
     this.id = id;
+    this.container = container;
+    this.format = container.format;
+    this.protocol = protocol;
     this.wss = upgrade.wss;
     this.req = upgrade.req;
     this.socket = upgrade.socket;
@@ -42,7 +49,8 @@ export class WsFlvSink implements Sink {
     this.wss.handleUpgrade(this.req, this.socket, this.head, (ws) => {
       this.ws = ws;
       this.onOpen(ws);
-      ws.send(encodeFlvHeader(info.hasAudio, info.hasVideo));
+      const head = this.container.head(info);
+      if (head && head.length > 0) ws.send(head, { binary: true, compress: false });
     });
   }
 

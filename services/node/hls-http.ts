@@ -1,0 +1,139 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { MediaPath } from '../../libs/http/media-path.ts';
+import type { Counters } from '../../libs/metrics/counters.ts';
+import type { HlsOutputs } from './hls-outputs.ts';
+import type { HlsSessions } from './hls-sessions.ts';
+import type { NodeHooks } from './hooks.ts';
+
+/** Segment URIs are `<name>.hls/<timeline>-<seq>.ts`, relative to the playlist `/app/<name>.m3u8`. */
+export const SEGMENT_DIR_SUFFIX = '.hls';
+
+export interface HlsHttpDeps {
+  outputs: HlsOutputs;
+  sessions: HlsSessions;
+  hooks: NodeHooks;
+  counters: Counters;
+  log: Logger;
+  firstPlaylistWaitMs: number;
+  /** Segments are immutable: caches may keep them this long. */
+  segmentMaxAgeS: number;
+}
+
+/** The stream key and file of a segment path (`app/name.hls` + `e7-12`), or null. */
+export function segmentOf(mp: MediaPath): { key: string; file: string } | null {
+  if (mp.ext !== 'ts') return null;
+  const slash = mp.app.lastIndexOf('/');
+  const dir = mp.app.slice(slash + 1);
+  if (!dir.endsWith(SEGMENT_DIR_SUFFIX) || dir.length === SEGMENT_DIR_SUFFIX.length) return null;
+  const app = mp.app.slice(0, Math.max(0, slash));
+  if (!app) return null;
+  return { key: `${app}/${dir.slice(0, -SEGMENT_DIR_SUFFIX.length)}`, file: `${mp.name}.ts` };
+}
+
+/**
+ * HLS over the media HTTP port. A player's first playlist request opens a session and is
+ * redirected to the same URL with `session=<id>`; its later playlist requests keep the session
+ * alive. Segment URLs carry no session, so they are the same for every player and every edge
+ * (cacheable by a CDN).
+ */
+export class HlsHttp {
+  private readonly d: HlsHttpDeps;
+
+  constructor(d: HlsHttpDeps) {
+    this.d = d;
+  }
+
+  async playlist(
+    req: IncomingMessage,
+    res: ServerResponse,
+    mp: MediaPath,
+    headers: Record<string, string>,
+    remote: string,
+  ): Promise<void> {
+    const id = mp.query.session;
+    const session = id ? this.d.sessions.touch(id, mp.key) : undefined;
+    if (!session) {
+      const decision = this.d.hooks.authorizePlay?.({
+        key: mp.key,
+        query: mp.query,
+        connectProps: {},
+        sessionId: '',
+        remote,
+        protocol: 'hls',
+      }) ?? { ok: true, kind: 'player' as const };
+      if (!decision.ok) {
+        this.d.counters.inc('play_refused', 1, { proto: 'hls' });
+        this.d.log.warn({ stream: mp.key, remote, why: decision.description }, 'play refused');
+        text(res, decision.status ?? 403, headers, decision.description);
+        return;
+      }
+      const opened = this.d.sessions.open(mp.key, remote, decision.kind);
+      if (!opened) {
+        this.d.counters.inc('connections_refused_limit', 1, { proto: 'hls' });
+        res
+          .writeHead(503, { ...headers, 'Retry-After': '5', 'Content-Type': 'text/plain' })
+          .end('server full\n');
+        return;
+      }
+      const q = new URLSearchParams();
+      for (const [k, v] of Object.entries(mp.query)) if (k !== 'session') q.set(k, v);
+      q.set('session', opened.id);
+      res
+        .writeHead(302, { ...headers, Location: `${mp.name}.m3u8?${q.toString()}`, 'Content-Length': '0' })
+        .end();
+      return;
+    }
+    const ready = await this.d.outputs.waitPlaylist(mp.key, this.d.firstPlaylistWaitMs);
+    const body = ready ? this.d.outputs.get(mp.key)?.livePlaylist : null;
+    if (res.destroyed) return;
+    if (!body) {
+      this.d.counters.inc('http_not_found');
+      text(res, 404, headers, 'playlist not available');
+      return;
+    }
+    const buf = Buffer.from(body);
+    // The wait counts as activity: the session's clock starts again when the answer goes out.
+    session.lastSeen = Date.now();
+    session.bytesOut += buf.length;
+    res.writeHead(200, {
+      ...headers,
+      'Content-Type': 'application/vnd.apple.mpegurl',
+      'Content-Length': String(buf.length),
+    });
+    res.end(req.method === 'HEAD' ? undefined : buf);
+  }
+
+  async segment(
+    req: IncomingMessage,
+    res: ServerResponse,
+    seg: { key: string; file: string },
+    headers: Record<string, string>,
+  ): Promise<void> {
+    const hls = this.d.outputs.get(seg.key);
+    const bytes = hls ? await hls.readSegment(seg.file) : null;
+    if (res.destroyed) return;
+    if (!bytes) {
+      this.d.counters.inc('http_not_found');
+      text(res, 404, headers, 'segment not found');
+      return;
+    }
+    this.d.counters.inc('hls_segments_served');
+    res.writeHead(200, {
+      ...headers,
+      'Content-Type': 'video/mp2t',
+      'Content-Length': String(bytes.length),
+      // A segment's name is unique on its owner's timeline and its bytes never change.
+      'Cache-Control': `public, max-age=${this.d.segmentMaxAgeS}, immutable`,
+    });
+    res.end(req.method === 'HEAD' ? undefined : bytes);
+  }
+}
+
+function text(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(status, { ...headers, 'Content-Type': 'text/plain' }).end(`${body}\n`);
+}
