@@ -200,6 +200,7 @@ export class HlsOutputs {
       record: this.d.store.kind === 'disk' && cfg.cleanupMode !== CleanupMode.Continuous,
       cleanupMode: cfg.cleanupMode,
       cleanupAfterEndMs: cfg.keepAfterEndMs,
+      deleteThreshold: cfg.deleteThreshold,
       store: this.d.store,
       muxer: this.d.newMuxer(),
       log: this.d.log,
