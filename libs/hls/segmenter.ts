@@ -129,6 +129,12 @@ export class Segmenter {
    */
   private hasVideo = false;
   private hasAudio = false;
+  /**
+   * Headers seen since markDiscontinuity (null: none pending). A new publisher sends its
+   * headers before its first frame; a track that got none is gone. Without any header since the
+   * mark (no new publisher after all) the tracks stay as they were.
+   */
+  private headersSinceMark: { video: boolean; audio: boolean } | null = null;
   private firstFrameMs = -1;
   private lastVideoMs = -1;
   /** Stream-wide last timestamp and last step per kind (for the closing segment's duration). */
@@ -190,7 +196,19 @@ export class Segmenter {
         if (frame.kind === VIDEO) this.hasVideo = taken;
         else this.hasAudio = taken;
       }
+      if (this.headersSinceMark) {
+        if (frame.kind === VIDEO) this.headersSinceMark.video = true;
+        else this.headersSinceMark.audio = true;
+      }
       return;
+    }
+    const marked = this.headersSinceMark;
+    if (marked) {
+      if (marked.video || marked.audio) {
+        this.hasVideo &&= marked.video;
+        this.hasAudio &&= marked.audio;
+      }
+      this.headersSinceMark = null;
     }
     const ts = frame.timestampMs;
     if (this.mode === SegmenterMode.Lead && !(frame.kind === VIDEO ? this.hasVideo : this.hasAudio)) {
@@ -230,8 +248,7 @@ export class Segmenter {
   /** The publisher changed: the next segment carries the discontinuity and starts at once. */
   markDiscontinuity(): void {
     this.discontinuity = true;
-    this.hasVideo = false;
-    this.hasAudio = false;
+    this.headersSinceMark = { video: false, audio: false };
     this.firstFrameMs = -1;
     this.lastVideoMs = -1;
   }

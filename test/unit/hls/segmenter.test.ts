@@ -482,3 +482,24 @@ test('follow: a segment whose frames the muxer could not carry is not emitted', 
   assert.equal(segments.length, 0);
   assert.equal(seg.stats.emptySegments, 1);
 });
+
+test('lead: a discontinuity marked without new headers keeps the tracks (no new publisher after all)', () => {
+  const { seg, segments } = lead();
+  for (const f of makeStream({ durationMs: 2500, gop: 25 })) seg.push(f);
+  seg.markDiscontinuity();
+  // The same tracks go on, no headers: the next key frame (3020 ms) cuts, audio before it does not.
+  for (const f of makeStream({ durationMs: 3000, gop: 25, startMs: 2540 }).filter(
+    (x) => !x.isSequenceHeader,
+  )) {
+    seg.push(f.kind === 9 ? video(f.timestampMs, f.timestampMs === 3020, 600) : f);
+  }
+  seg.end();
+  assert.deepEqual(
+    segments.map((s) => [s.startMs, s.discontinuity, s.independent]),
+    [
+      [0, false, true],
+      [2000, false, true],
+      [3020, true, true],
+    ],
+  );
+});
