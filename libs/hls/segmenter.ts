@@ -186,7 +186,7 @@ export class Segmenter {
    */
   push(frame: SegmenterFrame, cut?: CutMark): void {
     if (frame.kind !== AUDIO && frame.kind !== VIDEO) {
-      this.muxer.mux(frame); // script data: nothing to mux, but the muxer may look at it
+      this.keep(this.muxer.mux(frame)); // script data: the muxer carries none today
       return;
     }
     if (frame.isSequenceHeader) {
@@ -315,6 +315,17 @@ export class Segmenter {
     this.onOpen?.(start);
   }
 
+  /**
+   * Muxer output outside append(): it goes into the open segment, so the segment's counters and
+   * PSI stay consistent. With no segment open it is dropped; the next cut resets the muxer.
+   */
+  private keep(out: Buffer): void {
+    const open = this.open;
+    if (out.length === 0 || !open || open.truncated) return;
+    open.chunks.push(out);
+    open.bytes += out.length;
+  }
+
   private append(frame: SegmenterFrame): void {
     const open = this.open!;
     const out = this.muxer.mux(frame);
@@ -334,7 +345,8 @@ export class Segmenter {
     const st = this.muxer.stats;
     const unsupported = st?.unsupportedFrames ?? 0;
     const bad = st?.badFrames ?? 0;
-    this.muxer.mux(frame);
+    // A frame flagged as a header that the muxer takes for a coded frame still yields packets.
+    this.keep(this.muxer.mux(frame));
     if (!st) return true;
     if (st.unsupportedFrames !== unsupported) return false;
     return st.badFrames !== bad ? null : true;
