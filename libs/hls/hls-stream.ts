@@ -65,6 +65,8 @@ export interface HlsStreamStats {
   bytes: number;
   forcedCuts: number;
   framesDropped: number;
+  /** Segments that held nothing the muxer could carry (not listed). */
+  emptySegments: number;
   writeErrors: number;
   writesDropped: number;
 }
@@ -219,6 +221,7 @@ export class HlsStream {
       bytes: s.bytes,
       forcedCuts: s.forcedCuts,
       framesDropped: s.framesDropped,
+      emptySegments: s.emptySegments,
       writeErrors: st.writeErrors,
       writesDropped: st.writesDropped,
     };

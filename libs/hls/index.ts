@@ -19,7 +19,7 @@ export { segmentName } from './segment.ts';
 export type { HlsSegment, SegmentStart } from './segment.ts';
 export { Segmenter, SegmenterMode, DEFAULT_MAX_SEGMENT_BYTES } from './segmenter.ts';
 export type { SegmenterOptions, SegmenterFrame, SegmentMuxer, CutMark, SegmenterStats } from './segmenter.ts';
-export { DiskSegmentStore, DEFAULT_MAX_QUEUED_BYTES } from './store-disk.ts';
+export { DiskSegmentStore, DEFAULT_MAX_QUEUED_BYTES, QUEUE_FULL } from './store-disk.ts';
 export type { DiskSegmentStoreOptions } from './store-disk.ts';
 export { MemorySegmentStore } from './store-memory.ts';
 export type { SegmentStore, StreamStore, StreamStoreStats, StoreError } from './store.ts';

@@ -12,6 +12,8 @@ export type SegmenterFrame = TsInputFrame;
 export interface SegmentMuxer {
   mux(frame: SegmenterFrame): Buffer;
   resetContinuity(): void;
+  /** When present: a sequence header that raises these was not taken (codec not carried). */
+  readonly stats?: { readonly unsupportedFrames: number; readonly badFrames: number };
 }
 
 export const SegmenterMode = { Lead: 'lead', Follow: 'follow' } as const;
@@ -58,6 +60,8 @@ export interface SegmenterStats {
   forcedCuts: number;
   /** Frames dropped: before the first cut, or past maxSegmentBytes in follow mode. */
   framesDropped: number;
+  /** Segments that held no bytes (every frame in them was one the muxer could not carry): not emitted. */
+  emptySegments: number;
   /** Follow mode: cut marks whose sequence number did not increase (ignored). */
   cutsRejected: number;
   /** Open segments dropped unfinished (abort()). */
@@ -121,8 +125,18 @@ export class Segmenter {
   private lastSeq = -Infinity;
   private open: OpenSegment | null = null;
   private discontinuity = false;
-  /** Per publisher: a video header or frame seen; first frame; last video frame. */
+  /**
+   * Per publisher: a video / audio sequence header the muxer took (a codec TS carries). Lead
+   * mode cuts only on frames of such tracks: AV1 video beside AAC cuts like audio-only.
+   */
   private hasVideo = false;
+  private hasAudio = false;
+  /**
+   * Headers seen since markDiscontinuity (null: none pending). A new publisher sends its
+   * headers before its first frame; a track that got none is gone. Without any header since the
+   * mark (no new publisher after all) the tracks stay as they were.
+   */
+  private headersSinceMark: { video: boolean; audio: boolean } | null = null;
   private firstFrameMs = -1;
   private lastVideoMs = -1;
   /** Stream-wide last timestamp and last step per kind (for the closing segment's duration). */
@@ -138,6 +152,7 @@ export class Segmenter {
     framesDropped: 0,
     cutsRejected: 0,
     segmentsAborted: 0,
+    emptySegments: 0,
   };
 
   constructor(opts: SegmenterOptions) {
@@ -174,16 +189,38 @@ export class Segmenter {
    */
   push(frame: SegmenterFrame, cut?: CutMark): void {
     if (frame.kind !== AUDIO && frame.kind !== VIDEO) {
-      this.muxer.mux(frame); // script data: nothing to mux, but the muxer may look at it
+      this.keep(this.muxer.mux(frame)); // script data: the muxer carries none today
       return;
     }
     if (frame.isSequenceHeader) {
-      if (frame.kind === VIDEO) this.hasVideo = true;
-      this.muxer.mux(frame);
+      // A codec the muxer does not carry turns the track off; a malformed header changes nothing.
+      const taken = this.muxHeader(frame);
+      if (taken !== null) {
+        if (frame.kind === VIDEO) this.hasVideo = taken;
+        else this.hasAudio = taken;
+      }
+      if (this.headersSinceMark) {
+        if (frame.kind === VIDEO) this.headersSinceMark.video = true;
+        else this.headersSinceMark.audio = true;
+      }
       return;
     }
+    const marked = this.headersSinceMark;
+    if (marked) {
+      if (marked.video || marked.audio) {
+        this.hasVideo &&= marked.video;
+        this.hasAudio &&= marked.audio;
+      }
+      this.headersSinceMark = null;
+    }
     const ts = frame.timestampMs;
-    if (frame.kind === VIDEO) this.hasVideo = true;
+    if (this.mode === SegmenterMode.Lead && !(frame.kind === VIDEO ? this.hasVideo : this.hasAudio)) {
+      // A track the muxer does not carry: it neither starts nor cuts segments.
+      const open = this.open;
+      if (open && !this.overBound(open, frame)) this.append(frame);
+      else this.stats.framesDropped++;
+      return;
+    }
     if (this.firstFrameMs < 0) this.firstFrameMs = ts;
     // A jump of the timeline (either way, by more than maxSegmentMs) closes the open segment at
     // its last frame; the next one starts at the next cut with a discontinuity. Both modes do
@@ -214,7 +251,7 @@ export class Segmenter {
   /** The publisher changed: the next segment carries the discontinuity and starts at once. */
   markDiscontinuity(): void {
     this.discontinuity = true;
-    this.hasVideo = false;
+    this.headersSinceMark = { video: false, audio: false };
     this.firstFrameMs = -1;
     this.lastVideoMs = -1;
   }
@@ -252,10 +289,8 @@ export class Segmenter {
     );
     if (d !== Cut.Append) return d;
     // Byte bound: cut before the frame that would take the segment over it.
-    const open = this.open!;
-    if (open.bytes > 0 && open.bytes + muxedSizeBound(frame.payload.length) > this.maxSegmentBytes) {
+    if (this.overBound(this.open!, frame))
       return frame.kind === VIDEO && frame.isKeyFrame ? Cut.Cut : Cut.Forced;
-    }
     return d;
   }
 
@@ -267,7 +302,7 @@ export class Segmenter {
     const open = this.open;
     if (!open) return Cut.Drop;
     if (open.truncated) return Cut.Drop;
-    if (open.bytes > 0 && open.bytes + muxedSizeBound(frame.payload.length) > this.maxSegmentBytes) {
+    if (this.overBound(open, frame)) {
       open.truncated = true;
       return Cut.Drop;
     }
@@ -294,6 +329,17 @@ export class Segmenter {
     this.onOpen?.(start);
   }
 
+  /**
+   * Muxer output outside append(): it goes into the open segment, so the segment's counters and
+   * PSI stay consistent. With no segment open it is dropped; the next cut resets the muxer.
+   */
+  private keep(out: Buffer): void {
+    const open = this.open;
+    if (out.length === 0 || !open || open.truncated) return;
+    open.chunks.push(out);
+    open.bytes += out.length;
+  }
+
   private append(frame: SegmenterFrame): void {
     const open = this.open!;
     const out = this.muxer.mux(frame);
@@ -305,7 +351,32 @@ export class Segmenter {
     else open.lastAudioMs = frame.timestampMs;
   }
 
+  /**
+   * Muxes a sequence header: true when taken, false for a codec the muxer does not carry, null
+   * for a malformed one (the muxer keeps what it had, or has nothing: either way not a new codec).
+   */
+  private muxHeader(frame: SegmenterFrame): boolean | null {
+    const st = this.muxer.stats;
+    const unsupported = st?.unsupportedFrames ?? 0;
+    const bad = st?.badFrames ?? 0;
+    // A frame flagged as a header that the muxer takes for a coded frame still yields packets.
+    this.keep(this.muxer.mux(frame));
+    if (!st) return true;
+    if (st.unsupportedFrames !== unsupported) return false;
+    return st.badFrames !== bad ? null : true;
+  }
+
+  /** Appending this frame could take the open segment over maxSegmentBytes. */
+  private overBound(open: OpenSegment, frame: SegmenterFrame): boolean {
+    return open.bytes > 0 && open.bytes + muxedSizeBound(frame.payload.length) > this.maxSegmentBytes;
+  }
+
   private close(open: OpenSegment, endMs: number): void {
+    if (open.bytes === 0) {
+      // Nothing the muxer could carry: a playlist must not list an empty file.
+      this.stats.emptySegments++;
+      return;
+    }
     const bytes = open.chunks.length === 1 ? open.chunks[0]! : Buffer.concat(open.chunks, open.bytes);
     open.chunks.length = 0;
     this.stats.segments++;

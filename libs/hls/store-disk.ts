@@ -15,6 +15,9 @@ import { WriteQueue, type QueuedOp } from './write-queue.ts';
 /** Default bound on one stream's queued disk writes: a few segments of a high-bitrate stream. */
 export const DEFAULT_MAX_QUEUED_BYTES = 32 * 1024 * 1024;
 
+/** StoreError code of a write dropped because the stream's queue was over its bound. */
+export const QUEUE_FULL = 'QUEUE_FULL';
+
 /** A file bigger than this is not read as a segment (segments are bounded far below it). */
 const MAX_READ_BYTES = 256 * 1024 * 1024;
 
@@ -265,6 +268,10 @@ class DiskStreamStore implements StreamStore {
         'HLS disk writes fall behind: dropping writes while the queue is full',
       );
     }
+    const error = Object.assign(new Error(`write queue over its bound, ${name} dropped`), {
+      code: QUEUE_FULL,
+    });
+    this.report?.({ op: 'write', path: path.join(this.dir, name), code: QUEUE_FULL, error });
   }
 
   private async writeFileReported(file: string, data: Buffer | string): Promise<boolean> {

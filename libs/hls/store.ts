@@ -44,7 +44,7 @@ export interface StreamStore {
 export interface StoreError {
   readonly op: 'write' | 'delete' | 'mkdir';
   readonly path: string;
-  /** errno code (`ENOSPC`), or `EINVAL` for a name the store refuses. */
+  /** errno code (`ENOSPC`), `EINVAL` for a name the store refuses, `QUEUE_FULL` for a dropped write. */
   readonly code: string;
   readonly error: Error;
 }

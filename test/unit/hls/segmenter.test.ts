@@ -425,3 +425,81 @@ test('a timeline jump closes the open segment at its last frame; the next starts
   );
   for (const [i, s] of followed.entries()) assert.ok(s.bytes.equals(segments[i]!.bytes), `segment ${s.seq}`);
 });
+
+test('lead: tracks the muxer does not carry neither start nor cut segments', () => {
+  // Sorenson H.263 video (legacy codec id 2, key frames flagged) beside AAC: cut like audio-only.
+  const h263 = (ts: number, key: boolean): SegmenterFrame => ({
+    kind: 9,
+    timestampMs: ts,
+    payload: Buffer.from([key ? 0x12 : 0x22, 1, 2, 3, 4, 5]),
+    isKeyFrame: key,
+    isSequenceHeader: false,
+  });
+  const h263Header: SegmenterFrame = { ...h263(0, true), isKeyFrame: false, isSequenceHeader: true };
+  const { seg, segments } = lead();
+  const audioOnly = makeStream({ durationMs: 5000, gop: 0 });
+  const frames = [h263Header, ...audioOnly];
+  for (let ts = 0; ts < 5000; ts += 40) frames.push(h263(ts, ts % 1000 === 0));
+  frames.sort((a, b) => (a.isSequenceHeader ? -1 : b.isSequenceHeader ? 1 : a.timestampMs - b.timestampMs));
+  for (const f of frames) seg.push(f);
+  seg.end();
+  assert.deepEqual(
+    segments.map((s) => s.startMs),
+    [0, 2005, 4011],
+  );
+  for (const s of segments) assertSelfContained(s);
+  // Nothing carried at all (H.263 and MP3): no segment, and nothing thrown.
+  const none = lead();
+  for (let ts = 0; ts < 5000; ts += 40) {
+    none.seg.push(h263(ts, ts % 1000 === 0));
+    none.seg.push({
+      kind: 8,
+      timestampMs: ts,
+      payload: Buffer.from([0x2f, 0xff, 0xfb]),
+      isKeyFrame: false,
+      isSequenceHeader: false,
+    });
+  }
+  none.seg.end();
+  assert.equal(none.segments.length, 0);
+});
+
+test('follow: a segment whose frames the muxer could not carry is not emitted', () => {
+  const segments: HlsSegment[] = [];
+  const seg = new Segmenter({
+    mode: 'follow',
+    prefix: 'x-',
+    targetMs: 2000,
+    maxSegmentMs: 6000,
+    maxSegmentBytes: 1 << 20,
+    muxer: new TsMuxer(),
+    onSegment: (s) => segments.push(s),
+  });
+  // Video frames before any sequence header: the muxer has no configuration for them.
+  seg.push(video(0, true), { seq: 1 });
+  seg.push(video(40, false));
+  seg.push(video(1000, true), { seq: 2 });
+  assert.equal(segments.length, 0);
+  assert.equal(seg.stats.emptySegments, 1);
+});
+
+test('lead: a discontinuity marked without new headers keeps the tracks (no new publisher after all)', () => {
+  const { seg, segments } = lead();
+  for (const f of makeStream({ durationMs: 2500, gop: 25 })) seg.push(f);
+  seg.markDiscontinuity();
+  // The same tracks go on, no headers: the next key frame (3020 ms) cuts, audio before it does not.
+  for (const f of makeStream({ durationMs: 3000, gop: 25, startMs: 2540 }).filter(
+    (x) => !x.isSequenceHeader,
+  )) {
+    seg.push(f.kind === 9 ? video(f.timestampMs, f.timestampMs === 3020, 600) : f);
+  }
+  seg.end();
+  assert.deepEqual(
+    segments.map((s) => [s.startMs, s.discontinuity, s.independent]),
+    [
+      [0, false, true],
+      [2000, false, true],
+      [3020, true, true],
+    ],
+  );
+});

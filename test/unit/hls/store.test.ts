@@ -136,12 +136,22 @@ test('disk store: ENOSPC (a segment path pointing at /dev/full) is counted and r
 
 test('disk store: a queue over its byte bound drops writes and counts them; deletes are kept', async (t) => {
   const root = await tempRoot(t);
-  const store = new DiskSegmentStore({ root, log: silentLogger(), maxQueuedBytes: 10_000 });
+  const errors: string[] = [];
+  const store = new DiskSegmentStore({
+    root,
+    log: silentLogger(),
+    maxQueuedBytes: 10_000,
+    onError: (_k, e) => errors.push(`${e.op}:${e.code}:${path.basename(e.path)}`),
+  });
   const s = store.open('live', 'cam');
   // All offered in one turn: nothing has been written yet, so the queue holds them all.
   for (let i = 0; i < 10; i++) s.writeSegment(`cam-${i}.ts`, Buffer.alloc(3000, i));
   assert.ok(s.stats.queuedBytes <= 10_000, `${s.stats.queuedBytes} queued`);
   assert.equal(s.stats.writesDropped, 7);
+  assert.deepEqual(
+    errors,
+    [3, 4, 5, 6, 7, 8, 9].map((i) => `write:QUEUE_FULL:cam-${i}.ts`),
+  );
   s.deleteSegment('cam-0.ts');
   await s.flush();
   assert.equal(s.stats.queuedBytes, 0);
