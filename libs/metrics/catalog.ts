@@ -42,6 +42,10 @@ export const COUNTERS: Readonly<Record<string, CounterSpec>> = {
   ),
   hls_segments: c('HLS segments completed (all streams).'),
   hls_segments_served: c('HLS segment requests answered with a segment.'),
+  hls_sessions_refused: c(
+    'HLS sessions refused over hls.maxSessions (node-full) or hls.maxSessionsPerClient (client-full).',
+    'reason',
+  ),
   hls_marks_renumbered: c(
     'Owner timelines whose segment numbers did not follow ours (a clock went back): renumbered on this node.',
   ),

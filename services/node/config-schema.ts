@@ -442,6 +442,20 @@ export const mediaNodeProperties = {
         description:
           'A playlist request before the first segment is complete waits up to this long, then gets 404.',
       },
+      maxSessions: {
+        type: 'integer',
+        minimum: 1,
+        default: 10000,
+        description:
+          'HLS sessions on the node at most (their own budget, apart from limits.maxConnections); more get 503.',
+      },
+      maxSessionsPerClient: {
+        type: 'integer',
+        minimum: 1,
+        default: 100,
+        description:
+          'HLS sessions per client address at most (players behind one NAT share it); more get 429.',
+      },
     },
   },
 } as const;

@@ -38,40 +38,37 @@ export class HlsHttp {
     headers: Record<string, string>,
     remote: string,
   ): Promise<void> {
-    const id = mp.query.session;
-    const session = id ? this.d.sessions.touch(id, mp.key) : undefined;
-    if (!session) {
-      const decision = this.d.hooks.authorizePlay?.({
-        key: mp.key,
-        query: mp.query,
-        connectProps: {},
-        sessionId: '',
-        remote,
-        protocol: 'hls',
-      }) ?? { ok: true, kind: 'player' as const };
-      if (!decision.ok) {
-        this.d.counters.inc('play_refused', 1, { proto: 'hls' });
-        this.d.log.warn({ stream: mp.key, remote, why: decision.description }, 'play refused');
-        text(res, decision.status ?? 403, headers, decision.description);
-        return;
-      }
-      const opened = this.d.sessions.open(mp.key, remote, decision.kind);
-      if (!opened) {
-        this.d.counters.inc('connections_refused_limit', 1, { proto: 'hls' });
+    const sessions = this.d.sessions;
+    const token = mp.query.session;
+    let session = token ? sessions.touch(token, mp.key) : undefined;
+    if (!session && token && sessions.verify(token, mp.key)) {
+      // A player back with a token we signed for this key (authorized when it was issued).
+      const opened = sessions.open(token, mp.key, remote, userAgentOf(req));
+      if (typeof opened === 'string') {
+        this.d.counters.inc('hls_sessions_refused', 1, { reason: opened });
+        this.d.log.warn({ stream: mp.key, remote, reason: opened }, 'hls session refused');
         res
-          .writeHead(503, { ...headers, 'Retry-After': '5', 'Content-Type': 'text/plain' })
-          .end('server full\n');
+          .writeHead(opened === 'node-full' ? 503 : 429, {
+            ...headers,
+            'Retry-After': '5',
+            'Content-Type': 'text/plain',
+          })
+          .end(opened === 'node-full' ? 'server full\n' : 'too many sessions from this address\n');
         return;
       }
-      const q = new URLSearchParams();
-      for (const [k, v] of Object.entries(mp.query)) if (k !== 'session') q.set(k, v);
-      q.set('session', opened.id);
-      res
-        .writeHead(302, { ...headers, Location: `${mp.name}.m3u8?${q.toString()}`, 'Content-Length': '0' })
-        .end();
+      session = opened;
+    }
+    if (!session) {
+      this.redirectToSession(res, mp, headers, remote, userAgentOf(req));
       return;
     }
-    const ready = await this.d.outputs.waitPlaylist(mp.key, this.d.firstPlaylistWaitMs);
+    session.pending++;
+    let ready: boolean;
+    try {
+      ready = await this.d.outputs.waitPlaylist(mp.key, this.d.firstPlaylistWaitMs);
+    } finally {
+      session.pending--;
+    }
     const body = ready ? this.d.outputs.get(mp.key)?.livePlaylist : null;
     if (res.destroyed) return;
     if (!body) {
@@ -89,6 +86,40 @@ export class HlsHttp {
       'Content-Length': String(buf.length),
     });
     res.end(req.method === 'HEAD' ? undefined : buf);
+  }
+
+  /** Authorizes a new player and sends it to its session URL (its live one if it has one). */
+  private redirectToSession(
+    res: ServerResponse,
+    mp: MediaPath,
+    headers: Record<string, string>,
+    remote: string,
+    userAgent: string,
+  ): void {
+    const decision = this.d.hooks.authorizePlay?.({
+      key: mp.key,
+      query: mp.query,
+      connectProps: {},
+      sessionId: '',
+      remote,
+      protocol: 'hls',
+    }) ?? { ok: true, kind: 'player' as const };
+    if (!decision.ok) {
+      this.d.counters.inc('play_refused', 1, { proto: 'hls' });
+      this.d.log.warn({ stream: mp.key, remote, why: decision.description }, 'play refused');
+      text(res, decision.status ?? 403, headers, decision.description);
+      return;
+    }
+    const sessions = this.d.sessions;
+    const token =
+      sessions.liveTokenOf(remote.slice(0, remote.lastIndexOf(':')), userAgent, mp.key) ??
+      sessions.issue(mp.key);
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(mp.query)) if (k !== 'session') q.set(k, v);
+    q.set('session', token);
+    res
+      .writeHead(302, { ...headers, Location: `${mp.name}.m3u8?${q.toString()}`, 'Content-Length': '0' })
+      .end();
   }
 
   async segment(
@@ -116,6 +147,8 @@ export class HlsHttp {
     res.end(req.method === 'HEAD' ? undefined : bytes);
   }
 }
+
+const userAgentOf = (req: IncomingMessage): string => String(req.headers['user-agent'] ?? '');
 
 function text(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
   if (res.headersSent) {

@@ -74,6 +74,8 @@ export interface HlsConfig {
   keepAfterEndMs: number;
   sessionTimeoutMs: number;
   firstPlaylistWaitMs: number;
+  maxSessions: number;
+  maxSessionsPerClient: number;
 }
 
 export interface ListeningAddresses {
@@ -192,7 +194,7 @@ export class MediaNode {
     const limiter = new ConnectionLimiter(cfg.limits.maxConnections);
     // One HLS handler behind both HTTP listeners (playlists and segments over HTTP and HTTPS).
     const hlsHttp =
-      cfg.hls.enabled && (cfg.http.enabled || this.tls.https) ? this.makeHls(cfg, log, hooks, limiter) : null;
+      cfg.hls.enabled && (cfg.http.enabled || this.tls.https) ? this.makeHls(cfg, log, hooks) : null;
     this.input = new InputBudget(cfg.rtmp.nodeInputBufferBytes);
     this.rtmp =
       cfg.rtmp.enabled || this.tls.rtmps
@@ -384,7 +386,7 @@ export class MediaNode {
     return this.cfg.drain?.timeoutMs ?? 0;
   }
 
-  private makeHls(cfg: MediaNodeConfig, log: Logger, hooks: NodeHooks, limiter: ConnectionLimiter): HlsHttp {
+  private makeHls(cfg: MediaNodeConfig, log: Logger, hooks: NodeHooks): HlsHttp {
     const hlsLog = log.child({ component: 'hls' });
     const store =
       cfg.hls.store === 'disk'
@@ -408,9 +410,9 @@ export class MediaNode {
       hub: this.hub,
       hooks,
       counters: this.counters,
-      limiter,
       log: hlsLog,
       timeoutMs: cfg.hls.sessionTimeoutMs,
+      limits: { maxSessions: cfg.hls.maxSessions, maxPerClient: cfg.hls.maxSessionsPerClient },
     });
     this.hlsSessions = sessions;
     return new HlsHttp({

@@ -22,7 +22,7 @@ export interface NodeMetricSources {
 
 /** Every protocol a viewer can use, so each has a series (0) before its first viewer. */
 const VIEWER_PROTOCOLS = ['rtmp', 'http-flv', 'ws-flv', 'http-ts', 'ws-ts', 'hls'] as const;
-const CONNECTION_PROTOCOLS = ['rtmp', 'http', 'ws', 'hls'] as const;
+const CONNECTION_PROTOCOLS = ['rtmp', 'http', 'ws'] as const;
 
 /**
  * The media node's gauges and byte counters, all read at scrape time from the hub, the

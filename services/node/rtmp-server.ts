@@ -13,7 +13,13 @@ import {
   type ServerConnectionOptions,
   type StreamRequest,
 } from '../../libs/rtmp/server-connection.ts';
-import type { AttachOptions, PublisherHandle, Stream, StreamHub, Subscriber } from '../../libs/stream/index.ts';
+import type {
+  AttachOptions,
+  PublisherHandle,
+  Stream,
+  StreamHub,
+  Subscriber,
+} from '../../libs/stream/index.ts';
 import { classifyRtmpMedia } from './classify.ts';
 import type { ConnectionLimiter } from './connection-limiter.ts';
 import type { NodeHooks, SessionInfo } from './hooks.ts';

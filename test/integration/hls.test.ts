@@ -23,7 +23,13 @@ before(async () => {
   media = await makeTestFlv(SPEC);
   server = await startSluice({
     stream: { waitPublisherMs: 3000 },
-    hls: { targetMs: TARGET_MS, listSize: 4, sessionTimeoutMs: 3000, keepAfterEndMs: 5000 },
+    hls: {
+      targetMs: TARGET_MS,
+      listSize: 4,
+      sessionTimeoutMs: 3000,
+      keepAfterEndMs: 5000,
+      maxSessionsPerClient: 3,
+    },
   });
 });
 
@@ -85,11 +91,12 @@ test('HLS: a session per player, segments cut at key frames near the target, sli
   const first = await fetch(`${server.http}/${key}.m3u8`, { redirect: 'manual' });
   assert.equal(first.status, 302);
   const location = first.headers.get('location')!;
-  assert.match(location, /^hls1\.m3u8\?session=hls-[0-9a-f]{16}$/);
+  assert.match(location, /^hls1\.m3u8\?session=hls-[0-9a-f]{56}$/);
   const playlistUrl = new URL(location, `${server.http}/${key}.m3u8`).toString();
-  assert.deepEqual(await viewersOf(key), ['hls'], 'the HLS player is a viewer of the stream');
+  assert.deepEqual(await viewersOf(key), [], 'the redirect alone keeps no state');
 
   let pl = parsePlaylist((await fetchText(playlistUrl)).text);
+  assert.deepEqual(await viewersOf(key), ['hls'], 'back with its token, the HLS player is a viewer of the stream');
   const firstSeq = pl.mediaSequence;
   // Keep polling (as a player does) until the window has slid.
   await waitFor(
@@ -205,7 +212,8 @@ test('HLS on disk: playlist.m3u8, a full record.m3u8 that plays, files removed a
     const pub = publish(short, `${disk.rtmp}/${key}`);
     children.push(pub);
     assert.equal(await pub.exited, 0, pub.stderr());
-    const streamDir = join(root, 'live', 'hlsd');
+    // `<dir>/<app>/<name>.hls/`, like the segment URLs.
+    const streamDir = join(root, 'live', 'hlsd.hls');
     const record = join(streamDir, 'record.m3u8');
     // The publisher left: after the viewers' wait the playlists end.
     await waitFor(
@@ -234,4 +242,44 @@ test('HLS on disk: playlist.m3u8, a full record.m3u8 that plays, files removed a
   } finally {
     await disk.stop();
   }
+});
+
+test('HLS: redirects keep no state; a player reloading the original URL keeps its session; sessions are limited per client', async () => {
+  const key = 'live/hls4';
+  const pub = publish(media, `${server.rtmp}/${key}`, { loop: true });
+  children.push(pub);
+  // 50 playlist requests that never follow the redirect: no viewer, no session.
+  const tokens = new Set<string>();
+  for (let i = 0; i < 50; i++) {
+    const r = await fetch(`${server.http}/${key}.m3u8`, {
+      redirect: 'manual',
+      headers: { 'user-agent': `bot-${i}` },
+    });
+    assert.equal(r.status, 302);
+    tokens.add(r.headers.get('location')!);
+  }
+  assert.equal(tokens.size, 50, 'each new client gets its own token');
+  assert.deepEqual(await viewersOf(key), [], 'no state for redirects nobody followed');
+
+  // A player (one address, one user agent) that goes back to the original URL on every reload.
+  const ua = { 'user-agent': 'reloading-player/1.0' };
+  const first = await fetch(`${server.http}/${key}.m3u8`, { headers: ua });
+  assert.equal(first.status, 200);
+  const again = await fetch(`${server.http}/${key}.m3u8`, { redirect: 'manual', headers: ua });
+  assert.equal(
+    new URL(again.headers.get('location')!, first.url).toString(),
+    first.url,
+    'sent back to its session',
+  );
+  assert.deepEqual(await viewersOf(key), ['hls'], 'one player, one session');
+
+  // Limit per client address (3 in this config): distinct players beyond it get 429.
+  const statuses: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await fetch(`${server.http}/${key}.m3u8`, { headers: { 'user-agent': `player-${i}` } });
+    statuses.push(r.status);
+    await r.arrayBuffer();
+  }
+  assert.deepEqual(statuses, [200, 200, 429]);
+  await pub.kill();
 });
