@@ -96,7 +96,11 @@ test('HLS: a session per player, segments cut at key frames near the target, sli
   assert.deepEqual(await viewersOf(key), [], 'the redirect alone keeps no state');
 
   let pl = parsePlaylist((await fetchText(playlistUrl)).text);
-  assert.deepEqual(await viewersOf(key), ['hls'], 'back with its token, the HLS player is a viewer of the stream');
+  assert.deepEqual(
+    await viewersOf(key),
+    ['hls'],
+    'back with its token, the HLS player is a viewer of the stream',
+  );
   const firstSeq = pl.mediaSequence;
   // Keep polling (as a player does) until the window has slid.
   await waitFor(

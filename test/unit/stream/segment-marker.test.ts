@@ -60,7 +60,11 @@ test('segment marker: a new publisher continues the numbers with a discontinuity
   assert.equal(m.mark(V, 2200, true, true)?.discontinuity, false);
   m.publisherChanged('b', 100);
   const n = m.mark(V, 5000, true, true)!;
-  assert.deepEqual([n.seq, n.timeline, n.discontinuity], [100, 'b', true], 'a new owner: its own first number');
+  assert.deepEqual(
+    [n.seq, n.timeline, n.discontinuity],
+    [100, 'b', true],
+    'a new owner: its own first number',
+  );
   m.publisherChanged('c', 50);
   assert.equal(m.mark(V, 9000, true, true)?.seq, 101, 'numbers never go back, whatever an owner says');
 });
