@@ -5,6 +5,8 @@ import { PlaylistFollower } from './playlist-follower.ts';
 import { describeError, newPlayerStats, type BenchPlayer } from './players.ts';
 /** How often the shared poller looks for clients whose playlist poll is due. */
 const TICK_MS = 50;
+/** Redirects followed in a row before the poll counts as failed (a loop, not a session). */
+const MAX_REDIRECTS = 3;
 
 /** Counters of one HLS client; `late`, `skipped`, `slow` and the gap are per segment. */
 export interface HlsCounters {
@@ -66,6 +68,7 @@ export class HlsBenchClient implements BenchPlayer {
   private segReq: ClientRequest | null = null;
   private readonly follower = new PlaylistFollower();
   private readonly queue: URL[] = [];
+  private redirects = 0;
 
   constructor(url: string, agent: Agent, timeoutMs: number) {
     this.agent = agent;
@@ -100,12 +103,14 @@ export class HlsBenchClient implements BenchPlayer {
       if (err) return this.error(err);
       const status = res!.statusCode ?? 0;
       if ((status === 302 || status === 301) && res!.headers.location) {
+        if (++this.redirects > MAX_REDIRECTS) return this.error('TOO_MANY_REDIRECTS');
         // The session redirect: the playlist URL from now on. Later, the session expired.
         if (this.follower.newestMsn >= 0) this.error('SESSION_LOST');
         this.playlistUrl = new URL(res!.headers.location, this.playlistUrl);
         this.poll(sentAt);
         return;
       }
+      this.redirects = 0;
       if (status !== 200) return this.error(`HTTP ${status}`);
       let pl: MediaPlaylist;
       try {

@@ -70,7 +70,9 @@ export async function waitForPlaylist(url: string, timeoutMs: number): Promise<v
   let last = '';
   while (performance.now() < until) {
     try {
-      const r = await fetch(url, { signal: AbortSignal.timeout(Math.max(1000, until - performance.now())) });
+      const r = await fetch(url, {
+        signal: AbortSignal.timeout(Math.ceil(Math.max(1000, until - performance.now()))),
+      });
       await r.arrayBuffer();
       if (r.ok) return;
       last = `HTTP ${r.status}`;

@@ -72,6 +72,8 @@ export async function spawnServer(
     rtmp: { listen: `127.0.0.1:${rtmpPort}` },
     http: { listen: `127.0.0.1:${httpPort}` },
     api: { listen: `127.0.0.1:${apiPort}` },
+    // The bench stops its clients first; HLS sessions would hold the drain open until they time out.
+    drain: { timeoutMs: 1000 },
     ...extraConfig,
   };
   const configFile = join(workDir, 'server-config.json');

@@ -24,6 +24,11 @@ const PUBLISH_WAIT_MS = 30_000;
 const FIRST_PLAYLIST_WAIT_MS = 30_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const t0 = performance.now();
+/** Progress on stderr: phases take a while and the report comes at the end. */
+const progress = (msg: string): void => {
+  process.stderr.write(`bench: ${((performance.now() - t0) / 1000).toFixed(1)} s ${msg}\n`);
+};
 
 /** Viewers of each stream in a phase. */
 const VIEWERS: Record<Phase, Proto[]> = {
@@ -40,7 +45,7 @@ export async function runStreams(
   const media = loadBenchMedia(workDir, args.bitrateKbps);
   const phases: PhaseReport[] = [];
   for (const phase of args.phases) {
-    if (!args.json) process.stderr.write(`bench: phase ${phase}, ${args.streams} streams\n`);
+    progress(`phase ${phase}, ${args.streams} streams`);
     phases.push(await runPhase(args, workDir, phase, media.file, media.fileKbps));
   }
   const report: StreamsReport = {
@@ -60,6 +65,7 @@ async function runPhase(
   file: string,
   fileKbps: number,
 ): Promise<PhaseReport> {
+  progress('starting server');
   const server = await spawnServer(
     workDir,
     args.serverNodeArgs,
@@ -74,8 +80,10 @@ async function runPhase(
     for (const p of players) p.stop();
     factory.close();
     await Promise.all(publishers.map((p) => p.stop()));
+    progress('publishers stopped');
     await sleep(200);
     const code = await server.stop();
+    progress('server stopped');
     if (code !== 0 && code !== null) process.stderr.write(`bench: server exited with code ${code}\n`);
   }
 }
@@ -100,10 +108,13 @@ async function measurePhase(
     await sleep(100);
   }
   await waitPublishers(server.api!, publishers);
-  if (phase !== Phase.Rtmp)
+  progress(`${publishers.length} publishers live`);
+  if (phase !== Phase.Rtmp) {
     await Promise.all(
       names.map((n) => waitForPlaylist(factory.url(Proto.Hls, args.app, n), FIRST_PLAYLIST_WAIT_MS)),
     );
+    progress('playlists ready');
+  }
 
   const runStart = performance.now();
   const endAt = runStart + args.durationS * 1000;
@@ -113,6 +124,7 @@ async function measurePhase(
   if (endAt - windowStart < MIN_WINDOW_MS)
     throw new Error(`--duration ${args.durationS} s leaves no measurement window`);
   await sleep(windowStart - performance.now());
+  progress('window');
 
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
