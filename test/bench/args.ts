@@ -1,11 +1,27 @@
 import { parseArgs } from 'node:util';
 
-export const Proto = { Rtmp: 'rtmp', Flv: 'flv' } as const;
+export const Proto = { Rtmp: 'rtmp', Flv: 'flv', Ts: 'ts', WsTs: 'ws-ts', Hls: 'hls' } as const;
 export type Proto = (typeof Proto)[keyof typeof Proto];
+const PROTOS: readonly string[] = Object.values(Proto);
+
+/**
+ * The server setups of `--streams` (muxing cost), each a separate server and window:
+ * `rtmp` HLS off and one RTMP viewer per stream (no TS muxing at all); `rtmp+hls` the default
+ * config, whose HLS segmenter runs for every stream with or without HLS players, and one RTMP
+ * viewer; `ts+hls` the default config with one HTTP-TS viewer and one HLS client per stream.
+ */
+export const Phase = { Rtmp: 'rtmp', RtmpHls: 'rtmp+hls', TsHls: 'ts+hls' } as const;
+export type Phase = (typeof Phase)[keyof typeof Phase];
+const PHASES: readonly string[] = Object.values(Phase);
 
 export interface BenchArgs {
   players: number;
   proto: Proto;
+  /** Muxing-cost mode: this many publishers, each with its own viewers; 0 = fan-out mode. */
+  streams: number;
+  phases: Phase[];
+  /** Sockets of the HLS clients' shared keep-alive agent. */
+  hlsSockets: number;
   durationS: number;
   bitrateKbps: number;
   /** Players started per ramp step (every RAMP_STEP_MS). */
@@ -20,11 +36,19 @@ export interface BenchArgs {
 
 export const MAX_PLAYERS = 5000;
 export const MAX_DURATION_S = 300;
+export const MAX_STREAMS = 50;
 
 export const USAGE = `usage: npm run bench -- [options]
 
   --players N            players (default 100, max ${MAX_PLAYERS})
-  --proto rtmp|flv       how players pull (default rtmp)
+  --proto P              how players pull: rtmp, flv (HTTP-FLV), ts (HTTP-TS), ws-ts (WebSocket-TS),
+                         hls (default rtmp)
+  --hls-sockets N        sockets of the HLS clients' shared keep-alive agent (default 128)
+  --streams N            muxing cost instead of fan-out: N ffmpeg publishers (max ${MAX_STREAMS}), per phase
+                         a fresh server and one viewer set per stream (see --phases)
+  --phases LIST          for --streams, comma-separated, run in order (default ${PHASES.join(',')}):
+                         rtmp = HLS off, 1 RTMP viewer; rtmp+hls = HLS on, 1 RTMP viewer;
+                         ts+hls = HLS on, 1 HTTP-TS viewer + 1 HLS client
   --duration S           seconds from the first player to the end (default 20, max ${MAX_DURATION_S})
   --bitrate KBPS         total stream bitrate, video + 64 kbps AAC (default 500)
   --ramp N               players started per 100 ms (default 100)
@@ -51,6 +75,9 @@ export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
     options: {
       players: { type: 'string' },
       proto: { type: 'string' },
+      'hls-sockets': { type: 'string' },
+      streams: { type: 'string' },
+      phases: { type: 'string' },
       duration: { type: 'string' },
       bitrate: { type: 'string' },
       ramp: { type: 'string' },
@@ -66,9 +93,17 @@ export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
     },
   });
   if (values.help) return 'help';
-  const proto = values.proto ?? Proto.Rtmp;
-  if (proto !== Proto.Rtmp && proto !== Proto.Flv)
-    throw new Error(`--proto must be rtmp or flv, got ${proto}`);
+  const proto = (values.proto ?? Proto.Rtmp) as Proto;
+  if (!PROTOS.includes(proto)) throw new Error(`--proto must be one of ${PROTOS.join(', ')}, got ${proto}`);
+  const phases = (values.phases ?? PHASES.join(',')).split(',').filter((x) => x !== '') as Phase[];
+  for (const ph of phases)
+    if (!PHASES.includes(ph)) throw new Error(`--phases takes ${PHASES.join(', ')}, got ${ph}`);
+  if (phases.length === 0 || new Set(phases).size !== phases.length)
+    throw new Error('--phases needs at least one phase, each at most once');
+  const streams = int(values.streams, 'streams', 0, 1, MAX_STREAMS);
+  if (streams > 0 && (values.players !== undefined || values.proto !== undefined))
+    throw new Error('--streams sets its own viewers: drop --players and --proto');
+  if (streams === 0 && values.phases !== undefined) throw new Error('--phases only applies to --streams');
   let target: BenchArgs['target'] = null;
   if (values.server !== undefined) {
     const h = values.server;
@@ -82,8 +117,10 @@ export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
     };
     if (!target.rtmp)
       throw new Error('--rtmp is required when targeting a running server (the publisher uses it)');
-    if (proto === Proto.Flv && !target.http) throw new Error('--http is required for --proto flv');
+    if (proto !== Proto.Rtmp && !target.http) throw new Error(`--http is required for --proto ${proto}`);
   }
+  if (target && streams > 0)
+    throw new Error('--streams spawns its own servers (one per phase): drop the target');
   const profile = values.profile ?? false;
   const nodeArgs = (values['server-node-args'] ?? '').split(/\s+/).filter((s) => s !== '');
   if (profile && !nodeArgs.some((a) => a.startsWith('--cpu-prof'))) nodeArgs.push('--cpu-prof');
@@ -94,6 +131,9 @@ export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
   return {
     players: int(values.players, 'players', 100, 1, MAX_PLAYERS),
     proto,
+    streams,
+    phases,
+    hlsSockets: int(values['hls-sockets'], 'hls-sockets', 128, 1, MAX_PLAYERS),
     durationS: int(values.duration, 'duration', 20, 5, MAX_DURATION_S),
     bitrateKbps: int(values.bitrate, 'bitrate', 500, 100, 50_000),
     rampPerStep: int(values.ramp, 'ramp', 100, 1, MAX_PLAYERS),

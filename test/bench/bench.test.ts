@@ -54,7 +54,9 @@ test('FlvTagScanner gives the same result for every split of the stream', () => 
 });
 
 test('spread uses nearest rank', () => {
-  assert.deepEqual(spread([5, 1, 3, 2, 4]), { min: 1, median: 3, p95: 5, max: 5 });
+  assert.deepEqual(spread([5, 1, 3, 2, 4]), { min: 1, median: 3, p95: 5, p99: 5, max: 5 });
+  const hundred = Array.from({ length: 100 }, (_, i) => 100 - i);
+  assert.deepEqual(spread(hundred), { min: 1, median: 50, p95: 95, p99: 99, max: 100 });
   assert.equal(spread([]), null);
 });
 
@@ -83,7 +85,43 @@ test('judgePlayers: bitrate, lag, failures', () => {
   );
   assert.equal(v.connectFailures, 1);
   assert.deepEqual(v.failureCodes, { ECONNREFUSED: 1 });
-  assert.deepEqual(v.fellBehind, { total: 2, lowBitrate: 1, lagging: 1, endedEarly: 0, noKeyFrame: 0 });
+  assert.deepEqual(v.fellBehind, {
+    total: 2,
+    lowBitrate: 1,
+    lagging: 1,
+    endedEarly: 0,
+    noKeyFrame: 0,
+    ccGaps: 0,
+    hls: 0,
+  });
+});
+
+test('judgePlayers: TS continuity gaps and HLS verdicts; HLS skips bitrate and lag', () => {
+  const base: PlayerStats = {
+    startedAt: 0,
+    connectMs: 10,
+    firstKeyFrameMs: 12,
+    lastTimestampMs: -1,
+    maxLagMs: 9000,
+    bytesAtWindowStart: 0,
+    bytesAtWindowEnd: 1000,
+    failure: null,
+    endedEarly: null,
+    stopped: false,
+  };
+  const ts = judgePlayers([{ ...base, maxLagMs: 0, bytesAtWindowEnd: 62_500, ccGaps: 3 }], 1, 500);
+  assert.deepEqual([ts.fellBehind.total, ts.fellBehind.ccGaps], [1, 1]);
+  const hls = judgePlayers([base, { ...base, hlsBehind: true }], 1, 500, { bitrate: false, lag: false });
+  assert.deepEqual(hls.fellBehind, {
+    total: 1,
+    lowBitrate: 0,
+    lagging: 0,
+    endedEarly: 0,
+    noKeyFrame: 0,
+    ccGaps: 0,
+    hls: 1,
+  });
+  assert.deepEqual(hls.lagMs, []);
 });
 
 test('cpuPercents: one core = 100', () => {
@@ -104,9 +142,33 @@ test('parseBenchArgs: defaults, caps and targets', () => {
   assert.equal(d.target, null);
   assert.throws(() => parseBenchArgs(['--players', '5001']), /players/);
   assert.throws(() => parseBenchArgs(['--duration', '301']), /duration/);
-  assert.throws(() => parseBenchArgs(['--proto', 'hls']), /proto/);
+  assert.throws(() => parseBenchArgs(['--proto', 'dash']), /proto/);
+  for (const proto of ['rtmp', 'flv', 'ts', 'ws-ts', 'hls']) {
+    const a = parseBenchArgs(['--proto', proto]);
+    assert.ok(a !== 'help');
+    assert.equal(a.proto, proto);
+    assert.equal(a.streams, 0);
+  }
+  assert.throws(() => parseBenchArgs(['--proto', 'ts', '--rtmp', 'rtmp://h:1']), /--http is required/);
   const t = parseBenchArgs(['--rtmp', 'rtmp://h:1', '--http', 'http://h:2', '--proto', 'flv']);
   assert.ok(t !== 'help');
   assert.deepEqual(t.target, { rtmp: 'rtmp://h:1', http: 'http://h:2', api: null });
   assert.equal(parseBenchArgs(['--help']), 'help');
+});
+
+test('parseBenchArgs: --streams and --phases', () => {
+  const s = parseBenchArgs(['--streams', '50']);
+  assert.ok(s !== 'help');
+  assert.equal(s.streams, 50);
+  assert.deepEqual(s.phases, ['rtmp', 'rtmp+hls', 'ts+hls']);
+  const two = parseBenchArgs(['--streams', '2', '--phases', 'ts+hls,rtmp']);
+  assert.ok(two !== 'help');
+  assert.deepEqual(two.phases, ['ts+hls', 'rtmp']);
+  assert.throws(() => parseBenchArgs(['--streams', '51']), /streams/);
+  assert.throws(() => parseBenchArgs(['--streams', '2', '--players', '5']), /--streams sets its own viewers/);
+  assert.throws(() => parseBenchArgs(['--streams', '2', '--server', 'h']), /spawns its own servers/);
+  assert.throws(() => parseBenchArgs(['--streams', '2', '--phases', 'rtmp,hls']), /--phases takes/);
+  assert.throws(() => parseBenchArgs(['--streams', '2', '--phases', 'rtmp,rtmp']), /each at most once/);
+  assert.throws(() => parseBenchArgs(['--phases', 'rtmp']), /only applies to --streams/);
+  assert.throws(() => parseBenchArgs(['--hls-sockets', '0']), /hls-sockets/);
 });

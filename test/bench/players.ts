@@ -22,6 +22,10 @@ export interface PlayerStats {
   failure: string | null;
   /** Set when an established player ended before the bench stopped it. */
   endedEarly: string | null;
+  /** MPEG-TS players: packets whose continuity counter skipped (the server dropped data for it). */
+  ccGaps?: number;
+  /** HLS clients: late, skipped or slow segments in the window, or failed requests. */
+  hlsBehind?: boolean;
   stopped: boolean;
 }
 
@@ -32,7 +36,7 @@ export interface BenchPlayer {
   stop(): void;
 }
 
-function newStats(): PlayerStats {
+export function newPlayerStats(): PlayerStats {
   return {
     startedAt: performance.now(),
     connectMs: -1,
@@ -47,14 +51,14 @@ function newStats(): PlayerStats {
   };
 }
 
-const describe = (e: unknown): string => {
+export const describeError = (e: unknown): string => {
   const err = e as { code?: unknown; message?: unknown };
   return typeof err.code === 'string' ? err.code : String(err.message ?? e);
 };
 
 /** An RTMP player on RtmpClient; no timers of its own once playing. */
 export class RtmpBenchPlayer implements BenchPlayer {
-  readonly stats = newStats();
+  readonly stats = newPlayerStats();
   private client: RtmpClient | null = null;
 
   constructor(url: string, timeoutMs: number) {
@@ -68,13 +72,13 @@ export class RtmpBenchPlayer implements BenchPlayer {
         c.onMedia = (m) => this.onMedia(m.typeId, m.timestamp, m.payload);
         c.onClose = (err) => {
           if (!this.stats.stopped && this.stats.connectMs >= 0)
-            this.stats.endedEarly = err ? describe(err) : 'closed';
+            this.stats.endedEarly = err ? describeError(err) : 'closed';
         };
         await c.play();
         this.stats.connectMs = performance.now() - this.stats.startedAt;
       })
       .catch((e: unknown) => {
-        if (!this.stats.stopped) this.stats.failure = describe(e);
+        if (!this.stats.stopped) this.stats.failure = describeError(e);
         this.client?.close();
       });
   }
@@ -106,7 +110,7 @@ export class RtmpBenchPlayer implements BenchPlayer {
 
 /** An HTTP-FLV player: plain http.get and a header scanner, bodies are only counted. */
 export class FlvBenchPlayer implements BenchPlayer {
-  readonly stats = newStats();
+  readonly stats = newPlayerStats();
   private readonly req: ClientRequest;
   private received = 0;
 
@@ -148,8 +152,8 @@ export class FlvBenchPlayer implements BenchPlayer {
 
   private fail(e: unknown): void {
     if (this.stats.stopped) return;
-    if (this.stats.connectMs < 0) this.stats.failure ??= describe(e);
-    else this.stats.endedEarly ??= describe(e);
+    if (this.stats.connectMs < 0) this.stats.failure ??= describeError(e);
+    else this.stats.endedEarly ??= describeError(e);
     this.req.destroy();
   }
 

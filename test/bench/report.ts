@@ -1,4 +1,5 @@
 import type { Proto } from './args.ts';
+import { formatHlsRows, type HlsSummary } from './hls-report.ts';
 import type { PlayerStats } from './players.ts';
 
 /** A player is behind below this share of the publisher's bitrate in the window... */
@@ -10,6 +11,7 @@ export interface Spread {
   min: number;
   median: number;
   p95: number;
+  p99: number;
   max: number;
 }
 
@@ -34,11 +36,33 @@ export interface BenchReport {
   connectMs: Spread | null;
   firstKeyFrameMs: Spread | null;
   lagMs: Spread | null;
-  fellBehind: { total: number; lowBitrate: number; lagging: number; endedEarly: number; noKeyFrame: number };
+  fellBehind: FellBehind;
   connectFailures: number;
   failureCodes: Record<string, number>;
+  /** MPEG-TS players: packets received in the window and players with continuity gaps. */
+  ts?: { packets: number; ccGapPlayers: number; packetsPerSecondMedian: number | null };
+  hls?: HlsSummary;
   notes: string[];
   profile?: string;
+}
+
+/** Players that did not keep up, by reason (a player may have several); `total` counts each once. */
+export interface FellBehind {
+  total: number;
+  lowBitrate: number;
+  lagging: number;
+  endedEarly: number;
+  noKeyFrame: number;
+  /** MPEG-TS: continuity counters skipped, i.e. the server dropped data for the player. */
+  ccGaps: number;
+  /** HLS: late, skipped or slow segments in the window, or failed requests (PlayerStats.hlsBehind). */
+  hls: number;
+}
+
+/** Which verdicts apply: HLS clients have neither a continuous bitrate nor a media timestamp. */
+export interface JudgeChecks {
+  bitrate: boolean;
+  lag: boolean;
 }
 
 /** Nearest-rank percentiles of an unsorted list; null when empty. */
@@ -46,7 +70,7 @@ export function spread(values: number[]): Spread | null {
   if (values.length === 0) return null;
   const s = [...values].sort((a, b) => a - b);
   const at = (p: number): number => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!;
-  return { min: s[0]!, median: at(0.5), p95: at(0.95), max: s[s.length - 1]! };
+  return { min: s[0]!, median: at(0.5), p95: at(0.95), p99: at(0.99), max: s[s.length - 1]! };
 }
 
 export interface PlayerVerdicts {
@@ -54,19 +78,24 @@ export interface PlayerVerdicts {
   lagMs: number[];
   connectMs: number[];
   firstKeyFrameMs: number[];
-  fellBehind: BenchReport['fellBehind'];
+  fellBehind: FellBehind;
   connectFailures: number;
   failureCodes: Record<string, number>;
 }
 
 /** Per-player figures over the window and the "fell behind" verdicts. */
-export function judgePlayers(stats: PlayerStats[], windowS: number, publishedKbps: number): PlayerVerdicts {
+export function judgePlayers(
+  stats: PlayerStats[],
+  windowS: number,
+  publishedKbps: number,
+  checks: JudgeChecks = { bitrate: true, lag: true },
+): PlayerVerdicts {
   const v: PlayerVerdicts = {
     kbps: [],
     lagMs: [],
     connectMs: [],
     firstKeyFrameMs: [],
-    fellBehind: { total: 0, lowBitrate: 0, lagging: 0, endedEarly: 0, noKeyFrame: 0 },
+    fellBehind: { total: 0, lowBitrate: 0, lagging: 0, endedEarly: 0, noKeyFrame: 0, ccGaps: 0, hls: 0 },
     connectFailures: 0,
     failureCodes: {},
   };
@@ -79,18 +108,22 @@ export function judgePlayers(stats: PlayerStats[], windowS: number, publishedKbp
     }
     const kbps = ((p.bytesAtWindowEnd - p.bytesAtWindowStart) * 8) / 1000 / windowS;
     v.kbps.push(kbps);
-    v.lagMs.push(p.maxLagMs);
+    if (checks.lag) v.lagMs.push(p.maxLagMs);
     v.connectMs.push(p.connectMs);
     if (p.firstKeyFrameMs >= 0) v.firstKeyFrameMs.push(p.firstKeyFrameMs);
-    const low = kbps < BEHIND_BITRATE_RATIO * publishedKbps;
-    const lagging = p.maxLagMs > BEHIND_LAG_MS;
+    const low = checks.bitrate && kbps < BEHIND_BITRATE_RATIO * publishedKbps;
+    const lagging = checks.lag && p.maxLagMs > BEHIND_LAG_MS;
     const early = p.endedEarly !== null;
     const noKey = p.firstKeyFrameMs < 0;
+    const gaps = (p.ccGaps ?? 0) > 0;
+    const hls = p.hlsBehind === true;
     if (low) v.fellBehind.lowBitrate++;
     if (lagging) v.fellBehind.lagging++;
     if (early) v.fellBehind.endedEarly++;
     if (noKey) v.fellBehind.noKeyFrame++;
-    if (low || lagging || early || noKey) v.fellBehind.total++;
+    if (gaps) v.fellBehind.ccGaps++;
+    if (hls) v.fellBehind.hls++;
+    if (low || lagging || early || noKey || gaps || hls) v.fellBehind.total++;
   }
   return v;
 }
@@ -102,7 +135,6 @@ const fmtSpread = (s: Spread | null, keys: (keyof Spread)[], digits = 0): string
 
 /** The human table: one figure per line, label left, value right. */
 export function formatReport(r: BenchReport): string {
-  const fb = r.fellBehind;
   const rows: [string, string][] = [
     ['players', `${r.players} (${r.proto})`],
     ['duration / window s', `${r.durationS} / ${fmt(r.windowS, 1)}`],
@@ -113,12 +145,12 @@ export function formatReport(r: BenchReport): string {
     ['server CPU % avg / max (1 core = 100)', `${fmt(r.server.cpuAvgPct)} / ${fmt(r.server.cpuMaxPct)}`],
     ['server RSS max MB', fmt(r.server.rssMaxMb)],
     ['player kbps min / median', fmtSpread(r.playerKbps, ['min', 'median'])],
-    [
-      'players fell behind',
-      `${fb.total} (low bitrate ${fb.lowBitrate}, lag>${BEHIND_LAG_MS / 1000}s ${fb.lagging}, ended early ${fb.endedEarly}, no key frame ${fb.noKeyFrame})`,
-    ],
+    ['players fell behind', fellBehindText(r)],
     ['max lag ms median / p95 / max', fmtSpread(r.lagMs, ['median', 'p95', 'max'])],
-    ['first key frame ms median / p95 / max', fmtSpread(r.firstKeyFrameMs, ['median', 'p95', 'max'])],
+    [
+      r.hls ? 'first segment ms median / p95 / p99 / max' : 'first key frame ms median / p95 / p99 / max',
+      fmtSpread(r.firstKeyFrameMs, ['median', 'p95', 'p99', 'max']),
+    ],
     ['connect ms median / p95 / max', fmtSpread(r.connectMs, ['median', 'p95', 'max'])],
     ['connect failures', `${r.connectFailures}${failureList(r.failureCodes)}`],
     ['host CPU % avg (all processes)', `${fmt(r.host.cpuAvgPct)} of ${r.host.cores * 100}`],
@@ -127,6 +159,13 @@ export function formatReport(r: BenchReport): string {
       `${fmt(r.bench.cpuAvgPct)}; ${fmt(r.bench.eventLoopDelayP99Ms, 1)} / ${fmt(r.bench.eventLoopDelayMaxMs, 1)}`,
     ],
   ];
+  if (r.ts) {
+    rows.push([
+      'TS packets in window; per player/s median; players with CC gaps',
+      `${r.ts.packets}; ${fmt(r.ts.packetsPerSecondMedian)}; ${r.ts.ccGapPlayers}`,
+    ]);
+  }
+  if (r.hls) rows.push(...formatHlsRows(r.hls));
   const warnings = Object.entries(r.server.warnings);
   if (warnings.length > 0)
     rows.push(['server log (warn+)', warnings.map(([m, n]) => `${n}x ${m}`).join('; ')]);
@@ -135,6 +174,14 @@ export function formatReport(r: BenchReport): string {
   for (const n of r.notes) lines.push(`note: ${n}`);
   if (r.profile) lines.push('', r.profile);
   return lines.join('\n');
+}
+
+function fellBehindText(r: BenchReport): string {
+  const fb = r.fellBehind;
+  if (r.hls)
+    return `${fb.total} (segments late/skipped/slow or errors ${fb.hls}, ended early ${fb.endedEarly}, no segment ${fb.noKeyFrame})`;
+  const base = `${fb.total} (low bitrate ${fb.lowBitrate}, lag>${BEHIND_LAG_MS / 1000}s ${fb.lagging}, ended early ${fb.endedEarly}, no key frame ${fb.noKeyFrame}`;
+  return r.ts ? `${base}, CC gaps ${fb.ccGaps})` : `${base})`;
 }
 
 function failureList(codes: Record<string, number>): string {

@@ -4,7 +4,10 @@ import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseBenchArgs, Proto, USAGE, type BenchArgs } from './args.ts';
 import { loadBenchMedia } from './media.ts';
-import { FlvBenchPlayer, RtmpBenchPlayer, type BenchPlayer } from './players.ts';
+import { HlsBenchClient, type HlsCounters } from './hls-client.ts';
+import { hlsBehind, snapshotCounters, summarizeHls, windowCounters } from './hls-report.ts';
+import { PlayerFactory, waitForPlaylist } from './player-factory.ts';
+import type { BenchPlayer } from './players.ts';
 import { newestProfile, summarizeProfile } from './profile-summary.ts';
 import { BenchPublisher } from './publisher.ts';
 import { formatReport, judgePlayers, spread, type BenchReport } from './report.ts';
@@ -17,6 +20,8 @@ import {
   type ServerProbe,
 } from './sampler.ts';
 import { spawnServer, type ServerEndpoints } from './server.ts';
+import { runStreams } from './streams.ts';
+import { TsBenchPlayer, WsTsBenchPlayer } from './ts-players.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const WORK_DIR = join(REPO, '.bench');
@@ -28,6 +33,8 @@ const SAMPLE_MS = 1000;
 const PUBLISH_LEAD_MS = 1000;
 const PLAYER_TIMEOUT_MS = 10_000;
 const MIN_WINDOW_MS = 3000;
+/** How long HLS clients wait for the stream's first playlist before the ramp (first segment + margin). */
+const FIRST_PLAYLIST_WAIT_MS = 30_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
@@ -46,12 +53,14 @@ async function run(args: BenchArgs): Promise<BenchReport> {
   const probe: ServerProbe | null = spawned ? procProbe(spawned.pid) : ep.api ? apiProbe(ep.api) : null;
   const publisher = new BenchPublisher(media);
   const players: BenchPlayer[] = [];
+  const factory = new PlayerFactory(ep, PLAYER_TIMEOUT_MS, args.hlsSockets);
   const window: Window = { fromUs: 0, toUs: 0 };
   let report: BenchReport;
   try {
-    report = await measure(args, ep, probe, media.fileKbps, publisher, players, window);
+    report = await measure(args, ep, probe, media.fileKbps, publisher, players, factory, window);
   } finally {
     for (const p of players) p.stop();
+    factory.close();
     publisher.stop();
     if (spawned) {
       await sleep(200); // let the server see the closes before it is told to stop
@@ -77,6 +86,7 @@ async function measure(
   fileKbps: number,
   publisher: BenchPublisher,
   players: BenchPlayer[],
+  factory: PlayerFactory,
   window: Window,
 ): Promise<BenchReport> {
   const notes: string[] = [];
@@ -88,14 +98,12 @@ async function measure(
     throw new Error(`publish failed: ${(e as Error).message}`, { cause: e });
   }
   await sleep(PUBLISH_LEAD_MS);
+  const isHls = args.proto === Proto.Hls;
+  // HLS players come to a stream that has a playlist (its first segment takes a target duration).
+  if (isHls) await waitForPlaylist(factory.url(Proto.Hls, args.app, name), FIRST_PLAYLIST_WAIT_MS);
 
   // Ramp: a batch per step, one interval for all.
-  const url =
-    args.proto === Proto.Rtmp ? `${ep.rtmp}/${args.app}/${name}` : `${ep.http}/${args.app}/${name}.flv`;
-  const startPlayer = (): BenchPlayer =>
-    args.proto === Proto.Rtmp
-      ? new RtmpBenchPlayer(url, PLAYER_TIMEOUT_MS)
-      : new FlvBenchPlayer(url, PLAYER_TIMEOUT_MS);
+  const startPlayer = (): BenchPlayer => factory.start(args.proto, args.app, name);
   const runStart = performance.now();
   const endAt = runStart + args.durationS * 1000;
   await new Promise<void>((done) => {
@@ -122,12 +130,18 @@ async function measure(
   const hostStart = hostCpuTicks();
   const wallStart = performance.now();
   for (const p of players) p.stats.bytesAtWindowStart = p.bytesIn;
+  const hlsClients = players.filter((p): p is HlsBenchClient => p instanceof HlsBenchClient);
+  const hlsStart: HlsCounters[] = hlsClients.map((c) => snapshotCounters(c.hls.counters));
+  const tsPlayers = players.filter(
+    (p): p is TsBenchPlayer | WsTsBenchPlayer => p instanceof TsBenchPlayer || p instanceof WsTsBenchPlayer,
+  );
+  const tsStart = tsPlayers.map((p) => p.scanner.packets);
   const pubStart = publisher.bytesSent;
   window.fromUs = monotonicUs();
   const serverSamples: ProcSample[] = [];
   const sample = async (): Promise<void> => {
     const pubTs = publisher.currentTimestampMs;
-    for (const p of players) {
+    for (const p of isHls ? [] : players) {
       const s = p.stats;
       if (s.connectMs < 0 || s.failure !== null || s.endedEarly !== null) continue;
       const lag = s.lastTimestampMs < 0 ? pubTs : pubTs - s.lastTimestampMs;
@@ -142,6 +156,9 @@ async function measure(
   await sample();
   window.toUs = monotonicUs();
   for (const p of players) p.stats.bytesAtWindowEnd = p.bytesIn;
+  const hlsWindows = hlsClients.map((c, i) => windowCounters(c.hls.counters, hlsStart[i]!));
+  hlsClients.forEach((c, i) => (c.stats.hlsBehind = hlsBehind(hlsWindows[i]!, c.hls)));
+  const tsPackets = tsPlayers.map((p, i) => p.scanner.packets - tsStart[i]!);
   const pubBytes = publisher.bytesSent - pubStart;
   const windowS = (performance.now() - wallStart) / 1000;
   loopDelay.disable();
@@ -160,6 +177,7 @@ async function measure(
     players.map((p) => p.stats),
     windowS,
     publishedKbps,
+    { bitrate: !isHls, lag: !isHls },
   );
   const cpuPct = cpuPercents(serverSamples);
   const rss = serverSamples.map((s) => s.rssBytes).filter((x): x is number => x !== null);
@@ -190,6 +208,20 @@ async function measure(
     fellBehind: v.fellBehind,
     connectFailures: v.connectFailures,
     failureCodes: v.failureCodes,
+    ...(tsPlayers.length > 0 && {
+      ts: {
+        packets: tsPackets.reduce((a, b) => a + b, 0),
+        ccGapPlayers: v.fellBehind.ccGaps,
+        packetsPerSecondMedian: spread(tsPackets.map((n) => n / windowS))?.median ?? null,
+      },
+    }),
+    ...(isHls && {
+      hls: summarizeHls(
+        hlsClients.map((c) => c.hls),
+        hlsWindows,
+        args.hlsSockets,
+      ),
+    }),
     notes,
   };
 }
@@ -211,6 +243,11 @@ async function main(): Promise<number> {
     return 0;
   }
   try {
+    if (args.streams > 0) {
+      const r = await runStreams(args, WORK_DIR);
+      process.stdout.write(args.json ? `${JSON.stringify(r.report, roundNumbers, 2)}\n` : `${r.text}\n`);
+      return 0;
+    }
     const report = await run(args);
     process.stdout.write(
       args.json ? `${JSON.stringify(report, roundNumbers, 2)}\n` : `${formatReport(report)}\n`,

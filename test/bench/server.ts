@@ -59,7 +59,12 @@ async function waitHealthy(api: string, child: ChildProcess): Promise<void> {
  * (its listen line is info, hence the ports are chosen here). The child is the node process
  * itself, so /proc/<pid> describes the server.
  */
-export async function spawnServer(workDir: string, nodeArgs: string[]): Promise<SpawnedServer> {
+export async function spawnServer(
+  workDir: string,
+  nodeArgs: string[],
+  /** Top-level config sections added to the bench's (e.g. `{ hls: { enabled: false } }`). */
+  extraConfig: Record<string, unknown> = {},
+): Promise<SpawnedServer> {
   mkdirSync(workDir, { recursive: true });
   const [rtmpPort, httpPort, apiPort] = await freePorts(3);
   const config = {
@@ -67,6 +72,9 @@ export async function spawnServer(workDir: string, nodeArgs: string[]): Promise<
     rtmp: { listen: `127.0.0.1:${rtmpPort}` },
     http: { listen: `127.0.0.1:${httpPort}` },
     api: { listen: `127.0.0.1:${apiPort}` },
+    // The bench stops its clients first; HLS sessions would hold the drain open until they time out.
+    drain: { timeoutMs: 1000 },
+    ...extraConfig,
   };
   const configFile = join(workDir, 'server-config.json');
   writeFileSync(configFile, JSON.stringify(config, null, 2));
