@@ -75,6 +75,8 @@ export async function spawnServer(
     // The bench stops its clients first; HLS sessions would hold the drain open until they time out.
     drain: { timeoutMs: 1000 },
     ...extraConfig,
+    // Every bench client comes from 127.0.0.1: the per-address HLS session cap must not apply.
+    hls: { maxSessionsPerClient: 100_000, ...(extraConfig.hls as object | undefined) },
   };
   const configFile = join(workDir, 'server-config.json');
   writeFileSync(configFile, JSON.stringify(config, null, 2));
