@@ -22,7 +22,13 @@ export class Metrics {
   constructor(o: { counters?: Counters; processMetrics?: boolean } = {}) {
     this.registry = o.counters?.registry ?? new Registry();
     this.counters = o.counters ?? new Counters(this.registry);
-    if (o.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    if (o.processMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry });
+      // GC series appear at the first collection of each kind; a quiet process may have had
+      // none yet, and dashboards (sum of nodejs_gc_duration_seconds_sum) would show no data.
+      const gc = this.registry.getSingleMetric('nodejs_gc_duration_seconds');
+      if (gc instanceof Histogram) for (const kind of ['major', 'minor', 'incremental']) gc.zero({ kind });
+    }
   }
 
   /** A gauge read at scrape time; `read` calls `set` once per series (series not set vanish). */
