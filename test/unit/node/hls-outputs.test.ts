@@ -4,7 +4,15 @@ import { MemorySegmentStore } from '../../../libs/hls/store-memory.ts';
 import { TsMuxer } from '../../../libs/mpegts/muxer.ts';
 import { silentLogger } from '../../../libs/log/logger.ts';
 import { Counters } from '../../../libs/metrics/counters.ts';
-import { StreamHub, type IncomingFrame, type SegmentMark } from '../../../libs/stream/index.ts';
+import {
+  defineOutputFormat,
+  StreamHub,
+  type IncomingFrame,
+  type SegmentMark,
+  type Sink,
+} from '../../../libs/stream/index.ts';
+
+const NO_FORMAT = defineOutputFormat('none', () => Buffer.alloc(0));
 import { HlsOutputs } from '../../../services/node/hls-outputs.ts';
 import type { HlsConfig } from '../../../services/node/media-node.ts';
 import { audioHeader, video, videoHeader } from '../hls/frames.ts';
@@ -71,6 +79,19 @@ const mark = (seq: number, ts: number): SegmentMark => ({
   independent: true,
 });
 
+/** A viewer that keeps the stream alive between publishers (it is sent nothing). */
+const waitingViewer = (): Sink => ({
+  id: 'v',
+  format: NO_FORMAT,
+  passive: true,
+  bufferedBytes: 0,
+  start() {},
+  write() {},
+  cork() {},
+  uncork() {},
+  end() {},
+});
+
 function listed(outputs: HlsOutputs, key: string): string[] {
   const text = outputs.get(key)?.livePlaylist ?? '';
   return text.split('\n').filter((l) => l.endsWith('.ts'));
@@ -81,17 +102,7 @@ test("edge: a relay that restarts inside a segment never lists that segment unde
   const key = 'live/edge';
   const s = hub.getOrCreate(key);
   // Keep the stream alive across the relay restart, as a waiting viewer does.
-  s.addSubscriber({
-    id: 'v',
-    format: { name: 'x', slot: 99, serialize: () => Buffer.alloc(0) },
-    passive: true,
-    bufferedBytes: 0,
-    start() {},
-    write() {},
-    cork() {},
-    uncork() {},
-    end() {},
-  });
+  s.addSubscriber(waitingViewer());
   let h = s.attachPublisher('relay-1', { marksFromSource: true })!;
   s.write(h, frame(videoHeader()));
   s.write(h, frame(audioHeader()));
@@ -118,17 +129,7 @@ test('a publisher back after the end: the playlist loses its ENDLIST at once', a
   const { hub, outputs } = setup(10);
   const key = 'live/back';
   const s = hub.getOrCreate(key);
-  s.addSubscriber({
-    id: 'v',
-    format: { name: 'x', slot: 98, serialize: () => Buffer.alloc(0) },
-    passive: true,
-    bufferedBytes: 0,
-    start() {},
-    write() {},
-    cork() {},
-    uncork() {},
-    end() {},
-  });
+  s.addSubscriber(waitingViewer());
   let h = s.attachPublisher('p1')!;
   s.write(h, frame(videoHeader()));
   for (let ts = 0; ts <= 4000; ts += 500) s.write(h, frame(video(ts, ts % 2000 === 0)));
