@@ -265,7 +265,7 @@ export interface NodePresenceEvent extends EventBase {
 /** A node opened a recording file for a stream published to it. */
 export interface RecordStartedEvent extends EventBase {
   key: string;
-  format: 'flv' | 'ts';
+  format: 'flv' | 'ts' | 'hls';
   /** Absolute path on the recording node. */
   path: string;
   /** The publish session that started the file. */

@@ -3,7 +3,8 @@ import type { Counters } from '../metrics/counters.ts';
 import { MediaKind, type MediaMessage } from '../stream/media.ts';
 import { AppendFile } from './append-file.ts';
 
-export type RecordFormat = 'flv' | 'ts';
+/** `hls`: one HLS segment file (a node with `hls.store: disk`). */
+export type RecordFormat = 'flv' | 'ts' | 'hls';
 
 /** One recording file as events and logs describe it. */
 export interface RecordFileInfo {

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { CleanupMode } from '../../libs/hls/cleanup.ts';
 import { HlsStream } from '../../libs/hls/hls-stream.ts';
@@ -5,6 +6,7 @@ import type { SegmentStore } from '../../libs/hls/store.ts';
 import type { SegmentMuxer } from '../../libs/hls/segmenter.ts';
 import type { Counters } from '../../libs/metrics/counters.ts';
 import { MediaKind, type MediaMessage, type Stream } from '../../libs/stream/index.ts';
+import type { RecordFileEnd, RecordFileInfo } from '../../libs/record/record-file.ts';
 import type { HlsConfig } from './media-node.ts';
 import { SEGMENT_DIR_SUFFIX } from './hls-paths.ts';
 
@@ -35,8 +37,13 @@ export interface HlsOutputsDeps {
   newMuxer: () => SegmentMuxer;
   /** A publisher's absence after which the playlist gets EXT-X-ENDLIST (the viewers' wait). */
   endAfterMs: number;
-  /** `<name>.hls/`: segment URIs relative to `/app/name.m3u8`. */
-  segmentEvent?: (key: string, event: 'open' | 'close', info: Record<string, unknown>) => void;
+  /** Segment files on disk (`hls.store: disk`): reported like recording files (record events). */
+  segmentFiles?: {
+    /** Where a stream's segment files are: `<dir>/<app>/<name>.hls`. */
+    dirOf(app: string, name: string): string;
+    opened(info: RecordFileInfo): void;
+    closed(end: RecordFileEnd): void;
+  };
 }
 
 /**
@@ -48,6 +55,8 @@ export interface HlsOutputsDeps {
  */
 export class HlsOutputs {
   private readonly entries = new Map<string, Entry>();
+  /** The current publisher of each key (for segment file events). */
+  private readonly publishers = new Map<string, string>();
   /** Playlist requests waiting for a key's first segment. */
   private readonly waiting = new Map<string, Set<() => void>>();
   private readonly d: HlsOutputsDeps;
@@ -92,8 +101,9 @@ export class HlsOutputs {
     // The source's marks come from the owner (an edge's relay): its segments must be whole.
     let relayed = false;
     stream.addTap({
-      onPublisherStart: (_id, info) => {
+      onPublisherStart: (id, info) => {
         relayed = info.marksFromSource;
+        this.publishers.set(key, id);
         const e = this.entries.get(key);
         if (!e) return;
         if (e.endTimer) {
@@ -129,6 +139,7 @@ export class HlsOutputs {
         e.endTimer.unref();
       },
       close: () => {
+        this.publishers.delete(key);
         const e = this.entries.get(key);
         if (!e) return;
         if (e.endTimer) clearTimeout(e.endTimer);
@@ -205,6 +216,14 @@ export class HlsOutputs {
     const app = key.slice(0, slash);
     const name = key.slice(slash + 1);
     const cfg = this.d.cfg;
+    const files = this.d.segmentFiles;
+    const dir = files?.dirOf(app, `${name}${SEGMENT_DIR_SUFFIX}`) ?? '';
+    const fileInfo = (segName: string): RecordFileInfo => ({
+      key,
+      format: 'hls',
+      path: join(dir, segName),
+      sessionId: this.publishers.get(key) ?? 'none',
+    });
 
     const hls = new HlsStream({
       app,
@@ -229,13 +248,17 @@ export class HlsOutputs {
         this.d.counters.inc('hls_segments');
         const waiters = this.waiting.get(key);
         if (waiters) for (const f of [...waiters]) f();
-        this.d.segmentEvent?.(key, 'close', {
-          name: seg.name,
-          seq: seg.seq,
-          durationMs: seg.durationMs,
-          bytes: seg.bytes.length,
-        });
+        if (files) {
+          files.closed({
+            ...fileInfo(seg.name),
+            bytes: seg.bytes.length,
+            durationMs: Math.round(seg.durationMs),
+            droppedFrames: 0,
+            reason: 'segment complete',
+          });
+        }
       },
+      ...(files ? { onSegment: (s: { name: string }) => files.opened(fileInfo(s.name)) } : {}),
       onExpired: (h) => {
         if (this.entries.get(key)?.hls !== h) return;
         this.entries.delete(key);

@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import type { RecordFileEnd, RecordFileInfo } from '../../libs/record/record-file.ts';
 import type { Logger } from 'pino';
 import { formatListen, parseListen } from '../../libs/config/listen.ts';
 import { ListenError } from '../../libs/http/listen.ts';
@@ -403,6 +405,15 @@ export class MediaNode {
       store,
       newMuxer: () => new TsMuxer(),
       endAfterMs: cfg.stream.waitPublisherMs,
+      ...(store instanceof DiskSegmentStore
+        ? {
+            segmentFiles: {
+              dirOf: (app: string, name: string) => join(store.root, app, name),
+              opened: (r: RecordFileInfo) => hooks.recordStarted?.(r),
+              closed: (r: RecordFileEnd) => hooks.recordStopped?.(r),
+            },
+          }
+        : {}),
     });
     this.hlsOutputs = outputs;
     this.streamSetups.push((s) => outputs.attach(s));

@@ -2,6 +2,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Subject } from '../../libs/cluster/types.ts';
 import { startCluster, type Cluster } from './helpers/cluster.ts';
 import { makeTestFlv, publish } from './helpers/media.ts';
 import { sleep, waitFor } from './helpers/sluice.ts';
@@ -14,6 +18,8 @@ import { ccBreaks, httpBytes, tsPackets } from './helpers/ts-client.ts';
 const run = promisify(execFile);
 const SPEC = { durationS: 20, width: 320, height: 240, fps: 25, gop: 25, videoKbps: 300 };
 const HLS = { targetMs: 2000, listSize: 5, sessionTimeoutMs: 5000 };
+/** The origin keeps its HLS on disk (segment files are reported as record events); edges in memory. */
+const originDir = mkdtempSync(join(tmpdir(), 'sluice-cluster-hls-'));
 
 let cluster: Cluster;
 let media: string;
@@ -25,7 +31,7 @@ before(async () => {
       origins: 1,
       edges: 2,
       scheduler: true,
-      originConfig: { hls: HLS },
+      originConfig: { hls: { ...HLS, store: 'disk', dir: originDir } },
       edgeConfig: { hls: HLS },
     }),
   ]);
@@ -132,4 +138,27 @@ test('HTTP-TS from an edge, and the scheduler redirects for .ts and .m3u8 played
     );
     assert.equal(stderr.trim(), '', `ffmpeg plays /play/${key}.${ext} without errors`);
   }
+});
+
+test('the origin reports its HLS segment files on disk as record events (opened, then closed with their size)', async () => {
+  const key = 'live/hlsx';
+  const stopped = await cluster.events.waitFor(
+    Subject.RecordStopped,
+    (e) => e.key === key && e.format === 'hls',
+    15_000,
+  );
+  const started = cluster.events
+    .of(Subject.RecordStarted)
+    .find((e) => e.key === key && e.format === 'hls' && e.path === stopped.path);
+  assert.ok(started, 'a started event for the same segment file');
+  assert.equal(stopped.nodeId, 'origin-1');
+  assert.ok(stopped.path.startsWith(join(originDir, 'live', 'hlsx.hls') + '/'), stopped.path);
+  assert.ok(stopped.durationMs >= 1900 && stopped.durationMs <= 3100, `${stopped.durationMs} ms`);
+  await waitFor(() => existsSync(stopped.path), 5000, 'the segment written');
+  assert.equal(statSync(stopped.path).size, stopped.bytes);
+  const fromEdges = [
+    ...cluster.events.of(Subject.RecordStarted),
+    ...cluster.events.of(Subject.RecordStopped),
+  ].filter((e) => e.nodeId !== 'origin-1');
+  assert.deepEqual(fromEdges, [], 'edges keep HLS in memory: no files, no events');
 });

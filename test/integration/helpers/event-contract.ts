@@ -65,7 +65,7 @@ const session = {
 const record = {
   ...base,
   key: streamKey,
-  format: oneOf('flv', 'ts'),
+  format: oneOf('flv', 'ts', 'hls'),
   path: (v: unknown) => typeof v === 'string' && v.startsWith('/') && v.length <= 4096,
   sessionId: str(1, 128),
 };
