@@ -162,3 +162,43 @@ test('the origin reports its HLS segment files on disk as record events (opened,
   ].filter((e) => e.nodeId !== 'origin-1');
   assert.deepEqual(fromEdges, [], 'edges keep HLS in memory: no files, no events');
 });
+
+test('after a publisher reconnect (a new epoch), an edge that went through it and one that joined later number the segments alike', async () => {
+  const key = 'live/hlsre';
+  const [origin] = cluster.origins;
+  const [edge1, edge2] = cluster.edges;
+  let pub = publish(media, `${origin!.rtmp}/${key}`, { loop: true });
+  cluster.track(pub);
+  const p1 = new Poller();
+  await p1.start(`${edge1!.http}/${key}.m3u8`);
+  const p2 = new Poller();
+  try {
+    await waitFor(() => p1.segments().size >= 2, 20_000, 'segments of the first publish on edge-1');
+    const firstTimeline = [...p1.segments().keys()][0]!.split('/').pop()!.split('-')[0]!;
+    // The encoder reconnects: a new claim, a new epoch, a new owner timeline.
+    await pub.kill();
+    pub = publish(media, `${origin!.rtmp}/${key}`, { loop: true });
+    cluster.track(pub);
+    const isNew = (u: string): boolean => !u.split('/').pop()!.startsWith(`${firstTimeline}-`);
+    await waitFor(() => [...p1.segments().keys()].some(isNew), 30_000, 'edge-1 lists the new timeline');
+    // Edge-2 never saw the first publish.
+    await p2.start(`${edge2!.http}/${key}.m3u8`);
+    const common = await waitFor(
+      () => {
+        const a = p1.segments();
+        const b = p2.segments();
+        const both = [...a.keys()].filter((u) => isNew(u) && b.has(u));
+        return both.length >= 2 ? { a, b, both } : null;
+      },
+      30_000,
+      'two new-timeline segments listed by both edges',
+    );
+    for (const uri of common.both) {
+      assert.equal(common.a.get(uri), common.b.get(uri), `${uri}: same media sequence number on both edges`);
+    }
+  } finally {
+    p1.stop();
+    p2.stop();
+    await pub.kill();
+  }
+});
