@@ -202,7 +202,7 @@ play() {
 # --- standalone -----------------------------------------------------------------------------
 rtmp=$(free_port) http=$(free_port) api=$(free_port)
 start_role standalone standalone SLUICE_RTMP_LISTEN="127.0.0.1:$rtmp" \
-  SLUICE_HTTP_LISTEN="127.0.0.1:$http" SLUICE_API_LISTEN="127.0.0.1:$api"
+  SLUICE_HTTP_LISTEN="127.0.0.1:$http" SLUICE_API_LISTEN="127.0.0.1:$api" SLUICE_RTSP_LISTEN=127.0.0.1:0
 wait_for "$work/standalone.log" '"sluice node listening"' 20
 node_pid standalone >/dev/null
 grep -q '"msg":"sluice starting"' "$work/standalone.log" || fail "no start line"
@@ -231,9 +231,9 @@ o_rtmp=$(free_port) o_http=$(free_port) o_api=$(free_port)
 e_rtmp=$(free_port) e_http=$(free_port) e_api=$(free_port)
 s_port=$(free_port)
 start_role origin-1 origin "${cluster_env[@]}" SLUICE_RTMP_LISTEN="127.0.0.1:$o_rtmp" \
-  SLUICE_HTTP_LISTEN="127.0.0.1:$o_http" SLUICE_API_LISTEN="127.0.0.1:$o_api"
+  SLUICE_HTTP_LISTEN="127.0.0.1:$o_http" SLUICE_API_LISTEN="127.0.0.1:$o_api" SLUICE_RTSP_LISTEN=127.0.0.1:0
 start_role edge-1 edge "${cluster_env[@]}" SLUICE_RTMP_LISTEN="127.0.0.1:$e_rtmp" \
-  SLUICE_HTTP_LISTEN="127.0.0.1:$e_http" SLUICE_API_LISTEN="127.0.0.1:$e_api"
+  SLUICE_HTTP_LISTEN="127.0.0.1:$e_http" SLUICE_API_LISTEN="127.0.0.1:$e_api" SLUICE_RTSP_LISTEN=127.0.0.1:0
 start_role scheduler scheduler "${cluster_env[@]:0:2}" SLUICE_SCHEDULER_LISTEN="127.0.0.1:$s_port"
 wait_for "$work/origin-1.log" '"sluice node listening"' 20
 wait_for "$work/edge-1.log" '"sluice node listening"' 20

@@ -318,6 +318,7 @@ interface NodePorts {
   role: 'origin' | 'edge' | 'scheduler';
   rtmp: number;
   http: number;
+  rtsp: number;
   api: number;
 }
 
@@ -326,7 +327,9 @@ async function startNodes(infra: { redisUrl: string; natsUrl: string }): Promise
   const specs: NodePorts[] = [];
   const add = async (id: string, role: NodePorts['role']): Promise<void> => {
     const p =
-      role === 'scheduler' ? { rtmp: 0, http: 0 } : { rtmp: await freePort(), http: await freePort() };
+      role === 'scheduler'
+        ? { rtmp: 0, http: 0, rtsp: 0 }
+        : { rtmp: await freePort(), http: await freePort(), rtsp: await freePort() };
     specs.push({ id, role, ...p, api: await freePort() });
   };
   for (let i = 1; i <= opts.origins; i++) await add(`origin-${i}`, 'origin');
@@ -346,6 +349,7 @@ async function startNodes(infra: { redisUrl: string; natsUrl: string }): Promise
       env.SLUICE_RTMP_LISTEN = `${HOST}:${s.rtmp}`;
       env.SLUICE_HTTP_LISTEN = `${HOST}:${s.http}`;
       env.SLUICE_API_LISTEN = `${HOST}:${s.api}`;
+      env.SLUICE_RTSP_LISTEN = `${HOST}:${s.rtsp}`;
     }
     launch(s.id, s.role, process.execPath, [join(ROOT, 'bin/sluice.js'), s.role], env);
   }

@@ -12,6 +12,8 @@ export interface NodeAddresses {
   rtmp?: string;
   http?: string;
   api?: string;
+  /** RTSP listener (absent when the node serves no RTSP). */
+  rtsp?: string;
 }
 
 /** What a viewer can play from a node (the scheduler offers only these). */

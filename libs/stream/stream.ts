@@ -208,6 +208,11 @@ export class Stream {
     return this.publisher === null && this.subs.size === 0;
   }
 
+  /** The current publisher's sequence headers (what RTSP describes in SDP), null until sent. */
+  get codecHeaders(): { video: MediaMessage | null; audio: MediaMessage | null } {
+    return { video: this.videoHeader, audio: this.audioHeader };
+  }
+
   /** Adds a consumer that sees every message from now on (see StreamTap). */
   addTap(tap: StreamTap): void {
     this.taps.push(tap);

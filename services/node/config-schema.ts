@@ -15,6 +15,8 @@ export const mediaNodeEnv: readonly EnvOverride[] = [
   ...logEnv,
   { env: 'SLUICE_RTMP_LISTEN', path: ['rtmp', 'listen'], kind: 'listen' },
   { env: 'SLUICE_RTMPS_LISTEN', path: ['rtmps', 'listen'], kind: 'listen' },
+  { env: 'SLUICE_RTSP_LISTEN', path: ['rtsp', 'listen'], kind: 'listen' },
+  { env: 'SLUICE_RTSPS_LISTEN', path: ['rtsps', 'listen'], kind: 'listen' },
   { env: 'SLUICE_HTTP_LISTEN', path: ['http', 'listen'], kind: 'listen' },
   { env: 'SLUICE_HTTPS_LISTEN', path: ['https', 'listen'], kind: 'listen' },
   { env: 'SLUICE_API_LISTEN', path: ['api', 'listen'], kind: 'listen' },
@@ -110,6 +112,21 @@ function tlsListenerProperty(listen: string, what: string, env: string) {
   } as const;
 }
 
+/** Users an RTSP action accepts. Passwords sit in the config file: keep it readable by the server only. */
+const rtspCredentialsDefinition = {
+  type: 'array',
+  maxItems: 1000,
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['username', 'password'],
+    properties: {
+      username: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[^:\\s]+$' },
+      password: { type: 'string', minLength: 1, maxLength: 256 },
+    },
+  },
+} as const;
+
 export const mediaNodeProperties = {
   nodeId: {
     type: 'string',
@@ -172,6 +189,79 @@ export const mediaNodeProperties = {
     ':4935',
     'RTMPS: the RTMP listener (same sessions, limits and metrics) on TLS. Edges pull relays over plain RTMP.',
     'SLUICE_RTMPS_LISTEN',
+  ),
+  rtsp: {
+    type: 'object',
+    additionalProperties: false,
+    default: {},
+    description:
+      'RTSP (RFC 2326): publish with ANNOUNCE/RECORD, play with DESCRIBE/PLAY, over TCP (interleaved) or UDP; H.264, H.265 and AAC.',
+    properties: {
+      enabled: { type: 'boolean', default: true },
+      listen: {
+        $ref: '#/definitions/listen',
+        default: ':5544',
+        description: 'Env SLUICE_RTSP_LISTEN.',
+      },
+      sessionTimeoutS: {
+        type: 'integer',
+        minimum: 5,
+        maximum: 3600,
+        default: 60,
+        description:
+          'A session with no request, RTCP or media from its client for this long is closed (announced as Session: id;timeout=).',
+      },
+      udp: {
+        type: 'object',
+        additionalProperties: false,
+        default: {},
+        properties: {
+          enabled: {
+            type: 'boolean',
+            default: true,
+            description: 'Offer RTP over UDP; off: TCP (interleaved) only, SETUP asking for UDP gets 461.',
+          },
+          portMin: {
+            type: 'integer',
+            minimum: 1024,
+            maximum: 65534,
+            default: 30000,
+            description: 'First server port for RTP/RTCP over UDP (each track of a session takes an even/odd pair).',
+          },
+          portMax: {
+            type: 'integer',
+            minimum: 1025,
+            maximum: 65535,
+            default: 30999,
+            description: 'Last server port for RTP/RTCP over UDP; open portMin-portMax in firewalls.',
+          },
+        },
+      },
+      auth: {
+        type: 'object',
+        additionalProperties: false,
+        default: {},
+        description: 'Credentials RTSP clients must present (an empty list: no credentials needed for that action).',
+        properties: {
+          realm: { type: 'string', minLength: 1, maxLength: 128, default: 'sluice' },
+          methods: {
+            type: 'array',
+            minItems: 1,
+            uniqueItems: true,
+            items: { enum: ['digest', 'basic'] },
+            default: ['digest', 'basic'],
+            description: 'Challenges offered, in order. Basic sends the password in clear: use it with RTSPS only.',
+          },
+          publish: { $ref: '#/definitions/rtspCredentials', default: [] },
+          play: { $ref: '#/definitions/rtspCredentials', default: [] },
+        },
+      },
+    },
+  },
+  rtsps: tlsListenerProperty(
+    ':5322',
+    'RTSPS: the RTSP listener on TLS (TCP interleaved; same sessions and limits).',
+    'SLUICE_RTSPS_LISTEN',
   ),
   http: {
     type: 'object',
@@ -475,6 +565,6 @@ export function mediaRoleSchema(
     type: 'object',
     additionalProperties: false,
     properties: { $schema: schemaKeyProperty, ...mediaNodeProperties, ...extra },
-    definitions: { listen: listenDefinition },
+    definitions: { listen: listenDefinition, rtspCredentials: rtspCredentialsDefinition },
   };
 }

@@ -23,6 +23,11 @@ import { registerNodeMetrics, type PerStreamMetricsConfig } from './node-metrics
 import { ConnectionLimiter } from './connection-limiter.ts';
 import { HttpMediaServer } from './http-server.ts';
 import { RtmpServer } from './rtmp-server.ts';
+import { PublishGate } from './publish-gate.ts';
+import { RtspAuthenticator } from '../../libs/rtsp/index.ts';
+import type { RtspConfig } from './rtsp/context.ts';
+import { RtspServer } from './rtsp/server.ts';
+import { UdpPorts } from './rtsp/udp-ports.ts';
 import type { NodeHooks } from './hooks.ts';
 import { readTlsListeners, type TlsListenerConfig } from './tls-files.ts';
 import type { RecordConfig } from './record-config.ts';
@@ -44,6 +49,10 @@ export interface MediaNodeConfig {
   /** RTMP on TLS; absent in configs made before it existed (then off). */
   rtmps?: TlsListenerConfig;
   http: { enabled: boolean; listen: string; cors: boolean };
+  /** RTSP; absent in configs made before it existed (then off). */
+  rtsp?: RtspConfig;
+  /** RTSP on TLS; absent = off. */
+  rtsps?: TlsListenerConfig;
   /** What the HTTP listener serves, on TLS (HTTPS, WSS); absent = off. */
   https?: TlsListenerConfig;
   api: { enabled: boolean; listen: string };
@@ -86,6 +95,8 @@ export interface ListeningAddresses {
   http?: string;
   https?: string;
   api?: string;
+  rtsp?: string;
+  rtsps?: string;
 }
 
 /** How long shutdown lets final statuses reach viewers before closing sockets. */
@@ -109,7 +120,8 @@ export class MediaNode {
   private readonly rtmp: RtmpServer | null;
   private readonly http: HttpMediaServer | null;
   private readonly https: HttpMediaServer | null;
-  private readonly tls: ReturnType<typeof readTlsListeners<'rtmps' | 'https'>>;
+  private readonly tls: ReturnType<typeof readTlsListeners<'rtmps' | 'https' | 'rtsps'>>;
+  private readonly rtsp: RtspServer | null;
   private readonly api: ApiServer | null;
   private readonly recording: Recording | null;
   private listening = false;
@@ -131,7 +143,7 @@ export class MediaNode {
     this.cfg = cfg;
     this.log = log;
     // Before anything else: an enabled TLS listener without usable files is a config error.
-    this.tls = readTlsListeners({ rtmps: cfg.rtmps, https: cfg.https });
+    this.tls = readTlsListeners({ rtmps: cfg.rtmps, https: cfg.https, rtsps: cfg.rtsps });
     const hooks: NodeHooks = {
       ...roleHooks,
       // Draining: existing sessions go on, new ones are refused (RTMP status, HTTP 503).
@@ -198,6 +210,7 @@ export class MediaNode {
     const hlsHttp =
       cfg.hls.enabled && (cfg.http.enabled || this.tls.https) ? this.makeHls(cfg, log, hooks) : null;
     this.input = new InputBudget(cfg.rtmp.nodeInputBufferBytes);
+    const gate = new PublishGate({ hooks, counters: this.counters, timeoutMs: cfg.limits.publishAuthTimeoutMs });
     this.rtmp =
       cfg.rtmp.enabled || this.tls.rtmps
         ? new RtmpServer({
@@ -206,7 +219,7 @@ export class MediaNode {
             counters: this.counters,
             limiter,
             hooks,
-            publishAuthTimeoutMs: cfg.limits.publishAuthTimeoutMs,
+            gate,
             options: {
               outChunkSize: cfg.rtmp.outChunkSize,
               limits: { maxChunkSize: cfg.rtmp.maxInChunkSize, maxMessageSize: cfg.rtmp.maxMessageBytes },
@@ -219,6 +232,7 @@ export class MediaNode {
             },
           })
         : null;
+    this.rtsp = cfg.rtsp && (cfg.rtsp.enabled || this.tls.rtsps) ? this.makeRtsp(cfg, cfg.rtsp, log, hooks, gate, limiter) : null;
     const httpDeps = {
       hub: this.hub,
       log,
@@ -292,9 +306,9 @@ export class MediaNode {
     return { ready: false, status: this.listening ? 'unready' : 'starting', checks };
   }
 
-  /** Ends an RTMP session by id (control "kick"). HTTP viewers are ended by their stream. */
+  /** Ends an RTMP or RTSP session by id (control "kick"). HTTP viewers are ended by their stream. */
   kick(sessionId: string, reason: string): boolean {
-    return this.rtmp?.kick(sessionId, reason) ?? false;
+    return (this.rtmp?.kick(sessionId, reason) ?? false) || (this.rtsp?.kick(sessionId, reason) ?? false);
   }
 
   /** Ends the relay pulls of `key` this node serves (an origin that fenced itself). */
@@ -355,6 +369,14 @@ export class MediaNode {
       rtmp && rtmps ? { listen: (h, p) => rtmp.listenTls(h, p, rtmps) } : null,
       this.cfg.rtmps?.listen ?? '',
     );
+    const { rtsp } = this;
+    const rtsps = this.tls.rtsps;
+    await bind('rtsp', this.cfg.rtsp?.enabled ? rtsp : null, this.cfg.rtsp?.listen ?? '');
+    await bind(
+      'rtsps',
+      rtsp && rtsps ? { listen: (h, p) => rtsp.listenTls(h, p, rtsps) } : null,
+      this.cfg.rtsps?.listen ?? '',
+    );
     await bind('http', this.http, this.cfg.http.listen);
     await bind('https', this.https, this.cfg.https?.listen ?? '');
     this.listening = true;
@@ -386,6 +408,40 @@ export class MediaNode {
 
   get drainTimeoutMs(): number {
     return this.cfg.drain?.timeoutMs ?? 0;
+  }
+
+  private makeRtsp(
+    cfg: MediaNodeConfig,
+    rc: RtspConfig,
+    log: Logger,
+    hooks: NodeHooks,
+    gate: PublishGate,
+    limiter: ConnectionLimiter,
+  ): RtspServer {
+    if (rc.udp.enabled && rc.udp.portMax <= rc.udp.portMin) {
+      throw new ConfigError([`rtsp.udp.portMax (${rc.udp.portMax}) must be above rtsp.udp.portMin (${rc.udp.portMin})`]);
+    }
+    const authOf = (creds: { username: string; password: string }[]): RtspAuthenticator | null =>
+      creds.length ? new RtspAuthenticator({ realm: rc.auth.realm, methods: rc.auth.methods, credentials: creds }) : null;
+    const rtspLog = log.child({ component: 'rtsp' });
+    return new RtspServer(
+      {
+        hub: this.hub,
+        hooks,
+        gate,
+        counters: this.counters,
+        log: rtspLog,
+        udp: rc.udp.enabled ? new UdpPorts({ min: rc.udp.portMin, max: rc.udp.portMax }, '0.0.0.0') : null,
+        publishAuth: authOf(rc.auth.publish),
+        playAuth: authOf(rc.auth.play),
+        sessionTimeoutS: rc.sessionTimeoutS,
+        waitPublisherMs: cfg.stream.waitPublisherMs,
+        idleTimeoutMs: cfg.limits.idleTimeoutMs,
+        publishIdleTimeoutMs: cfg.limits.publishIdleTimeoutMs,
+      },
+      limiter,
+      cfg.limits.handshakeTimeoutMs,
+    );
   }
 
   private makeHls(cfg: MediaNodeConfig, log: Logger, hooks: NodeHooks): HlsHttp {
@@ -453,9 +509,11 @@ export class MediaNode {
     await recorded;
     const closing: Promise<void>[] = [];
     if (this.rtmp) closing.push(this.rtmp.close());
+    if (this.rtsp) closing.push(this.rtsp.close());
     if (this.http) closing.push(this.http.close());
     if (this.https) closing.push(this.https.close());
     this.rtmp?.destroyAll();
+    this.rtsp?.destroyAll();
     await Promise.all(closing);
     await this.api?.close();
     this.loopDelay.stop();

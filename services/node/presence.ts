@@ -26,9 +26,11 @@ export function nodeAddresses(
     const rtmp = portOf(listening.rtmp);
     const http = portOf(listening.http);
     const api = portOf(listening.api);
+    const rtsp = portOf(listening.rtsp);
     if (rtmp !== undefined) a.rtmp = `${host}:${rtmp}`;
     if (http !== undefined) a.http = `${host}:${http}`;
     if (api !== undefined) a.api = `${host}:${api}`;
+    if (rtsp !== undefined) a.rtsp = `${host}:${rtsp}`;
     return a;
   };
   return { internal: on(hosts.internal), public: on(hosts.public) };
@@ -47,5 +49,6 @@ export function servedProtocols(listening: ListeningAddresses, opts: { hls: bool
   // `ts` covers HTTP-TS and WebSocket-TS (one address, one path).
   if (listening.http) out.push(PlayProtocol.Flv, PlayProtocol.WsFlv, PlayProtocol.Ts);
   if (listening.http && opts.hls) out.push(PlayProtocol.Hls);
+  if (listening.rtsp) out.push(PlayProtocol.Rtsp);
   return out;
 }

@@ -28,6 +28,7 @@ import { RtmpPlaySink } from './rtmp-sink.ts';
 import { sessionId } from './session-id.ts';
 import type { TlsCredentials } from './tls-files.ts';
 import { TlsGuard } from './tls-guard.ts';
+import type { PublishGate } from './publish-gate.ts';
 
 /** The listener a session came in on: its protocol label in metrics, logs and session events. */
 export type RtmpProto = 'rtmp' | 'rtmps';
@@ -60,8 +61,8 @@ export interface RtmpServerDeps {
   limiter: ConnectionLimiter;
   options: ServerConnectionOptions;
   hooks: NodeHooks;
-  /** A publish whose authorization has not answered within this is refused and its key freed. */
-  publishAuthTimeoutMs: number;
+  /** Authorizes publishes (shared with the RTSP listener: one key, one publisher). */
+  gate: PublishGate;
 }
 
 /**
@@ -73,8 +74,6 @@ export class RtmpServer implements ServerConnectionHandler {
   private readonly servers: Server[] = [];
   private tlsGuard: TlsGuard | null = null;
   private readonly sessions = new Map<RtmpServerConnection, SessionState>();
-  /** Keys whose publish is being authorized (cluster claim in flight). */
-  private readonly pendingPublish = new Set<string>();
   private readonly log: Logger;
   private readonly deps: RtmpServerDeps;
 
@@ -207,81 +206,25 @@ export class RtmpServer implements ServerConnectionHandler {
     const st = this.sessions.get(conn);
     if (!st) return;
     const existing = this.deps.hub.get(req.key);
-    if (existing?.hasPublisher || this.pendingPublish.has(req.key)) {
+    if (existing?.hasPublisher || this.deps.gate.isPending(req.key)) {
       this.refuseInUse(conn, st, req, existing?.publisherHandle?.id);
       return;
     }
-    const hooks = this.deps.hooks;
-    if (!hooks.authorizePublish) {
-      this.startPublish(conn, st, req, undefined, {});
-      return;
-    }
-    this.pendingPublish.add(req.key);
     const kick = (reason: string): void => {
       if (st.publish?.req !== req) return;
       this.kick(conn.id, reason);
     };
-    // Whichever comes first decides: the answer, or the timeout. A late "yes" is given back.
-    // Each acts on this request only: the client may have ended it and started another on
-    // the same connection (or left) meanwhile.
-    const current = (): boolean => conn.activeRequest === req;
-    let settled = false;
-    const timer = setTimeout(() => {
-      if (settled) return;
-      settled = true;
-      this.pendingPublish.delete(req.key);
-      if (!current()) return;
-      this.deps.counters.inc('publish_refused', 1, { reason: 'auth_timeout' });
-      st.log.warn(
-        { stream: req.key, timeoutMs: this.deps.publishAuthTimeoutMs },
-        'publish refused: authorization did not answer in time',
-      );
-      conn.rejectPublish(req.streamId, StatusCode.PublishRejected, 'authorization timed out, try again');
-    }, this.deps.publishAuthTimeoutMs);
-    timer.unref();
-    hooks
-      .authorizePublish(
-        { key: req.key, query: req.query, sessionId: conn.id, remote: conn.remote, protocol: st.proto },
-        kick,
-      )
-      .then(
-        (decision) => {
-          if (settled) {
-            if (decision.ok) decision.onEnd?.();
-            return;
-          }
-          settled = true;
-          clearTimeout(timer);
-          this.pendingPublish.delete(req.key);
-          if (!decision.ok) {
-            if (!current()) return;
-            this.deps.counters.inc('publish_refused', 1, { reason: decision.code });
-            st.log.warn(
-              { stream: req.key, code: decision.code, why: decision.description },
-              'publish refused',
-            );
-            conn.rejectPublish(req.streamId, decision.code, decision.description);
-            return;
-          }
-          if (!current() || conn.state !== 'publishing') {
-            decision.onEnd?.(); // the publisher left (or moved on) while we were deciding
-            return;
-          }
-          this.startPublish(conn, st, req, decision.onEnd, {
-            ...(decision.timeline !== undefined ? { timeline: decision.timeline } : {}),
-            ...(decision.firstSegment !== undefined ? { firstSegment: decision.firstSegment } : {}),
-          });
-        },
-        (err: unknown) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          this.pendingPublish.delete(req.key);
-          st.log.error({ stream: req.key, err }, 'publish authorization failed');
-          if (current())
-            conn.rejectPublish(req.streamId, StatusCode.PublishRejected, 'internal error, try again');
-        },
-      );
+    // Each answer acts on this request only: the client may have ended it and started another
+    // on the same connection (or left) meanwhile.
+    const current = (): boolean => conn.activeRequest === req && conn.state === 'publishing';
+    const request = { key: req.key, query: req.query, sessionId: conn.id, remote: conn.remote, protocol: st.proto };
+    void this.deps.gate.authorize(request, kick, st.log, current).then((o) => {
+      if (!o.ok) {
+        if (o.reason !== 'gone' && conn.activeRequest === req) conn.rejectPublish(req.streamId, o.code, o.description);
+        return;
+      }
+      this.startPublish(conn, st, req, o.onEnd, o.owner);
+    });
   }
 
   private startPublish(

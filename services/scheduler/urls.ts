@@ -6,8 +6,8 @@ export { PlayProtocol };
  * Play and publish URLs in lal's forms (DESIGN.md "Defaults"): `rtmp://h/app/name`,
  * `http://h:8080/app/name.flv` (`.ts`, `.m3u8`, `ws://` for WebSocket), `rtsp://h:5544/app/name`.
  *
- * Edges serve rtmp, flv, ws-flv, ts (HTTP and WebSocket) and hls; rtsp URLs are answered in the
- * shape they will have, so clients can be written against them now.
+ * Edges serve rtmp, flv, ws-flv, ts (HTTP and WebSocket), hls and rtsp (on the port the node
+ * advertises).
  */
 
 const PROTOCOLS = new Set<string>(Object.values(PlayProtocol));
@@ -23,8 +23,6 @@ export const PLAY_EXTENSIONS: Readonly<Record<string, PlayProtocol>> = {
   m3u8: PlayProtocol.Hls,
 };
 
-/** lal's RTSP port; the address record has no RTSP entry yet. */
-export const DEFAULT_RTSP_PORT = 5544;
 
 /** The host part of `host:port` / `[v6]:port`, brackets kept so it can go back into a URL. */
 export function hostOf(address: string): string {
@@ -45,12 +43,9 @@ export function playUrl(protocol: PlayProtocol, addrs: NodeAddresses, key: strin
       return addrs.http ? `http://${addrs.http}/${key}.ts` : null;
     case PlayProtocol.Hls:
       return addrs.http ? `http://${addrs.http}/${key}.m3u8` : null;
-    case PlayProtocol.Rtsp: {
-      const rtsp = (addrs as NodeAddresses & { rtsp?: string }).rtsp;
-      if (rtsp) return `rtsp://${rtsp}/${key}`;
-      const any = addrs.rtmp ?? addrs.http;
-      return any ? `rtsp://${hostOf(any)}:${DEFAULT_RTSP_PORT}/${key}` : null;
-    }
+    case PlayProtocol.Rtsp:
+      // Only nodes that advertise an RTSP listener serve it (no guessed port).
+      return addrs.rtsp ? `rtsp://${addrs.rtsp}/${key}` : null;
   }
 }
 

@@ -31,6 +31,7 @@ function once() {
         SLUICE_NODE_ID: 'startup-bench',
         SLUICE_RTMP_LISTEN: '127.0.0.1:0',
         SLUICE_HTTP_LISTEN: '127.0.0.1:0',
+        SLUICE_RTSP_LISTEN: '127.0.0.1:0',
         SLUICE_API_LISTEN: '127.0.0.1:0',
       },
     });

@@ -49,6 +49,7 @@ async function startNode(
   const cfg = loadStandaloneConfig(file, {
     SLUICE_RTMP_LISTEN: '127.0.0.1:0',
     SLUICE_HTTP_LISTEN: '127.0.0.1:0',
+    SLUICE_RTSP_LISTEN: '127.0.0.1:0',
     SLUICE_API_LISTEN: '127.0.0.1:0',
   });
   const node = new MediaNode(cfg, silentLogger(), hooks);

@@ -459,6 +459,7 @@ test('unusable NATS settings stop a node or the scheduler at startup (exit 1, na
           SLUICE_SCHEDULER_LISTEN: '127.0.0.1:0',
           SLUICE_RTMP_LISTEN: '127.0.0.1:0',
           SLUICE_HTTP_LISTEN: '127.0.0.1:0',
+          SLUICE_RTSP_LISTEN: '127.0.0.1:0',
           SLUICE_API_LISTEN: '127.0.0.1:0',
           ...k.env,
         });

@@ -9,6 +9,7 @@ const ROOT = new URL('../../../', import.meta.url).pathname;
 export const LOOPBACK = {
   SLUICE_RTMP_LISTEN: '127.0.0.1:0',
   SLUICE_HTTP_LISTEN: '127.0.0.1:0',
+  SLUICE_RTSP_LISTEN: '127.0.0.1:0',
   SLUICE_API_LISTEN: '127.0.0.1:0',
 };
 

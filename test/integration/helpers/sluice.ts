@@ -52,6 +52,7 @@ export async function startRole(
       ...process.env,
       SLUICE_RTMP_LISTEN: '127.0.0.1:0',
       SLUICE_HTTP_LISTEN: '127.0.0.1:0',
+      SLUICE_RTSP_LISTEN: '127.0.0.1:0',
       SLUICE_API_LISTEN: '127.0.0.1:0',
       SLUICE_NODE_ID: 'test-node',
       // SIGTERM drains (new sessions refused, old ones kept) for this long; tests stop quickly.

@@ -101,6 +101,7 @@ describe('RtmpClient against an in-process Sluice node', { timeout: 60_000 }, ()
     const cfg = loadStandaloneConfig(undefined, {
       SLUICE_RTMP_LISTEN: '127.0.0.1:0',
       SLUICE_HTTP_LISTEN: '127.0.0.1:0',
+      SLUICE_RTSP_LISTEN: '127.0.0.1:0',
       SLUICE_API_LISTEN: '127.0.0.1:0',
     });
     cfg.stream.waitPublisherMs = 300;

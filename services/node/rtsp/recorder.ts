@@ -1,0 +1,186 @@
+import {
+  AacDepacketizer,
+  H264Depacketizer,
+  H265Depacketizer,
+  parseRtcp,
+  parseRtpPacket,
+  RtpReorderBuffer,
+  RtpTimeline,
+  type AccessUnit,
+  type RtpPacket,
+} from '../../../libs/rtp/index.ts';
+import type { TrackCodec } from '../../../libs/rtsp/index.ts';
+import type { IncomingFrame } from '../../../libs/stream/index.ts';
+import { AudioFrameBuilder, VideoFrameBuilder } from './frame-builder.ts';
+
+type Depacketizer = H264Depacketizer | H265Depacketizer | AacDepacketizer;
+
+/** Loss and reorder counts of a publish, for logs and metrics. */
+export interface RecorderStats {
+  packets: number;
+  lost: number;
+  duplicates: number;
+  late: number;
+  droppedUnits: number;
+  /** Packets of tracks we do not carry (an unsupported codec, a track never set up). */
+  ignored: number;
+}
+
+interface TrackReceiver {
+  readonly kind: 'video' | 'audio';
+  readonly payloadType: number;
+  readonly depacketizer: Depacketizer;
+  readonly reorder: RtpReorderBuffer | null;
+  readonly timeline: RtpTimeline;
+  /** Arrival of this track's first packet after the session's first one (ms): lines tracks up. */
+  offsetMs: number | null;
+  lastMs: number;
+  readonly video: VideoFrameBuilder | null;
+  readonly audio: AudioFrameBuilder | null;
+  ssrc: number | null;
+  highestSeq: number;
+  received: number;
+}
+
+/**
+ * The media side of an RTSP publish (RECORD): RTP packets of the announced tracks in, stream
+ * frames out. UDP packets go through a bounded reorder window; a gap drops the incomplete
+ * frame and video waits for the next key frame, so what viewers get after a loss decodes.
+ */
+export class RtspRecorder {
+  private readonly tracks: (TrackReceiver | null)[];
+  private readonly emit: (f: IncomingFrame) => void;
+  private firstArrival: number | null = null;
+  readonly stats: RecorderStats = { packets: 0, lost: 0, duplicates: 0, late: 0, droppedUnits: 0, ignored: 0 };
+
+  /** `tracks` by announced index; null for a track we do not carry. */
+  constructor(tracks: readonly (TrackCodec | null)[], udp: boolean, emit: (f: IncomingFrame) => void) {
+    this.emit = emit;
+    this.tracks = tracks.map((c) => (c ? receiverFor(c, udp) : null));
+  }
+
+  /** Indexes of the tracks that become stream frames. */
+  get carried(): number[] {
+    return this.tracks.flatMap((t, i) => (t ? [i] : []));
+  }
+
+  /** One RTP packet of track `index` (ProtocolError on a malformed one). */
+  rtp(index: number, buf: Buffer): void {
+    const track = this.tracks[index];
+    if (!track) {
+      this.stats.ignored++;
+      return;
+    }
+    const pkt = parseRtpPacket(buf);
+    this.stats.packets++;
+    track.received++;
+    track.ssrc = pkt.ssrc;
+    if (!track.reorder) {
+      this.depacketize(track, pkt, 0);
+      return;
+    }
+    const r = track.reorder;
+    const { packets, lost } = r.push(pkt);
+    this.stats.duplicates = this.sumOf((t) => t.reorder?.duplicates ?? 0);
+    this.stats.late = this.sumOf((t) => t.reorder?.late ?? 0);
+    packets.forEach((p, i) => this.depacketize(track, p, i === 0 ? lost : 0));
+  }
+
+  /** RTCP from the publisher: parsed so a malformed packet is noticed; nothing else is needed yet. */
+  rtcp(buf: Buffer): void {
+    parseRtcp(buf);
+  }
+
+  /** Receiver report fields of a track (for RTCP RR). */
+  trackState(index: number): { ssrc: number; highestSeq: number; received: number } | null {
+    const t = this.tracks[index];
+    return t && t.ssrc !== null ? { ssrc: t.ssrc, highestSeq: t.highestSeq, received: t.received } : null;
+  }
+
+  private sumOf(f: (t: TrackReceiver) => number): number {
+    let n = 0;
+    for (const t of this.tracks) if (t) n += f(t);
+    return n;
+  }
+
+  private depacketize(track: TrackReceiver, pkt: RtpPacket, lost: number): void {
+    if (pkt.payloadType !== track.payloadType) {
+      this.stats.ignored++;
+      return;
+    }
+    track.highestSeq = pkt.sequenceNumber;
+    if (lost > 0) {
+      this.stats.lost += lost;
+      track.depacketizer.lost();
+    }
+    const before = track.depacketizer.droppedUnits;
+    const units = track.depacketizer.push(pkt);
+    this.stats.droppedUnits += track.depacketizer.droppedUnits - before;
+    for (const au of units) this.unit(track, au);
+  }
+
+  private unit(track: TrackReceiver, au: AccessUnit): void {
+    const now = performance.now();
+    this.firstArrival ??= now;
+    track.offsetMs ??= now - this.firstArrival;
+    let ms = Math.round(track.offsetMs + track.timeline.toMs(au.rtpTimestamp));
+    // RTP carries presentation times; with frames in decode order they only go back with
+    // B-frames, which are sent at the last time so the timeline never runs backwards.
+    if (ms < track.lastMs) ms = track.lastMs;
+    track.lastMs = ms;
+    const frames = track.video
+      ? track.video.frames(au.units, ms, au.keyFrame)
+      : au.units.flatMap((u) => track.audio!.frames(u, ms));
+    for (const f of frames) this.emit(f);
+  }
+}
+
+function receiverFor(c: TrackCodec, udp: boolean): TrackReceiver | null {
+  const base = {
+    payloadType: c.payloadType,
+    reorder: udp ? new RtpReorderBuffer() : null,
+    timeline: new RtpTimeline(c.clockRate),
+    offsetMs: null,
+    lastMs: 0,
+    ssrc: null,
+    highestSeq: 0,
+    received: 0,
+  };
+  switch (c.codec) {
+    case 'h264':
+      return {
+        ...base,
+        kind: 'video',
+        depacketizer: new H264Depacketizer(),
+        video: new VideoFrameBuilder('h264', { ...(c.sps ? { sps: c.sps } : {}), ...(c.pps ? { pps: c.pps } : {}) }),
+        audio: null,
+      };
+    case 'h265':
+      return {
+        ...base,
+        kind: 'video',
+        depacketizer: new H265Depacketizer(),
+        video: new VideoFrameBuilder('h265', {
+          ...(c.vps ? { vps: c.vps } : {}),
+          ...(c.sps ? { sps: c.sps } : {}),
+          ...(c.pps ? { pps: c.pps } : {}),
+        }),
+        audio: null,
+      };
+    case 'aac':
+      return {
+        ...base,
+        kind: 'audio',
+        depacketizer: new AacDepacketizer({
+          sizeLength: c.sizeLength,
+          indexLength: c.indexLength,
+          indexDeltaLength: c.indexDeltaLength,
+        }),
+        video: null,
+        audio: new AudioFrameBuilder(c.config),
+      };
+    default:
+      return null;
+  }
+}
+
