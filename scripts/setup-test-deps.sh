@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on Debian/Ubuntu: ffmpeg (publisher/player), redis-server
 # and nats-server (cluster tests start their own instances), bubblewrap, chromium (browser
-# playback), and the npm dependencies.
+# playback), GStreamer (an independent RTSP player), and the npm dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +25,13 @@ command -v ip >/dev/null || missing+=(iproute2)
 # Browser playback (hls.js, mpegts.js) in headless Chromium at the path the test launches;
 # Debian's build plays H.264/AAC (on Ubuntu the package is a snap wrapper: not supported).
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# GStreamer as a second, independent RTSP player: rtspsrc (plugins-good), h264parse/h265parse
+# (plugins-bad), avdec_* decoders (libav), aacparse (plugins-good).
+command -v gst-launch-1.0 >/dev/null || missing+=(gstreamer1.0-tools)
+gst_plugin() { gst-inspect-1.0 "$1" >/dev/null 2>&1; }
+gst_plugin rtspsrc || missing+=(gstreamer1.0-plugins-good)
+gst_plugin h264parse || missing+=(gstreamer1.0-plugins-bad)
+gst_plugin avdec_h264 || missing+=(gstreamer1.0-libav)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing: ${missing[*]} — run as root (or install them) first" >&2

@@ -52,8 +52,9 @@ export class PublishGate {
     log: Logger,
     isCurrent: () => boolean,
   ): Promise<GateOutcome> {
-    const authorize = this.deps.hooks.authorizePublish;
-    if (!authorize) return Promise.resolve({ ok: true, onEnd: undefined, owner: {} });
+    const hooks = this.deps.hooks;
+    const ask = hooks.authorizePublish ? (r: PublishRequest, k: (reason: string) => void) => hooks.authorizePublish!(r, k) : null;
+    if (!ask) return Promise.resolve({ ok: true, onEnd: undefined, owner: {} });
     this.pending.add(req.key);
     return new Promise<GateOutcome>((resolve) => {
       let settled = false;
@@ -77,7 +78,7 @@ export class PublishGate {
         });
       }, this.deps.timeoutMs);
       timer.unref();
-      authorize(req, kick).then(
+      ask(req, kick).then(
         (decision) => {
           if (settled) {
             if (decision.ok) decision.onEnd?.();

@@ -6,7 +6,8 @@ import type { RtspContext } from './context.ts';
 import { sdpTracks, waitDescribable } from './describe.ts';
 import { RtspPlaySink, type TrackRoute, type TrackStart } from './play-sink.ts';
 import type { Reply } from './reply.ts';
-import { rtpChannelOf, rtpFormat, TrackId } from './rtp-format.ts';
+import type { TrackId } from './rtp-format.ts';
+import { rtpChannelOf, rtpFormat } from './rtp-format.ts';
 import {
   checkAuth,
   chooseTransport,

@@ -136,6 +136,7 @@ export class RtspRecorder {
 }
 
 function receiverFor(c: TrackCodec, udp: boolean): TrackReceiver | null {
+  if (c.codec === 'unsupported') return null;
   const base = {
     payloadType: c.payloadType,
     reorder: udp ? new RtpReorderBuffer() : null,
@@ -179,8 +180,6 @@ function receiverFor(c: TrackCodec, udp: boolean): TrackReceiver | null {
         video: null,
         audio: new AudioFrameBuilder(c.config),
       };
-    default:
-      return null;
   }
 }
 

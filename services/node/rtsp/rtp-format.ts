@@ -118,6 +118,11 @@ function serializeVideo(msg: MediaMessage, st: RtpStreamState): Buffer {
   const out = output(st.video, TrackId.Video, VIDEO_PAYLOAD_TYPE, VIDEO_CLOCK);
   const rtp = out.write(payloads, msToRtp(msg.timestampMs + item.compositionMs, VIDEO_CLOCK, st.video.offset));
   if (!msg.isKeyFrame) return rtp;
+  // Sender reports for both tracks before every key frame, where every player's burst starts: a
+  // player that gets its first report of a track only after that track's packets re-times them
+  // (ffmpeg jumps), so the audio track's output exists as soon as its configuration does.
+  const audioConfig = st.audio.config;
+  if (audioConfig) output(st.audio, TrackId.Audio, AUDIO_PAYLOAD_TYPE, audioConfig.clockRate);
   const parts = [senderReport(st.video, TrackId.Video, msg.timestampMs), senderReport(st.audio, TrackId.Audio, msg.timestampMs), rtp];
   return Buffer.concat(parts.filter((p): p is Buffer => p !== null));
 }
