@@ -29,7 +29,11 @@ for (const c of cases) {
     const payloads = packetizeAac(c.aus, c.max);
     assert.equal(payloads.length, c.packets);
     for (const p of payloads) assert.ok(p.byteLength <= c.max);
-    if (c.markers) assert.deepEqual(payloads.map((p) => p.marker), c.markers);
+    if (c.markers)
+      assert.deepEqual(
+        payloads.map((p) => p.marker),
+        c.markers,
+      );
     const d = new AacDepacketizer(AAC_HBR);
     const aus = new Wire(65530, 48000).packets(payloads, 4294966000).flatMap((p) => d.push(p));
     assert.deepEqual(
@@ -60,7 +64,10 @@ test('AAC: an AU over 8191 bytes is RTP_AAC_AU_TOO_LARGE', () => {
 test('AAC: a lost fragment drops only that AU', () => {
   const aus = [bytes(3000, 1), bytes(100, 2)];
   const w = new Wire();
-  const pkts = [...w.packets(packetizeAac([aus[0]!], 1400), 0), ...w.packets(packetizeAac([aus[1]!], 1400), 1024)];
+  const pkts = [
+    ...w.packets(packetizeAac([aus[0]!], 1400), 0),
+    ...w.packets(packetizeAac([aus[1]!], 1400), 1024),
+  ];
   assert.equal(pkts.length, 4);
   const d = new AacDepacketizer(AAC_HBR);
   const out = [pkts[0]!, pkts[2]!, pkts[3]!].flatMap((p) => d.push(p));
@@ -94,8 +101,18 @@ const bad: { name: string; payload: number[]; code: string }[] = [
 for (const c of bad) {
   test(`AAC malformed: ${c.name}`, () => {
     const d = new AacDepacketizer(AAC_HBR);
-    const pkt = { marker: true, payloadType: 97, sequenceNumber: 1, timestamp: 0, ssrc: 1, payload: Buffer.from(c.payload) };
-    assert.throws(() => d.push(pkt), (e) => e instanceof ProtocolError && e.code === c.code);
+    const pkt = {
+      marker: true,
+      payloadType: 97,
+      sequenceNumber: 1,
+      timestamp: 0,
+      ssrc: 1,
+      payload: Buffer.from(c.payload),
+    };
+    assert.throws(
+      () => d.push(pkt),
+      (e) => e instanceof ProtocolError && e.code === c.code,
+    );
   });
 }
 
@@ -106,6 +123,9 @@ test('AAC: bad SDP field widths are RTP_BAD_AAC_CONFIG', () => {
     { sizeLength: 13, indexLength: -1, indexDeltaLength: 3 },
     { sizeLength: 13.5, indexLength: 3, indexDeltaLength: 3 },
   ]) {
-    assert.throws(() => new AacDepacketizer(o), (e) => e instanceof ProtocolError && e.code === 'RTP_BAD_AAC_CONFIG');
+    assert.throws(
+      () => new AacDepacketizer(o),
+      (e) => e instanceof ProtocolError && e.code === 'RTP_BAD_AAC_CONFIG',
+    );
   }
 });

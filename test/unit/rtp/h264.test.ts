@@ -19,7 +19,13 @@ const cases: { name: string; nalus: Buffer[]; max: number; kinds: string[]; last
   // 1201 bytes: header dropped, 1200 bytes in 1198-byte chunks: 1198 + 2.
   { name: 'FU-A one byte over', nalus: [IDR(1201)], max: 1200, kinds: ['S28', '28E'], last: 4 },
   // 1 + 2 * 1198 + 1: the last FU-A carries one byte.
-  { name: 'FU-A with a 1-byte last fragment', nalus: [IDR(2398)], max: 1200, kinds: ['S28', '28', '28E'], last: 3 },
+  {
+    name: 'FU-A with a 1-byte last fragment',
+    nalus: [IDR(2398)],
+    max: 1200,
+    kinds: ['S28', '28', '28E'],
+    last: 3,
+  },
   // 1 + 2 * 1198: fragments exactly full.
   { name: 'FU-A exact boundary', nalus: [IDR(1 + 2 * 1198)], max: 1200, kinds: ['S28', '28E'] },
   { name: 'FU-A of 1-byte fragments', nalus: [IDR(5)], max: 3, kinds: ['S28', '28', '28', '28E'] },
@@ -52,7 +58,10 @@ for (const c of cases) {
     assert.equal(aus.length, 1);
     assert.equal(aus[0]!.rtpTimestamp, 3000);
     assert.equal(aus[0]!.keyFrame, true);
-    assert.deepEqual(aus[0]!.units, c.nalus.filter((n) => n.length > 0));
+    assert.deepEqual(
+      aus[0]!.units,
+      c.nalus.filter((n) => n.length > 0),
+    );
   });
 }
 
@@ -85,7 +94,10 @@ test('the first access unit emitted is a key frame', () => {
   const wire = new Wire();
   const p1 = wire.packets(packetizeH264([h264Nal(1, 50)], 1200), 0);
   const p2 = wire.packets(packetizeH264([SPS, PPS, IDR(50)], 1200), 3000);
-  assert.deepEqual(p1.flatMap((p) => d.push(p)), []);
+  assert.deepEqual(
+    p1.flatMap((p) => d.push(p)),
+    [],
+  );
   assert.equal(d.droppedUnits, 1);
   assert.equal(p2.flatMap((p) => d.push(p)).length, 1);
 });
@@ -101,8 +113,18 @@ const bad: { name: string; payload: number[]; code: string }[] = [
 for (const c of bad) {
   test(`H.264 malformed: ${c.name}`, () => {
     const d = new H264Depacketizer();
-    const pkt = { marker: true, payloadType: 96, sequenceNumber: 1, timestamp: 0, ssrc: 1, payload: Buffer.from(c.payload) };
-    assert.throws(() => d.push(pkt), (e) => e instanceof ProtocolError && e.code === c.code);
+    const pkt = {
+      marker: true,
+      payloadType: 96,
+      sequenceNumber: 1,
+      timestamp: 0,
+      ssrc: 1,
+      payload: Buffer.from(c.payload),
+    };
+    assert.throws(
+      () => d.push(pkt),
+      (e) => e instanceof ProtocolError && e.code === c.code,
+    );
   });
 }
 
@@ -126,7 +148,14 @@ test('more than 1024 NAL units is RTP_TOO_MANY_NALS', () => {
   assert.throws(
     () => {
       for (let i = 0; i < 1100; i++) {
-        d.push({ marker: false, payloadType: 96, sequenceNumber: i, timestamp: 0, ssrc: 1, payload: Buffer.of(0x65, 1) });
+        d.push({
+          marker: false,
+          payloadType: 96,
+          sequenceNumber: i,
+          timestamp: 0,
+          ssrc: 1,
+          payload: Buffer.of(0x65, 1),
+        });
       }
     },
     (e) => e instanceof ProtocolError && e.code === 'RTP_TOO_MANY_NALS',

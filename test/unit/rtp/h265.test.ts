@@ -23,7 +23,13 @@ const cases: { name: string; nalus: Buffer[]; max: number; kinds: string[]; last
   { name: 'AP exactly max, then single', nalus: [VPS, SPS, CRA(30)], max: 70, kinds: ['48', '21'] },
   { name: 'AP then FU', nalus: [VPS, SPS, PPS, IDR(2500)], max: 1200, kinds: ['48', 'S49', '49', '49E'] },
   // 2 + 2 * 1197 + 1: a 1-byte last fragment.
-  { name: 'FU with a 1-byte last fragment', nalus: [IDR(2397)], max: 1200, kinds: ['S49', '49', '49E'], last: 4 },
+  {
+    name: 'FU with a 1-byte last fragment',
+    nalus: [IDR(2397)],
+    max: 1200,
+    kinds: ['S49', '49', '49E'],
+    last: 4,
+  },
   { name: 'FU one byte over', nalus: [IDR(1201)], max: 1200, kinds: ['S49', '49E'], last: 5 },
   { name: 'FU exact boundary', nalus: [IDR(2 + 2 * 1197)], max: 1200, kinds: ['S49', '49E'] },
   { name: 'FU of 1-byte fragments', nalus: [IDR(5)], max: 4, kinds: ['S49', '49', '49E'] },
@@ -32,7 +38,10 @@ const cases: { name: string; nalus: Buffer[]; max: number; kinds: string[]; last
 for (const c of cases) {
   test(`H.265 round trip: ${c.name}`, () => {
     const payloads = packetizeH265(c.nalus, c.max);
-    assert.deepEqual(payloads.map((p) => kind(payloadBytes(p))), c.kinds);
+    assert.deepEqual(
+      payloads.map((p) => kind(payloadBytes(p))),
+      c.kinds,
+    );
     for (const p of payloads) assert.ok(p.byteLength <= c.max);
     if (c.last !== undefined) assert.equal(payloads.at(-1)!.byteLength, c.last);
     assert.deepEqual(
@@ -59,7 +68,10 @@ test('FU keeps the layer id and TID; AP takes the lowest', () => {
 test('trailing pictures are not key frames; nothing before the first IRAP', () => {
   const d = new H265Depacketizer();
   const w = new Wire();
-  assert.deepEqual(w.packets(packetizeH265([h265Nal(1, 50)], 1200), 0).flatMap((p) => d.push(p)), []);
+  assert.deepEqual(
+    w.packets(packetizeH265([h265Nal(1, 50)], 1200), 0).flatMap((p) => d.push(p)),
+    [],
+  );
   const out = w.packets(packetizeH265([CRA(50)], 1200), 3000).flatMap((p) => d.push(p));
   assert.equal(out.length, 1);
   const trail = w.packets(packetizeH265([h265Nal(1, 50)], 1200), 6000).flatMap((p) => d.push(p));
@@ -76,7 +88,17 @@ const bad: { name: string; payload: number[]; code: string }[] = [
 for (const c of bad) {
   test(`H.265 malformed: ${c.name}`, () => {
     const d = new H265Depacketizer();
-    const pkt = { marker: true, payloadType: 96, sequenceNumber: 1, timestamp: 0, ssrc: 1, payload: Buffer.from(c.payload) };
-    assert.throws(() => d.push(pkt), (e) => e instanceof ProtocolError && e.code === c.code);
+    const pkt = {
+      marker: true,
+      payloadType: 96,
+      sequenceNumber: 1,
+      timestamp: 0,
+      ssrc: 1,
+      payload: Buffer.from(c.payload),
+    };
+    assert.throws(
+      () => d.push(pkt),
+      (e) => e instanceof ProtocolError && e.code === c.code,
+    );
   });
 }

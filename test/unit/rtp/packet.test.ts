@@ -11,7 +11,14 @@ test('parses the fixed header and gives the payload as a view', () => {
   const p = parseRtpPacket(b);
   assert.deepEqual(
     { ...p, payload: [...p.payload] },
-    { marker: true, payloadType: 0x60, sequenceNumber: 0x1234, timestamp: 256, ssrc: 0xdeadbeef, payload: [1, 2, 3] },
+    {
+      marker: true,
+      payloadType: 0x60,
+      sequenceNumber: 0x1234,
+      timestamp: 256,
+      ssrc: 0xdeadbeef,
+      payload: [1, 2, 3],
+    },
   );
   assert.equal(p.payload.buffer, b.buffer);
 });
@@ -27,7 +34,11 @@ const cases: { name: string; buf: Buffer; payload?: number[]; code?: string }[] 
   { name: 'version 0 (STUN-like)', buf: hdr(0x00), code: 'RTP_BAD_VERSION' },
   { name: 'CSRCs past the end', buf: hdr(0x83, [0, 0, 0, 1]), code: 'RTP_TRUNCATED' },
   { name: 'extension header truncated', buf: hdr(0x90, [0xbe, 0xde]), code: 'RTP_TRUNCATED' },
-  { name: 'extension longer than packet', buf: hdr(0x90, [0xbe, 0xde, 0, 2, 1, 2, 3, 4]), code: 'RTP_TRUNCATED' },
+  {
+    name: 'extension longer than packet',
+    buf: hdr(0x90, [0xbe, 0xde, 0, 2, 1, 2, 3, 4]),
+    code: 'RTP_TRUNCATED',
+  },
   { name: 'padding count 0', buf: hdr(0xa0, [], [1, 0]), code: 'RTP_BAD_PADDING' },
   { name: 'padding past the payload', buf: hdr(0xa0, [], [1, 3]), code: 'RTP_BAD_PADDING' },
   { name: 'padding with no payload', buf: hdr(0xa0), code: 'RTP_BAD_PADDING' },
@@ -36,7 +47,10 @@ const cases: { name: string; buf: Buffer; payload?: number[]; code?: string }[] 
 for (const c of cases) {
   test(`parseRtpPacket: ${c.name}`, () => {
     if (c.code) {
-      assert.throws(() => parseRtpPacket(c.buf), (e) => e instanceof ProtocolError && e.code === c.code);
+      assert.throws(
+        () => parseRtpPacket(c.buf),
+        (e) => e instanceof ProtocolError && e.code === c.code,
+      );
     } else {
       assert.deepEqual([...parseRtpPacket(c.buf).payload], c.payload);
     }
