@@ -33,6 +33,8 @@ export class AacDepacketizer {
   private readonly samplesPerAu: number;
   private expectedSeq: number | null = null;
   private frag: { ts: number; buf: Buffer; filled: number } | null = null;
+  /** Timestamp of an AU dropped mid-reassembly: its remaining fragments are skipped, not counted again. */
+  private droppedTs: number | null = null;
 
   constructor(o: AacDepacketizerOptions) {
     const ok = (n: number, min: number): boolean => Number.isInteger(n) && n >= min && n <= MAX_FIELD_BITS;
@@ -66,11 +68,13 @@ export class AacDepacketizer {
     if (sizes.length === 1 && sizes[0]! > data.length) {
       // §3.2.3: a fragment's AU-header carries the whole AU's size.
       const total = sizes[0]!;
+      if (pkt.timestamp === this.droppedTs) return out;
       if (total > MAX_AAC_AU_BYTES) {
         throw new ProtocolError(RtpErrorCode.FrameTooLarge, `AAC AU of ${total} bytes > ${MAX_AAC_AU_BYTES}`);
       }
       if (pkt.marker) {
         this.droppedUnits++; // a last fragment without the others
+        this.droppedTs = pkt.timestamp;
         return out;
       }
       const buf = Buffer.allocUnsafe(total);
@@ -78,6 +82,7 @@ export class AacDepacketizer {
       this.frag = { ts: pkt.timestamp, buf, filled: data.length };
       return out;
     }
+    this.droppedTs = null;
     let pos = 0;
     sizes.forEach((size, i) => {
       if (size === 0) return;
@@ -95,6 +100,7 @@ export class AacDepacketizer {
   /** A gap: the AU being reassembled (if any) is dropped. Whole AUs never wait for anything. */
   lost(): void {
     if (this.frag) {
+      this.droppedTs = this.frag.ts;
       this.frag = null;
       this.droppedUnits++;
     }
