@@ -29,7 +29,8 @@ import type { UdpPair } from './udp-ports.ts';
 const RR_INTERVAL_MS = 5_000;
 /** The most tracks an ANNOUNCE may describe (a camera has a few; SDP parsing caps at 64). */
 const MAX_TRACKS = 8;
-/** Bad packets logged once per session; all are counted. */
+/** UDP: how often packets held behind a gap are checked for giving up on it. */
+const REORDER_FLUSH_MS = 50;
 
 interface TrackSetup {
   /** TCP: the interleaved RTP channel; UDP: the server pair. */
@@ -54,6 +55,7 @@ export class RecordSession {
   private readonly channels = new Map<number, number>();
   private recorder: RtspRecorder | null = null;
   private rrTimer: NodeJS.Timeout | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
   private info: SessionInfo | null = null;
   private mediaInfo: StreamMediaInfo = {};
   private badPackets = 0;
@@ -199,6 +201,10 @@ export class RecordSession {
     this.lastMediaAt = performance.now();
     this.rrTimer = setInterval(() => this.sendReceiverReports(), RR_INTERVAL_MS);
     this.rrTimer.unref();
+    if (udp) {
+      this.flushTimer = setInterval(() => this.recorder?.flushStale(), REORDER_FLUSH_MS);
+      this.flushTimer.unref();
+    }
     return { status: 200 };
   }
 
@@ -258,6 +264,7 @@ export class RecordSession {
     if (this.closed) return;
     this.closed = true;
     if (this.rrTimer) clearInterval(this.rrTimer);
+    if (this.flushTimer) clearInterval(this.flushTimer);
     for (const s of this.setups.values()) s.pair?.close();
     if (this.stream && this.handle) {
       this.stream.detachPublisher(this.handle);

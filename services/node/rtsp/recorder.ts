@@ -13,6 +13,9 @@ import type { TrackCodec } from '../../../libs/rtsp/index.ts';
 import type { IncomingFrame } from '../../../libs/stream/index.ts';
 import { AudioFrameBuilder, VideoFrameBuilder } from './frame-builder.ts';
 
+/** UDP: how long packets wait behind a gap for the missing one (reordering on a LAN is sub-ms). */
+const MAX_REORDER_WAIT_MS = 100;
+
 type Depacketizer = H264Depacketizer | H265Depacketizer | AacDepacketizer;
 
 /** Loss and reorder counts of a publish, for logs and metrics. */
@@ -38,6 +41,8 @@ interface TrackReceiver {
   readonly video: VideoFrameBuilder | null;
   readonly audio: AudioFrameBuilder | null;
   ssrc: number | null;
+  /** When the reorder buffer started holding packets behind a gap. */
+  heldSince: number | null;
   highestSeq: number;
   received: number;
 }
@@ -80,10 +85,33 @@ export class RtspRecorder {
       return;
     }
     const r = track.reorder;
-    const { packets, lost } = r.push(pkt);
+    this.release(track, r.push(pkt));
+    // A gap is declared by the window (64 packets ahead), which at a low bitrate is seconds: a
+    // packet held longer than MAX_REORDER_WAIT_MS is not coming, so the gap is given up on.
+    if (r.buffered === 0) track.heldSince = null;
+    else {
+      const now = performance.now();
+      track.heldSince ??= now;
+      if (now - track.heldSince > MAX_REORDER_WAIT_MS) this.flushTrack(track);
+    }
+  }
+
+  /** Gives up on gaps held longer than the reorder wait (called on a timer: a silent publisher too). */
+  flushStale(now = performance.now()): void {
+    for (const t of this.tracks) {
+      if (t?.reorder && t.heldSince !== null && now - t.heldSince > MAX_REORDER_WAIT_MS) this.flushTrack(t);
+    }
+  }
+
+  private flushTrack(track: TrackReceiver): void {
+    track.heldSince = null;
+    this.release(track, track.reorder!.flush());
+  }
+
+  private release(track: TrackReceiver, r: { packets: RtpPacket[]; lost: number }): void {
     this.stats.duplicates = this.sumOf((t) => t.reorder?.duplicates ?? 0);
     this.stats.late = this.sumOf((t) => t.reorder?.late ?? 0);
-    packets.forEach((p, i) => this.depacketize(track, p, i === 0 ? lost : 0));
+    r.packets.forEach((p, i) => this.depacketize(track, p, i === 0 ? r.lost : 0));
   }
 
   /** RTCP from the publisher: parsed so a malformed packet is noticed; nothing else is needed yet. */
@@ -144,6 +172,7 @@ function receiverFor(c: TrackCodec, udp: boolean): TrackReceiver | null {
     offsetMs: null,
     lastMs: 0,
     ssrc: null,
+    heldSince: null,
     highestSeq: 0,
     received: 0,
   };
