@@ -88,7 +88,7 @@ test('rtsp reader: ffmpeg publish capture: requests, SDP body, interleaved RTP/R
   assert.equal(requests[2]!.headers.get('transport'), 'RTP/AVP/TCP;unicast;interleaved=0-1;mode=record');
   const frames = items.filter((i) => i.type === 'interleaved');
   assert.ok(frames.length > 5);
-  assert.deepEqual(new Set(frames.map((f) => f.channel)), new Set([0, 1, 2, 3]).intersection(new Set(frames.map((f) => f.channel))));
+  assert.ok(frames.every((f) => f.channel <= 3));
   // Payloads inside one push are views of it (zero-copy).
   assert.equal(frames[0]!.payload.buffer, FFMPEG_PUBLISH.buffer);
   // The capture is cut mid-frame: the rest is held, bounded.
@@ -119,9 +119,9 @@ test('rtsp reader: the whole ffmpeg capture in 3 pieces at many offsets', () => 
 
 test('rtsp reader: GStreamer-style items', () => {
   const items = summarize(new RtspReader().push(GST_STYLE));
-  assert.equal(items.length, 9);
+  assert.equal(items.length, 8);
   assert.deepEqual(items[4], ['$', 1, '81c9000101020304']);
-  assert.deepEqual(items[7], ['$', 0, '']);
+  assert.deepEqual(items[6], ['$', 0, '']);
   const responses = new RtspReader().push(RESPONSES);
   const r401 = responses[2];
   assert.ok(r401?.type === 'response');
@@ -214,7 +214,7 @@ test('rtsp reader: a dead reader rethrows; buffered bytes stay bounded', () => {
   assert.equal(r.bufferedBytes, 60000);
   r.push(Buffer.alloc(65535 - 60000));
   assert.equal(r.bufferedBytes, 0);
-  assert.equal(r.maxBufferedBytes, 65535);
+  assert.equal(r.maxBufferedBytes, 65536);
 });
 
 test('rtsp reader: a body spanning pushes is a copy', () => {
