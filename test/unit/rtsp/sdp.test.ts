@@ -69,8 +69,8 @@ test('sdp: ffmpeg H.264 + AAC', () => {
   const vc = trackCodec(v!);
   assert.ok(vc.codec === 'h264');
   assert.equal(vc.packetizationMode, 1);
-  assert.equal(vc.sps?.[0]! & 0x1f, 7);
-  assert.equal(vc.pps?.[0]! & 0x1f, 8);
+  assert.equal(vc.sps![0]! & 0x1f, 7);
+  assert.equal(vc.pps![0]! & 0x1f, 8);
   const ac = trackCodec(a!);
   assert.deepEqual(ac, {
     codec: 'aac',
