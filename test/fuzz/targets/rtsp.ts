@@ -102,7 +102,7 @@ export const targets: FuzzTarget[] = [
     run(input) {
       const s = parseSdp(input.toString('utf8'));
       invariant(s.media.length <= 64, 'media count');
-      let error: unknown = null;
+      let error: ProtocolError | null = null;
       for (const m of s.media) {
         try {
           const c = trackCodec(m);
