@@ -47,7 +47,7 @@ export function parseHead(text: string, maxHeaderCount: number): RtspHead {
   ) {
     throw rtspError(RtspErrorCode.BadStartLine, `bad request line ${quoteForError(start)}`);
   }
-  if (!/^RTSP\/\d+\.\d+$/.test(version)) {
+  if (!/^[A-Z]{1,8}\/\d+\.\d+$/.test(version)) {
     throw rtspError(RtspErrorCode.BadStartLine, `bad request line ${quoteForError(start)}`);
   }
   checkVersion(version);

@@ -62,7 +62,7 @@ export class RtspReader {
   private need = 0;
   private pieces: Buffer[] = [];
   private have = 0;
-  private failure: unknown = null;
+  private failure: Error | null = null;
 
   constructor(limits: Partial<RtspReaderLimits> = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
@@ -97,7 +97,7 @@ export class RtspReader {
         }
       }
     } catch (e) {
-      this.failure = e;
+      this.failure = e instanceof Error ? e : new Error(String(e));
       this.pieces = [];
       throw e;
     }

@@ -1,7 +1,8 @@
 import { RtspErrorCode, quoteForError, rtspError } from './errors.ts';
 
 export interface SdpMedia {
-  type: 'video' | 'audio' | string;
+  /** 'video', 'audio', or another media type as sent (RFC 4566 §5.14). */
+  type: string;
   port: number;
   protocol: string;
   payloadTypes: number[];

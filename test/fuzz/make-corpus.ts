@@ -24,6 +24,7 @@ import type { RtmpMessage } from '../../libs/rtmp/message-types.ts';
 import { startSluice, sleep, TEST_CONFIG } from '../integration/helpers/sluice.ts';
 import { encodeAmf3 } from './corpus-tools/amf3-encode.ts';
 import { RecordingProxy } from './corpus-tools/recorder.ts';
+import { rtspSeeds } from './corpus-tools/rtsp-seeds.ts';
 import type { Recording } from './corpus-tools/recorder.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -279,6 +280,10 @@ for (const f of readdirSync(FIXTURES).sort()) {
 for (const f of readdirSync(join(ROOT, 'conf')).sort())
   add('config', `conf-${f}`, readFileSync(join(ROOT, 'conf', f)));
 add('config', 'test-config.json', Buffer.from(JSON.stringify(TEST_CONFIG, null, 2)));
+
+// --- RTSP: ffmpeg publish captures (test/fixtures/rtsp), their SDPs, auth headers -------------
+
+for (const s of rtspSeeds()) add(s.target, s.name, s.bytes);
 
 // --- Write ------------------------------------------------------------------------------------
 
