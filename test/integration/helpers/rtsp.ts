@@ -31,7 +31,8 @@ export function rtspPublish(
   file: string,
   url: string,
   transport: 'tcp' | 'udp',
-  opts: { loop?: boolean; inputArgs?: string[] } = {},
+  /** `codecArgs` replace `-c copy` (an encoder for a lavfi source). */
+  opts: { loop?: boolean; inputArgs?: string[]; codecArgs?: string[] } = {},
 ): Child {
   return child('ffmpeg', [
     '-hide_banner',
@@ -42,8 +43,7 @@ export function rtspPublish(
     ...(opts.inputArgs ?? []),
     '-i',
     file,
-    '-c',
-    'copy',
+    ...(opts.codecArgs ?? ['-c', 'copy']),
     '-f',
     'rtsp',
     '-rtsp_transport',
@@ -207,6 +207,8 @@ export class RawRtsp {
   interleavedPackets = 0;
   closed = false;
   readonly channels = new Map<number, number>();
+  /** Every interleaved packet as it arrives. */
+  onPacket: ((channel: number, packet: Buffer) => void) | null = null;
 
   private constructor(socket: Socket) {
     this.socket = socket;
@@ -234,6 +236,7 @@ export class RawRtsp {
         this.channels.set(ch, (this.channels.get(ch) ?? 0) + 1);
         this.interleavedBytes += len;
         this.interleavedPackets++;
+        this.onPacket?.(ch, this.buf.subarray(4, 4 + len));
         this.buf = this.buf.subarray(4 + len);
         continue;
       }

@@ -12,8 +12,11 @@ export interface SluiceProcess {
   http: string; // http://127.0.0.1:PORT
   ws: string; // ws://127.0.0.1:PORT
   api: string; // http://127.0.0.1:PORT
-  /** rtmps://, https://, wss:// when those listeners are on. */
+  /** rtsp://127.0.0.1:PORT when the RTSP listener is on (it is by default). */
+  rtsp?: string;
+  /** rtmps://, https://, wss://, rtsps:// when those listeners are on. */
   rtmps?: string;
+  rtsps?: string;
   https?: string;
   wss?: string;
   logs: Record<string, unknown>[];
@@ -90,6 +93,8 @@ export async function startRole(
     ws: `ws://127.0.0.1:${port(listen.http)}`,
     api: `http://127.0.0.1:${port(listen.api)}`,
     ...(listen.rtmps ? { rtmps: `rtmps://127.0.0.1:${port(listen.rtmps)}` } : {}),
+    ...(listen.rtsp ? { rtsp: `rtsp://127.0.0.1:${port(listen.rtsp)}` } : {}),
+    ...(listen.rtsps ? { rtsps: `rtsps://127.0.0.1:${port(listen.rtsps)}` } : {}),
     ...(listen.https
       ? { https: `https://127.0.0.1:${port(listen.https)}`, wss: `wss://127.0.0.1:${port(listen.https)}` }
       : {}),

@@ -1,0 +1,196 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { makeTestFlv, publish, type Child } from './helpers/media.ts';
+import { counter, portOf } from './helpers/net.ts';
+import {
+  decodeWithFfmpeg,
+  gstreamerPlay,
+  probePackets,
+  RawRtsp,
+  rtspPublish,
+} from './helpers/rtsp.ts';
+import { getJson, sleep, startSluice, waitFor, type SluiceProcess } from './helpers/sluice.ts';
+
+// RTSP in and out with real peers: ffmpeg publishes (TCP and UDP) and plays, GStreamer's rtspsrc
+// plays as an independent client, and every other output decodes what an RTSP publisher sent.
+
+const SPEC = { durationS: 30, width: 320, height: 240, fps: 25, gop: 25, videoKbps: 300 };
+const PLAY_S = 4;
+/** Frames a player must decode in PLAY_S seconds of 25 fps (joining mid-GOP costs up to a second). */
+const MIN_FRAMES = (PLAY_S - 1) * SPEC.fps * 0.9;
+
+let server: SluiceProcess;
+let media: string;
+const children: Child[] = [];
+
+before(async () => {
+  media = await makeTestFlv(SPEC);
+  server = await startSluice({
+    log: { level: 'info' },
+    stream: { waitPublisherMs: 4000 },
+    limits: { handshakeTimeoutMs: 2000, idleTimeoutMs: 3000 },
+    hls: { targetMs: 1000 },
+  });
+});
+
+after(async () => {
+  await Promise.all(children.map((c) => c.kill()));
+  await server?.stop();
+});
+
+async function published(key: string): Promise<void> {
+  await waitFor(
+    async () => {
+      const j = await getJson<{ streams: { key: string; publisher: unknown; video?: unknown }[] }>(
+        `${server.api}/api/v1/streams`,
+      );
+      return j.streams.some((s) => s.key === key && s.publisher);
+    },
+    10_000,
+    `publisher of ${key}`,
+  );
+  // A GOP in the cache so players start at once.
+  await sleep(1500);
+}
+
+const clean = (name: string, d: { errors: string; video: number }): void => {
+  assert.equal(d.errors, '', `${name}: decode errors`);
+  assert.ok(d.video >= MIN_FRAMES, `${name}: ${d.video} video frames decoded, want >= ${MIN_FRAMES}`);
+};
+
+test('RTSP publish over TCP feeds RTSP (TCP, UDP), GStreamer, RTMP, HTTP-FLV, HTTP-TS and HLS players', async () => {
+  const key = 'live/rtsp-tcp';
+  children.push(rtspPublish(media, `${server.rtsp}/${key}`, 'tcp'));
+  await published(key);
+  const [rtspTcp, rtspUdp, rtmp, flv, ts, hls, gst] = await Promise.all([
+    decodeWithFfmpeg(`${server.rtsp}/${key}`, PLAY_S, ['-rtsp_transport', 'tcp']),
+    decodeWithFfmpeg(`${server.rtsp}/${key}`, PLAY_S, ['-rtsp_transport', 'udp']),
+    decodeWithFfmpeg(`${server.rtmp}/${key}`, PLAY_S),
+    decodeWithFfmpeg(`${server.http}/${key}.flv`, PLAY_S),
+    decodeWithFfmpeg(`${server.http}/${key}.ts`, PLAY_S),
+    decodeWithFfmpeg(`${server.http}/${key}.m3u8`, PLAY_S),
+    gstreamerPlay(`${server.rtsp}/${key}`, PLAY_S + 1, 'tcp'),
+  ]);
+  clean('rtsp/tcp', rtspTcp);
+  clean('rtsp/udp', rtspUdp);
+  clean('rtmp', rtmp);
+  clean('http-flv', flv);
+  clean('http-ts', ts);
+  clean('hls', hls);
+  assert.equal(gst.errors, '', 'gstreamer errors');
+  assert.ok(gst.video >= MIN_FRAMES, `gstreamer decoded ${gst.video} video frames`);
+  assert.ok(gst.audio >= PLAY_S * 20, `gstreamer decoded ${gst.audio} audio frames`);
+});
+
+test('RTSP publish over UDP plays back over RTSP and RTMP with both tracks', async () => {
+  const key = 'live/rtsp-udp';
+  children.push(rtspPublish(media, `${server.rtsp}/${key}`, 'udp'));
+  await published(key);
+  const [rtsp, rtmp, counts] = await Promise.all([
+    decodeWithFfmpeg(`${server.rtsp}/${key}`, PLAY_S, ['-rtsp_transport', 'tcp']),
+    decodeWithFfmpeg(`${server.rtmp}/${key}`, PLAY_S),
+    probePackets(`${server.rtmp}/${key}`, PLAY_S),
+  ]);
+  clean('rtsp', rtsp);
+  clean('rtmp', rtmp);
+  assert.deepEqual(counts.codecs.sort(), ['aac', 'h264']);
+  // 44.1 kHz AAC: about 43 frames a second.
+  assert.ok(counts.audio >= (PLAY_S - 1) * 40, `audio packets ${counts.audio}`);
+});
+
+test('RTMP publish serves RTSP players over TCP and UDP, and GStreamer over UDP', async () => {
+  const key = 'live/rtmp-to-rtsp';
+  children.push(publish(media, `${server.rtmp}/${key}`));
+  await published(key);
+  const [tcp, udp, gst] = await Promise.all([
+    decodeWithFfmpeg(`${server.rtsp}/${key}`, PLAY_S, ['-rtsp_transport', 'tcp']),
+    decodeWithFfmpeg(`${server.rtsp}/${key}`, PLAY_S, ['-rtsp_transport', 'udp']),
+    gstreamerPlay(`${server.rtsp}/${key}`, PLAY_S + 1, 'udp'),
+  ]);
+  clean('tcp', tcp);
+  clean('udp', udp);
+  assert.equal(gst.errors, '');
+  assert.ok(gst.video >= MIN_FRAMES, `gstreamer decoded ${gst.video} video frames`);
+});
+
+test('PLAY answers with RTP-Info naming the first packet of each track; one RTP sequence space shared by players', async () => {
+  const key = 'live/rtmp-to-rtsp';
+  const port = portOf(server.rtsp!);
+  const base = `${server.rtsp}/${key}`;
+  const firsts: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    const c = await RawRtsp.open(port);
+    try {
+      const d = await c.request('DESCRIBE', base, { Accept: 'application/sdp' });
+      assert.equal(d.status, 200);
+      const sdp = d.body.toString();
+      assert.match(sdp, /m=video 0 RTP\/AVP 96/);
+      assert.match(sdp, /a=rtpmap:96 H264\/90000/);
+      assert.match(sdp, /sprop-parameter-sets=/);
+      assert.match(sdp, /a=rtpmap:97 MPEG4-GENERIC\/44100\/\d/);
+      const s1 = await c.request('SETUP', `${base}/trackID=0`, { Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' });
+      assert.equal(s1.status, 200);
+      const session = s1.headers.get('session')![0]!;
+      assert.match(session, /^[0-9A-Za-z]{16,};timeout=\d+$/);
+      const id = session.split(';')[0]!;
+      const s2 = await c.request('SETUP', `${base}/trackID=1`, {
+        Transport: 'RTP/AVP/TCP;unicast;interleaved=2-3',
+        Session: id,
+      });
+      assert.equal(s2.status, 200);
+      const seen: Buffer[] = [];
+      c.onPacket = (ch, pkt) => {
+        if (ch === 0 && seen.length === 0) seen.push(pkt);
+      };
+      const p = await c.request('PLAY', base, { Session: id, Range: 'npt=0.000-' });
+      assert.equal(p.status, 200);
+      const info = p.headers.get('rtp-info')![0]!;
+      const video = /url=[^;,]*trackID=0;seq=(\d+);rtptime=(\d+)/.exec(info);
+      assert.ok(video, `RTP-Info: ${info}`);
+      assert.match(info, /trackID=1;seq=\d+;rtptime=\d+/);
+      await waitFor(() => seen.length > 0, 3000, 'first video packet');
+      assert.equal(seen[0]!.readUInt16BE(2), Number(video[1]), 'first packet sequence = RTP-Info seq');
+      assert.equal(seen[0]!.readUInt32BE(4), Number(video[2]), 'first packet timestamp = RTP-Info rtptime');
+      firsts.push(seen[0]!.readUInt32BE(8)); // SSRC
+      if (i === 0) assert.notEqual(id, undefined);
+    } finally {
+      c.close();
+    }
+  }
+  assert.equal(firsts[0], firsts[1], 'both players get the stream SSRC (packets serialized once)');
+});
+
+test('H.265 over RTSP: published by ffmpeg, played over RTSP and HTTP-TS', async () => {
+  const key = 'live/rtsp-hevc';
+  const pub = rtspPublish('testsrc2=size=320x240:rate=25', `${server.rtsp}/${key}`, 'tcp', {
+    inputArgs: ['-f', 'lavfi'],
+    codecArgs: ['-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'keyint=25:min-keyint=25:bframes=0:log-level=error'],
+  });
+  children.push(pub);
+  await published(key);
+  const [rtsp, ts] = await Promise.all([
+    decodeWithFfmpeg(`${server.rtsp}/${key}`, PLAY_S, ['-rtsp_transport', 'tcp']),
+    decodeWithFfmpeg(`${server.http}/${key}.ts`, PLAY_S),
+  ]);
+  clean('rtsp hevc', rtsp);
+  clean('ts hevc', ts);
+  const counts = await probePackets(`${server.rtsp}/${key}`, 2, ['-rtsp_transport', 'tcp']);
+  assert.deepEqual(counts.codecs, ['hevc']);
+});
+
+test('a second publisher of a key is refused whichever protocol it uses', async () => {
+  const key = 'live/rtmp-to-rtsp'; // published over RTMP above
+  const c = await RawRtsp.open(portOf(server.rtsp!));
+  try {
+    const sdp = Buffer.from(
+      'v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 0 RTP/AVP 97\r\na=rtpmap:97 MPEG4-GENERIC/44100/2\r\na=fmtp:97 streamtype=5;profile-level-id=1;mode=AAC-hbr;sizelength=13;indexlength=3;indexdeltalength=3;config=1210\r\na=control:streamid=0\r\n',
+    );
+    const r = await c.request('ANNOUNCE', `${server.rtsp}/${key}`, { 'Content-Type': 'application/sdp' }, sdp);
+    assert.equal(r.status, 453);
+    // The connection stays usable after the refusal.
+    assert.equal((await c.request('OPTIONS', `${server.rtsp}/${key}`)).status, 200);
+  } finally {
+    c.close();
+  }
+  assert.ok((await counter(server.api, 'sluice_publish_refused_total', { reason: 'in_use' })) >= 1);
+});
