@@ -63,9 +63,22 @@ export const COUNTERS: Readonly<Record<string, CounterSpec>> = {
     'code',
   ),
   tls_handshake_failures: c(
-    'RTMPS and HTTPS connections closed because their TLS handshake failed, by protocol and reason (plain_http, not_tls, timeout, handshake).',
+    'RTMPS, RTSPS and HTTPS connections closed because their TLS handshake failed, by protocol and reason (plain_http, not_tls, timeout, handshake).',
     'proto',
     'reason',
+  ),
+  // RTSP
+  rtsp_timeouts: c(
+    'RTSP connections closed for silence: idle (no session), play or record (past the session timeout).',
+    'kind',
+  ),
+  rtsp_auth_failures: c('RTSP requests whose credentials were refused (answered 401), by action.', 'action'),
+  rtsp_udp_ports_exhausted: c('RTSP SETUPs over UDP refused because rtsp.udp ports were all in use.'),
+  rtsp_udp_foreign_packets: c("Datagrams on a session's UDP ports from another address than its client (dropped)."),
+  rtsp_bad_packets: c('Malformed RTP/RTCP packets from RTSP publishers (skipped), by error code.', 'code'),
+  rtsp_rtp_packets_lost: c('RTP packets of RTSP publishers that never arrived (sequence gaps).'),
+  rtsp_frames_dropped_after_loss: c(
+    'Frames of RTSP publishers dropped after a loss: the incomplete one and video up to the next key frame.',
   ),
   http_method_not_allowed: c('Media HTTP requests refused with 405.'),
   http_not_found: c('Media HTTP requests answered 404.'),

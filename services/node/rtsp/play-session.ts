@@ -97,7 +97,7 @@ export class PlaySession {
     if (this.closed) return { status: 404 };
     const offered = tracks ? sdpTracks(tracks) : [];
     if (offered.length === 0) {
-      this.ctx.counters.inc('viewer_not_found', 1, { proto: this.conn.proto });
+      this.ctx.counters.inc('viewer_not_found');
       this.conn.log.info({ stream: target.key, publisher: stream.hasPublisher }, 'rtsp describe: nothing to play');
       this.release();
       return { status: 404 };

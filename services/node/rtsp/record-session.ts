@@ -221,9 +221,14 @@ export class RecordSession {
     if (!rec || this.closed) return;
     if (!rtcp) this.lastMediaAt = performance.now();
     this.conn.touch();
+    const { lost, droppedUnits } = rec.stats;
     try {
       if (rtcp) rec.rtcp(buf);
       else rec.rtp(index, buf);
+      // Loss is counted node-wide as it happens (the publish's totals are in its end line).
+      if (rec.stats.lost !== lost) this.ctx.counters.inc('rtsp_rtp_packets_lost', rec.stats.lost - lost);
+      if (rec.stats.droppedUnits !== droppedUnits)
+        this.ctx.counters.inc('rtsp_frames_dropped_after_loss', rec.stats.droppedUnits - droppedUnits);
     } catch (e) {
       if (!isProtocolError(e)) throw e;
       this.ctx.counters.inc('rtsp_bad_packets', 1, { code: e.code });
