@@ -42,7 +42,12 @@ export interface BenchReport {
   /** MPEG-TS players: packets received in the window and players with continuity gaps. */
   ts?: { packets: number; ccGapPlayers: number; packetsPerSecondMedian: number | null };
   /** RTSP players: RTP packets in the window, players with sequence gaps and the packets those skipped. */
-  rtsp?: { packets: number; seqGapPlayers: number; lostPackets: number; packetsPerSecondMedian: number | null };
+  rtsp?: {
+    packets: number;
+    seqGapPlayers: number;
+    lostPackets: number;
+    packetsPerSecondMedian: number | null;
+  };
   hls?: HlsSummary;
   notes: string[];
   profile?: string;
@@ -99,7 +104,16 @@ export function judgePlayers(
     lagMs: [],
     connectMs: [],
     firstKeyFrameMs: [],
-    fellBehind: { total: 0, lowBitrate: 0, lagging: 0, endedEarly: 0, noKeyFrame: 0, ccGaps: 0, seqGaps: 0, hls: 0 },
+    fellBehind: {
+      total: 0,
+      lowBitrate: 0,
+      lagging: 0,
+      endedEarly: 0,
+      noKeyFrame: 0,
+      ccGaps: 0,
+      seqGaps: 0,
+      hls: 0,
+    },
     connectFailures: 0,
     failureCodes: {},
   };
@@ -152,7 +166,10 @@ export function formatReport(r: BenchReport): string {
     ['server RSS max MB', fmt(r.server.rssMaxMb)],
     ['player kbps min / median', fmtSpread(r.playerKbps, ['min', 'median'])],
     ['players fell behind', fellBehindText(r)],
-    [r.rtsp ? 'max lag growth ms median / p95 / max' : 'max lag ms median / p95 / max', fmtSpread(r.lagMs, ['median', 'p95', 'max'])],
+    [
+      r.rtsp ? 'max lag growth ms median / p95 / max' : 'max lag ms median / p95 / max',
+      fmtSpread(r.lagMs, ['median', 'p95', 'max']),
+    ],
     [
       r.hls ? 'first segment ms median / p95 / p99 / max' : 'first key frame ms median / p95 / p99 / max',
       fmtSpread(r.firstKeyFrameMs, ['median', 'p95', 'p99', 'max']),

@@ -19,7 +19,11 @@ export function sdpTracks(sdp: string, base: string): SdpTrack[] {
     const kind = section.startsWith('video') ? 'video' : section.startsWith('audio') ? 'audio' : null;
     if (!kind) continue;
     const c = /^a=control:(\S+)/m.exec(section)?.[1] ?? '';
-    const control = /^rtsp:\/\//i.test(c) ? c : c === '' || c === '*' ? base : `${base.replace(/\/+$/, '')}/${c}`;
+    const control = /^rtsp:\/\//i.test(c)
+      ? c
+      : c === '' || c === '*'
+        ? base
+        : `${base.replace(/\/+$/, '')}/${c}`;
     out.push({ kind, control, codec: /^a=rtpmap:\d+ (H265|HEVC)\//im.test(section) ? 'h265' : 'h264' });
   }
   return out;
@@ -96,10 +100,12 @@ export class RtspBenchPlayer implements BenchPlayer {
 
   private onResponse(r: RtspBenchResponse): void {
     if (this.step === Step.Playing) return; // keepalive answers
-    if (r.status !== 200) return this.fail(Object.assign(new Error(`RTSP ${r.status}`), { code: `RTSP ${r.status}` }));
+    if (r.status !== 200)
+      return this.fail(Object.assign(new Error(`RTSP ${r.status}`), { code: `RTSP ${r.status}` }));
     if (this.step === Step.Describe) {
       this.tracks = sdpTracks(r.body.toString('latin1'), this.url).slice(0, 2);
-      if (this.tracks.length === 0) return this.fail(Object.assign(new Error('no tracks'), { code: 'RTSP_NO_TRACKS' }));
+      if (this.tracks.length === 0)
+        return this.fail(Object.assign(new Error('no tracks'), { code: 'RTSP_NO_TRACKS' }));
       const v = this.tracks.findIndex((t) => t.kind === 'video');
       this.scanner.videoChannel = v < 0 ? -1 : 2 * v;
       this.scanner.videoCodec = this.tracks[v]?.codec ?? 'h264';

@@ -89,7 +89,12 @@ export class RtspInterleavedScanner {
           const b = data[pos]!;
           if (b === INTERLEAVED_MAGIC) {
             if (n - pos >= INTERLEAVED_HEADER_BYTES) {
-              pos = this.begin(data[pos + 1]!, data.readUInt16BE(pos + 2), data, pos + INTERLEAVED_HEADER_BYTES);
+              pos = this.begin(
+                data[pos + 1]!,
+                data.readUInt16BE(pos + 2),
+                data,
+                pos + INTERLEAVED_HEADER_BYTES,
+              );
             } else {
               this.headLen = 0;
               this.state = State.Header;
@@ -255,7 +260,10 @@ export class RtspInterleavedScanner {
     const end = this.text.subarray(0, this.textLen).indexOf(CRLFCRLF, Math.max(0, old - 3));
     if (end < 0) {
       if (this.textLen >= MAX_HEAD_BYTES)
-        throw new ProtocolError('RTSP_BENCH_HEAD_TOO_LARGE', `RTSP message head over ${MAX_HEAD_BYTES} bytes`);
+        throw new ProtocolError(
+          'RTSP_BENCH_HEAD_TOO_LARGE',
+          `RTSP message head over ${MAX_HEAD_BYTES} bytes`,
+        );
       return pos + k;
     }
     const headEnd = end + CRLFCRLF.length;
@@ -282,7 +290,12 @@ export class RtspInterleavedScanner {
 function parseHead(head: string): { response: RtspBenchResponse; contentLength: number } {
   const lines = head.split('\r\n');
   const m = /^RTSP\/\d\.\d (\d{3})/.exec(lines[0] ?? '');
-  const response: RtspBenchResponse = { status: m ? Number(m[1]) : -1, session: null, timeoutS: null, body: Buffer.alloc(0) };
+  const response: RtspBenchResponse = {
+    status: m ? Number(m[1]) : -1,
+    session: null,
+    timeoutS: null,
+    body: Buffer.alloc(0),
+  };
   let contentLength = 0;
   for (const line of lines) {
     const colon = line.indexOf(':');
@@ -309,7 +322,8 @@ export function h264Key(b: Buffer, start: number, end: number): boolean {
   const type = b[start]! & 0x1f;
   if (type === 5) return true;
   if (type === 24) {
-    for (let i = start + 1; i + 2 < end; i += 2 + b.readUInt16BE(i)) if ((b[i + 2]! & 0x1f) === 5) return true;
+    for (let i = start + 1; i + 2 < end; i += 2 + b.readUInt16BE(i))
+      if ((b[i + 2]! & 0x1f) === 5) return true;
     return false;
   }
   return type === 28 && start + 1 < end && (b[start + 1]! & 0x80) !== 0 && (b[start + 1]! & 0x1f) === 5;
@@ -323,7 +337,8 @@ export function h265Key(b: Buffer, start: number, end: number): boolean {
   const type = (b[start]! >> 1) & 0x3f;
   if (isIrap(type)) return true;
   if (type === 48) {
-    for (let i = start + 2; i + 2 < end; i += 2 + b.readUInt16BE(i)) if (isIrap((b[i + 2]! >> 1) & 0x3f)) return true;
+    for (let i = start + 2; i + 2 < end; i += 2 + b.readUInt16BE(i))
+      if (isIrap((b[i + 2]! >> 1) & 0x3f)) return true;
     return false;
   }
   return type === 49 && start + 2 < end && (b[start + 2]! & 0x80) !== 0 && isIrap(b[start + 2]! & 0x3f);
