@@ -190,7 +190,7 @@ export function formatReport(r: BenchReport): string {
   }
   if (r.rtsp) {
     rows.push([
-      'RTP packets in window; per player/s median; players with seq gaps (packets lost)',
+      'RTP packets; per player/s median; players with seq gaps (lost)',
       `${r.rtsp.packets}; ${fmt(r.rtsp.packetsPerSecondMedian)}; ${r.rtsp.seqGapPlayers} (${r.rtsp.lostPackets})`,
     ]);
   }
