@@ -1,6 +1,7 @@
 // The bench's RTSP interleaved scanner. Run: node --import tsx --test test/bench/rtsp-scanner.test.ts
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { ProtocolError } from '../../libs/errors/protocol-error.ts';
 import { interleavedHeader } from '../../libs/rtp/interleaved.ts';
 import { writeRtpHeader } from '../../libs/rtp/packet.ts';
@@ -168,6 +169,28 @@ test('RtspInterleavedScanner: errors are ProtocolErrors with stable codes', () =
   }
   // RTCP and unknown channels are not read as RTP.
   assert.doesNotThrow(() => new RtspInterleavedScanner().push(Buffer.concat([rec(1, b(1)), rec(7, b())])));
+});
+
+test('RtspInterleavedScanner: mutated streams raise only ProtocolError, counts stay bounded', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.nat(STREAM.length - 1), fc.nat(255)), { maxLength: 8 }),
+      fc.array(fc.nat(STREAM.length), { maxLength: 4 }),
+      (flips, cuts) => {
+        const bytes = Buffer.from(STREAM);
+        for (const [at, v] of flips) bytes[at] = v;
+        const bounds = [0, ...cuts.sort((x, y) => x - y), bytes.length];
+        const s = new RtspInterleavedScanner();
+        try {
+          for (let i = 1; i < bounds.length; i++) s.push(bytes.subarray(bounds[i - 1], bounds[i]));
+        } catch (e) {
+          if (!(e instanceof ProtocolError)) throw e;
+        }
+        assert.ok(s.packets.reduce((a, n) => a + n, 0) + s.otherPackets <= bytes.length / 4);
+      },
+    ),
+    { numRuns: 2000 },
+  );
 });
 
 test('sdpTracks: kinds, control URLs and codec', () => {
