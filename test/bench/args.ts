@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-export const Proto = { Rtmp: 'rtmp', Flv: 'flv', Ts: 'ts', WsTs: 'ws-ts', Hls: 'hls' } as const;
+export const Proto = { Rtmp: 'rtmp', Flv: 'flv', Ts: 'ts', WsTs: 'ws-ts', Hls: 'hls', Rtsp: 'rtsp' } as const;
 export type Proto = (typeof Proto)[keyof typeof Proto];
 const PROTOS: readonly string[] = Object.values(Proto);
 
@@ -8,11 +8,18 @@ const PROTOS: readonly string[] = Object.values(Proto);
  * The server setups of `--streams` (muxing cost), each a separate server and window:
  * `rtmp` HLS off and one RTMP viewer per stream (no TS muxing at all); `rtmp+hls` the default
  * config, whose HLS segmenter runs for every stream with or without HLS players, and one RTMP
- * viewer; `ts+hls` the default config with one HTTP-TS viewer and one HLS client per stream.
+ * viewer; `ts+hls` the default config with one HTTP-TS viewer and one HLS client per stream;
+ * `rtsp` (not run unless asked) HLS off and one RTSP viewer.
  */
-export const Phase = { Rtmp: 'rtmp', RtmpHls: 'rtmp+hls', TsHls: 'ts+hls' } as const;
+export const Phase = { Rtmp: 'rtmp', RtmpHls: 'rtmp+hls', TsHls: 'ts+hls', Rtsp: 'rtsp' } as const;
 export type Phase = (typeof Phase)[keyof typeof Phase];
 const PHASES: readonly string[] = Object.values(Phase);
+const DEFAULT_PHASES: readonly Phase[] = [Phase.Rtmp, Phase.RtmpHls, Phase.TsHls];
+
+/** How the `--streams` ffmpeg publishers push: RTMP (FLV) or RTSP over TCP (ANNOUNCE/RECORD). */
+export const PublishProto = { Rtmp: 'rtmp', Rtsp: 'rtsp' } as const;
+export type PublishProto = (typeof PublishProto)[keyof typeof PublishProto];
+const PUBLISH_PROTOS: readonly string[] = Object.values(PublishProto);
 
 export interface BenchArgs {
   players: number;
@@ -20,6 +27,8 @@ export interface BenchArgs {
   /** Muxing-cost mode: this many publishers, each with its own viewers; 0 = fan-out mode. */
   streams: number;
   phases: Phase[];
+  /** With --streams: how ffmpeg publishes. */
+  publishProto: PublishProto;
   /** Sockets of the HLS clients' shared keep-alive agent. */
   hlsSockets: number;
   durationS: number;
@@ -27,7 +36,7 @@ export interface BenchArgs {
   /** Players started per ramp step (every RAMP_STEP_MS). */
   rampPerStep: number;
   /** Target server; null = spawn our own. */
-  target: { rtmp: string; http: string; api: string | null } | null;
+  target: { rtmp: string; http: string; rtsp: string; api: string | null } | null;
   serverNodeArgs: string[];
   profile: boolean;
   json: boolean;
@@ -42,19 +51,22 @@ export const USAGE = `usage: npm run bench -- [options]
 
   --players N            players (default 100, max ${MAX_PLAYERS})
   --proto P              how players pull: rtmp, flv (HTTP-FLV), ts (HTTP-TS), ws-ts (WebSocket-TS),
-                         hls (default rtmp)
+                         hls, rtsp (RTSP over TCP, interleaved) (default rtmp)
   --hls-sockets N        sockets of the HLS clients' shared keep-alive agent (default 128)
   --streams N            muxing cost instead of fan-out: N ffmpeg publishers (max ${MAX_STREAMS}), per phase
                          a fresh server and one viewer set per stream (see --phases)
   --phases LIST          for --streams, comma-separated, run in order (default ${PHASES.join(',')}):
                          rtmp = HLS off, 1 RTMP viewer; rtmp+hls = HLS on, 1 RTMP viewer;
-                         ts+hls = HLS on, 1 HTTP-TS viewer + 1 HLS client
+                         ts+hls = HLS on, 1 HTTP-TS viewer + 1 HLS client; rtsp = HLS off, 1 RTSP viewer
+  --publish-proto P      for --streams: rtmp (ffmpeg -f flv, default) or rtsp (ffmpeg -f rtsp -rtsp_transport tcp)
   --duration S           seconds from the first player to the end (default 20, max ${MAX_DURATION_S})
   --bitrate KBPS         total stream bitrate, video + 64 kbps AAC (default 500)
   --ramp N               players started per 100 ms (default 100)
   --rtmp URL --http URL  target a running server (rtmp://h:p, http://h:p) instead of spawning one
+  --rtsp URL             its RTSP listener (rtsp://h:p), for --proto rtsp
   --api URL              its API (http://h:p) for RSS/CPU; optional with --rtmp
   --server HOST          shorthand for --rtmp rtmp://HOST:1935 --http http://HOST:8080 --api http://HOST:8083
+                         --rtsp rtsp://HOST:5544
   --server-node-args S   extra node flags for the spawned server, e.g. "--cpu-prof --cpu-prof-dir=.bench/prof"
   --profile              = --server-node-args "--cpu-prof ..." and print a summary of the server's profile
   --app NAME             app of the bench stream (default bench)
@@ -78,11 +90,13 @@ export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
       'hls-sockets': { type: 'string' },
       streams: { type: 'string' },
       phases: { type: 'string' },
+      'publish-proto': { type: 'string' },
       duration: { type: 'string' },
       bitrate: { type: 'string' },
       ramp: { type: 'string' },
       rtmp: { type: 'string' },
       http: { type: 'string' },
+      rtsp: { type: 'string' },
       api: { type: 'string' },
       server: { type: 'string' },
       'server-node-args': { type: 'string' },
@@ -95,7 +109,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
   if (values.help) return 'help';
   const proto = (values.proto ?? Proto.Rtmp) as Proto;
   if (!PROTOS.includes(proto)) throw new Error(`--proto must be one of ${PROTOS.join(', ')}, got ${proto}`);
-  const phases = (values.phases ?? PHASES.join(',')).split(',').filter((x) => x !== '') as Phase[];
+  const phases = (values.phases ?? DEFAULT_PHASES.join(',')).split(',').filter((x) => x !== '') as Phase[];
   for (const ph of phases)
     if (!PHASES.includes(ph)) throw new Error(`--phases takes ${PHASES.join(', ')}, got ${ph}`);
   if (phases.length === 0 || new Set(phases).size !== phases.length)
@@ -104,20 +118,40 @@ export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
   if (streams > 0 && (values.players !== undefined || values.proto !== undefined))
     throw new Error('--streams sets its own viewers: drop --players and --proto');
   if (streams === 0 && values.phases !== undefined) throw new Error('--phases only applies to --streams');
+  const publishProto = (values['publish-proto'] ?? PublishProto.Rtmp) as PublishProto;
+  if (!PUBLISH_PROTOS.includes(publishProto))
+    throw new Error(`--publish-proto must be one of ${PUBLISH_PROTOS.join(', ')}, got ${publishProto}`);
+  if (streams === 0 && values['publish-proto'] !== undefined)
+    throw new Error('--publish-proto only applies to --streams (fan-out mode publishes over RTMP)');
   let target: BenchArgs['target'] = null;
   if (values.server !== undefined) {
     const h = values.server;
-    target = { rtmp: `rtmp://${h}:1935`, http: `http://${h}:8080`, api: `http://${h}:8083` };
+    target = {
+      rtmp: `rtmp://${h}:1935`,
+      http: `http://${h}:8080`,
+      rtsp: `rtsp://${h}:5544`,
+      api: `http://${h}:8083`,
+    };
   }
-  if (values.rtmp !== undefined || values.http !== undefined || values.api !== undefined) {
+  if (
+    values.rtmp !== undefined ||
+    values.http !== undefined ||
+    values.rtsp !== undefined ||
+    values.api !== undefined
+  ) {
     target = {
       rtmp: values.rtmp ?? target?.rtmp ?? '',
       http: values.http ?? target?.http ?? '',
+      rtsp: values.rtsp ?? target?.rtsp ?? '',
       api: values.api ?? target?.api ?? null,
     };
     if (!target.rtmp)
       throw new Error('--rtmp is required when targeting a running server (the publisher uses it)');
-    if (proto !== Proto.Rtmp && !target.http) throw new Error(`--http is required for --proto ${proto}`);
+    if (proto === Proto.Rtsp) {
+      if (!target.rtsp) throw new Error('--rtsp is required for --proto rtsp');
+    } else if (proto !== Proto.Rtmp && !target.http) {
+      throw new Error(`--http is required for --proto ${proto}`);
+    }
   }
   if (target && streams > 0)
     throw new Error('--streams spawns its own servers (one per phase): drop the target');
@@ -133,6 +167,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
     proto,
     streams,
     phases,
+    publishProto,
     hlsSockets: int(values['hls-sockets'], 'hls-sockets', 128, 1, MAX_PLAYERS),
     durationS: int(values.duration, 'duration', 20, 5, MAX_DURATION_S),
     bitrateKbps: int(values.bitrate, 'bitrate', 500, 100, 50_000),

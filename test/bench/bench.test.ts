@@ -92,6 +92,7 @@ test('judgePlayers: bitrate, lag, failures', () => {
     endedEarly: 0,
     noKeyFrame: 0,
     ccGaps: 0,
+    seqGaps: 0,
     hls: 0,
   });
 });
@@ -111,6 +112,8 @@ test('judgePlayers: TS continuity gaps and HLS verdicts; HLS skips bitrate and l
   };
   const ts = judgePlayers([{ ...base, maxLagMs: 0, bytesAtWindowEnd: 62_500, ccGaps: 3 }], 1, 500);
   assert.deepEqual([ts.fellBehind.total, ts.fellBehind.ccGaps], [1, 1]);
+  const rtsp = judgePlayers([{ ...base, maxLagMs: 0, bytesAtWindowEnd: 62_500, seqGaps: 2 }], 1, 500);
+  assert.deepEqual([rtsp.fellBehind.total, rtsp.fellBehind.seqGaps, rtsp.fellBehind.ccGaps], [1, 1, 0]);
   const hls = judgePlayers([base, { ...base, hlsBehind: true }], 1, 500, { bitrate: false, lag: false });
   assert.deepEqual(hls.fellBehind, {
     total: 1,
@@ -119,6 +122,7 @@ test('judgePlayers: TS continuity gaps and HLS verdicts; HLS skips bitrate and l
     endedEarly: 0,
     noKeyFrame: 0,
     ccGaps: 0,
+    seqGaps: 0,
     hls: 1,
   });
   assert.deepEqual(hls.lagMs, []);
@@ -143,7 +147,7 @@ test('parseBenchArgs: defaults, caps and targets', () => {
   assert.throws(() => parseBenchArgs(['--players', '5001']), /players/);
   assert.throws(() => parseBenchArgs(['--duration', '301']), /duration/);
   assert.throws(() => parseBenchArgs(['--proto', 'dash']), /proto/);
-  for (const proto of ['rtmp', 'flv', 'ts', 'ws-ts', 'hls']) {
+  for (const proto of ['rtmp', 'flv', 'ts', 'ws-ts', 'hls', 'rtsp']) {
     const a = parseBenchArgs(['--proto', proto]);
     assert.ok(a !== 'help');
     assert.equal(a.proto, proto);
@@ -152,7 +156,11 @@ test('parseBenchArgs: defaults, caps and targets', () => {
   assert.throws(() => parseBenchArgs(['--proto', 'ts', '--rtmp', 'rtmp://h:1']), /--http is required/);
   const t = parseBenchArgs(['--rtmp', 'rtmp://h:1', '--http', 'http://h:2', '--proto', 'flv']);
   assert.ok(t !== 'help');
-  assert.deepEqual(t.target, { rtmp: 'rtmp://h:1', http: 'http://h:2', api: null });
+  assert.deepEqual(t.target, { rtmp: 'rtmp://h:1', http: 'http://h:2', rtsp: '', api: null });
+  assert.throws(() => parseBenchArgs(['--proto', 'rtsp', '--rtmp', 'rtmp://h:1']), /--rtsp is required/);
+  const r = parseBenchArgs(['--proto', 'rtsp', '--server', 'h']);
+  assert.ok(r !== 'help');
+  assert.equal(r.target?.rtsp, 'rtsp://h:5544');
   assert.equal(parseBenchArgs(['--help']), 'help');
 });
 
@@ -170,5 +178,14 @@ test('parseBenchArgs: --streams and --phases', () => {
   assert.throws(() => parseBenchArgs(['--streams', '2', '--phases', 'rtmp,hls']), /--phases takes/);
   assert.throws(() => parseBenchArgs(['--streams', '2', '--phases', 'rtmp,rtmp']), /each at most once/);
   assert.throws(() => parseBenchArgs(['--phases', 'rtmp']), /only applies to --streams/);
+  assert.equal(s.publishProto, 'rtmp');
+  const rtsp = parseBenchArgs(['--streams', '3', '--publish-proto', 'rtsp', '--phases', 'rtsp,rtmp']);
+  assert.ok(rtsp !== 'help');
+  assert.deepEqual([rtsp.publishProto, rtsp.phases], ['rtsp', ['rtsp', 'rtmp']]);
+  assert.throws(
+    () => parseBenchArgs(['--streams', '2', '--publish-proto', 'srt']),
+    /--publish-proto must be/,
+  );
+  assert.throws(() => parseBenchArgs(['--publish-proto', 'rtsp']), /only applies to --streams/);
   assert.throws(() => parseBenchArgs(['--hls-sockets', '0']), /hls-sockets/);
 });

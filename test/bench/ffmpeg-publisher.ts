@@ -6,7 +6,8 @@ const STOP_GRACE_MS = 3000;
 const STDERR_TAIL = 400;
 
 /**
- * One real encoder-like publisher: `ffmpeg -re -stream_loop -1 -i FILE -c copy -f flv URL`.
+ * One real encoder-like publisher: `ffmpeg -re -stream_loop -1 -i FILE -c copy -f flv URL`
+ * (or, for an rtsp:// URL, `-f rtsp -rtsp_transport tcp`: ANNOUNCE/RECORD, RTP interleaved).
  * ffmpeg paces the file at its frame rate and loops it with rising timestamps, as a
  * long-running OBS or camera would, at the cost of one process per stream.
  */
@@ -23,7 +24,9 @@ export class FfmpegPublisher {
     const args = [
       '-hide_banner', '-loglevel', 'error', '-nostdin',
       '-re', '-stream_loop', '-1', '-i', file,
-      '-c', 'copy', '-f', 'flv', url,
+      '-c', 'copy',
+      ...(url.startsWith('rtsp:') ? ['-f', 'rtsp', '-rtsp_transport', 'tcp'] : ['-f', 'flv']),
+      url,
     ];
     this.child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child.stderr!.on('data', (d: Buffer) => {

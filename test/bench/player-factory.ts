@@ -2,6 +2,7 @@ import type { Agent } from 'node:http';
 import { Proto } from './args.ts';
 import { HlsBenchClient, HlsPoller, hlsAgent } from './hls-client.ts';
 import { FlvBenchPlayer, RtmpBenchPlayer, type BenchPlayer } from './players.ts';
+import { RtspBenchPlayer } from './rtsp-player.ts';
 import type { ServerEndpoints } from './server.ts';
 import { TsBenchPlayer, WsTsBenchPlayer } from './ts-players.ts';
 
@@ -33,6 +34,8 @@ export class PlayerFactory {
         return `${http.replace(/^http/, 'ws')}.ts`;
       case Proto.Hls:
         return `${http}.m3u8`;
+      case Proto.Rtsp:
+        return `${this.ep.rtsp}/${app}/${name}`;
     }
   }
 
@@ -51,6 +54,8 @@ export class PlayerFactory {
         this.agent ??= hlsAgent(this.hlsSockets);
         this.poller ??= new HlsPoller();
         return this.poller.add(new HlsBenchClient(url, this.agent, this.timeoutMs));
+      case Proto.Rtsp:
+        return new RtspBenchPlayer(url, this.timeoutMs);
     }
   }
 

@@ -24,6 +24,13 @@ export interface PlayerStats {
   endedEarly: string | null;
   /** MPEG-TS players: packets whose continuity counter skipped (the server dropped data for it). */
   ccGaps?: number;
+  /** RTSP players: RTP sequence jumps on their tracks (packets the server dropped for them). */
+  seqGaps?: number;
+  /**
+   * RTSP players: lastTimestampMs is on the player's own clock (RTP time since its first packet),
+   * not the publisher's, so lag is measured as growth from the player's best offset (bestOffsetMs).
+   */
+  bestOffsetMs?: number;
   /** HLS clients: late, skipped or slow segments in the window, or failed requests. */
   hlsBehind?: boolean;
   stopped: boolean;

@@ -41,6 +41,13 @@ export interface BenchReport {
   failureCodes: Record<string, number>;
   /** MPEG-TS players: packets received in the window and players with continuity gaps. */
   ts?: { packets: number; ccGapPlayers: number; packetsPerSecondMedian: number | null };
+  /** RTSP players: RTP packets in the window, players with sequence gaps and the packets those skipped. */
+  rtsp?: {
+    packets: number;
+    seqGapPlayers: number;
+    lostPackets: number;
+    packetsPerSecondMedian: number | null;
+  };
   hls?: HlsSummary;
   notes: string[];
   profile?: string;
@@ -55,6 +62,8 @@ export interface FellBehind {
   noKeyFrame: number;
   /** MPEG-TS: continuity counters skipped, i.e. the server dropped data for the player. */
   ccGaps: number;
+  /** RTSP: RTP sequence numbers skipped (the server dropped packets for the player). */
+  seqGaps: number;
   /** HLS: late, skipped or slow segments in the window, or failed requests (PlayerStats.hlsBehind). */
   hls: number;
 }
@@ -95,7 +104,16 @@ export function judgePlayers(
     lagMs: [],
     connectMs: [],
     firstKeyFrameMs: [],
-    fellBehind: { total: 0, lowBitrate: 0, lagging: 0, endedEarly: 0, noKeyFrame: 0, ccGaps: 0, hls: 0 },
+    fellBehind: {
+      total: 0,
+      lowBitrate: 0,
+      lagging: 0,
+      endedEarly: 0,
+      noKeyFrame: 0,
+      ccGaps: 0,
+      seqGaps: 0,
+      hls: 0,
+    },
     connectFailures: 0,
     failureCodes: {},
   };
@@ -116,14 +134,16 @@ export function judgePlayers(
     const early = p.endedEarly !== null;
     const noKey = p.firstKeyFrameMs < 0;
     const gaps = (p.ccGaps ?? 0) > 0;
+    const seqGaps = (p.seqGaps ?? 0) > 0;
     const hls = p.hlsBehind === true;
     if (low) v.fellBehind.lowBitrate++;
     if (lagging) v.fellBehind.lagging++;
     if (early) v.fellBehind.endedEarly++;
     if (noKey) v.fellBehind.noKeyFrame++;
     if (gaps) v.fellBehind.ccGaps++;
+    if (seqGaps) v.fellBehind.seqGaps++;
     if (hls) v.fellBehind.hls++;
-    if (low || lagging || early || noKey || gaps || hls) v.fellBehind.total++;
+    if (low || lagging || early || noKey || gaps || seqGaps || hls) v.fellBehind.total++;
   }
   return v;
 }
@@ -146,7 +166,10 @@ export function formatReport(r: BenchReport): string {
     ['server RSS max MB', fmt(r.server.rssMaxMb)],
     ['player kbps min / median', fmtSpread(r.playerKbps, ['min', 'median'])],
     ['players fell behind', fellBehindText(r)],
-    ['max lag ms median / p95 / max', fmtSpread(r.lagMs, ['median', 'p95', 'max'])],
+    [
+      r.rtsp ? 'max lag growth ms median / p95 / max' : 'max lag ms median / p95 / max',
+      fmtSpread(r.lagMs, ['median', 'p95', 'max']),
+    ],
     [
       r.hls ? 'first segment ms median / p95 / p99 / max' : 'first key frame ms median / p95 / p99 / max',
       fmtSpread(r.firstKeyFrameMs, ['median', 'p95', 'p99', 'max']),
@@ -165,6 +188,12 @@ export function formatReport(r: BenchReport): string {
       `${r.ts.packets}; ${fmt(r.ts.packetsPerSecondMedian)}; ${r.ts.ccGapPlayers}`,
     ]);
   }
+  if (r.rtsp) {
+    rows.push([
+      'RTP packets; per player/s median; players with seq gaps (lost)',
+      `${r.rtsp.packets}; ${fmt(r.rtsp.packetsPerSecondMedian)}; ${r.rtsp.seqGapPlayers} (${r.rtsp.lostPackets})`,
+    ]);
+  }
   if (r.hls) rows.push(...formatHlsRows(r.hls));
   const warnings = Object.entries(r.server.warnings);
   if (warnings.length > 0)
@@ -181,7 +210,8 @@ function fellBehindText(r: BenchReport): string {
   if (r.hls)
     return `${fb.total} (segments late/skipped/slow or errors ${fb.hls}, ended early ${fb.endedEarly}, no segment ${fb.noKeyFrame})`;
   const base = `${fb.total} (low bitrate ${fb.lowBitrate}, lag>${BEHIND_LAG_MS / 1000}s ${fb.lagging}, ended early ${fb.endedEarly}, no key frame ${fb.noKeyFrame}`;
-  return r.ts ? `${base}, CC gaps ${fb.ccGaps})` : `${base})`;
+  if (r.ts) return `${base}, CC gaps ${fb.ccGaps})`;
+  return r.rtsp ? `${base}, seq gaps ${fb.seqGaps})` : `${base})`;
 }
 
 function failureList(codes: Record<string, number>): string {

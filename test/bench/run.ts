@@ -7,7 +7,7 @@ import { loadBenchMedia } from './media.ts';
 import { HlsBenchClient, type HlsCounters } from './hls-client.ts';
 import { hlsBehind, snapshotCounters, summarizeHls, windowCounters } from './hls-report.ts';
 import { PlayerFactory, waitForPlaylist } from './player-factory.ts';
-import type { BenchPlayer } from './players.ts';
+import type { BenchPlayer, PlayerStats } from './players.ts';
 import { newestProfile, summarizeProfile } from './profile-summary.ts';
 import { BenchPublisher } from './publisher.ts';
 import { formatReport, judgePlayers, spread, type BenchReport } from './report.ts';
@@ -20,6 +20,7 @@ import {
   type ServerProbe,
 } from './sampler.ts';
 import { spawnServer, type ServerEndpoints } from './server.ts';
+import { RtspBenchPlayer } from './rtsp-player.ts';
 import { runStreams } from './streams.ts';
 import { TsBenchPlayer, WsTsBenchPlayer } from './ts-players.ts';
 
@@ -136,6 +137,8 @@ async function measure(
     (p): p is TsBenchPlayer | WsTsBenchPlayer => p instanceof TsBenchPlayer || p instanceof WsTsBenchPlayer,
   );
   const tsStart = tsPlayers.map((p) => p.scanner.packets);
+  const rtspPlayers = players.filter((p): p is RtspBenchPlayer => p instanceof RtspBenchPlayer);
+  const rtspStart = rtspPlayers.map((p) => rtspCounts(p));
   const pubStart = publisher.bytesSent;
   window.fromUs = monotonicUs();
   const serverSamples: ProcSample[] = [];
@@ -144,7 +147,7 @@ async function measure(
     for (const p of isHls ? [] : players) {
       const s = p.stats;
       if (s.connectMs < 0 || s.failure !== null || s.endedEarly !== null) continue;
-      const lag = s.lastTimestampMs < 0 ? pubTs : pubTs - s.lastTimestampMs;
+      const lag = lagAt(s, pubTs);
       if (lag > s.maxLagMs) s.maxLagMs = lag;
     }
     if (probe) serverSamples.push(await probe.read());
@@ -159,6 +162,10 @@ async function measure(
   const hlsWindows = hlsClients.map((c, i) => windowCounters(c.hls.counters, hlsStart[i]!));
   hlsClients.forEach((c, i) => (c.stats.hlsBehind = hlsBehind(hlsWindows[i]!, c.hls)));
   const tsPackets = tsPlayers.map((p, i) => p.scanner.packets - tsStart[i]!);
+  const rtspWindow = rtspPlayers.map((p, i) => {
+    const [packets, lost] = rtspCounts(p);
+    return [packets - rtspStart[i]![0], lost - rtspStart[i]![1]] as const;
+  });
   const pubBytes = publisher.bytesSent - pubStart;
   const windowS = (performance.now() - wallStart) / 1000;
   loopDelay.disable();
@@ -215,6 +222,14 @@ async function measure(
         packetsPerSecondMedian: spread(tsPackets.map((n) => n / windowS))?.median ?? null,
       },
     }),
+    ...(rtspPlayers.length > 0 && {
+      rtsp: {
+        packets: rtspWindow.reduce((a, [n]) => a + n, 0),
+        seqGapPlayers: v.fellBehind.seqGaps,
+        lostPackets: rtspWindow.reduce((a, [, n]) => a + n, 0),
+        packetsPerSecondMedian: spread(rtspWindow.map(([n]) => n / windowS))?.median ?? null,
+      },
+    }),
     ...(isHls && {
       hls: summarizeHls(
         hlsClients.map((c) => c.hls),
@@ -225,6 +240,25 @@ async function measure(
     notes,
   };
 }
+
+/**
+ * Publisher-minus-player timestamp gap at a sample. RTSP players count media time from their
+ * own first packet (the RTP timestamp offset is the server's), so for them it is the growth of
+ * that gap over its smallest value, as in `--streams`.
+ */
+function lagAt(s: PlayerStats, pubTs: number): number {
+  if (s.lastTimestampMs < 0) return s.bestOffsetMs === undefined ? pubTs : 0;
+  const offset = pubTs - s.lastTimestampMs;
+  if (s.bestOffsetMs === undefined) return offset;
+  s.bestOffsetMs = Math.min(s.bestOffsetMs, offset);
+  return offset - s.bestOffsetMs;
+}
+
+/** RTP packets (both tracks) and packets lost to sequence gaps, so far. */
+const rtspCounts = (p: RtspBenchPlayer): [number, number] => {
+  const s = p.scanner;
+  return [s.packets[0]! + s.packets[2]!, s.lostPackets[0]! + s.lostPackets[2]!];
+};
 
 /** JSON figures to 0.1: the measurement is not finer than that. */
 const roundNumbers = (_key: string, v: unknown): unknown =>

@@ -7,6 +7,8 @@ import { SLUICE_BIN } from '../integration/helpers/build.ts';
 export interface ServerEndpoints {
   rtmp: string;
   http: string;
+  /** rtsp://h:p, '' when unknown. */
+  rtsp: string;
   api: string | null;
 }
 
@@ -20,7 +22,7 @@ export interface SpawnedServer extends ServerEndpoints {
 const READY_TIMEOUT_MS = 20_000;
 const STOP_GRACE_MS = 10_000;
 
-/** Three free loopback ports: bound to 0, read, released (a tiny race we accept in a bench). */
+/** Free loopback ports: bound to 0, read, released (a tiny race we accept in a bench). */
 async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from(
@@ -66,12 +68,13 @@ export async function spawnServer(
   extraConfig: Record<string, unknown> = {},
 ): Promise<SpawnedServer> {
   mkdirSync(workDir, { recursive: true });
-  const [rtmpPort, httpPort, apiPort] = await freePorts(3);
+  const [rtmpPort, httpPort, apiPort, rtspPort] = await freePorts(4);
   const config = {
     log: { level: 'warn' },
     rtmp: { listen: `127.0.0.1:${rtmpPort}` },
     http: { listen: `127.0.0.1:${httpPort}` },
     api: { listen: `127.0.0.1:${apiPort}` },
+    rtsp: { listen: `127.0.0.1:${rtspPort}` },
     // The bench stops its clients first; HLS sessions would hold the drain open until they time out.
     drain: { timeoutMs: 1000 },
     ...extraConfig,
@@ -123,6 +126,7 @@ export async function spawnServer(
     pid: child.pid!,
     rtmp: `rtmp://127.0.0.1:${rtmpPort}`,
     http: `http://127.0.0.1:${httpPort}`,
+    rtsp: `rtsp://127.0.0.1:${rtspPort}`,
     api,
     warnings,
     stop,

@@ -1,4 +1,4 @@
-import type { Phase } from './args.ts';
+import type { Phase, PublishProto } from './args.ts';
 import type { HlsSummary } from './hls-report.ts';
 import type { FellBehind, Spread } from './report.ts';
 
@@ -35,6 +35,7 @@ export interface PhaseReport {
     lagGrowthMs: Spread | null;
     kbps: Spread | null;
     tsCcGapPlayers: number;
+    rtspSeqGapPlayers: number;
   };
   hls?: { summary: HlsSummary; fellBehind: number; connectFailures: number; firstSegmentMs: Spread | null };
   notes: string[];
@@ -42,6 +43,8 @@ export interface PhaseReport {
 
 export interface StreamsReport {
   streams: number;
+  /** How ffmpeg published: rtmp (-f flv) or rtsp (-f rtsp over TCP). */
+  publishProto: PublishProto;
   durationS: number;
   bitrateKbps: { target: number; file: number };
   host: { cores: number };
@@ -89,7 +92,7 @@ export function formatStreamsReport(r: StreamsReport): string {
       'bench CPU %; loop delay p99 ms',
       (p) => `${fmt(p.bench.cpuAvgPct)}; ${fmt(p.bench.eventLoopDelayP99Ms, 1)}`,
     ],
-    ['RTMP/TS viewers fell behind', (p) => fellText(p)],
+    ['RTMP/TS/RTSP viewers fell behind', (p) => fellText(p)],
     ['  first key frame ms median / p99', (p) => pair(p.streamed.firstKeyFrameMs, 'median', 'p99')],
     ['  lag growth ms p95 / max', (p) => pair(p.streamed.lagGrowthMs, 'p95', 'max')],
     ['  kbps min / median', (p) => pair(p.streamed.kbps, 'min', 'median')],
@@ -107,7 +110,7 @@ export function formatStreamsReport(r: StreamsReport): string {
   const cells = rows.map(([label, f]) => [label, ...r.phases.map(f)]);
   const widths = cells[0]!.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
   const lines = [
-    `${r.streams} streams of ${r.bitrateKbps.target} kbps (file ${r.bitrateKbps.file}), ffmpeg -re -c copy each; ${r.durationS} s per phase`,
+    `${r.streams} streams of ${r.bitrateKbps.target} kbps (file ${r.bitrateKbps.file}), ffmpeg -re -c copy each over ${r.publishProto.toUpperCase()}; ${r.durationS} s per phase`,
     ...cells.map((row) =>
       row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '),
     ),
@@ -132,6 +135,7 @@ function fellText(p: PhaseReport): string {
     ['ended', fb.endedEarly],
     ['no key', fb.noKeyFrame],
     ['CC gaps', fb.ccGaps],
+    ['seq gaps', fb.seqGaps],
     ['connect failed', p.streamed.connectFailures],
   ]
     .filter(([, n]) => (n as number) > 0)

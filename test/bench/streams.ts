@@ -1,7 +1,7 @@
 // `npm run bench -- --streams N`: what muxing costs per stream. See README.md, "Muxing cost".
 import { availableParallelism } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Phase, Proto, type BenchArgs } from './args.ts';
+import { Phase, Proto, PublishProto, type BenchArgs } from './args.ts';
 import { FfmpegPublisher } from './ffmpeg-publisher.ts';
 import { HlsBenchClient, type HlsCounters } from './hls-client.ts';
 import { hlsBehind, snapshotCounters, summarizeHls, windowCounters } from './hls-report.ts';
@@ -35,7 +35,10 @@ const VIEWERS: Record<Phase, Proto[]> = {
   [Phase.Rtmp]: [Proto.Rtmp],
   [Phase.RtmpHls]: [Proto.Rtmp],
   [Phase.TsHls]: [Proto.Ts, Proto.Hls],
+  [Phase.Rtsp]: [Proto.Rtsp],
 };
+/** Phases whose server runs without HLS. */
+const NO_HLS: ReadonlySet<Phase> = new Set([Phase.Rtmp, Phase.Rtsp]);
 
 /** Each phase on a fresh server, one after the other (never two servers at once). */
 export async function runStreams(
@@ -50,6 +53,7 @@ export async function runStreams(
   }
   const report: StreamsReport = {
     streams: args.streams,
+    publishProto: args.publishProto,
     durationS: args.durationS,
     bitrateKbps: { target: args.bitrateKbps, file: media.fileKbps },
     host: { cores: availableParallelism() },
@@ -69,7 +73,7 @@ async function runPhase(
   const server = await spawnServer(
     workDir,
     args.serverNodeArgs,
-    phase === Phase.Rtmp ? { hls: { enabled: false } } : {},
+    NO_HLS.has(phase) ? { hls: { enabled: false } } : {},
   );
   const publishers: FfmpegPublisher[] = [];
   const players: BenchPlayer[] = [];
@@ -101,15 +105,16 @@ async function measurePhase(
   const notes: string[] = [];
   const probe = procProbe(server.pid);
   const idle = await probe.read();
+  const publishBase = args.publishProto === PublishProto.Rtsp ? server.rtsp : server.rtmp;
   const names = Array.from({ length: args.streams }, (_, i) => `m${Date.now().toString(36)}-${i}`);
   for (let i = 0; i < names.length; i += PUBLISHERS_PER_STEP) {
     for (const name of names.slice(i, i + PUBLISHERS_PER_STEP))
-      publishers.push(new FfmpegPublisher(file, `${server.rtmp}/${args.app}/${name}`));
+      publishers.push(new FfmpegPublisher(file, `${publishBase}/${args.app}/${name}`));
     await sleep(100);
   }
   await waitPublishers(server.api!, publishers);
   progress(`${publishers.length} publishers live`);
-  if (phase !== Phase.Rtmp) {
+  if (!NO_HLS.has(phase)) {
     await Promise.all(
       names.map((n) => waitForPlaylist(factory.url(Proto.Hls, args.app, n), FIRST_PLAYLIST_WAIT_MS)),
     );
@@ -228,6 +233,7 @@ async function measurePhase(
       lagGrowthMs: spread(v.lagMs),
       kbps: spread(v.kbps),
       tsCcGapPlayers: tsPlayers.filter((p) => p.scanner.ccGaps > 0).length,
+      rtspSeqGapPlayers: v.fellBehind.seqGaps,
     },
     ...(hlsClients.length > 0 && {
       hls: {

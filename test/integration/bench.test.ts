@@ -1,4 +1,4 @@
-// Smoke test of `npm run bench` for the MPEG-TS and HLS clients and --streams: a few players for a
+// Smoke test of `npm run bench` for the MPEG-TS, HLS and RTSP clients and --streams: a few players for a
 // few seconds against a real spawned Sluice, with ffmpeg publishers for --streams. The figures are
 // not judged (the machine is shared); what is checked is that every client measured something real.
 import assert from 'node:assert/strict';
@@ -98,5 +98,30 @@ test(
     assert.equal(hls.summary.errors, 0, JSON.stringify(hls.summary.errorCodes));
     assert.equal(hls.connectFailures, 0);
     assert.equal(r.phases[1]!.streamed.tsCcGapPlayers, 0);
+  },
+);
+
+test(
+  'bench RTSP: players over TCP interleaved, and ffmpeg RTSP publishers with RTSP viewers',
+  { timeout: 2 * RUN_TIMEOUT_MS },
+  async () => {
+    const r = await bench<BenchReport>(['--proto', 'rtsp', '--players', String(PLAYERS), '--duration', '6']);
+    assert.equal(r.connectFailures, 0, JSON.stringify(r.failureCodes));
+    assert.equal(r.fellBehind.noKeyFrame, 0);
+    assert.equal(r.fellBehind.endedEarly, 0);
+    assert.equal(r.rtsp?.seqGapPlayers, 0);
+    assert.ok(r.rtsp!.packets > 0);
+    assert.ok(r.playerKbps!.median >= r.bitrateKbps.published * 0.9, JSON.stringify(r.playerKbps));
+
+    const s = await bench<StreamsReport>([
+      ...['--streams', '2', '--publish-proto', 'rtsp', '--phases', 'rtsp', '--duration', '6'],
+    ]);
+    assert.equal(s.publishProto, 'rtsp');
+    const p = s.phases[0]!;
+    assert.equal(p.publishers.endedEarly, 0, p.notes.join('; '));
+    assert.equal(p.streamed.players, 2);
+    assert.equal(p.streamed.connectFailures, 0, JSON.stringify(p.streamed.failureCodes));
+    assert.equal(p.streamed.fellBehind.noKeyFrame, 0);
+    assert.equal(p.streamed.rtspSeqGapPlayers, 0);
   },
 );
