@@ -34,3 +34,4 @@ export { H265Depacketizer } from './h265-depacketizer.ts';
 export { AacDepacketizer, MAX_AAC_AU_BYTES } from './aac-depacketizer.ts';
 export type { AacDepacketizerOptions } from './aac-depacketizer.ts';
 export { RtpTimeline, msToRtp } from './clock.ts';
+export { DtsEstimator, type TimedFrame } from './dts.ts';

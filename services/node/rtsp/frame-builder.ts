@@ -3,6 +3,9 @@ import { buildAvcConfig } from '../../../libs/codec/h264/avc-config.ts';
 import { buildHevcConfig } from '../../../libs/codec/h265/hevc-config.ts';
 import { MediaKind, type IncomingFrame } from '../../../libs/stream/index.ts';
 
+/** Composition times fit FLV's SI24; anything beyond is a broken timeline, clamped. */
+export const MAX_COMPOSITION_MS = 0x7fffff;
+
 /**
  * Access units from RTP (NAL units, raw AAC frames) as the stream's FLV-shaped frames: a
  * sequence header whenever the parameter sets change, then coded frames. H.264 uses the legacy
@@ -39,7 +42,7 @@ export class VideoFrameBuilder {
    * sets are new, nothing until SPS and PPS are known. Throws ProtocolError on parameter sets
    * that cannot form a configuration record.
    */
-  frames(nalus: readonly Buffer[], timestampMs: number, keyFrame: boolean): IncomingFrame[] {
+  frames(nalus: readonly Buffer[], timestampMs: number, keyFrame: boolean, compositionMs = 0): IncomingFrame[] {
     const body: Buffer[] = [];
     const vps: Buffer[] = [];
     const sps: Buffer[] = [];
@@ -67,7 +70,7 @@ export class VideoFrameBuilder {
       out.push({
         kind: MediaKind.Video,
         timestampMs,
-        payload: Buffer.concat([this.header(true, 0), record]),
+        payload: Buffer.concat([this.header(true, 0, 0), record]),
         isKeyFrame: false,
         isSequenceHeader: true,
       });
@@ -76,19 +79,25 @@ export class VideoFrameBuilder {
     out.push({
       kind: MediaKind.Video,
       timestampMs,
-      payload: Buffer.concat([this.header(keyFrame, 1), nalusToLengthPrefixed(body, 4)]),
+      payload: Buffer.concat([this.header(keyFrame, 1, compositionMs), nalusToLengthPrefixed(body, 4)]),
       isKeyFrame: keyFrame,
       isSequenceHeader: false,
     });
     return out;
   }
 
-  /** FLV video header; composition time 0 (RTP carries presentation times, used as decode times). */
-  private header(key: boolean, packetType: 0 | 1): Buffer {
+  /** FLV video header with the composition time (presentation minus decode time, SI24). */
+  private header(key: boolean, packetType: 0 | 1, compositionMs: number): Buffer {
     const frameType = key ? 1 : 2;
-    if (this.codec === 'h264') return Buffer.from([(frameType << 4) | 7, packetType, 0, 0, 0]);
+    if (this.codec === 'h264') {
+      const h = Buffer.from([(frameType << 4) | 7, packetType, 0, 0, 0]);
+      h.writeIntBE(compositionMs, 2, 3);
+      return h;
+    }
     const h = Buffer.from([0x80 | (frameType << 4) | packetType, 0x68, 0x76, 0x63, 0x31, 0, 0, 0]);
-    return packetType === 1 ? h : h.subarray(0, 5);
+    if (packetType === 0) return h.subarray(0, 5);
+    h.writeIntBE(compositionMs, 5, 3);
+    return h;
   }
 }
 

@@ -1,5 +1,6 @@
 import {
   AacDepacketizer,
+  DtsEstimator,
   H264Depacketizer,
   H265Depacketizer,
   parseRtcp,
@@ -11,7 +12,13 @@ import {
 } from '../../../libs/rtp/index.ts';
 import type { TrackCodec } from '../../../libs/rtsp/index.ts';
 import type { IncomingFrame } from '../../../libs/stream/index.ts';
-import { AudioFrameBuilder, VideoFrameBuilder } from './frame-builder.ts';
+import { AudioFrameBuilder, MAX_COMPOSITION_MS, VideoFrameBuilder } from './frame-builder.ts';
+
+/**
+ * Every track's times start this far in, so the decode times of a B-frame stream's first frames
+ * (below its first presentation time) stay positive.
+ */
+const START_LEAD_MS = 200;
 
 /** UDP: how long packets wait behind a gap for the missing one (reordering on a LAN is sub-ms). */
 const MAX_REORDER_WAIT_MS = 100;
@@ -38,6 +45,8 @@ interface TrackReceiver {
   /** Arrival of this track's first packet after the session's first one (ms): lines tracks up. */
   offsetMs: number | null;
   lastMs: number;
+  /** Video: decode times from the presentation times RTP carries (B-frames reorder them). */
+  readonly dts: DtsEstimator<AccessUnit> | null;
   readonly video: VideoFrameBuilder | null;
   readonly audio: AudioFrameBuilder | null;
   ssrc: number | null;
@@ -151,15 +160,21 @@ export class RtspRecorder {
     const now = performance.now();
     this.firstArrival ??= now;
     track.offsetMs ??= now - this.firstArrival;
-    let ms = Math.round(track.offsetMs + track.timeline.toMs(au.rtpTimestamp));
-    // RTP carries presentation times; with frames in decode order they only go back with
-    // B-frames, which are sent at the last time so the timeline never runs backwards.
-    if (ms < track.lastMs) ms = track.lastMs;
-    track.lastMs = ms;
-    const frames = track.video
-      ? track.video.frames(au.units, ms, au.keyFrame)
-      : au.units.flatMap((u) => track.audio!.frames(u, ms));
-    for (const f of frames) this.emit(f);
+    const ms = START_LEAD_MS + track.offsetMs + track.timeline.toMs(au.rtpTimestamp);
+    if (track.dts && track.video) {
+      const video = track.video;
+      for (const t of track.dts.push(ms, au)) {
+        const dts = Math.round(t.dtsMs);
+        const cts = Math.max(-MAX_COMPOSITION_MS, Math.min(MAX_COMPOSITION_MS, Math.round(t.ptsMs) - dts));
+        for (const f of video.frames(t.item.units, dts, t.item.keyFrame, cts)) this.emit(f);
+      }
+      return;
+    }
+    // Audio is never reordered; a step back (a publisher's glitch) is sent at the last time.
+    let rounded = Math.round(ms);
+    if (rounded < track.lastMs) rounded = track.lastMs;
+    track.lastMs = rounded;
+    for (const u of au.units) for (const f of track.audio!.frames(u, rounded)) this.emit(f);
   }
 }
 
@@ -182,6 +197,7 @@ function receiverFor(c: TrackCodec, udp: boolean): TrackReceiver | null {
         ...base,
         kind: 'video',
         depacketizer: new H264Depacketizer(),
+        dts: new DtsEstimator<AccessUnit>(),
         video: new VideoFrameBuilder('h264', { ...(c.sps ? { sps: c.sps } : {}), ...(c.pps ? { pps: c.pps } : {}) }),
         audio: null,
       };
@@ -190,6 +206,7 @@ function receiverFor(c: TrackCodec, udp: boolean): TrackReceiver | null {
         ...base,
         kind: 'video',
         depacketizer: new H265Depacketizer(),
+        dts: new DtsEstimator<AccessUnit>(),
         video: new VideoFrameBuilder('h265', {
           ...(c.vps ? { vps: c.vps } : {}),
           ...(c.sps ? { sps: c.sps } : {}),
@@ -206,6 +223,7 @@ function receiverFor(c: TrackCodec, udp: boolean): TrackReceiver | null {
           indexLength: c.indexLength,
           indexDeltaLength: c.indexDeltaLength,
         }),
+        dts: null,
         video: null,
         audio: new AudioFrameBuilder(c.config),
       };
