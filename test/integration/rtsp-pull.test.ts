@@ -85,7 +85,7 @@ test('B pulls A over TCP and UDP (Digest) and serves clean HTTP-FLV and RTMP', a
   assert.ok((await metric(b, 'sluice_rtsp_pull_connects_total')) >= 2);
 });
 
-test('a killed source is pulled again once it is back', async () => {
+test('a killed source is pulled again once it is back', async (t) => {
   const before = connects('live/pull-tcp');
   await camera!.kill('SIGKILL');
   // Longer than the pull timeout: B notices the silence and starts reconnecting.
@@ -97,6 +97,7 @@ test('a killed source is pulled again once it is back', async () => {
   assert.ok(d.video >= 35, `${d.video} video frames for 2 s`);
   const failed = b.logs.filter((l) => l.msg === 'rtsp pull failed' && l.pull === 'live/pull-tcp');
   assert.ok(failed.length > 0, 'the failure was logged');
+  t.diagnostic(`failures before the reconnect: ${failed.map((l) => String(l.code)).join(', ')}`);
 });
 
 test('a wrong password is an auth failure, logged and counted; B goes on', async () => {
