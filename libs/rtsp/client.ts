@@ -6,6 +6,7 @@ import { parseRtcp, parseRtpPacket, interleavedHeader } from '../rtp/index.ts';
 import type { RtspCredential } from './auth.ts';
 import { RtspClientAuth } from './client-auth.ts';
 import { RtspClientError, RtspClientErrorCode } from './client-errors.ts';
+import { PendingRequests } from './client-pending.ts';
 import { receiverReport, TrackReception } from './client-reception.ts';
 import { bindClientPair, type ClientUdpPair } from './client-udp.ts';
 import { requestUrl } from './client-url.ts';
@@ -55,14 +56,6 @@ const RR_INTERVAL_MS = 5_000;
 /** TEARDOWN is a courtesy: never wait long for its answer. */
 const TEARDOWN_WAIT_MS = 2_000;
 
-interface Pending {
-  cseq: number;
-  method: string;
-  resolve: (r: RtspResponse) => void;
-  reject: (e: Error) => void;
-  timer: NodeJS.Timeout;
-}
-
 interface TrackSetup {
   index: number;
   reception: TrackReception;
@@ -95,7 +88,7 @@ export class RtspClient {
   private socket: Socket | null = null;
   private state: State = 'idle';
   private cseq = 0;
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new PendingRequests();
   private auth: RtspClientAuth | null = null;
   private tracks: RtspClientTrack[] = [];
   private readonly setups = new Map<number, TrackSetup>();
@@ -319,7 +312,7 @@ export class RtspClient {
     }
     for (const item of items) {
       if (this.isClosed) return; // an answer (or a packet's consumer) ended the session
-      if (item.type === 'response') this.onResponse(item.response);
+      if (item.type === 'response') this.pending.answer(item.response);
       else if (item.type === 'request') this.answerServer(item.request.method, item.request.headers.get('cseq'));
       else {
         const ch = this.channels.get(item.channel);
@@ -445,29 +438,13 @@ export class RtspClient {
     if (!socket || this.state === 'closed' || !socket.writable) {
       return Promise.reject(this.failure ?? new RtspClientError(RtspClientErrorCode.Closed, 'the connection is closed'));
     }
-    const cseq = this.cseq;
-    return new Promise<RtspResponse>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(cseq);
-        const err = new RtspClientError(RtspClientErrorCode.Timeout, `${method} got no answer in ${this.requestTimeoutMs} ms`);
-        reject(err);
-        this.finish(err);
-      }, this.requestTimeoutMs);
-      this.pending.set(cseq, { cseq, method, resolve, reject, timer });
-      socket.write(serializeRequest({ method, uri, headers }));
+    const answered = this.pending.wait(this.cseq, this.requestTimeoutMs, () => {
+      const err = new RtspClientError(RtspClientErrorCode.Timeout, `${method} got no answer in ${this.requestTimeoutMs} ms`);
+      queueMicrotask(() => this.finish(err));
+      return err;
     });
-  }
-
-  private onResponse(res: RtspResponse): void {
-    const text = res.headers.get('cseq');
-    let p: Pending | undefined;
-    if (text !== undefined && /^\s*\d{1,10}\s*$/.test(text)) p = this.pending.get(Number(text));
-    // A server that leaves CSeq out answers in order: the oldest request.
-    else p = this.pending.values().next().value;
-    if (!p) return; // an answer to nothing we wait for (a late one): ignored
-    clearTimeout(p.timer);
-    this.pending.delete(p.cseq);
-    p.resolve(res);
+    socket.write(serializeRequest({ method, uri, headers }));
+    return answered;
   }
 
   private expectOk(method: string, res: RtspResponse): RtspResponse {
@@ -486,11 +463,7 @@ export class RtspClient {
     const reported = closing ? null : err;
     this.failure = err ?? new RtspClientError(RtspClientErrorCode.Closed, 'the session is closed');
     this.clearTimers();
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(this.failure);
-    }
-    this.pending.clear();
+    this.pending.rejectAll(this.failure);
     for (const s of this.setups.values()) s.pair?.close();
     this.socket?.destroy();
     this.opts.onClose?.(reported);
