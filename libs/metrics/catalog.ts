@@ -103,6 +103,9 @@ export const COUNTERS: Readonly<Record<string, CounterSpec>> = {
   ownership_fenced: c('Times this origin fenced itself (kicked its publisher), by reason.', 'reason'),
   ownership_orphans_forgotten: c('Orphaned claims forgotten after the registry outage ended.'),
   node_id_conflicts: c('Another live process was found registered with this node id.'),
+  // RTSP pulls (rtsp.pulls: sources pulled into streams)
+  rtsp_pull_connects: c('RTSP pulls that reached PLAY (a source connected or reconnected).'),
+  rtsp_pull_failures: c('RTSP pull attempts or sessions that failed, by error code (RTSP_AUTH_FAILED, RTSP_READ_TIMEOUT...).', 'code'),
   // Cluster: relays
   relays_started: c('Edge relays (pulls from an origin) started.'),
   relays_failed: c(

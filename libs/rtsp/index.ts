@@ -24,3 +24,7 @@ export type { RtspCredential, AuthMethod, AuthResult } from './auth.ts';
 export { RtspClientAuth } from './client-auth.ts';
 export { digestResponse } from './digest.ts';
 export type { DigestAlgorithm, DigestInput } from './digest.ts';
+export { RtspClient } from './client.ts';
+export type { RtspClientOptions, RtspClientTrack } from './client.ts';
+export { RtspClientError, RtspClientErrorCode } from './client-errors.ts';
+export { requestUrl, redactUrl } from './client-url.ts';

@@ -127,6 +127,45 @@ const rtspCredentialsDefinition = {
   },
 } as const;
 
+/**
+ * `rtsp.pulls` (standalone and origin only: edges have no publishers): RTSP sources (cameras)
+ * pulled into streams as if they published. Keys and URLs are checked again at startup
+ * (stream-key rules, URL syntax, no key twice).
+ */
+const rtspPullsProperty = {
+  type: 'array',
+  maxItems: 1000,
+  default: [],
+  description:
+    'RTSP sources pulled into streams and kept pulled (reconnecting with backoff 1-30 s). Credentials stay in the URL (user:password@, percent-encoded) and are never logged.',
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['key', 'url'],
+    properties: {
+      key: { type: 'string', minLength: 3, maxLength: 512, description: 'Stream key app/name the source becomes.' },
+      url: {
+        type: 'string',
+        pattern: '^[Rr][Tt][Ss][Pp][Ss]?://',
+        maxLength: 4096,
+        description: 'rtsp:// or rtsps:// URL of the source.',
+      },
+      transport: {
+        enum: ['tcp', 'udp'],
+        default: 'tcp',
+        description: 'RTP over the RTSP connection (interleaved) or over UDP.',
+      },
+      timeoutMs: {
+        type: 'integer',
+        minimum: 1000,
+        maximum: 120000,
+        default: 10000,
+        description: 'Each request must be answered, and RTP must keep coming, within this.',
+      },
+    },
+  },
+} as const;
+
 export const mediaNodeProperties = {
   nodeId: {
     type: 'string',
@@ -548,6 +587,12 @@ export const mediaNodeProperties = {
       },
     },
   },
+} as const;
+
+/** The `rtsp` section of roles that have publishers (standalone, origin): with `pulls`. */
+export const publishingRtspProperty = {
+  ...mediaNodeProperties.rtsp,
+  properties: { ...mediaNodeProperties.rtsp.properties, pulls: rtspPullsProperty },
 } as const;
 
 /** A JSON Schema for a media role: the shared media properties plus the role's own. */

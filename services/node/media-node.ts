@@ -28,6 +28,7 @@ import { RtspAuthenticator } from '../../libs/rtsp/index.ts';
 import type { RtspConfig } from './rtsp/context.ts';
 import { RtspServer } from './rtsp/server.ts';
 import { UdpPorts } from './rtsp/udp-ports.ts';
+import { checkRtspPulls, RtspPull, type RtspPullConfig } from './rtsp/pull.ts';
 import type { NodeHooks } from './hooks.ts';
 import { readTlsListeners, type TlsListenerConfig } from './tls-files.ts';
 import type { RecordConfig } from './record-config.ts';
@@ -49,8 +50,8 @@ export interface MediaNodeConfig {
   /** RTMP on TLS; absent in configs made before it existed (then off). */
   rtmps?: TlsListenerConfig;
   http: { enabled: boolean; listen: string; cors: boolean };
-  /** RTSP; absent in configs made before it existed (then off). */
-  rtsp?: RtspConfig;
+  /** RTSP; absent in configs made before it existed (then off). `pulls`: standalone and origin only. */
+  rtsp?: RtspConfig & { pulls?: RtspPullConfig[] };
   /** RTSP on TLS; absent = off. */
   rtsps?: TlsListenerConfig;
   /** What the HTTP listener serves, on TLS (HTTPS, WSS); absent = off. */
@@ -122,6 +123,8 @@ export class MediaNode {
   private readonly https: HttpMediaServer | null;
   private readonly tls: ReturnType<typeof readTlsListeners<'rtmps' | 'https' | 'rtsps'>>;
   private readonly rtsp: RtspServer | null;
+  /** RTSP sources pulled into streams (rtsp.pulls), started once listening. */
+  private readonly pulls: RtspPull[];
   private readonly api: ApiServer | null;
   private readonly recording: Recording | null;
   private listening = false;
@@ -233,6 +236,10 @@ export class MediaNode {
           })
         : null;
     this.rtsp = cfg.rtsp && (cfg.rtsp.enabled || this.tls.rtsps) ? this.makeRtsp(cfg, cfg.rtsp, log, hooks, gate, limiter) : null;
+    const pulls = cfg.rtsp?.pulls ?? [];
+    checkRtspPulls(pulls);
+    const pullLog = log.child({ component: 'rtsp-pull' });
+    this.pulls = pulls.map((p) => new RtspPull(p, { hub: this.hub, gate, hooks, counters: this.counters, log: pullLog }));
     const httpDeps = {
       hub: this.hub,
       log,
@@ -381,6 +388,7 @@ export class MediaNode {
     await bind('https', this.https, this.cfg.https?.listen ?? '');
     this.listening = true;
     this.log.info({ listen: out }, 'sluice node listening');
+    for (const p of this.pulls) p.start();
     return out;
   }
 
@@ -499,6 +507,8 @@ export class MediaNode {
   /** Not ready, stop accepting, end viewers and publishers, close. */
   async stop(): Promise<void> {
     this.draining = true;
+    // Pulls first: TEARDOWN to their sources and their claims given back (bounded by the client).
+    await Promise.all(this.pulls.map((p) => p.stop()));
     // Recordings are closed as files first (their queues go on being written meanwhile).
     const recorded = this.recording?.stop();
     // Viewers first, so each gets a proper ending (503, UnpublishNotify), and a moment to flush it.

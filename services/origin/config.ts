@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig, type EnvOverride } from '../../libs/config/load.ts';
 import { clusterEnv, clusterProperties, type ClusterConfig } from '../node/cluster-config.ts';
-import { mediaNodeEnv, mediaRoleSchema } from '../node/config-schema.ts';
+import { mediaNodeEnv, mediaRoleSchema, publishingRtspProperty } from '../node/config-schema.ts';
 import { recordEnv, recordProperty } from '../node/record-config.ts';
 import type { PublishingNodeConfig } from '../standalone/config.ts';
 import type { OwnershipPolicy } from './ownership.ts';
@@ -11,6 +11,7 @@ export const originSchema = mediaRoleSchema(
   'Accepts publishes, owns their streams in Redis, serves relay pulls from edges (and viewers).',
   {
     ...clusterProperties,
+    rtsp: publishingRtspProperty,
     record: recordProperty,
     ownership: {
       type: 'object',

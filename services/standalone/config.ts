@@ -1,5 +1,5 @@
 import { loadConfig, type EnvOverride } from '../../libs/config/load.ts';
-import { mediaNodeEnv, mediaRoleSchema, type LogConfig } from '../node/config-schema.ts';
+import { mediaNodeEnv, mediaRoleSchema, publishingRtspProperty, type LogConfig } from '../node/config-schema.ts';
 import type { MediaNodeConfig } from '../node/media-node.ts';
 import { recordEnv, recordProperty, type RecordConfig } from '../node/record-config.ts';
 
@@ -7,7 +7,7 @@ export const standaloneSchema = mediaRoleSchema(
   'standalone',
   'Sluice standalone node',
   'One process, no Redis or NATS: accepts RTMP publishes and serves RTMP, HTTP-FLV and WebSocket-FLV viewers.',
-  { record: recordProperty },
+  { rtsp: publishingRtspProperty, record: recordProperty },
 );
 
 /** Standalone is a media node with its own log settings; origin and edge will extend the same shape. */
