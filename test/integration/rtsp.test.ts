@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeTestFlv, publish, type Child } from './helpers/media.ts';
+import { firstTimestampRegression, makeTestFlv, probe, publish, type Child } from './helpers/media.ts';
 import { counter, portOf } from './helpers/net.ts';
 import {
   decodeWithFfmpeg,
@@ -193,4 +193,32 @@ test('a second publisher of a key is refused whichever protocol it uses', async 
     c.close();
   }
   assert.ok((await counter(server.api, 'sluice_publish_refused_total', { reason: 'in_use' })) >= 1);
+});
+
+test('an RTSP publisher with B-frames: decode times rebuilt, composition times kept, every output in order', async () => {
+  const key = 'live/rtsp-bframes';
+  children.push(
+    rtspPublish('testsrc2=size=320x240:rate=25', `${server.rtsp}/${key}`, 'tcp', {
+      inputArgs: ['-f', 'lavfi'],
+      codecArgs: ['-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-g', '25', '-bf', '3'],
+    }),
+  );
+  await published(key);
+  const [rtmp, rtsp, probed] = await Promise.all([
+    decodeWithFfmpeg(`${server.rtmp}/${key}`, PLAY_S),
+    decodeWithFfmpeg(`${server.rtsp}/${key}`, PLAY_S, ['-rtsp_transport', 'tcp']),
+    probe(`${server.rtmp}/${key}`, { packets: true, readSeconds: 3 }),
+  ]);
+  clean('rtmp', rtmp);
+  clean('rtsp', rtsp);
+  const video = probed.packets.filter((p) => probed.streams[p.stream_index]?.codec_type === 'video');
+  assert.ok(video.length >= 50, `${video.length} video packets`);
+  assert.equal(firstTimestampRegression(video), null, 'decode times increase');
+  for (const p of video) assert.ok(Number(p.pts_time) >= Number(p.dts_time), `pts ${p.pts_time} < dts ${p.dts_time}`);
+  const reordered = video.filter((p) => Number(p.pts_time) > Number(p.dts_time) + 0.001).length;
+  assert.ok(reordered > video.length / 3, `composition times kept: ${reordered} of ${video.length} frames reordered`);
+  // Presentation times are whole frames apart, as the encoder made them.
+  const pts = video.map((p) => Math.round(Number(p.pts_time) * 1000)).sort((a, b) => a - b);
+  const steps = new Set(pts.slice(1).map((t, i) => t - pts[i]!));
+  assert.ok([...steps].every((s) => s >= 39 && s <= 41), `pts steps ${[...steps].join(',')}`);
 });
