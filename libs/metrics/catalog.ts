@@ -74,6 +74,7 @@ export const COUNTERS: Readonly<Record<string, CounterSpec>> = {
   ),
   rtsp_auth_failures: c('RTSP requests whose credentials were refused (answered 401), by action.', 'action'),
   rtsp_udp_ports_exhausted: c('RTSP SETUPs over UDP refused because rtsp.udp ports were all in use.'),
+  rtsp_udp_dropped_packets: c('RTP/RTCP datagrams to RTSP players over UDP dropped because the socket buffer was full.'),
   rtsp_udp_foreign_packets: c("Datagrams on a session's UDP ports from another address than its client (dropped)."),
   rtsp_bad_packets: c('Malformed RTP/RTCP packets from RTSP publishers (skipped), by error code.', 'code'),
   rtsp_rtp_packets_lost: c('RTP packets of RTSP publishers that never arrived (sequence gaps).'),

@@ -45,10 +45,17 @@ export class NalAuAssembler {
 
   /** First step for every packet: a sequence gap is a loss; a new timestamp ends the access unit. */
   begin(pkt: RtpPacket, out: AccessUnit[]): void {
-    if (this.expectedSeq !== null && pkt.sequenceNumber !== this.expectedSeq) this.lost();
+    const gap = this.expectedSeq !== null && pkt.sequenceNumber !== this.expectedSeq;
+    if (gap) this.lost();
     this.expectedSeq = (pkt.sequenceNumber + 1) & 0xffff;
     if (this.ts !== null && pkt.timestamp !== this.ts) this.finish(out);
-    this.ts ??= pkt.timestamp;
+    if (this.ts === null) {
+      this.ts = pkt.timestamp;
+      // Packets lost just before a new access unit may have been its first ones (the parameter
+      // sets and first slices of a key frame): it cannot be trusted whole. When they were whole
+      // frames instead, this costs the rest of a GOP, which waiting for a key frame costs anyway.
+      if (gap) this.damaged = true;
+    }
   }
 
   addNal(nalu: Buffer): void {

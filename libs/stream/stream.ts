@@ -3,7 +3,7 @@ import type { Counters } from '../metrics/counters.ts';
 import type { Flusher, Holdable } from './flusher.ts';
 import { GopCache } from './gop-cache.ts';
 import { createMediaMessage, MediaKind, type MediaMessage } from './media.ts';
-import { formatState, wireBytes, type FormatStates } from './output-format.ts';
+import { formatState, wireBytes, type FormatStates, type OutputFormat } from './output-format.ts';
 import { EndReason, type Sink } from './sink.ts';
 import type { StreamTap } from './tap.ts';
 import { firstSegmentOf, SegmentMarker, type SegmentMark } from './segment-marker.ts';
@@ -211,6 +211,11 @@ export class Stream {
   /** The current publisher's sequence headers (what RTSP describes in SDP), null until sent. */
   get codecHeaders(): { video: MediaMessage | null; audio: MediaMessage | null } {
     return { video: this.videoHeader, audio: this.audioHeader };
+  }
+
+  /** This stream's state of a stateful output format (RTP: where each track's sequence is). */
+  formatStateOf(format: OutputFormat): unknown {
+    return formatState(format, this.formatStates);
   }
 
   /** Adds a consumer that sees every message from now on (see StreamTap). */

@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { firstTimestampRegression, makeTestFlv, probe, publish, type Child } from './helpers/media.ts';
 import { counter, portOf } from './helpers/net.ts';
 import {
@@ -221,4 +222,127 @@ test('an RTSP publisher with B-frames: decode times rebuilt, composition times k
   const pts = video.map((p) => Math.round(Number(p.pts_time) * 1000)).sort((a, b) => a - b);
   const steps = new Set(pts.slice(1).map((t, i) => t - pts[i]!));
   assert.ok([...steps].every((s) => s >= 39 && s <= 41), `pts steps ${[...steps].join(',')}`);
+});
+
+const H264_SDP = Buffer.from(
+  'v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\na=control:streamid=0\r\n',
+);
+
+/** An RTP packet (version 2, PT 96) with `payload`. */
+const rtp = (seq: number, ts: number, payload: number[]): Buffer => {
+  const b = Buffer.alloc(12 + payload.length);
+  b[0] = 0x80;
+  b[1] = 0x80 | 96;
+  b.writeUInt16BE(seq, 2);
+  b.writeUInt32BE(ts, 4);
+  b.writeUInt32BE(0x1234, 8);
+  Buffer.from(payload).copy(b, 12);
+  return b;
+};
+
+test('client ports 0 and RTCP channel 256 are refused (461), not sent to; the node keeps serving', async () => {
+  const key = 'live/rtmp-to-rtsp';
+  const base = `${server.rtsp}/${key}`;
+  const port = portOf(server.rtsp!);
+  const c = await RawRtsp.open(port);
+  try {
+    assert.equal((await c.request('DESCRIBE', base)).status, 200);
+    for (const transport of ['RTP/AVP;unicast;client_port=0-1', 'RTP/AVP;unicast;client_port=40000-0', 'RTP/AVP/TCP;unicast;interleaved=255']) {
+      assert.equal((await c.request('SETUP', `${base}/trackID=0`, { Transport: transport })).status, 461, transport);
+    }
+  } finally {
+    c.close();
+  }
+  const p = await RawRtsp.open(port);
+  try {
+    assert.equal((await p.request('ANNOUNCE', `${server.rtsp}/live/zero-port`, { 'Content-Type': 'application/sdp' }, H264_SDP)).status, 200);
+    const s = await p.request('SETUP', `${server.rtsp}/live/zero-port/streamid=0`, {
+      Transport: 'RTP/AVP;unicast;client_port=40000-0;mode=record',
+    });
+    assert.equal(s.status, 461);
+  } finally {
+    p.close();
+  }
+  const d = await decodeWithFfmpeg(base, 2, ['-rtsp_transport', 'tcp']);
+  assert.equal(d.errors, '');
+});
+
+test('UDP publisher: a malformed packet released from the reorder window by the timer is skipped and counted', async () => {
+  const key = 'live/udp-bad';
+  const base = `${server.rtsp}/${key}`;
+  const udp = createSocket('udp4');
+  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
+  const c = await RawRtsp.open(portOf(server.rtsp!));
+  try {
+    assert.equal((await c.request('ANNOUNCE', base, { 'Content-Type': 'application/sdp' }, H264_SDP)).status, 200);
+    const local = udp.address().port;
+    const s = await c.request('SETUP', `${base}/streamid=0`, {
+      Transport: `RTP/AVP;unicast;client_port=${local}-${local + 1};mode=record`,
+    });
+    assert.equal(s.status, 200);
+    const serverPort = Number(/server_port=(\d+)-/.exec(s.headers.get('transport')![0]!)![1]);
+    const id = s.headers.get('session')![0]!.split(';')[0]!;
+    assert.equal((await c.request('RECORD', base, { Session: id })).status, 200);
+    const bad = await counter(server.api, 'sluice_rtsp_bad_packets_total');
+    // SPS + PPS + IDR at seq 0, then seq 2 (seq 1 missing) is an FU-B, which we do not take.
+    udp.send(rtp(0, 0, [0x78, 0, 2, 0x67, 0x42, 0, 2, 0x68, 0xce, 0, 2, 0x65, 0x88]), serverPort, '127.0.0.1');
+    udp.send(rtp(2, 3000, [0x1d, 0x80, 0x01]), serverPort, '127.0.0.1');
+    await waitFor(
+      async () => (await counter(server.api, 'sluice_rtsp_bad_packets_total')) > bad,
+      3000,
+      'bad packet counted',
+    );
+    assert.equal((await c.request('GET_PARAMETER', base, { Session: id })).status, 200, 'publisher session goes on');
+  } finally {
+    c.close();
+    udp.close();
+  }
+});
+
+test('PAUSE then PLAY again resumes after the last packet sent: sequence numbers never go back', async () => {
+  const key = 'live/rtmp-to-rtsp';
+  const base = `${server.rtsp}/${key}`;
+  const c = await RawRtsp.open(portOf(server.rtsp!));
+  try {
+    assert.equal((await c.request('DESCRIBE', base)).status, 200);
+    const s = await c.request('SETUP', `${base}/trackID=0`, { Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' });
+    const id = s.headers.get('session')![0]!.split(';')[0]!;
+    const seqs: number[] = [];
+    c.onPacket = (ch, pkt) => {
+      if (ch === 0) seqs.push(pkt.readUInt16BE(2));
+    };
+    assert.equal((await c.request('PLAY', base, { Session: id })).status, 200);
+    await sleep(300);
+    assert.equal((await c.request('PAUSE', base, { Session: id })).status, 200);
+    await sleep(200);
+    const before = seqs.length;
+    const last = seqs.at(-1)!;
+    const again = await c.request('PLAY', base, { Session: id });
+    assert.equal(again.status, 200);
+    const seq = Number(/seq=(\d+)/.exec(again.headers.get('rtp-info')![0]!)![1]);
+    assert.ok(((seq - last) & 0xffff) > 0 && ((seq - last) & 0xffff) < 0x8000, `resumed at ${seq} after ${last}`);
+    await sleep(1200);
+    const after = seqs.slice(before);
+    assert.ok(after.length > 0, 'packets after the second PLAY');
+    assert.equal(after[0], seq, 'first packet after PLAY is the one RTP-Info names');
+    for (let i = 1; i < seqs.length; i++) {
+      const step = (seqs[i]! - seqs[i - 1]!) & 0xffff;
+      assert.ok(step > 0 && step < 0x8000, `sequence went back: ${seqs[i - 1]} -> ${seqs[i]}`);
+    }
+  } finally {
+    c.close();
+  }
+});
+
+test('a refused DESCRIBE or a broken SDP leaves the connection free to publish', async () => {
+  const c = await RawRtsp.open(portOf(server.rtsp!));
+  try {
+    assert.equal((await c.request('DESCRIBE', `${server.rtsp}/live/nothing-here`)).status, 404);
+    const broken = await c.request('ANNOUNCE', `${server.rtsp}/live/second-try`, { 'Content-Type': 'application/sdp' }, Buffer.from('m=video oops\r\n'));
+    assert.equal(broken.status, 400);
+    const ok = await c.request('ANNOUNCE', `${server.rtsp}/live/second-try`, { 'Content-Type': 'application/sdp' }, H264_SDP);
+    assert.equal(ok.status, 200);
+  } finally {
+    c.close();
+  }
 });

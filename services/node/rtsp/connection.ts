@@ -126,17 +126,32 @@ export class RtspConnection {
         this.queue.push(item.request);
       } else if (item.type === 'interleaved') {
         this.touch();
-        try {
-          this.session?.interleaved(item.channel, item.payload);
-        } catch (e) {
-          if (!isProtocolError(e)) throw e;
-          this.protocolError(e);
-          return;
-        }
+        const session = this.session;
+        if (session && !this.safely(() => session.interleaved(item.channel, item.payload))) return;
       }
       // Responses: we send no requests, so a client's response is noise; ignored.
     }
     void this.pump();
+  }
+
+  /**
+   * Runs work from a socket, datagram or timer callback, where a throw would end the process:
+   * bad input ends this connection with a 400; anything else (a bug) is logged and ends it too.
+   * False when the connection ended.
+   */
+  safely(work: () => void): boolean {
+    if (this.closed) return false;
+    try {
+      work();
+      return true;
+    } catch (e) {
+      if (isProtocolError(e)) this.protocolError(e);
+      else {
+        this.log.error({ err: e }, 'rtsp session failed');
+        this.destroy('error');
+      }
+      return false;
+    }
   }
 
   private protocolError(e: ProtocolError): void {
@@ -187,7 +202,16 @@ export class RtspConnection {
     }
     const bytes = serializeResponse({ status: reply.status, reason: statusReason(reply.status), headers, ...(reply.body ? { body: reply.body } : {}) });
     this.socket.write(bytes);
-    if (reply.after) reply.after();
+    if (reply.after) {
+      try {
+        reply.after();
+      } catch (err) {
+        // Never out of here: pump() runs unawaited, so a throw would end the process.
+        this.log.error({ err }, 'rtsp session failed after its answer');
+        this.destroy('error');
+        return;
+      }
+    }
     if (reply.close) this.destroy(reply.closeReason);
   }
 
@@ -229,22 +253,42 @@ export class RtspConnection {
     }
   }
 
+  /**
+   * A DESCRIBE makes the connection a player's; one that finds nothing to play (401, 404, an
+   * error) leaves it as it was, so it can still publish and keeps the idle timeout.
+   */
   private async describe(req: RtspRequest): Promise<Reply> {
     if (this.session?.kind === 'record') return { status: 455 };
-    if (!this.session) this.session = new PlaySession(this, this.ctx);
-    return this.session.describe(req);
+    const fresh = !this.session;
+    const s = this.session ?? new PlaySession(this, this.ctx);
+    this.session = s;
+    let reply: Reply = { status: 500 };
+    try {
+      reply = await s.describe(req);
+      return reply;
+    } finally {
+      if (fresh && reply.status !== 200 && this.session === s) {
+        s.close('refused');
+        this.session = null;
+      }
+    }
   }
 
   private async announce(req: RtspRequest): Promise<Reply> {
     if (this.session) return { status: 455 };
     const s = new RecordSession(this, this.ctx);
     this.session = s;
-    const reply = await s.announce(req);
-    if (reply.status !== 200 && this.session === s) {
-      s.close('refused');
-      this.session = null;
+    let reply: Reply = { status: 500 };
+    try {
+      reply = await s.announce(req);
+      return reply;
+    } finally {
+      // A refusal or a bad SDP (the error answers 400) leaves the connection as it was.
+      if (reply.status !== 200 && this.session === s) {
+        s.close('refused');
+        this.session = null;
+      }
     }
-    return reply;
   }
 
   private async setup(req: RtspRequest): Promise<Reply> {

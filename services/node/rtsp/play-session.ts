@@ -6,8 +6,7 @@ import type { RtspContext } from './context.ts';
 import { sdpTracks, waitDescribable } from './describe.ts';
 import { RtspPlaySink, type TrackRoute, type TrackStart } from './play-sink.ts';
 import type { Reply } from './reply.ts';
-import type { TrackId } from './rtp-format.ts';
-import { rtpChannelOf, rtpFormat } from './rtp-format.ts';
+import { rtpChannelOf, rtpFormat, TrackId, type RtpStreamState } from './rtp-format.ts';
 import {
   checkAuth,
   chooseTransport,
@@ -55,6 +54,8 @@ export class PlaySession {
   private stream: Stream | null = null;
   private hold: Subscriber | null = null;
   private active: { sub: Subscriber; sink: RtspPlaySink } | null = null;
+  /** After PAUSE: the first sequence number per RTP channel the player has not had. */
+  private resumeFrom: Map<number, number> | null = null;
   /** Tracks offered by DESCRIBE (by TrackId) and the routes SETUP gave them. */
   private offered: TrackId[] = [];
   private readonly routes = new Map<number, TrackRoute>();
@@ -148,19 +149,24 @@ export class PlaySession {
     const transport = chooseTransport(req, this.ctx.udp !== null);
     if (!transport) return { status: 461 };
     const channel = rtpChannelOf(track);
+    // A track set up again gets its new route before the old one's ports are let go, so a
+    // refusal in between leaves the old route whole.
     const old = this.routes.get(channel);
-    if (old?.kind === 'udp') this.closePair(old.rtp);
+    const dropOld = (): void => {
+      if (old?.kind === 'udp') this.closePair(old.rtp);
+    };
     if (transport.protocol === 'tcp') {
       const rtpChannel = transport.interleaved?.[0] ?? channel;
       this.routes.set(channel, { kind: 'tcp', rtpChannel });
+      dropOld();
       return { status: 200, headers: [['Transport', tcpTransportReply(transport, rtpChannel)]] };
     }
     const peer = peerAddress(this.conn.socket.remoteAddress);
     const got = await udpPairFor(this.ctx.udp!, peer.family, this.ctx.counters, this.conn.log);
     if (isReply(got)) return got;
-    if (this.closed) {
+    if (this.closed || this.active) {
       got.close();
-      return { status: 454 };
+      return { status: this.closed ? 454 : 455 };
     }
     this.pairs.push(got);
     // Receiver reports from the player keep the session alive.
@@ -171,6 +177,7 @@ export class PlaySession {
     got.rtp.on('message', alive);
     const [rtpPort, rtcpPort] = transport.clientPort!;
     this.routes.set(channel, { kind: 'udp', rtp: got.rtp, rtcp: got.rtcp, host: peer.host, rtpPort, rtcpPort });
+    dropOld();
     return { status: 200, headers: [['Transport', udpTransportReply(transport, got)]] };
   }
 
@@ -205,6 +212,8 @@ export class PlaySession {
             after: () => sink.flush(),
           });
         },
+        ...(this.resumeFrom ? { resumeFrom: this.resumeFrom } : {}),
+        onUdpDrop: () => this.ctx.counters.inc('rtsp_udp_dropped_packets'),
         onEnd: (reason) => {
           if (!answered) {
             answered = true;
@@ -248,6 +257,13 @@ export class PlaySession {
   }
 
   pause(): Reply {
+    const state = this.active && this.stream ? (this.stream.formatStateOf(rtpFormat) as RtpStreamState) : null;
+    if (state) {
+      // Everything serialized so far was sent or skipped for this player: it resumes after it.
+      this.resumeFrom = new Map();
+      if (state.video.out) this.resumeFrom.set(rtpChannelOf(TrackId.Video), state.video.out.nextSequence);
+      if (state.audio.out) this.resumeFrom.set(rtpChannelOf(TrackId.Audio), state.audio.out.nextSequence);
+    }
     this.detachActive();
     this.holdStream();
     return { status: 200 };

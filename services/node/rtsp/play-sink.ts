@@ -1,7 +1,7 @@
 import type { Socket as DgramSocket } from 'node:dgram';
 import type { Socket } from 'node:net';
 import { forEachInterleaved, interleavedHeader } from '../../../libs/rtp/index.ts';
-import type { EndReason, Sink, StreamStartInfo } from '../../../libs/stream/index.ts';
+import { EndReason, type Sink, type StreamStartInfo } from '../../../libs/stream/index.ts';
 import { rtpFormat } from './rtp-format.ts';
 
 /** Where one track of a player goes: its interleaved channels, or its UDP ports. */
@@ -30,6 +30,14 @@ export interface PlaySinkOptions {
    */
   onReady: (starts: Map<number, TrackStart>) => void;
   onEnd: (reason: EndReason) => void;
+  /**
+   * PLAY after PAUSE: by the stream's RTP channel, the first sequence number this player has not
+   * had. Older packets of the start burst (the cached GOP it played before) are left out, so its
+   * sequence numbers and times never go back.
+   */
+  resumeFrom?: Map<number, number>;
+  /** A datagram dropped for a full socket buffer (counted by the node). */
+  onUdpDrop?: () => void;
 }
 
 /**
@@ -43,6 +51,7 @@ export class RtspPlaySink implements Sink {
   readonly format = rtpFormat;
   readonly protocol: string;
   private readonly opts: PlaySinkOptions;
+  private resumeFrom: Map<number, number> | null;
   private held: Buffer[] | null = [];
   private heldBytes = 0;
   private started = false;
@@ -55,6 +64,30 @@ export class RtspPlaySink implements Sink {
     this.id = opts.id;
     this.protocol = opts.protocol;
     this.opts = opts;
+    this.resumeFrom = opts.resumeFrom && opts.resumeFrom.size > 0 ? new Map(opts.resumeFrom) : null;
+  }
+
+  /** The records of `buf` a resumed player has not had (RTCP always passes). */
+  private skipSeen(buf: Buffer, from: Map<number, number>): Buffer {
+    const kept: Buffer[] = [];
+    let dropped = false;
+    for (let at = 0; at + 4 <= buf.length; ) {
+      const channel = buf[at + 1]!;
+      const end = at + 4 + buf.readUInt16BE(at + 2);
+      const first = from.get(channel);
+      let keep = true;
+      if (first !== undefined && end - at >= 16) {
+        const seq = buf.readUInt16BE(at + 6);
+        // RFC 3550 A.1: sequence numbers compared modulo 2^16.
+        if (((seq - first) & 0xffff) >= 0x8000) keep = false;
+        else from.delete(channel);
+      }
+      if (keep) kept.push(buf.subarray(at, end));
+      else dropped = true;
+      at = end;
+    }
+    if (from.size === 0) this.resumeFrom = null;
+    return dropped ? Buffer.concat(kept) : buf;
   }
 
   get bufferedBytes(): number {
@@ -67,6 +100,10 @@ export class RtspPlaySink implements Sink {
 
   write(buf: Buffer): void {
     if (this.ended) return;
+    if (this.resumeFrom) {
+      buf = this.skipSeen(buf, this.resumeFrom);
+      if (buf.length === 0) return;
+    }
     if (this.held) {
       this.held.push(buf);
       this.heldBytes += buf.length;
@@ -117,6 +154,28 @@ export class RtspPlaySink implements Sink {
   }
 
   private send(buf: Buffer): void {
+    try {
+      this.deliver(buf);
+    } catch (err) {
+      // A socket that went away under us (a datagram socket closed): this player ends, the
+      // stream's other viewers and its publisher go on.
+      this.fail(err);
+    }
+  }
+
+  private fail(err: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.held = null;
+    this.heldBytes = 0;
+    this.failure = err;
+    queueMicrotask(() => this.opts.onEnd(EndReason.Stalled));
+  }
+
+  /** Why sending failed, if it did. */
+  failure: unknown = null;
+
+  private deliver(buf: Buffer): void {
     const { socket, routes, sameChannels } = this.opts;
     if (sameChannels) {
       socket.write(buf);
@@ -135,6 +194,7 @@ export class RtspPlaySink implements Sink {
       // A datagram socket queues without limit: past a bound, drop like a lossy network would.
       if (sock.getSendQueueSize() > MAX_UDP_QUEUE) {
         this.udpDropped++;
+        this.opts.onUdpDrop?.();
         return;
       }
       sock.send(packet, rtcp ? route.rtcpPort : route.rtpPort, route.host);

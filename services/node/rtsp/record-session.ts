@@ -155,10 +155,15 @@ export class RecordSession {
     if (index === null) return { status: 404 };
     const transport = chooseTransport(req, this.ctx.udp !== null);
     if (!transport) return { status: 461 };
+    // A track set up again keeps its old route until the new one is in place.
     const old = this.setups.get(index);
-    old?.pair?.close();
+    const dropOld = (): void => {
+      old?.pair?.close();
+      if (old?.channel != null) this.channels.delete(old.channel);
+    };
     if (transport.protocol === 'tcp') {
       const channel = transport.interleaved?.[0] ?? index * 2;
+      dropOld();
       this.channels.set(channel, index);
       this.setups.set(index, { channel, pair: null, peer: null });
       return { status: 200, headers: [['Transport', tcpTransportReply(transport, channel, 'record')]] };
@@ -166,20 +171,21 @@ export class RecordSession {
     const peer = peerAddress(this.conn.socket.remoteAddress);
     const got = await udpPairFor(this.ctx.udp!, peer.family, this.ctx.counters, this.conn.log);
     if (isReply(got)) return got;
-    if (this.closed) {
+    if (this.closed || this.recording) {
       got.close();
-      return { status: 454 };
+      return { status: this.closed ? 454 : 455 };
     }
     got.rtp.on('message', (msg: Buffer, rinfo) => {
       if (!fromPeer(rinfo, peer.host)) {
         this.ctx.counters.inc('rtsp_udp_foreign_packets');
         return;
       }
-      this.packet(index, msg, false);
+      this.conn.safely(() => this.packet(index, msg, false));
     });
     got.rtcp.on('message', (msg: Buffer, rinfo) => {
-      if (fromPeer(rinfo, peer.host)) this.packet(index, msg, true);
+      if (fromPeer(rinfo, peer.host)) this.conn.safely(() => this.packet(index, msg, true));
     });
+    dropOld();
     this.setups.set(index, { channel: null, pair: got, peer: { host: peer.host, rtcpPort: transport.clientPort![1] } });
     return { status: 200, headers: [['Transport', udpTransportReply(transport, got, 'record')]] };
   }
@@ -202,7 +208,10 @@ export class RecordSession {
     this.rrTimer = setInterval(() => this.sendReceiverReports(), RR_INTERVAL_MS);
     this.rrTimer.unref();
     if (udp) {
-      this.flushTimer = setInterval(() => this.recorder?.flushStale(), REORDER_FLUSH_MS);
+      this.flushTimer = setInterval(
+        () => this.conn.safely(() => this.guarded(() => this.recorder?.flushStale())),
+        REORDER_FLUSH_MS,
+      );
       this.flushTimer.unref();
     }
     return { status: 200 };
@@ -221,19 +230,28 @@ export class RecordSession {
     if (!rec || this.closed) return;
     if (!rtcp) this.lastMediaAt = performance.now();
     this.conn.touch();
+    this.guarded(() => (rtcp ? rec.rtcp(buf) : rec.rtp(index, buf)));
+  }
+
+  /**
+   * Runs recorder work (a packet, or packets released from the reorder window by the timer):
+   * a malformed packet is skipped and counted; loss is counted node-wide as it happens (the
+   * publish's totals are in its end line).
+   */
+  private guarded(work: () => void): void {
+    const rec = this.recorder;
+    if (!rec || this.closed) return;
     const { lost, droppedUnits } = rec.stats;
     try {
-      if (rtcp) rec.rtcp(buf);
-      else rec.rtp(index, buf);
-      // Loss is counted node-wide as it happens (the publish's totals are in its end line).
-      if (rec.stats.lost !== lost) this.ctx.counters.inc('rtsp_rtp_packets_lost', rec.stats.lost - lost);
-      if (rec.stats.droppedUnits !== droppedUnits)
-        this.ctx.counters.inc('rtsp_frames_dropped_after_loss', rec.stats.droppedUnits - droppedUnits);
+      work();
     } catch (e) {
       if (!isProtocolError(e)) throw e;
       this.ctx.counters.inc('rtsp_bad_packets', 1, { code: e.code });
       if (this.badPackets++ === 0) this.conn.log.warn({ code: e.code, err: e.message }, 'malformed rtp/rtcp packet skipped');
     }
+    if (rec.stats.lost !== lost) this.ctx.counters.inc('rtsp_rtp_packets_lost', rec.stats.lost - lost);
+    if (rec.stats.droppedUnits !== droppedUnits)
+      this.ctx.counters.inc('rtsp_frames_dropped_after_loss', rec.stats.droppedUnits - droppedUnits);
   }
 
   private sendReceiverReports(): void {
@@ -257,10 +275,15 @@ export class RecordSession {
           },
         ],
       });
-      if (s.channel !== null) {
-        if (this.conn.socket.writable) this.conn.socket.write(Buffer.concat([interleavedHeader(s.channel + 1, rr.length), rr]));
-      } else if (s.pair && s.peer) {
-        s.pair.rtcp.send(rr, s.peer.rtcpPort, s.peer.host);
+      try {
+        if (s.channel !== null) {
+          if (this.conn.socket.writable) this.conn.socket.write(Buffer.concat([interleavedHeader(s.channel + 1, rr.length), rr]));
+        } else if (s.pair && s.peer) {
+          s.pair.rtcp.send(rr, s.peer.rtcpPort, s.peer.host);
+        }
+      } catch (err) {
+        // A report that cannot go out is not worth the session (timers must never throw).
+        this.conn.log.debug({ err }, 'rtcp receiver report not sent');
       }
     }
   }

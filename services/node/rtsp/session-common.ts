@@ -59,14 +59,23 @@ export function streamOf(uri: string): { key: string; query: Record<string, stri
   return isStreamKey(key) ? { key, query, control } : null;
 }
 
-/** The first transport of a SETUP we can serve: TCP interleaved, or unicast UDP when enabled. */
+/** Datagrams go to ports 1-65535 only: port 0 cannot be sent to (Node throws). */
+const validPort = (p: number): boolean => Number.isInteger(p) && p >= 1 && p <= 65535;
+
+/**
+ * The first transport of a SETUP we can serve: TCP interleaved (RTP channel 0-254, so RTCP's is
+ * the next one), or unicast UDP with usable client ports when enabled.
+ */
 export function chooseTransport(req: RtspRequest, udpEnabled: boolean): RtspTransport | null {
   const value = req.headers.get('transport');
   if (value === undefined) return null;
   for (const t of parseTransports(value)) {
     if (t.multicast) continue;
-    if (t.protocol === 'tcp') return t;
-    if (udpEnabled && t.clientPort) return t;
+    if (t.protocol === 'tcp') {
+      if (t.interleaved && t.interleaved[0] > 254) continue;
+      return t;
+    }
+    if (udpEnabled && t.clientPort && validPort(t.clientPort[0]) && validPort(t.clientPort[1])) return t;
   }
   return null;
 }
@@ -95,12 +104,11 @@ export async function udpPairFor(
 export const isReply = (x: unknown): x is Reply => typeof x === 'object' && x !== null && 'status' in x;
 
 /** The Transport answer for a TCP track on `channel`. */
-export function tcpTransportReply(t: RtspTransport, channel: number, mode?: 'record'): string {
+export function tcpTransportReply(_t: RtspTransport, channel: number, mode?: 'record'): string {
   return formatTransport({
     protocol: 'tcp',
     multicast: false,
     interleaved: [channel, channel + 1],
-    ...(t.ssrc !== undefined ? { ssrc: t.ssrc } : {}),
     ...(mode ? { mode } : {}),
   });
 }
