@@ -2,8 +2,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildSdp, parseSdp, trackCodec } from '../../../../libs/rtsp/index.ts';
 import type { Stream } from '../../../../libs/stream/index.ts';
-import { describeNow, sdpTracks, waitDescribable, type DescribedTracks } from '../../../../services/node/rtsp/describe.ts';
-import { audioItem, videoItem, type AudioConfig, type VideoConfig } from '../../../../services/node/rtsp/flv-units.ts';
+import {
+  describeNow,
+  sdpTracks,
+  waitDescribable,
+  type DescribedTracks,
+} from '../../../../services/node/rtsp/describe.ts';
+import {
+  audioItem,
+  videoItem,
+  type AudioConfig,
+  type VideoConfig,
+} from '../../../../services/node/rtsp/flv-units.ts';
 import { aacAudio, enhancedVideo, legacyVideo } from '../../mpegts/helpers.ts';
 import { fixture } from './media.ts';
 
@@ -24,20 +34,40 @@ const audioOf = (p: Buffer): AudioConfig => {
 
 const CASES: [string, DescribedTracks, { id: number; control: string; codec: string }[]][] = [
   ['nothing', { video: null, audio: null }, []],
-  ['H.264 + AAC', { video: videoOf(h264Header), audio: audioOf(aacHeader) }, [
-    { id: 0, control: 'trackID=0', codec: 'h264' },
-    { id: 1, control: 'trackID=1', codec: 'aac' },
-  ]],
-  ['H.265 alone', { video: videoOf(h265Header), audio: null }, [{ id: 0, control: 'trackID=0', codec: 'h265' }]],
-  ['AAC alone: still trackID=1 (its RTP is on channel 2)', { video: null, audio: audioOf(aacHeader) }, [{ id: 1, control: 'trackID=1', codec: 'aac' }]],
+  [
+    'H.264 + AAC',
+    { video: videoOf(h264Header), audio: audioOf(aacHeader) },
+    [
+      { id: 0, control: 'trackID=0', codec: 'h264' },
+      { id: 1, control: 'trackID=1', codec: 'aac' },
+    ],
+  ],
+  [
+    'H.265 alone',
+    { video: videoOf(h265Header), audio: null },
+    [{ id: 0, control: 'trackID=0', codec: 'h265' }],
+  ],
+  [
+    'AAC alone: still trackID=1 (its RTP is on channel 2)',
+    { video: null, audio: audioOf(aacHeader) },
+    [{ id: 1, control: 'trackID=1', codec: 'aac' }],
+  ],
 ];
 
 for (const [name, tracks, want] of CASES) {
   test(`sdpTracks, and the SDP round trip a publisher of it would announce: ${name}`, () => {
     const out = sdpTracks(tracks);
-    assert.deepEqual(out.map((t) => ({ id: t.id, control: t.spec.control, codec: t.spec.codec.codec })), want);
-    const sdp = parseSdp(buildSdp({ sessionName: 'x', originAddress: '127.0.0.1', tracks: out.map((t) => t.spec) }));
-    assert.deepEqual(sdp.media.map((m) => m.control), want.map((w) => w.control));
+    assert.deepEqual(
+      out.map((t) => ({ id: t.id, control: t.spec.control, codec: t.spec.codec.codec })),
+      want,
+    );
+    const sdp = parseSdp(
+      buildSdp({ sessionName: 'x', originAddress: '127.0.0.1', tracks: out.map((t) => t.spec) }),
+    );
+    assert.deepEqual(
+      sdp.media.map((m) => m.control),
+      want.map((w) => w.control),
+    );
     sdp.media.forEach((m, i) => {
       const c = trackCodec(m);
       const spec = out[i]!.spec.codec;
@@ -57,7 +87,11 @@ for (const [name, tracks, want] of CASES) {
 }
 
 /** The slice of a Stream that describe.ts reads. */
-function fakeStream(s: { video?: Buffer; audio?: Buffer; hasPublisher?: boolean }): Stream & { headers: typeof s } {
+function fakeStream(s: {
+  video?: Buffer;
+  audio?: Buffer;
+  hasPublisher?: boolean;
+}): Stream & { headers: typeof s } {
   const f = {
     headers: s,
     get hasPublisher() {
@@ -73,18 +107,30 @@ function fakeStream(s: { video?: Buffer; audio?: Buffer; hasPublisher?: boolean 
   return f as unknown as Stream & { headers: typeof s };
 }
 
-test('describeNow: what RTP can carry of the stream\'s headers; broken or foreign headers are left out', () => {
+test("describeNow: what RTP can carry of the stream's headers; broken or foreign headers are left out", () => {
   assert.equal(describeNow(fakeStream({ video: h264Header })).video?.codec, 'h264');
   assert.deepEqual(describeNow(fakeStream({})), { video: null, audio: null });
-  const odd = describeNow(fakeStream({ video: legacyVideo(7, true, 0, 0, Buffer.from([1, 2])), audio: Buffer.from([0x2f, 1]) }));
+  const odd = describeNow(
+    fakeStream({ video: legacyVideo(7, true, 0, 0, Buffer.from([1, 2])), audio: Buffer.from([0x2f, 1]) }),
+  );
   assert.deepEqual(odd, { video: null, audio: null });
 });
 
 test('waitDescribable: both tracks at once; null when gone or past the deadline', async () => {
-  const both = await waitDescribable(fakeStream({ video: h264Header, audio: aacHeader }), performance.now() + 5_000, () => false);
+  const both = await waitDescribable(
+    fakeStream({ video: h264Header, audio: aacHeader }),
+    performance.now() + 5_000,
+    () => false,
+  );
   assert.ok(both?.video && both.audio);
-  assert.equal(await waitDescribable(fakeStream({ video: h264Header }), performance.now() + 5_000, () => true), null);
-  assert.equal(await waitDescribable(fakeStream({ hasPublisher: false }), performance.now() + 120, () => false), null);
+  assert.equal(
+    await waitDescribable(fakeStream({ video: h264Header }), performance.now() + 5_000, () => true),
+    null,
+  );
+  assert.equal(
+    await waitDescribable(fakeStream({ hasPublisher: false }), performance.now() + 120, () => false),
+    null,
+  );
 });
 
 test('waitDescribable: one track gets the other a second to show up, then answers alone', async (t) => {

@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseAvcConfig, parseHevcConfig, splitAnnexB, splitLengthPrefixed } from '../../../../libs/codec/index.ts';
+import {
+  parseAvcConfig,
+  parseHevcConfig,
+  splitAnnexB,
+  splitLengthPrefixed,
+} from '../../../../libs/codec/index.ts';
 import { parseVideoTag } from '../../../../libs/flv/index.ts';
 import { isProtocolError } from '../../../../libs/errors/protocol-error.ts';
 import { MediaKind } from '../../../../libs/stream/index.ts';
@@ -8,10 +13,17 @@ import { AudioFrameBuilder, VideoFrameBuilder } from '../../../../services/node/
 import { fixture, nalType } from './media.ts';
 
 const h264 = splitAnnexB(fixture('h264-baseline-320x240.h264'));
-const [sps264, pps264] = [h264.find((n) => nalType('h264', n) === 7)!, h264.find((n) => nalType('h264', n) === 8)!];
+const [sps264, pps264] = [
+  h264.find((n) => nalType('h264', n) === 7)!,
+  h264.find((n) => nalType('h264', n) === 8)!,
+];
 const idr264 = h264.find((n) => nalType('h264', n) === 5)!;
 const h265 = splitAnnexB(fixture('h265-main-1280x720.hevc'));
-const [vps265, sps265, pps265] = [32, 33, 34].map((t) => h265.find((n) => nalType('h265', n) === t)!) as [Buffer, Buffer, Buffer];
+const [vps265, sps265, pps265] = [32, 33, 34].map((t) => h265.find((n) => nalType('h265', n) === t)!) as [
+  Buffer,
+  Buffer,
+  Buffer,
+];
 const idr265 = h265.find((n) => nalType('h265', n) >= 16 && nalType('h265', n) <= 21)!;
 const aud264 = Buffer.from([0x09, 0xf0]);
 const aud265 = Buffer.from([0x46, 0x01, 0x50]);
@@ -73,7 +85,10 @@ test('new parameter sets in band: a new sequence header before the frame; the sa
   assert.equal(b.frames([idr264], 0, true).length, 2);
   const pps2 = Buffer.from([0x68, 0xce, 0x38, 0x81]);
   const out = b.frames([pps2, idr264], 40, true);
-  assert.deepEqual(out.map((f) => f.isSequenceHeader), [true, false]);
+  assert.deepEqual(
+    out.map((f) => f.isSequenceHeader),
+    [true, false],
+  );
   assert.deepEqual(parseAvcConfig(out[0]!.payload.subarray(5)).pps, [pps2]);
   assert.equal(b.frames([pps2, idr264], 80, true).length, 1);
 });
@@ -86,16 +101,22 @@ test(
       '(cameras that send them in their own RTP timestamp) becomes a coded frame with no slice after the header',
   },
   () => {
-  const b = new VideoFrameBuilder('h264', {});
-  const out = b.frames([aud264, sps264, pps264], 0, true);
-  assert.deepEqual(out.map((f) => f.isSequenceHeader), [true]);
-  assert.deepEqual(b.frames([aud264], 40, false), []);
+    const b = new VideoFrameBuilder('h264', {});
+    const out = b.frames([aud264, sps264, pps264], 0, true);
+    assert.deepEqual(
+      out.map((f) => f.isSequenceHeader),
+      [true],
+    );
+    assert.deepEqual(b.frames([aud264], 40, false), []);
   },
 );
 
 test('parameter sets that cannot form a record raise a ProtocolError', () => {
   const b = new VideoFrameBuilder('h264', {});
-  assert.throws(() => b.frames([Buffer.from([0x67]), pps264, idr264], 0, true), (e) => isProtocolError(e));
+  assert.throws(
+    () => b.frames([Buffer.from([0x67]), pps264, idr264], 0, true),
+    (e) => isProtocolError(e),
+  );
 });
 
 test('AAC: the AudioSpecificConfig as the sequence header once, then raw frames', () => {
@@ -110,5 +131,8 @@ test('AAC: the AudioSpecificConfig as the sequence header once, then raw frames'
       [MediaKind.Audio, 10, false, false, 'af00'.replace('00', '01') + au.toString('hex')],
     ],
   );
-  assert.deepEqual(b.frames(au, 31).map((f) => f.isSequenceHeader), [false]);
+  assert.deepEqual(
+    b.frames(au, 31).map((f) => f.isSequenceHeader),
+    [false],
+  );
 });

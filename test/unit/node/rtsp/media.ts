@@ -31,7 +31,8 @@ export const fixture = (name: string): Buffer => readFileSync(new URL(name, FIXT
 
 export type VideoCodec = 'h264' | 'h265';
 
-export const nalType = (codec: VideoCodec, n: Buffer): number => (codec === 'h264' ? h264NalType(n) : h265NalType(n));
+export const nalType = (codec: VideoCodec, n: Buffer): number =>
+  codec === 'h264' ? h264NalType(n) : h265NalType(n);
 const AUD = { h264: Buffer.from([0x09, 0xf0]), h265: Buffer.from([0x46, 0x01, 0x50]) } as const;
 const AUD_TYPE = { h264: 9, h265: 35 } as const;
 const PARAM_TYPES = { h264: [7, 8], h265: [32, 33, 34] } as const;
@@ -98,11 +99,16 @@ export function buildStream(spec: StreamSpec, seed = 1): BuiltStream {
   const { codec } = spec;
   const keyAu = splitAnnexB(fixture(spec.annexB)).filter((n) => nalType(codec, n) !== AUD_TYPE[codec]);
   const params = parameterSets(codec, keyAu);
-  const keyNoParams = keyAu.filter((n) => !(PARAM_TYPES[codec] as readonly number[]).includes(nalType(codec, n)));
+  const keyNoParams = keyAu.filter(
+    (n) => !(PARAM_TYPES[codec] as readonly number[]).includes(nalType(codec, n)),
+  );
   const record = fixture(spec.record);
   const video = (key: boolean, packetType: number, data: Buffer): Buffer =>
-    codec === 'h264' ? legacyVideo(7, key, packetType, 0, data) : enhancedVideo('hvc1', key, packetType, data, 0);
-  const seqHeader = codec === 'h264' ? legacyVideo(7, true, 0, 0, record) : enhancedVideo('hvc1', true, 0, record);
+    codec === 'h264'
+      ? legacyVideo(7, key, packetType, 0, data)
+      : enhancedVideo('hvc1', key, packetType, data, 0);
+  const seqHeader =
+    codec === 'h264' ? legacyVideo(7, true, 0, 0, record) : enhancedVideo('hvc1', true, 0, record);
   const timed: { ms: number; order: number; msg: MediaMessage }[] = [];
   let order = 0;
   let sizeAt = 0;
@@ -114,7 +120,7 @@ export function buildStream(spec: StreamSpec, seed = 1): BuiltStream {
       if (key) {
         nalus = spec.inBandEveryOther && g % 2 === 1 ? keyAu : keyNoParams;
         if (spec.keySliceBytes > 0) nalus = [...nalus, slice(codec, spec.keySliceBytes, rnd, true)];
-      }      else nalus = [slice(codec, spec.sliceSizes[sizeAt++ % spec.sliceSizes.length]!, rnd)];
+      } else nalus = [slice(codec, spec.sliceSizes[sizeAt++ % spec.sliceSizes.length]!, rnd)];
       const payload = video(key, 1, nalusToLengthPrefixed([AUD[codec], ...nalus], 4));
       timed.push({
         ms,
@@ -129,7 +135,12 @@ export function buildStream(spec: StreamSpec, seed = 1): BuiltStream {
   let asc: Buffer | null = null;
   if (spec.aac) {
     asc = fixture(spec.aac.replace(/\.aac$/, '.asc'));
-    messages.push(createMediaMessage(MediaKind.Audio, 0, aacAudio(true, asc), { isKeyFrame: false, isSequenceHeader: true }));
+    messages.push(
+      createMediaMessage(MediaKind.Audio, 0, aacAudio(true, asc), {
+        isKeyFrame: false,
+        isSequenceHeader: true,
+      }),
+    );
     const frames = parseAdtsFrames(fixture(spec.aac)).map((f) => f.payload);
     const rate = audioItem(aacAudio(true, asc));
     if (rate?.type !== 'config') throw new Error('fixture ASC');
@@ -138,7 +149,11 @@ export function buildStream(spec: StreamSpec, seed = 1): BuiltStream {
       const ms = Math.round((i * 1024 * 1000) / rate.config.clockRate);
       if (ms >= endMs) break;
       const payload = aacAudio(false, frames[i % frames.length]!);
-      timed.push({ ms, order: order++, msg: createMediaMessage(MediaKind.Audio, ms, payload, { isKeyFrame: false, isSequenceHeader: false }) });
+      timed.push({
+        ms,
+        order: order++,
+        msg: createMediaMessage(MediaKind.Audio, ms, payload, { isKeyFrame: false, isSequenceHeader: false }),
+      });
     }
   }
   timed.sort((a, b) => a.ms - b.ms || a.order - b.order);
@@ -183,7 +198,9 @@ export interface Sent {
 export function serializeAll(messages: readonly MediaMessage[], state = newRtpState()): Sent[] {
   const out: Sent[] = [];
   messages.forEach((msg, msgIndex) => {
-    forEachInterleaved(rtpFormat.serialize(msg, state), (channel, packet) => out.push({ channel, packet, msgIndex }));
+    forEachInterleaved(rtpFormat.serialize(msg, state), (channel, packet) =>
+      out.push({ channel, packet, msgIndex }),
+    );
   });
   return out;
 }
@@ -195,7 +212,11 @@ export const newRtpState = (): RtpStreamState => rtpFormat.newState!() as RtpStr
  * stream's sequence headers -> buildSdp -> parseSdp -> trackCodec, with each track's id
  * (the stream's RTP channel is id * 2).
  */
-export function announcedTracks(messages: readonly MediaMessage[]): { ids: number[]; codecs: TrackCodec[]; sdp: string } {
+export function announcedTracks(messages: readonly MediaMessage[]): {
+  ids: number[];
+  codecs: TrackCodec[];
+  sdp: string;
+} {
   let video = null;
   let audio = null;
   for (const m of messages) {
@@ -209,7 +230,11 @@ export function announcedTracks(messages: readonly MediaMessage[]): { ids: numbe
     }
   }
   const tracks = sdpTracks({ video, audio });
-  const sdp = buildSdp({ sessionName: 'live/test', originAddress: '127.0.0.1', tracks: tracks.map((t) => t.spec) });
+  const sdp = buildSdp({
+    sessionName: 'live/test',
+    originAddress: '127.0.0.1',
+    tracks: tracks.map((t) => t.spec),
+  });
   return { ids: tracks.map((t) => t.id), codecs: parseSdp(sdp).media.map(trackCodec), sdp };
 }
 
@@ -237,14 +262,24 @@ export function expectedUnits(b: BuiltStream): Unit[] {
   for (const m of b.messages) {
     if (m.isSequenceHeader) continue;
     if (m.kind === MediaKind.Audio) {
-      out.push({ kind: 'audio', ms: m.timestampMs, key: true, data: [digest(parseAudioTag(m.payload).data)] });
+      out.push({
+        kind: 'audio',
+        ms: m.timestampMs,
+        key: true,
+        data: [digest(parseAudioTag(m.payload).data)],
+      });
       continue;
     }
     const v = parseVideoTag(m.payload);
     let nalus = splitLengthPrefixed(v.data, 4).filter((n) => nalType(codec, n) !== AUD_TYPE[codec]);
     const hasSps = nalus.some((n) => nalType(codec, n) === (codec === 'h264' ? 7 : 33));
     if (m.isKeyFrame && !hasSps) nalus = [...b.params.vps, ...b.params.sps, ...b.params.pps, ...nalus];
-    out.push({ kind: 'video', ms: m.timestampMs + v.compositionTimeMs, key: m.isKeyFrame, data: nalus.map(digest) });
+    out.push({
+      kind: 'video',
+      ms: m.timestampMs + v.compositionTimeMs,
+      key: m.isKeyFrame,
+      data: nalus.map(digest),
+    });
   }
   return out;
 }
@@ -255,7 +290,12 @@ export function unitsOf(codec: VideoCodec, frames: readonly IncomingFrame[]): Un
   for (const f of frames) {
     if (f.isSequenceHeader) continue;
     if (f.kind === MediaKind.Audio) {
-      out.push({ kind: 'audio', ms: f.timestampMs, key: true, data: [digest(parseAudioTag(f.payload).data)] });
+      out.push({
+        kind: 'audio',
+        ms: f.timestampMs,
+        key: true,
+        data: [digest(parseAudioTag(f.payload).data)],
+      });
       continue;
     }
     const v = parseVideoTag(f.payload);

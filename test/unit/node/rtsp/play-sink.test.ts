@@ -97,7 +97,10 @@ test('writes are held until flush(): RTP-Info names the first packet of each tra
     want.set(ch, { seq: first.readUInt16BE(2), rtptime: first.readUInt32BE(4) });
   }
   assert.deepEqual(ready[0], want);
-  assert.equal(sink.bufferedBytes, start.reduce((n, b) => n + b.length, 0));
+  assert.equal(
+    sink.bufferedBytes,
+    start.reduce((n, b) => n + b.length, 0),
+  );
   // More packets before the answer is out are held too.
   sink.write(later[0]!);
   socket.write('RTSP/1.0 200 OK\r\n\r\n');
@@ -112,7 +115,7 @@ test('writes are held until flush(): RTP-Info names the first packet of each tra
   assert.equal(ready.length, 1, 'announced once');
 });
 
-test('same channels: the stream\'s Buffers go out as they are (no copies)', () => {
+test("same channels: the stream's Buffers go out as they are (no copies)", () => {
   const { start } = burst();
   const { sink, socket } = sinkWith(SAME, true);
   play(sink, start);
@@ -158,8 +161,22 @@ const REWRITES: { name: string; routes: Map<number, TrackRoute>; map: Map<number
       [3, 5],
     ]),
   },
-  { name: 'video only, on 0-1', routes: new Map([[0, tcp(0)]]), map: new Map([[0, 0], [1, 1]]) },
-  { name: 'audio only, on 0-1', routes: new Map([[2, tcp(0)]]), map: new Map([[2, 0], [3, 1]]) },
+  {
+    name: 'video only, on 0-1',
+    routes: new Map([[0, tcp(0)]]),
+    map: new Map([
+      [0, 0],
+      [1, 1],
+    ]),
+  },
+  {
+    name: 'audio only, on 0-1',
+    routes: new Map([[2, tcp(0)]]),
+    map: new Map([
+      [2, 0],
+      [3, 1],
+    ]),
+  },
 ];
 
 for (const { name, routes, map } of REWRITES) {
@@ -236,7 +253,16 @@ test('UDP: a socket with a full send queue drops and counts instead of queueing'
   play(sink, []);
   sink.flush();
   const pkt = Buffer.alloc(20, 1);
-  sink.write(Buffer.concat([interleavedHeader(0, 20), pkt, interleavedHeader(1, 20), pkt, interleavedHeader(0, 20), pkt]));
+  sink.write(
+    Buffer.concat([
+      interleavedHeader(0, 20),
+      pkt,
+      interleavedHeader(1, 20),
+      pkt,
+      interleavedHeader(0, 20),
+      pkt,
+    ]),
+  );
   assert.equal(rtp.sent.length, 0);
   assert.equal(rtcp.sent.length, 1);
   assert.equal(sink.udpDropped, 2);
@@ -265,7 +291,7 @@ test('end() before the start burst is complete: never announced', () => {
   assert.deepEqual(ended, [EndReason.NotFound]);
 });
 
-test('bufferedBytes counts the socket\'s queue and what is held', () => {
+test("bufferedBytes counts the socket's queue and what is held", () => {
   const { sink, socket } = sinkWith(SAME, true);
   socket.writableLength = 100;
   sink.write(Buffer.alloc(30));

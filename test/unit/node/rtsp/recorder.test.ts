@@ -24,7 +24,9 @@ function stream() {
     if (m.kind === MediaKind.Video && !m.isSequenceHeader) frameOf.set(i, ++f);
   });
   const video = sent.filter((s) => s.channel === 0).map((s) => ({ ...s, frame: frameOf.get(s.msgIndex)! }));
-  const keyFrames = b.messages.filter((m) => m.kind === MediaKind.Video && !m.isSequenceHeader).map((m) => m.isKeyFrame);
+  const keyFrames = b.messages
+    .filter((m) => m.kind === MediaKind.Video && !m.isSequenceHeader)
+    .map((m) => m.isKeyFrame);
   return { b, sent, codecs, ids, video, keyFrames };
 }
 
@@ -51,7 +53,11 @@ test('UDP: a gap is given up on 100 ms after packets started waiting behind it (
     else rec.rtp(0, video[upTo + 1]!.packet);
     const after = codedVideo(frames);
     // The packet that triggers the give-up is the next frame's only one: it follows the key frame.
-    assert.equal(after.length, via === 'flushStale' ? 3 : 4, `${via}: the key frame after the gap, nothing between`);
+    assert.equal(
+      after.length,
+      via === 'flushStale' ? 3 : 4,
+      `${via}: the key frame after the gap, nothing between`,
+    );
     assert.equal(after[2]!.isKeyFrame, true);
     assert.equal(after[2]!.timestampMs, secondKey * H264_AAC.frameMs);
     assert.equal(rec.stats.lost, 1);
@@ -65,7 +71,8 @@ test('tracks are lined up by the arrival of their first unit', (t) => {
   const { codecs, ids, sent } = stream();
   const frames: IncomingFrame[] = [];
   const rec = new RtspRecorder(codecs, false, (f) => frames.push(f));
-  const feed = (s: Sent): void => (s.channel % 2 === 0 ? rec.rtp(ids.indexOf(s.channel >> 1), s.packet) : rec.rtcp(s.packet));
+  const feed = (s: Sent): void =>
+    s.channel % 2 === 0 ? rec.rtp(ids.indexOf(s.channel >> 1), s.packet) : rec.rtcp(s.packet);
   // All video first; audio's first packet arrives 250 ms later.
   for (const s of sent.filter((x) => x.channel < 2)) feed(s);
   clock.now += 250;
@@ -92,7 +99,10 @@ test('presentation times that go back (B-frames in decode order) are held at the
   const sps = Buffer.from('6764000aacb403c0100000030010000003032f0800c5600', 'hex');
   const pps = Buffer.from([0x68, 0xee, 0x3c, 0x80]);
   // STAP-A with SPS, PPS, IDR at 0; then P at 120 ms, B at 40 ms, B at 80 ms (90 kHz).
-  const stap = Buffer.concat([Buffer.from([24]), ...[sps, pps, Buffer.from([0x65, 0x88])].flatMap((n) => [Buffer.from([0, n.length]), n])]);
+  const stap = Buffer.concat([
+    Buffer.from([24]),
+    ...[sps, pps, Buffer.from([0x65, 0x88])].flatMap((n) => [Buffer.from([0, n.length]), n]),
+  ]);
   rec.rtp(0, rtp(1, 0, 96, stap));
   rec.rtp(0, rtp(2, 120 * 90, 96, Buffer.from([0x41, 1])));
   rec.rtp(0, rtp(3, 40 * 90, 96, Buffer.from([0x01, 2])));
@@ -106,7 +116,11 @@ test('presentation times that go back (B-frames in decode order) are held at the
 
 test('packets of tracks not carried, or with another payload type, are counted as ignored', (t) => {
   fakeClock(t);
-  const tracks: (TrackCodec | null)[] = [null, { codec: 'unsupported', payloadType: 0, encoding: 'PCMU' }, H264_ONLY];
+  const tracks: (TrackCodec | null)[] = [
+    null,
+    { codec: 'unsupported', payloadType: 0, encoding: 'PCMU' },
+    H264_ONLY,
+  ];
   const frames: IncomingFrame[] = [];
   const rec = new RtspRecorder(tracks, false, (f) => frames.push(f));
   assert.deepEqual(rec.carried, [2]);
@@ -140,6 +154,9 @@ for (const [name, feed] of MALFORMED) {
   test(`${name} raises a ProtocolError`, (t) => {
     fakeClock(t);
     const rec = new RtspRecorder([H264_ONLY], false, () => {});
-    assert.throws(() => feed(rec), (e) => isProtocolError(e));
+    assert.throws(
+      () => feed(rec),
+      (e) => isProtocolError(e),
+    );
   });
 }

@@ -28,7 +28,11 @@ function fakeClock(t: TestContext): { now: number } {
   return clock;
 }
 
-function record(b: BuiltStream, sent: readonly Sent[], udp: boolean): { frames: IncomingFrame[]; rec: RtspRecorder } {
+function record(
+  b: BuiltStream,
+  sent: readonly Sent[],
+  udp: boolean,
+): { frames: IncomingFrame[]; rec: RtspRecorder } {
   const { ids, codecs } = announcedTracks(b.messages);
   const frames: IncomingFrame[] = [];
   const rec = new RtspRecorder(codecs, udp, (f) => frames.push(f));
@@ -58,14 +62,20 @@ function assertSameUnits(got: readonly Unit[], want: readonly Unit[]): void {
       w.map((u) => ({ key: u.key, data: u.data })),
       `${kind} frames`,
     );
-    g.forEach((u, i) => assert.ok(Math.abs(u.ms - w[i]!.ms) <= 1, `${kind} frame ${i}: ${u.ms} ms, sent at ${w[i]!.ms} ms`));
+    g.forEach((u, i) =>
+      assert.ok(Math.abs(u.ms - w[i]!.ms) <= 1, `${kind} frame ${i}: ${u.ms} ms, sent at ${w[i]!.ms} ms`),
+    );
   }
 }
 
 function assertHeaders(b: BuiltStream, frames: readonly IncomingFrame[]): void {
   const videoHeaders = frames.filter((f) => f.kind === MediaKind.Video && f.isSequenceHeader);
   assert.equal(videoHeaders.length, 1, 'one video sequence header (parameter sets never change)');
-  assert.equal(frames.find((f) => f.kind === MediaKind.Video), videoHeaders[0], 'video starts with its header');
+  assert.equal(
+    frames.find((f) => f.kind === MediaKind.Video),
+    videoHeaders[0],
+    'video starts with its header',
+  );
   const v = videoItem(videoHeaders[0]!.payload);
   assert.equal(v?.type, 'config');
   if (v?.type !== 'config') return;
@@ -76,7 +86,10 @@ function assertHeaders(b: BuiltStream, frames: readonly IncomingFrame[]): void {
   if (!b.asc) return;
   const audioHeaders = frames.filter((f) => f.kind === MediaKind.Audio && f.isSequenceHeader);
   assert.equal(audioHeaders.length, 1);
-  assert.equal(frames.find((f) => f.kind === MediaKind.Audio), audioHeaders[0]);
+  assert.equal(
+    frames.find((f) => f.kind === MediaKind.Audio),
+    audioHeaders[0],
+  );
   assert.deepEqual(audioHeaders[0]!.payload, Buffer.concat([Buffer.from([0xaf, 0]), b.asc]));
 }
 
@@ -105,8 +118,14 @@ function shuffled(sent: readonly Sent[], block: number, seed: number): Sent[] {
 const STREAMS: [string, StreamSpec][] = [
   ['H.264 + AAC 48 kHz stereo', H264_AAC],
   ['H.265 + AAC 44.1 kHz mono', H265_AAC],
-  ['H.264 alone', { ...H264_AAC, aac: null, annexB: 'h264-baseline-320x240.h264', record: 'h264-baseline-320x240.avcc' }],
-  ['H.265 Main 10 alone', { ...H265_AAC, aac: null, annexB: 'h265-main10-854x480.hevc', record: 'h265-main10-854x480.hvcc' }],
+  [
+    'H.264 alone',
+    { ...H264_AAC, aac: null, annexB: 'h264-baseline-320x240.h264', record: 'h264-baseline-320x240.avcc' },
+  ],
+  [
+    'H.265 Main 10 alone',
+    { ...H265_AAC, aac: null, annexB: 'h265-main10-854x480.hevc', record: 'h265-main10-854x480.hvcc' },
+  ],
 ];
 
 for (const [name, spec] of STREAMS) {
@@ -168,9 +187,21 @@ const LOSSES: {
   which: 'first' | 'middle' | 'last';
   todo?: string;
 }[] = [
-  { name: 'middle fragment of a P frame', frame: (f) => f.findIndex((x) => !x.key && x.records.length >= 3), which: 'middle' },
-  { name: 'marker packet of a fragmented P frame', frame: (f) => f.findIndex((x) => !x.key && x.records.length >= 2), which: 'last' },
-  { name: 'a one-packet P frame', frame: (f) => f.findIndex((x) => !x.key && x.records.length === 1), which: 'first' },
+  {
+    name: 'middle fragment of a P frame',
+    frame: (f) => f.findIndex((x) => !x.key && x.records.length >= 3),
+    which: 'middle',
+  },
+  {
+    name: 'marker packet of a fragmented P frame',
+    frame: (f) => f.findIndex((x) => !x.key && x.records.length >= 2),
+    which: 'last',
+  },
+  {
+    name: 'a one-packet P frame',
+    frame: (f) => f.findIndex((x) => !x.key && x.records.length === 1),
+    which: 'first',
+  },
   { name: 'last packet of the first key frame', frame: () => 0, which: 'last' },
   { name: 'last P frame before a key frame', frame: (f) => secondKey(f) - 1, which: 'last' },
   {

@@ -1,7 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { forEachInterleaved, msToRtp, parseRtcp, parseRtpPacket, type RtcpPacket } from '../../../../libs/rtp/index.ts';
-import { createMediaMessage, MediaKind, wireBytes, type MediaMessage } from '../../../../libs/stream/index.ts';
+import {
+  forEachInterleaved,
+  msToRtp,
+  parseRtcp,
+  parseRtpPacket,
+  type RtcpPacket,
+} from '../../../../libs/rtp/index.ts';
+import {
+  createMediaMessage,
+  MediaKind,
+  wireBytes,
+  type MediaMessage,
+} from '../../../../libs/stream/index.ts';
 import {
   AUDIO_PAYLOAD_TYPE,
   MAX_RTP_PACKET_BYTES,
@@ -34,14 +45,19 @@ for (const [name, spec] of [
     const st = newRtpState();
     for (const msg of b.messages) {
       const records: Sent[] = [];
-      forEachInterleaved(rtpFormat.serialize(msg, st), (channel, packet) => records.push({ channel, packet, msgIndex: 0 }));
+      forEachInterleaved(rtpFormat.serialize(msg, st), (channel, packet) =>
+        records.push({ channel, packet, msgIndex: 0 }),
+      );
       if (msg.isSequenceHeader) {
         assert.equal(records.length, 0, 'sequence headers go in the SDP, not in RTP');
         continue;
       }
       const channels = records.map((r) => r.channel);
       if (msg.kind === MediaKind.Audio) {
-        assert.ok(channels.every((c) => c === 2), 'audio: RTP on 2 only (video carries the reports)');
+        assert.ok(
+          channels.every((c) => c === 2),
+          'audio: RTP on 2 only (video carries the reports)',
+        );
         continue;
       }
       if (!msg.isKeyFrame) {
@@ -56,7 +72,11 @@ for (const [name, spec] of [
       assert.equal(videoSr.rtpTimestamp, rtp.timestamp, 'composition 0: the report names the frame time');
       assert.equal(audioSr.ssrc, st.audio.out!.ssrc);
       assert.equal(audioSr.rtpTimestamp, rtpTimeOf(st.audio, st.audio.out!.clockRate, msg.timestampMs));
-      assert.deepEqual([videoSr.ntpMsw, videoSr.ntpLsw], [audioSr.ntpMsw, audioSr.ntpLsw], 'one wall clock for both tracks');
+      assert.deepEqual(
+        [videoSr.ntpMsw, videoSr.ntpLsw],
+        [audioSr.ntpMsw, audioSr.ntpLsw],
+        'one wall clock for both tracks',
+      );
     }
   });
 
@@ -65,7 +85,10 @@ for (const [name, spec] of [
     for (const ch of [0, 2]) {
       const firstRtp = sent.findIndex((s) => s.channel === ch);
       const firstSr = sent.findIndex((s) => s.channel === ch + 1);
-      assert.ok(firstRtp >= 0 && firstSr >= 0 && firstSr < firstRtp, `channel ${ch}: SR at ${firstSr}, RTP at ${firstRtp}`);
+      assert.ok(
+        firstRtp >= 0 && firstSr >= 0 && firstSr < firstRtp,
+        `channel ${ch}: SR at ${firstSr}, RTP at ${firstRtp}`,
+      );
     }
   });
 
@@ -114,11 +137,15 @@ test('sequence numbers continue across messages, and a second player joining at 
   // Player A from the start; player B joins at the second key frame (its burst: the headers,
   // then the cached GOP), both through the stream's memoized wire bytes.
   const a = b.messages.map((m) => wireBytes(m, rtpFormat, states));
-  const keys = b.messages.flatMap((m, i) => (m.kind === MediaKind.Video && m.isKeyFrame && !m.isSequenceHeader ? [i] : []));
+  const keys = b.messages.flatMap((m, i) =>
+    m.kind === MediaKind.Video && m.isKeyFrame && !m.isSequenceHeader ? [i] : [],
+  );
   const join = keys[1]!;
   const headers = b.messages.filter((m) => m.isSequenceHeader);
   const bBufs = [...headers, ...b.messages.slice(join)].map((m) => wireBytes(m, rtpFormat, states));
-  b.messages.slice(join).forEach((m, i) => assert.equal(bBufs[headers.length + i], a[join + i], 'the same Buffer'));
+  b.messages
+    .slice(join)
+    .forEach((m, i) => assert.equal(bBufs[headers.length + i], a[join + i], 'the same Buffer'));
   for (const ch of [0, 2]) {
     const seqsA = seqsOf(a, ch);
     assert.ok(seqsA.length > 20);
@@ -140,10 +167,15 @@ test('each stream state has its own SSRCs and random RTP offsets; video and audi
 
 const aacAsc = fixture('aac-stereo-48000.asc');
 const audio = (ms: number, seq = false): MediaMessage =>
-  createMediaMessage(MediaKind.Audio, ms, aacAudio(seq, seq ? aacAsc : Buffer.from([0x21, 0x10, 0x04, 0x60, 0x8c, 0x1c])), {
-    isKeyFrame: false,
-    isSequenceHeader: seq,
-  });
+  createMediaMessage(
+    MediaKind.Audio,
+    ms,
+    aacAudio(seq, seq ? aacAsc : Buffer.from([0x21, 0x10, 0x04, 0x60, 0x8c, 0x1c])),
+    {
+      isKeyFrame: false,
+      isSequenceHeader: seq,
+    },
+  );
 
 test('audio only: a sender report before the first packet, then every 2 s of stream time', () => {
   const st = newRtpState();
@@ -153,7 +185,10 @@ test('audio only: a sender report before the first packet, then every 2 s of str
     const channels: number[] = [];
     forEachInterleaved(rtpFormat.serialize(audio(ms), st), (ch) => channels.push(ch));
     if (channels[0] === 3) reportsAt.push(ms);
-    assert.deepEqual(channels.filter((c) => c !== 3), [2]);
+    assert.deepEqual(
+      channels.filter((c) => c !== 3),
+      [2],
+    );
   }
   assert.deepEqual(reportsAt, [0, 2_000, 4_000]);
 });
@@ -167,11 +202,39 @@ const video = (ms: number, payload: Buffer, key: boolean, seq = false): MediaMes
 const NOTHING: [string, (st: ReturnType<typeof newRtpState>) => MediaMessage[]][] = [
   ['video before its sequence header', () => [video(0, legacyVideo(7, true, 1, 0, lp(idr)), true)]],
   ['audio before its sequence header', () => [audio(0)]],
-  ['metadata', () => [createMediaMessage(MediaKind.Data, 0, Buffer.from([2, 0, 1, 0x41]), { isKeyFrame: false, isSequenceHeader: false })]],
+  [
+    'metadata',
+    () => [
+      createMediaMessage(MediaKind.Data, 0, Buffer.from([2, 0, 1, 0x41]), {
+        isKeyFrame: false,
+        isSequenceHeader: false,
+      }),
+    ],
+  ],
   ['VP6 video (codec 4)', () => [video(0, Buffer.from([0x14, 0, 1, 2]), true)]],
-  ['MP3 audio (format 2)', () => [createMediaMessage(MediaKind.Audio, 0, Buffer.from([0x2f, 1, 2, 3]), { isKeyFrame: false, isSequenceHeader: false })]],
-  ['an AVC end of sequence', () => [video(0, legacyVideo(7, true, 0, 0, avcc), true, true), video(0, legacyVideo(7, true, 2, 0, Buffer.alloc(0)), true)]],
-  ['a frame of only an access unit delimiter', () => [video(0, legacyVideo(7, true, 0, 0, avcc), true, true), video(0, legacyVideo(7, false, 1, 0, lp(Buffer.from([9, 0xf0]))), false)]],
+  [
+    'MP3 audio (format 2)',
+    () => [
+      createMediaMessage(MediaKind.Audio, 0, Buffer.from([0x2f, 1, 2, 3]), {
+        isKeyFrame: false,
+        isSequenceHeader: false,
+      }),
+    ],
+  ],
+  [
+    'an AVC end of sequence',
+    () => [
+      video(0, legacyVideo(7, true, 0, 0, avcc), true, true),
+      video(0, legacyVideo(7, true, 2, 0, Buffer.alloc(0)), true),
+    ],
+  ],
+  [
+    'a frame of only an access unit delimiter',
+    () => [
+      video(0, legacyVideo(7, true, 0, 0, avcc), true, true),
+      video(0, legacyVideo(7, false, 1, 0, lp(Buffer.from([9, 0xf0]))), false),
+    ],
+  ],
 ];
 
 for (const [name, msgs] of NOTHING) {
@@ -184,11 +247,18 @@ for (const [name, msgs] of NOTHING) {
 
 test('a malformed sequence header or frame is skipped and counted, the stream goes on', () => {
   const st = newRtpState();
-  assert.equal(rtpFormat.serialize(video(0, legacyVideo(7, true, 0, 0, Buffer.from([1, 2])), true, true), st).length, 0);
+  assert.equal(
+    rtpFormat.serialize(video(0, legacyVideo(7, true, 0, 0, Buffer.from([1, 2])), true, true), st).length,
+    0,
+  );
   assert.equal(st.skipped, 1);
   assert.equal(rtpFormat.serialize(video(0, legacyVideo(7, true, 0, 0, avcc), true, true), st).length, 0);
   // A NAL length running past the frame.
-  assert.equal(rtpFormat.serialize(video(0, legacyVideo(7, true, 1, 0, Buffer.from([0, 0, 0, 99, 0x65])), true), st).length, 0);
+  assert.equal(
+    rtpFormat.serialize(video(0, legacyVideo(7, true, 1, 0, Buffer.from([0, 0, 0, 99, 0x65])), true), st)
+      .length,
+    0,
+  );
   assert.equal(st.skipped, 2);
   assert.ok(rtpFormat.serialize(video(40, legacyVideo(7, true, 1, 0, lp(idr)), true), st).length > 0);
 });
@@ -196,13 +266,16 @@ test('a malformed sequence header or frame is skipped and counted, the stream go
 test('a composition offset moves the RTP timestamp to the presentation time', () => {
   const st = newRtpState();
   rtpFormat.serialize(video(0, legacyVideo(7, true, 0, 0, avcc), true, true), st);
-  const out = rtpFormat.serialize(video(1_000, legacyVideo(7, false, 1, 80, lp(Buffer.from([0x41, 1, 2, 3]))), false), st);
+  const out = rtpFormat.serialize(
+    video(1_000, legacyVideo(7, false, 1, 80, lp(Buffer.from([0x41, 1, 2, 3]))), false),
+    st,
+  );
   const pkts: number[] = [];
   forEachInterleaved(out, (_ch, p) => pkts.push(parseRtpPacket(p).timestamp));
   assert.deepEqual(pkts, [msToRtp(1_080, 90_000, st.video.offset)]);
 });
 
-test('a key frame without SPS in band gets the record\'s parameter sets in front; one with them is sent as it is', () => {
+test("a key frame without SPS in band gets the record's parameter sets in front; one with them is sent as it is", () => {
   const st = newRtpState();
   rtpFormat.serialize(video(0, legacyVideo(7, true, 0, 0, avcc), true, true), st);
   const naluTypes = (buf: Buffer): number[] => {
@@ -211,13 +284,26 @@ test('a key frame without SPS in band gets the record\'s parameter sets in front
       if (ch !== 0) return;
       const payload = parseRtpPacket(p).payload;
       if ((payload[0]! & 0x1f) !== 24) out.push(payload[0]! & 0x1f);
-      else for (let pos = 1; pos < payload.length; pos += 2 + payload.readUInt16BE(pos)) out.push(payload[pos + 2]! & 0x1f);
+      else
+        for (let pos = 1; pos < payload.length; pos += 2 + payload.readUInt16BE(pos))
+          out.push(payload[pos + 2]! & 0x1f);
     });
     return out;
   };
-  assert.deepEqual(naluTypes(rtpFormat.serialize(video(0, legacyVideo(7, true, 1, 0, lp(idr)), true), st)), [7, 8, 5]);
+  assert.deepEqual(
+    naluTypes(rtpFormat.serialize(video(0, legacyVideo(7, true, 1, 0, lp(idr)), true), st)),
+    [7, 8, 5],
+  );
   const [sps, pps] = [st.video.config!.sps[0]!, st.video.config!.pps[0]!];
   const inBand = Buffer.concat([lp(sps), lp(pps), lp(idr)]);
-  assert.deepEqual(naluTypes(rtpFormat.serialize(video(40, legacyVideo(7, true, 1, 0, inBand), true), st)), [7, 8, 5]);
-  assert.deepEqual(naluTypes(rtpFormat.serialize(video(80, legacyVideo(7, false, 1, 0, lp(Buffer.from([0x41, 1]))), false), st)), [1]);
+  assert.deepEqual(
+    naluTypes(rtpFormat.serialize(video(40, legacyVideo(7, true, 1, 0, inBand), true), st)),
+    [7, 8, 5],
+  );
+  assert.deepEqual(
+    naluTypes(
+      rtpFormat.serialize(video(80, legacyVideo(7, false, 1, 0, lp(Buffer.from([0x41, 1]))), false), st),
+    ),
+    [1],
+  );
 });

@@ -17,7 +17,10 @@ const STREAMS: [string, ReturnType<typeof streamOf>][] = [
   ['rtsp://h:5544/live/cam1/', { key: 'live/cam1', query: {}, control: null }],
   ['rtsps://h/live/cam1/trackID=1', { key: 'live/cam1', query: {}, control: 'trackID=1' }],
   ['rtsp://h:5544/live/cam1?token=abc', { key: 'live/cam1', query: { token: 'abc' }, control: null }],
-  ['rtsp://h:5544/live/cam1?token=abc/trackID=0', { key: 'live/cam1', query: { token: 'abc' }, control: 'trackID=0' }],
+  [
+    'rtsp://h:5544/live/cam1?token=abc/trackID=0',
+    { key: 'live/cam1', query: { token: 'abc' }, control: 'trackID=0' },
+  ],
   ['rtsp://h:5544/live/cam1/streamid=1', { key: 'live/cam1', query: {}, control: 'streamid=1' }],
   ['/a/b/c', { key: 'a/b/c', query: {}, control: null }],
   ['rtsp://user:pw@h/live/x%2Dy', { key: 'live/x-y', query: {}, control: null }],
@@ -35,7 +38,12 @@ for (const [uri, want] of STREAMS) {
 }
 
 test('streamOf: a URI that is not rtsp(s) is a ProtocolError (the request gets a 400)', () => {
-  for (const uri of ['*', 'http://h/live/x']) assert.throws(() => streamOf(uri), (e) => isProtocolError(e), uri);
+  for (const uri of ['*', 'http://h/live/x'])
+    assert.throws(
+      () => streamOf(uri),
+      (e) => isProtocolError(e),
+      uri,
+    );
 });
 
 const req = (transport?: string): RtspRequest => ({
@@ -49,8 +57,18 @@ const TRANSPORTS: [string, string | undefined, boolean, 'tcp' | 'udp' | null][] 
   ['TCP interleaved', 'RTP/AVP/TCP;unicast;interleaved=0-1', false, 'tcp'],
   ['UDP when enabled', 'RTP/AVP;unicast;client_port=5000-5001', true, 'udp'],
   ['UDP when disabled', 'RTP/AVP;unicast;client_port=5000-5001', false, null],
-  ['UDP, then TCP, UDP disabled: TCP', 'RTP/AVP;unicast;client_port=5000-5001,RTP/AVP/TCP;unicast;interleaved=2-3', false, 'tcp'],
-  ['UDP first when enabled', 'RTP/AVP;unicast;client_port=5000-5001,RTP/AVP/TCP;unicast;interleaved=2-3', true, 'udp'],
+  [
+    'UDP, then TCP, UDP disabled: TCP',
+    'RTP/AVP;unicast;client_port=5000-5001,RTP/AVP/TCP;unicast;interleaved=2-3',
+    false,
+    'tcp',
+  ],
+  [
+    'UDP first when enabled',
+    'RTP/AVP;unicast;client_port=5000-5001,RTP/AVP/TCP;unicast;interleaved=2-3',
+    true,
+    'udp',
+  ],
   ['UDP without client_port', 'RTP/AVP;unicast', true, null],
   ['multicast only', 'RTP/AVP;multicast;port=5000-5001', true, null],
   ['no Transport header', undefined, true, null],
@@ -63,7 +81,10 @@ for (const [name, value, udp, want] of TRANSPORTS) {
 }
 
 test('chooseTransport: a Transport of no RTP/AVP profile is a ProtocolError', () => {
-  assert.throws(() => chooseTransport(req('RAW/RAW/UDP;unicast'), true), (e) => isProtocolError(e));
+  assert.throws(
+    () => chooseTransport(req('RAW/RAW/UDP;unicast'), true),
+    (e) => isProtocolError(e),
+  );
 });
 
 const PEERS: [string | undefined, { host: string; family: 'udp4' | 'udp6' }][] = [
@@ -96,6 +117,10 @@ test('transport replies', () => {
     'RTP/AVP/TCP;unicast;interleaved=0-1',
   );
   const pair = { rtpPort: 30000 } as UdpPair;
-  const udp = udpTransportReply({ protocol: 'udp', multicast: false, clientPort: [5000, 5001] }, pair, 'record');
+  const udp = udpTransportReply(
+    { protocol: 'udp', multicast: false, clientPort: [5000, 5001] },
+    pair,
+    'record',
+  );
   assert.match(udp, /^RTP\/AVP;unicast;client_port=5000-5001;server_port=30000-30001;mode=/i);
 });

@@ -40,7 +40,10 @@ test('pairs are even/odd neighbours inside the range until it is used up; close(
       assert.equal(p.rtp.address().port, p.rtpPort);
       assert.equal(p.rtcp.address().port, p.rtpPort + 1);
     }
-    assert.deepEqual(pairs.map((p) => p.rtpPort), [base, base + 2, base + 4]);
+    assert.deepEqual(
+      pairs.map((p) => p.rtpPort),
+      [base, base + 2, base + 4],
+    );
     assert.equal(ports.inUse, 3);
     assert.equal(await ports.allocate('udp4'), null, 'range exhausted');
     pairs[1]!.close();
