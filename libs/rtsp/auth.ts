@@ -46,7 +46,8 @@ export class RtspAuthenticator {
     /** Clock for nonce ages (tests); Date.now by default. */
     now?: () => number;
   }) {
-    if (/["\\\r\n]/.test(o.realm)) throw new TypeError('realm must not contain quotes, backslashes or line breaks');
+    if (/["\\\r\n]/.test(o.realm))
+      throw new TypeError('realm must not contain quotes, backslashes or line breaks');
     this.realm = o.realm;
     this.methods = new Set(o.methods);
     this.credentials = o.credentials.map((c) => ({ ...c }));
@@ -97,14 +98,16 @@ export class RtspAuthenticator {
     const nonce = p.get('nonce');
     const response = p.get('response')?.toLowerCase();
     const algorithm = digestAlgorithm(p.get('algorithm'));
-    if (username === undefined || nonce === undefined || response === undefined || algorithm === null) return 'denied';
+    if (username === undefined || nonce === undefined || response === undefined || algorithm === null)
+      return 'denied';
     if (p.get('realm') !== this.realm) return 'denied';
     const qop = p.get('qop');
     let qopParams: { nc: string; cnonce: string } | undefined;
     if (qop !== undefined) {
       const nc = p.get('nc');
       const cnonce = p.get('cnonce');
-      if (qop.toLowerCase() !== 'auth' || nc === undefined || !/^[0-9a-fA-F]{8}$/.test(nc) || !cnonce) return 'denied';
+      if (qop.toLowerCase() !== 'auth' || nc === undefined || !/^[0-9a-fA-F]{8}$/.test(nc) || !cnonce)
+        return 'denied';
       qopParams = { nc, cnonce };
     }
     const hexLength = algorithm.startsWith('SHA-256') ? 64 : 32;
@@ -114,7 +117,8 @@ export class RtspAuthenticator {
     const password = cred?.password ?? this.secret.toString('hex');
     const uris = [requestUri];
     const headerUri = p.get('uri');
-    if (headerUri !== undefined && headerUri !== requestUri && sameResource(headerUri, requestUri)) uris.push(headerUri);
+    if (headerUri !== undefined && headerUri !== requestUri && sameResource(headerUri, requestUri))
+      uris.push(headerUri);
     let match = false;
     for (const uri of uris) {
       const expected = digestResponse({
@@ -142,7 +146,8 @@ export class RtspAuthenticator {
       if (now - at <= this.nonceTtlMs && this.nonces.size < this.maxNonces) break;
       this.nonces.delete(n);
     }
-    const head = Math.max(0, Math.floor(now)).toString(16).padStart(12, '0').slice(-12) + randomBytes(8).toString('hex');
+    const head =
+      Math.max(0, Math.floor(now)).toString(16).padStart(12, '0').slice(-12) + randomBytes(8).toString('hex');
     const nonce = head + this.mac(head);
     this.nonces.set(nonce, now);
     return nonce;

@@ -28,7 +28,11 @@ export class RtspClientAuth {
         const qop = d.item.params.get('qop');
         // qop="auth,auth-int": we use auth; only auth-int offered means the RFC 2069 form is not allowed.
         const options = qop === undefined ? [] : qop.split(',').map((s) => s.trim().toLowerCase());
-        return { ...d, qopAuth: options.includes('auth'), usable: qop === undefined || options.includes('auth') };
+        return {
+          ...d,
+          qopAuth: options.includes('auth'),
+          usable: qop === undefined || options.includes('auth'),
+        };
       })
       .filter((d) => d.usable);
     const best = digests.find((d) => d.algorithm.startsWith('SHA-256')) ?? digests[0];
@@ -61,7 +65,16 @@ export class RtspClientAuth {
       this.nc++;
       const nc = this.nc.toString(16).padStart(8, '0');
       const cnonce = randomBytes(8).toString('hex');
-      response = digestResponse({ algorithm, username, realm, password, method, uri, nonce, qop: { nc, cnonce } });
+      response = digestResponse({
+        algorithm,
+        username,
+        realm,
+        password,
+        method,
+        uri,
+        nonce,
+        qop: { nc, cnonce },
+      });
       parts.push(`response=${quote(response)}`, `qop=auth`, `nc=${nc}`, `cnonce=${quote(cnonce)}`);
     } else {
       response = digestResponse({ algorithm, username, realm, password, method, uri, nonce });

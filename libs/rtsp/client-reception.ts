@@ -39,7 +39,7 @@ export class TrackReception {
 
   /** A sender report of this track's source (§6.4.1: LSR is the middle 32 bits of its NTP time). */
   senderReport(ntpMsw: number, ntpLsw: number, now: number): void {
-    this.lastSr = ((ntpMsw & 0xffff) << 16 | (ntpLsw >>> 16)) >>> 0;
+    this.lastSr = (((ntpMsw & 0xffff) << 16) | (ntpLsw >>> 16)) >>> 0;
     this.lastSrAt = now;
   }
 
@@ -54,7 +54,10 @@ export class TrackReception {
     this.expectedPrior = expected;
     this.receivedPrior = this.received;
     const lostInterval = expectedInterval - receivedInterval;
-    const fractionLost = expectedInterval <= 0 || lostInterval <= 0 ? 0 : Math.min(255, Math.floor((lostInterval << 8) / expectedInterval));
+    const fractionLost =
+      expectedInterval <= 0 || lostInterval <= 0
+        ? 0
+        : Math.min(255, Math.floor((lostInterval << 8) / expectedInterval));
     return {
       ssrc: this.ssrc,
       fractionLost,
@@ -63,7 +66,8 @@ export class TrackReception {
       jitter: 0,
       lastSr: this.lastSrAt === null ? 0 : this.lastSr,
       // Units of 1/65536 s (§6.4.1 DLSR).
-      delaySinceLastSr: this.lastSrAt === null ? 0 : Math.min(0xffffffff, Math.round(((now - this.lastSrAt) / 1000) * 65536)),
+      delaySinceLastSr:
+        this.lastSrAt === null ? 0 : Math.min(0xffffffff, Math.round(((now - this.lastSrAt) / 1000) * 65536)),
     };
   }
 }

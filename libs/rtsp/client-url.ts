@@ -4,7 +4,9 @@
  */
 
 /** scheme://, authority, and the rest (path, query); the fragment is dropped. */
-function split(url: string): { scheme: string; userinfo: string | null; hostPort: string; tail: string } | null {
+function split(
+  url: string,
+): { scheme: string; userinfo: string | null; hostPort: string; tail: string } | null {
   const m = /^(rtsps?:\/\/)/i.exec(url);
   if (!m) return null;
   const rest = url.slice(m[1]!.length).replace(/#.*$/s, '');

@@ -109,7 +109,9 @@ export class RtspClient {
     this.url = parseRtspUrl(opts.url); // ProtocolError RTSP_BAD_URL
     this.baseUrl = requestUrl(opts.url);
     this.credential =
-      this.url.username !== undefined ? { username: this.url.username, password: this.url.password ?? '' } : null;
+      this.url.username !== undefined
+        ? { username: this.url.username, password: this.url.password ?? '' }
+        : null;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.readTimeoutMs = opts.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
     this.reader = new RtspReader(opts.readerLimits);
@@ -145,12 +147,18 @@ export class RtspClient {
         .split(',')
         .map((m) => m.trim().toUpperCase())
         .filter((m) => m !== '');
-      const res = this.expectOk('DESCRIBE', await this.request('DESCRIBE', this.baseUrl, [['Accept', 'application/sdp']]));
+      const res = this.expectOk(
+        'DESCRIBE',
+        await this.request('DESCRIBE', this.baseUrl, [['Accept', 'application/sdp']]),
+      );
       const sdp = parseSdp(res.body.toString('utf8'));
       // RFC 2326 §C.1.1: Content-Base, else Content-Location, else the request URL.
-      this.controlBase = res.headers.get('content-base') ?? res.headers.get('content-location') ?? this.baseUrl;
+      this.controlBase =
+        res.headers.get('content-base') ?? res.headers.get('content-location') ?? this.baseUrl;
       this.aggregateUrl =
-        sdp.control !== undefined && sdp.control !== '*' ? resolveControl(this.controlBase, sdp.control) : this.controlBase;
+        sdp.control !== undefined && sdp.control !== '*'
+          ? resolveControl(this.controlBase, sdp.control)
+          : this.controlBase;
       this.tracks = sdp.media.map((media, index) => ({
         index,
         media,
@@ -189,7 +197,10 @@ export class RtspClient {
     if (hadSession) {
       const teardown = this.request('TEARDOWN', this.aggregateUrl).catch(() => undefined);
       let t: NodeJS.Timeout | undefined;
-      await Promise.race([teardown, new Promise((r) => (t = setTimeout(r, Math.min(this.requestTimeoutMs, TEARDOWN_WAIT_MS))))]);
+      await Promise.race([
+        teardown,
+        new Promise((r) => (t = setTimeout(r, Math.min(this.requestTimeoutMs, TEARDOWN_WAIT_MS)))),
+      ]);
       clearTimeout(t);
     }
     this.finish(null);
@@ -228,12 +239,20 @@ export class RtspClient {
         reject(networkError(e, `${host}:${port}`));
       };
       const socket: Socket = secure
-        ? tlsConnect({ host, port, ...(isIP(host) === 0 ? { servername: host } : {}), ...this.opts.tls }, onConnect)
+        ? tlsConnect(
+            { host, port, ...(isIP(host) === 0 ? { servername: host } : {}), ...this.opts.tls },
+            onConnect,
+          )
         : netConnect({ host, port }, onConnect);
       this.socket = socket;
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new RtspClientError(RtspClientErrorCode.Timeout, `connect to ${host}:${port} timed out after ${this.requestTimeoutMs} ms`));
+        reject(
+          new RtspClientError(
+            RtspClientErrorCode.Timeout,
+            `connect to ${host}:${port} timed out after ${this.requestTimeoutMs} ms`,
+          ),
+        );
       }, this.requestTimeoutMs);
       socket.once('error', onError);
       socket.on('error', () => {}); // errors after the first are the same failure
@@ -255,11 +274,21 @@ export class RtspClient {
       transport = formatTransport({ protocol: 'tcp', multicast: false, interleaved: [2 * n, 2 * n + 1] });
     } else {
       try {
-        pair = await bindClientPair(this.remoteHost.includes(':') && !this.remoteHost.startsWith('::ffff:') ? 'udp6' : 'udp4');
+        pair = await bindClientPair(
+          this.remoteHost.includes(':') && !this.remoteHost.startsWith('::ffff:') ? 'udp6' : 'udp4',
+        );
       } catch (e) {
-        throw new RtspClientError(RtspClientErrorCode.UdpBind, `binding a UDP port pair: ${(e as Error).message}`, { cause: e });
+        throw new RtspClientError(
+          RtspClientErrorCode.UdpBind,
+          `binding a UDP port pair: ${(e as Error).message}`,
+          { cause: e },
+        );
       }
-      transport = formatTransport({ protocol: 'udp', multicast: false, clientPort: [pair.rtpPort, pair.rtpPort + 1] });
+      transport = formatTransport({
+        protocol: 'udp',
+        multicast: false,
+        clientPort: [pair.rtpPort, pair.rtpPort + 1],
+      });
     }
     const setup: TrackSetup = { index: track.index, reception, channels: null, pair, serverRtcpPort: null };
     // Registered before the answer: its close() is then part of finish().
@@ -270,7 +299,9 @@ export class RtspClient {
       const s = parseSessionHeader(sessionValue);
       this.session ??= { id: s.id, timeoutS: s.timeoutS ?? DEFAULT_SESSION_TIMEOUT_S };
     } else if (!this.session) {
-      throw new RtspClientError(RtspClientErrorCode.Status, 'SETUP answered without a Session header', { status: res.status });
+      throw new RtspClientError(RtspClientErrorCode.Status, 'SETUP answered without a Session header', {
+        status: res.status,
+      });
     }
     const answer = res.headers.get('transport');
     const t = answer !== undefined ? parseTransports(answer)[0] : undefined;
@@ -282,7 +313,10 @@ export class RtspClient {
       this.channels.set(ch[1], [track.index, true]);
     } else {
       if (t && t.protocol !== 'udp') {
-        throw new RtspClientError(RtspClientErrorCode.NoTracks, `SETUP asked for UDP, the server answered ${answer}`);
+        throw new RtspClientError(
+          RtspClientErrorCode.NoTracks,
+          `SETUP asked for UDP, the server answered ${answer}`,
+        );
       }
       setup.serverRtcpPort = t?.serverPort?.[1] ?? null;
       this.listenUdp(setup, pair!);
@@ -313,7 +347,8 @@ export class RtspClient {
     for (const item of items) {
       if (this.isClosed) return; // an answer (or a packet's consumer) ended the session
       if (item.type === 'response') this.pending.answer(item.response);
-      else if (item.type === 'request') this.answerServer(item.request.method, item.request.headers.get('cseq'));
+      else if (item.type === 'request')
+        this.answerServer(item.request.method, item.request.headers.get('cseq'));
       else {
         const ch = this.channels.get(item.channel);
         const setup = ch ? this.setups.get(ch[0]) : undefined;
@@ -363,7 +398,9 @@ export class RtspClient {
         if (this.state !== 'playing') return;
         const idle = performance.now() - this.lastRtpAt;
         if (idle > this.readTimeoutMs) {
-          this.finish(new RtspClientError(RtspClientErrorCode.ReadTimeout, `no RTP for ${Math.round(idle)} ms`));
+          this.finish(
+            new RtspClientError(RtspClientErrorCode.ReadTimeout, `no RTP for ${Math.round(idle)} ms`),
+          );
         }
       },
       Math.max(100, Math.min(1000, this.readTimeoutMs / 4)),
@@ -436,10 +473,15 @@ export class RtspClient {
   private exchange(method: string, uri: string, headers: RtspHeaders): Promise<RtspResponse> {
     const socket = this.socket;
     if (!socket || this.state === 'closed' || !socket.writable) {
-      return Promise.reject(this.failure ?? new RtspClientError(RtspClientErrorCode.Closed, 'the connection is closed'));
+      return Promise.reject(
+        this.failure ?? new RtspClientError(RtspClientErrorCode.Closed, 'the connection is closed'),
+      );
     }
     const answered = this.pending.wait(this.cseq, this.requestTimeoutMs, () => {
-      const err = new RtspClientError(RtspClientErrorCode.Timeout, `${method} got no answer in ${this.requestTimeoutMs} ms`);
+      const err = new RtspClientError(
+        RtspClientErrorCode.Timeout,
+        `${method} got no answer in ${this.requestTimeoutMs} ms`,
+      );
       queueMicrotask(() => this.finish(err));
       return err;
     });

@@ -95,6 +95,7 @@ export function contentLength(headers: RtspHeaders, maxBodyBytes: number): numbe
     throw rtspError(RtspErrorCode.BadContentLength, `bad Content-Length ${quoteForError(values.join(', '))}`);
   }
   const n = Number(first);
-  if (n > maxBodyBytes) throw rtspError(RtspErrorCode.BodyTooLarge, `body of ${n} bytes over ${maxBodyBytes}`);
+  if (n > maxBodyBytes)
+    throw rtspError(RtspErrorCode.BodyTooLarge, `body of ${n} bytes over ${maxBodyBytes}`);
   return n;
 }

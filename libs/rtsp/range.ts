@@ -6,8 +6,7 @@ import { RtspErrorCode, quoteForError, rtspError } from './errors.ts';
  * left to the caller (a live server ignores them).
  */
 export type RtspRange =
-  | { unit: 'npt'; startS: number | 'now'; endS?: number }
-  | { unit: 'smpte' | 'clock'; value: string };
+  { unit: 'npt'; startS: number | 'now'; endS?: number } | { unit: 'smpte' | 'clock'; value: string };
 
 /** npt-time = "now" | npt-sec | npt-hhmmss (§3.6) */
 const NPT_TIME = /^(?:now|\d{1,12}(?:\.\d{0,9})?|\d{1,9}:[0-5]?\d:[0-5]?\d(?:\.\d{0,9})?)$/;

@@ -19,7 +19,11 @@ export interface RtspReaderLimits {
   maxBodyBytes: number;
 }
 
-const DEFAULT_LIMITS: RtspReaderLimits = { maxHeaderBytes: 8 * 1024, maxHeaderCount: 64, maxBodyBytes: 64 * 1024 };
+const DEFAULT_LIMITS: RtspReaderLimits = {
+  maxHeaderBytes: 8 * 1024,
+  maxHeaderCount: 64,
+  maxBodyBytes: 64 * 1024,
+};
 
 /** An interleaved frame is '$', a channel byte and a 16-bit length (RFC 2326 §10.12). */
 const FRAME_HEADER_BYTES = 4;

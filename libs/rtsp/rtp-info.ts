@@ -49,7 +49,11 @@ export function parseRtpInfo(value: string): RtpInfoEntry[] {
       }
       throw bad('entry without url', value);
     }
-    out.push({ url: e.url, ...(e.seq !== undefined && { seq: e.seq }), ...(e.rtptime !== undefined && { rtptime: e.rtptime }) });
+    out.push({
+      url: e.url,
+      ...(e.seq !== undefined && { seq: e.seq }),
+      ...(e.rtptime !== undefined && { rtptime: e.rtptime }),
+    });
   }
   if (out.length === 0) throw bad('no entries', value);
   return out;

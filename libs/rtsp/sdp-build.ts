@@ -46,10 +46,17 @@ function trackLines(t: SdpTrackSpec): string[] {
       const pt = VIDEO_PAYLOAD_TYPE;
       // RFC 6184 §8.1: profile-level-id is the 3 bytes after the SPS NAL header.
       const params = ['packetization-mode=1'];
-      if (c.sps && c.sps.length >= 4) params.push(`profile-level-id=${c.sps.subarray(1, 4).toString('hex').toUpperCase()}`);
+      if (c.sps && c.sps.length >= 4)
+        params.push(`profile-level-id=${c.sps.subarray(1, 4).toString('hex').toUpperCase()}`);
       const sets = [c.sps, c.pps].filter((x): x is Buffer => x !== undefined && x.length > 0);
-      if (sets.length > 0) params.push(`sprop-parameter-sets=${sets.map((s) => s.toString('base64')).join(',')}`);
-      return [`m=video 0 RTP/AVP ${pt}`, `a=rtpmap:${pt} H264/${c.clockRate}`, `a=fmtp:${pt} ${params.join(';')}`, control];
+      if (sets.length > 0)
+        params.push(`sprop-parameter-sets=${sets.map((s) => s.toString('base64')).join(',')}`);
+      return [
+        `m=video 0 RTP/AVP ${pt}`,
+        `a=rtpmap:${pt} H264/${c.clockRate}`,
+        `a=fmtp:${pt} ${params.join(';')}`,
+        control,
+      ];
     }
     case 'h265': {
       const pt = VIDEO_PAYLOAD_TYPE;

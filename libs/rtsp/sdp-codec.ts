@@ -4,7 +4,14 @@ import type { SdpMedia } from './sdp.ts';
 
 /** What a track carries, from its rtpmap and fmtp. */
 export type TrackCodec =
-  | { codec: 'h264'; payloadType: number; clockRate: number; sps?: Buffer; pps?: Buffer; packetizationMode: number }
+  | {
+      codec: 'h264';
+      payloadType: number;
+      clockRate: number;
+      sps?: Buffer;
+      pps?: Buffer;
+      packetizationMode: number;
+    }
   | { codec: 'h265'; payloadType: number; clockRate: number; vps?: Buffer; sps?: Buffer; pps?: Buffer }
   | {
       codec: 'aac';
@@ -105,7 +112,12 @@ const MODE_DEFAULTS: Record<string, [number, number, number]> = {
   'aac-lbr': [6, 2, 2],
 };
 
-function aac(payloadType: number, clockRate: number, channels: number | undefined, fmtp: Map<string, string>): TrackCodec {
+function aac(
+  payloadType: number,
+  clockRate: number,
+  channels: number | undefined,
+  fmtp: Map<string, string>,
+): TrackCodec {
   const configHex = fmtp.get('config') ?? '';
   if (!/^([0-9A-Fa-f]{2}){2,64}$/.test(configHex)) {
     return { codec: 'unsupported', payloadType, encoding: 'MPEG4-GENERIC' };

@@ -26,7 +26,9 @@ const MAX_ALTERNATIVES = 16;
  * parameter we rely on is malformed. Unknown parameters (ttl, append, layers...) are ignored.
  */
 export function parseTransports(value: string): RtspTransport[] {
-  const specs = splitOutsideQuotes(value, ',').map((s) => s.trim()).filter((s) => s !== '');
+  const specs = splitOutsideQuotes(value, ',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (specs.length > MAX_ALTERNATIVES) throw bad(`more than ${MAX_ALTERNATIVES} alternatives`, value);
   const out: RtspTransport[] = [];
   for (const spec of specs) {

@@ -41,7 +41,13 @@ export function parseRtspUrl(uri: string): RtspUrl {
 
   const at = authority.lastIndexOf('@');
   const hostPort = at < 0 ? authority : authority.slice(at + 1);
-  const out: RtspUrl = { secure, host: '', port: secure ? RTSPS_DEFAULT_PORT : RTSP_DEFAULT_PORT, path, query };
+  const out: RtspUrl = {
+    secure,
+    host: '',
+    port: secure ? RTSPS_DEFAULT_PORT : RTSP_DEFAULT_PORT,
+    path,
+    query,
+  };
   if (at >= 0) {
     const userinfo = authority.slice(0, at);
     const colon = userinfo.indexOf(':');

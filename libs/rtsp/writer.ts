@@ -66,9 +66,16 @@ export function serializeResponse(res: {
   return serialize(`RTSP/1.0 ${res.status} ${reason}`, res.headers, res.body);
 }
 
-export function serializeRequest(req: { method: string; uri: string; headers: RtspHeaders; body?: Buffer }): Buffer {
-  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(req.method)) throw new TypeError(`bad RTSP method ${req.method}`);
-  if (req.uri === '' || /[\s]/.test(req.uri)) throw new TypeError('RTSP request URI is empty or has white space');
+export function serializeRequest(req: {
+  method: string;
+  uri: string;
+  headers: RtspHeaders;
+  body?: Buffer;
+}): Buffer {
+  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(req.method))
+    throw new TypeError(`bad RTSP method ${req.method}`);
+  if (req.uri === '' || /[\s]/.test(req.uri))
+    throw new TypeError('RTSP request URI is empty or has white space');
   return serialize(`${req.method} ${req.uri} RTSP/1.0`, req.headers, req.body);
 }
 

@@ -53,7 +53,9 @@ export class PublishGate {
     isCurrent: () => boolean,
   ): Promise<GateOutcome> {
     const hooks = this.deps.hooks;
-    const ask = hooks.authorizePublish ? (r: PublishRequest, k: (reason: string) => void) => hooks.authorizePublish!(r, k) : null;
+    const ask = hooks.authorizePublish
+      ? (r: PublishRequest, k: (reason: string) => void) => hooks.authorizePublish!(r, k)
+      : null;
     if (!ask) return Promise.resolve({ ok: true, onEnd: undefined, owner: {} });
     this.pending.add(req.key);
     return new Promise<GateOutcome>((resolve) => {
@@ -87,7 +89,12 @@ export class PublishGate {
           clearTimeout(timer);
           if (!decision.ok) {
             log.warn({ stream: req.key, code: decision.code, why: decision.description }, 'publish refused');
-            settle({ ok: false, reason: decision.code, code: decision.code, description: decision.description });
+            settle({
+              ok: false,
+              reason: decision.code,
+              code: decision.code,
+              description: decision.description,
+            });
             return;
           }
           if (!isCurrent()) {

@@ -17,7 +17,10 @@ let cluster: Cluster;
 let media: string;
 
 before(async () => {
-  [media, cluster] = await Promise.all([makeTestFlv(SPEC), startCluster({ origins: 1, edges: 1, scheduler: true })]);
+  [media, cluster] = await Promise.all([
+    makeTestFlv(SPEC),
+    startCluster({ origins: 1, edges: 1, scheduler: true }),
+  ]);
 });
 
 after(async () => {
@@ -70,7 +73,12 @@ test('an edge refuses RTSP publishers', async () => {
     const sdp = Buffer.from(
       'v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:streamid=0\r\n',
     );
-    const r = await c.request('ANNOUNCE', `${edge.rtsp}/live/on-edge`, { 'Content-Type': 'application/sdp' }, sdp);
+    const r = await c.request(
+      'ANNOUNCE',
+      `${edge.rtsp}/live/on-edge`,
+      { 'Content-Type': 'application/sdp' },
+      sdp,
+    );
     assert.equal(r.status, 403);
   } finally {
     c.close();

@@ -48,7 +48,9 @@ after(async () => {
 async function published(key: string): Promise<void> {
   await waitFor(
     async () => {
-      const j = await getJson<{ streams: { key: string; publisher: unknown }[] }>(`${server.api}/api/v1/streams`);
+      const j = await getJson<{ streams: { key: string; publisher: unknown }[] }>(
+        `${server.api}/api/v1/streams`,
+      );
       return j.streams.some((s) => s.key === key && s.publisher);
     },
     10_000,
@@ -75,8 +77,14 @@ test('publish and play need credentials: Digest and Basic accepted, none or wron
     const first = await c.request('DESCRIBE', base);
     assert.equal(first.status, 401);
     const challenges = first.headers.get('www-authenticate') ?? [];
-    assert.ok(challenges.some((v) => /^Digest .*realm="sluice".*nonce="/.test(v)), challenges.join(' | '));
-    assert.ok(challenges.some((v) => /^Basic realm="sluice"/.test(v)), challenges.join(' | '));
+    assert.ok(
+      challenges.some((v) => /^Digest .*realm="sluice".*nonce="/.test(v)),
+      challenges.join(' | '),
+    );
+    assert.ok(
+      challenges.some((v) => /^Basic realm="sluice"/.test(v)),
+      challenges.join(' | '),
+    );
     const bad = new RtspClientAuth({ username: VIEWER.username, password: 'wrong' }, challenges);
     const second = await c.request('DESCRIBE', base, { Authorization: bad.authorization('DESCRIBE', base) });
     assert.equal(second.status, 401, 'a wrong password is refused');
@@ -91,7 +99,8 @@ test('publish and play need credentials: Digest and Basic accepted, none or wron
     try {
       assert.equal((await viaBasic.request('DESCRIBE', base, { Authorization: basic(VIEWER) })).status, 200);
       assert.equal(
-        (await viaBasic.request('DESCRIBE', base, { Authorization: basic({ ...VIEWER, password: 'x' }) })).status,
+        (await viaBasic.request('DESCRIBE', base, { Authorization: basic({ ...VIEWER, password: 'x' }) }))
+          .status,
         401,
       );
     } finally {
@@ -104,7 +113,10 @@ test('publish and play need credentials: Digest and Basic accepted, none or wron
   const ok = await decodeWithFfmpeg(viewerUrl(base), 3, ['-rtsp_transport', 'tcp']);
   assert.equal(ok.errors, '');
   assert.ok(ok.video >= 40, `decoded ${ok.video}`);
-  const refused = await decodeWithFfmpeg(base.replace('://', '://viewer:wrong@'), 2, ['-rtsp_transport', 'tcp']);
+  const refused = await decodeWithFfmpeg(base.replace('://', '://viewer:wrong@'), 2, [
+    '-rtsp_transport',
+    'tcp',
+  ]);
   assert.equal(refused.video, 0);
   assert.match(refused.errors, /401|[Uu]nauthori[sz]ed/);
   assert.ok((await counter(server.api, 'sluice_rtsp_auth_failures_total', { action: 'play' })) >= 3);
@@ -115,7 +127,10 @@ test('publish and play need credentials: Digest and Basic accepted, none or wron
 async function startPlaying(c: RawRtsp, base: string): Promise<string> {
   const auth = { Authorization: basic(VIEWER) };
   assert.equal((await c.request('DESCRIBE', base, auth)).status, 200);
-  const s = await c.request('SETUP', `${base}/trackID=0`, { ...auth, Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' });
+  const s = await c.request('SETUP', `${base}/trackID=0`, {
+    ...auth,
+    Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+  });
   assert.equal(s.status, 200);
   const [id, timeout] = s.headers.get('session')![0]!.split(';');
   assert.equal(timeout, 'timeout=5');
@@ -162,7 +177,9 @@ test('bad input: oversized heads and bodies, no CSeq, unknown methods, traversal
   assert.equal(await errors('RTSP_HEADER_TOO_LARGE'), before + 1);
   // A body larger than the limit is refused before it is read.
   const body = await RawRtsp.open(port);
-  body.socket.write('ANNOUNCE rtsp://x/a/b RTSP/1.0\r\nCSeq: 1\r\nContent-Type: application/sdp\r\nContent-Length: 10000000\r\n\r\n');
+  body.socket.write(
+    'ANNOUNCE rtsp://x/a/b RTSP/1.0\r\nCSeq: 1\r\nContent-Type: application/sdp\r\nContent-Length: 10000000\r\n\r\n',
+  );
   await waitFor(() => body.closed, 3000, 'closed after an oversized body');
 
   const c = await RawRtsp.open(port);
@@ -179,8 +196,19 @@ test('bad input: oversized heads and bodies, no CSeq, unknown methods, traversal
     });
     assert.match(answer, /^RTSP\/1.0 400 /);
     assert.equal((await c.request('FLY', 'rtsp://x/a/b')).status, 501);
-    assert.equal((await c.request('DESCRIBE', `${server.rtsp}/../../etc/passwd`, { Authorization: basic(VIEWER) })).status, 404);
-    assert.equal((await c.request('DESCRIBE', `${server.rtsp}/a%2F..%2F..%2Fetc/passwd`, { Authorization: basic(VIEWER) })).status, 404);
+    assert.equal(
+      (await c.request('DESCRIBE', `${server.rtsp}/../../etc/passwd`, { Authorization: basic(VIEWER) }))
+        .status,
+      404,
+    );
+    assert.equal(
+      (
+        await c.request('DESCRIBE', `${server.rtsp}/a%2F..%2F..%2Fetc/passwd`, {
+          Authorization: basic(VIEWER),
+        })
+      ).status,
+      404,
+    );
     assert.equal((await c.request('PLAY', `${server.rtsp}/a/b`)).status, 455);
   } finally {
     c.close();
@@ -194,16 +222,30 @@ test('bad input: oversized heads and bodies, no CSeq, unknown methods, traversal
       'v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\na=control:streamid=0\r\n',
     );
     const auth = { Authorization: basic(PUB) };
-    assert.equal((await p.request('ANNOUNCE', base, { ...auth, 'Content-Type': 'application/sdp' }, sdp)).status, 200);
-    const s = await p.request('SETUP', `${base}/streamid=0`, { ...auth, Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1;mode=record' });
+    assert.equal(
+      (await p.request('ANNOUNCE', base, { ...auth, 'Content-Type': 'application/sdp' }, sdp)).status,
+      200,
+    );
+    const s = await p.request('SETUP', `${base}/streamid=0`, {
+      ...auth,
+      Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1;mode=record',
+    });
     assert.equal(s.status, 200);
     const id = s.headers.get('session')![0]!.split(';')[0]!;
     assert.equal((await p.request('RECORD', base, { ...auth, Session: id })).status, 200);
     const bad = await counter(server.api, 'sluice_rtsp_bad_packets_total');
-    for (const payload of [Buffer.from([0x00, 1, 2]), Buffer.alloc(40, 0x3f), Buffer.from([0x80, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 28])]) {
+    for (const payload of [
+      Buffer.from([0x00, 1, 2]),
+      Buffer.alloc(40, 0x3f),
+      Buffer.from([0x80, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 28]),
+    ]) {
       p.socket.write(Buffer.concat([Buffer.from([0x24, 0, 0, payload.length]), payload]));
     }
-    assert.equal((await p.request('GET_PARAMETER', base, { Session: id })).status, 200, 'still serving the publisher');
+    assert.equal(
+      (await p.request('GET_PARAMETER', base, { Session: id })).status,
+      200,
+      'still serving the publisher',
+    );
     assert.ok((await counter(server.api, 'sluice_rtsp_bad_packets_total')) >= bad + 2);
   } finally {
     p.close();
@@ -225,7 +267,8 @@ test('RTSPS: publish and play on TLS; plain RTSP on the TLS port is closed and c
   const plain = await RawRtsp.open(portOf(secure.replace('rtsps:', 'rtsp:')));
   await assert.rejects(plain.request('OPTIONS', `${secure}/${key}`));
   await waitFor(
-    async () => (await counter(server.api, 'sluice_tls_handshake_failures_total', { proto: 'rtsps' })) === before + 1,
+    async () =>
+      (await counter(server.api, 'sluice_tls_handshake_failures_total', { proto: 'rtsps' })) === before + 1,
     3000,
     'handshake failure counted',
   );
@@ -273,15 +316,25 @@ test('UDP loss between publisher and server: frames after a loss wait for the ne
       const gap = Number(video[i]!.dts_time) - Number(video[i - 1]!.dts_time);
       if (gap < 1.5 / SPEC.fps) continue;
       gaps++;
-      assert.match(video[i]!.flags, /K/, `frame after a ${gap.toFixed(3)} s gap at ${video[i]!.dts_time} is not a key frame`);
+      assert.match(
+        video[i]!.flags,
+        /K/,
+        `frame after a ${gap.toFixed(3)} s gap at ${video[i]!.dts_time} is not a key frame`,
+      );
     }
     assert.ok(gaps >= 1, `no loss seen in the output (${video.length} frames)`);
     assert.ok(proxy.dropped >= 2, `proxy dropped ${proxy.dropped}`);
     assert.equal(rtmp.errors, '', 'RTMP output decodes without errors after losses');
     assert.equal(rtsp.errors, '', 'RTSP output decodes without errors after losses');
-    assert.ok(rtmp.video > 0 && rtsp.video > 0, JSON.stringify({ rtmp, rtsp, dropped: proxy.dropped, fwd: proxy.forwarded }));
+    assert.ok(
+      rtmp.video > 0 && rtsp.video > 0,
+      JSON.stringify({ rtmp, rtsp, dropped: proxy.dropped, fwd: proxy.forwarded }),
+    );
     assert.ok((await counter(server.api, 'sluice_rtsp_rtp_packets_lost_total')) > lost, 'loss counted');
-    assert.ok((await counter(server.api, 'sluice_rtsp_frames_dropped_after_loss_total')) > dropped, 'frames dropped counted');
+    assert.ok(
+      (await counter(server.api, 'sluice_rtsp_frames_dropped_after_loss_total')) > dropped,
+      'frames dropped counted',
+    );
   } finally {
     proxy.close();
   }

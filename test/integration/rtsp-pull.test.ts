@@ -69,7 +69,11 @@ after(async () => {
 });
 
 test('B pulls A over TCP and UDP (Digest) and serves clean HTTP-FLV and RTMP', async () => {
-  await waitFor(() => connects('live/pull-tcp') > 0 && connects('live/pull-udp') > 0, 15_000, 'both pulls connected');
+  await waitFor(
+    () => connects('live/pull-tcp') > 0 && connects('live/pull-udp') > 0,
+    15_000,
+    'both pulls connected',
+  );
   const [flvTcp, rtmpUdp] = await Promise.all([
     decodeWithFfmpeg(`${b.http}/live/pull-tcp.flv`, 3),
     decodeWithFfmpeg(`${b.rtmp}/live/pull-udp`, 3),
@@ -111,6 +115,7 @@ test('a wrong password is an auth failure, logged and counted; B goes on', async
   assert.equal(connects('live/pull-bad'), 0);
   // Passwords never reach the logs; the user does (user:***).
   const logged = JSON.stringify(b.logs);
-  for (const secret of [PASSWORD, ENCODED, 'wrong@']) assert.ok(!logged.includes(secret), `${secret} not logged`);
+  for (const secret of [PASSWORD, ENCODED, 'wrong@'])
+    assert.ok(!logged.includes(secret), `${secret} not logged`);
   assert.ok(logged.includes(`${USER}:***@`));
 });

@@ -3,13 +3,7 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { firstTimestampRegression, makeTestFlv, probe, publish, type Child } from './helpers/media.ts';
 import { counter, portOf } from './helpers/net.ts';
-import {
-  decodeWithFfmpeg,
-  gstreamerPlay,
-  probePackets,
-  RawRtsp,
-  rtspPublish,
-} from './helpers/rtsp.ts';
+import { decodeWithFfmpeg, gstreamerPlay, probePackets, RawRtsp, rtspPublish } from './helpers/rtsp.ts';
 import { getJson, sleep, startSluice, waitFor, type SluiceProcess } from './helpers/sluice.ts';
 
 // RTSP in and out with real peers: ffmpeg publishes (TCP and UDP) and plays, GStreamer's rtspsrc
@@ -129,7 +123,9 @@ test('PLAY answers with RTP-Info naming the first packet of each track; one RTP 
       assert.match(sdp, /a=rtpmap:96 H264\/90000/);
       assert.match(sdp, /sprop-parameter-sets=/);
       assert.match(sdp, /a=rtpmap:97 MPEG4-GENERIC\/44100\/\d/);
-      const s1 = await c.request('SETUP', `${base}/trackID=0`, { Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' });
+      const s1 = await c.request('SETUP', `${base}/trackID=0`, {
+        Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+      });
       assert.equal(s1.status, 200);
       const session = s1.headers.get('session')![0]!;
       assert.match(session, /^[0-9A-Za-z]{16,};timeout=\d+$/);
@@ -165,7 +161,14 @@ test('H.265 over RTSP: published by ffmpeg, played over RTSP and HTTP-TS', async
   const key = 'live/rtsp-hevc';
   const pub = rtspPublish('testsrc2=size=320x240:rate=25', `${server.rtsp}/${key}`, 'tcp', {
     inputArgs: ['-f', 'lavfi'],
-    codecArgs: ['-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'keyint=25:min-keyint=25:bframes=0:log-level=error'],
+    codecArgs: [
+      '-c:v',
+      'libx265',
+      '-preset',
+      'ultrafast',
+      '-x265-params',
+      'keyint=25:min-keyint=25:bframes=0:log-level=error',
+    ],
   });
   children.push(pub);
   await published(key);
@@ -186,7 +189,12 @@ test('a second publisher of a key is refused whichever protocol it uses', async 
     const sdp = Buffer.from(
       'v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 0 RTP/AVP 97\r\na=rtpmap:97 MPEG4-GENERIC/44100/2\r\na=fmtp:97 streamtype=5;profile-level-id=1;mode=AAC-hbr;sizelength=13;indexlength=3;indexdeltalength=3;config=1210\r\na=control:streamid=0\r\n',
     );
-    const r = await c.request('ANNOUNCE', `${server.rtsp}/${key}`, { 'Content-Type': 'application/sdp' }, sdp);
+    const r = await c.request(
+      'ANNOUNCE',
+      `${server.rtsp}/${key}`,
+      { 'Content-Type': 'application/sdp' },
+      sdp,
+    );
     assert.equal(r.status, 453);
     // The connection stays usable after the refusal.
     assert.equal((await c.request('OPTIONS', `${server.rtsp}/${key}`)).status, 200);
@@ -215,13 +223,20 @@ test('an RTSP publisher with B-frames: decode times rebuilt, composition times k
   const video = probed.packets.filter((p) => probed.streams[p.stream_index]?.codec_type === 'video');
   assert.ok(video.length >= 50, `${video.length} video packets`);
   assert.equal(firstTimestampRegression(video), null, 'decode times increase');
-  for (const p of video) assert.ok(Number(p.pts_time) >= Number(p.dts_time), `pts ${p.pts_time} < dts ${p.dts_time}`);
+  for (const p of video)
+    assert.ok(Number(p.pts_time) >= Number(p.dts_time), `pts ${p.pts_time} < dts ${p.dts_time}`);
   const reordered = video.filter((p) => Number(p.pts_time) > Number(p.dts_time) + 0.001).length;
-  assert.ok(reordered > video.length / 3, `composition times kept: ${reordered} of ${video.length} frames reordered`);
+  assert.ok(
+    reordered > video.length / 3,
+    `composition times kept: ${reordered} of ${video.length} frames reordered`,
+  );
   // Presentation times are whole frames apart, as the encoder made them.
   const pts = video.map((p) => Math.round(Number(p.pts_time) * 1000)).sort((a, b) => a - b);
   const steps = new Set(pts.slice(1).map((t, i) => t - pts[i]!));
-  assert.ok([...steps].every((s) => s >= 39 && s <= 41), `pts steps ${[...steps].join(',')}`);
+  assert.ok(
+    [...steps].every((s) => s >= 39 && s <= 41),
+    `pts steps ${[...steps].join(',')}`,
+  );
 });
 
 const H264_SDP = Buffer.from(
@@ -247,15 +262,34 @@ test('client ports 0 and RTCP channel 256 are refused (461), not sent to; the no
   const c = await RawRtsp.open(port);
   try {
     assert.equal((await c.request('DESCRIBE', base)).status, 200);
-    for (const transport of ['RTP/AVP;unicast;client_port=0-1', 'RTP/AVP;unicast;client_port=40000-0', 'RTP/AVP/TCP;unicast;interleaved=255']) {
-      assert.equal((await c.request('SETUP', `${base}/trackID=0`, { Transport: transport })).status, 461, transport);
+    for (const [transport, status] of [
+      ['RTP/AVP;unicast;client_port=0-1', 461],
+      ['RTP/AVP;unicast;client_port=40000-0', 461],
+      ['RTP/AVP/TCP;unicast;interleaved=255-256', 400],
+      ['RTP/AVP/TCP;unicast;interleaved=255', 400],
+    ] as const) {
+      assert.equal(
+        (await c.request('SETUP', `${base}/trackID=0`, { Transport: transport })).status,
+        status,
+        transport,
+      );
     }
   } finally {
     c.close();
   }
   const p = await RawRtsp.open(port);
   try {
-    assert.equal((await p.request('ANNOUNCE', `${server.rtsp}/live/zero-port`, { 'Content-Type': 'application/sdp' }, H264_SDP)).status, 200);
+    assert.equal(
+      (
+        await p.request(
+          'ANNOUNCE',
+          `${server.rtsp}/live/zero-port`,
+          { 'Content-Type': 'application/sdp' },
+          H264_SDP,
+        )
+      ).status,
+      200,
+    );
     const s = await p.request('SETUP', `${server.rtsp}/live/zero-port/streamid=0`, {
       Transport: 'RTP/AVP;unicast;client_port=40000-0;mode=record',
     });
@@ -274,7 +308,10 @@ test('UDP publisher: a malformed packet released from the reorder window by the 
   await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
   const c = await RawRtsp.open(portOf(server.rtsp!));
   try {
-    assert.equal((await c.request('ANNOUNCE', base, { 'Content-Type': 'application/sdp' }, H264_SDP)).status, 200);
+    assert.equal(
+      (await c.request('ANNOUNCE', base, { 'Content-Type': 'application/sdp' }, H264_SDP)).status,
+      200,
+    );
     const local = udp.address().port;
     const s = await c.request('SETUP', `${base}/streamid=0`, {
       Transport: `RTP/AVP;unicast;client_port=${local}-${local + 1};mode=record`,
@@ -285,14 +322,22 @@ test('UDP publisher: a malformed packet released from the reorder window by the 
     assert.equal((await c.request('RECORD', base, { Session: id })).status, 200);
     const bad = await counter(server.api, 'sluice_rtsp_bad_packets_total');
     // SPS + PPS + IDR at seq 0, then seq 2 (seq 1 missing) is an FU-B, which we do not take.
-    udp.send(rtp(0, 0, [0x78, 0, 2, 0x67, 0x42, 0, 2, 0x68, 0xce, 0, 2, 0x65, 0x88]), serverPort, '127.0.0.1');
+    udp.send(
+      rtp(0, 0, [0x78, 0, 2, 0x67, 0x42, 0, 2, 0x68, 0xce, 0, 2, 0x65, 0x88]),
+      serverPort,
+      '127.0.0.1',
+    );
     udp.send(rtp(2, 3000, [0x1d, 0x80, 0x01]), serverPort, '127.0.0.1');
     await waitFor(
       async () => (await counter(server.api, 'sluice_rtsp_bad_packets_total')) > bad,
       3000,
       'bad packet counted',
     );
-    assert.equal((await c.request('GET_PARAMETER', base, { Session: id })).status, 200, 'publisher session goes on');
+    assert.equal(
+      (await c.request('GET_PARAMETER', base, { Session: id })).status,
+      200,
+      'publisher session goes on',
+    );
   } finally {
     c.close();
     udp.close();
@@ -305,7 +350,9 @@ test('PAUSE then PLAY again resumes after the last packet sent: sequence numbers
   const c = await RawRtsp.open(portOf(server.rtsp!));
   try {
     assert.equal((await c.request('DESCRIBE', base)).status, 200);
-    const s = await c.request('SETUP', `${base}/trackID=0`, { Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' });
+    const s = await c.request('SETUP', `${base}/trackID=0`, {
+      Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+    });
     const id = s.headers.get('session')![0]!.split(';')[0]!;
     const seqs: number[] = [];
     c.onPacket = (ch, pkt) => {
@@ -320,7 +367,10 @@ test('PAUSE then PLAY again resumes after the last packet sent: sequence numbers
     const again = await c.request('PLAY', base, { Session: id });
     assert.equal(again.status, 200);
     const seq = Number(/seq=(\d+)/.exec(again.headers.get('rtp-info')![0]!)![1]);
-    assert.ok(((seq - last) & 0xffff) > 0 && ((seq - last) & 0xffff) < 0x8000, `resumed at ${seq} after ${last}`);
+    assert.ok(
+      ((seq - last) & 0xffff) > 0 && ((seq - last) & 0xffff) < 0x8000,
+      `resumed at ${seq} after ${last}`,
+    );
     await sleep(1200);
     const after = seqs.slice(before);
     assert.ok(after.length > 0, 'packets after the second PLAY');
@@ -338,9 +388,19 @@ test('a refused DESCRIBE or a broken SDP leaves the connection free to publish',
   const c = await RawRtsp.open(portOf(server.rtsp!));
   try {
     assert.equal((await c.request('DESCRIBE', `${server.rtsp}/live/nothing-here`)).status, 404);
-    const broken = await c.request('ANNOUNCE', `${server.rtsp}/live/second-try`, { 'Content-Type': 'application/sdp' }, Buffer.from('m=video oops\r\n'));
+    const broken = await c.request(
+      'ANNOUNCE',
+      `${server.rtsp}/live/second-try`,
+      { 'Content-Type': 'application/sdp' },
+      Buffer.from('m=video oops\r\n'),
+    );
     assert.equal(broken.status, 400);
-    const ok = await c.request('ANNOUNCE', `${server.rtsp}/live/second-try`, { 'Content-Type': 'application/sdp' }, H264_SDP);
+    const ok = await c.request(
+      'ANNOUNCE',
+      `${server.rtsp}/live/second-try`,
+      { 'Content-Type': 'application/sdp' },
+      H264_SDP,
+    );
     assert.equal(ok.status, 200);
   } finally {
     c.close();

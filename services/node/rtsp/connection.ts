@@ -16,7 +16,8 @@ import { PlaySession } from './play-session.ts';
 import { RecordSession } from './record-session.ts';
 import type { Reply } from './reply.ts';
 
-const PUBLIC = 'OPTIONS, DESCRIBE, ANNOUNCE, SETUP, PLAY, PAUSE, RECORD, TEARDOWN, GET_PARAMETER, SET_PARAMETER';
+const PUBLIC =
+  'OPTIONS, DESCRIBE, ANNOUNCE, SETUP, PLAY, PAUSE, RECORD, TEARDOWN, GET_PARAMETER, SET_PARAMETER';
 
 /** Requests waiting behind one that is being answered (a DESCRIBE that waits for a publisher). */
 const MAX_QUEUED_REQUESTS = 16;
@@ -54,7 +55,13 @@ export class RtspConnection {
   endReason: string | undefined;
   private readonly onClosed: (c: RtspConnection) => void;
 
-  constructor(id: string, socket: Socket, proto: RtspProto, ctx: RtspContext, onClosed: (c: RtspConnection) => void) {
+  constructor(
+    id: string,
+    socket: Socket,
+    proto: RtspProto,
+    ctx: RtspContext,
+    onClosed: (c: RtspConnection) => void,
+  ) {
     this.id = id;
     this.socket = socket;
     this.proto = proto;
@@ -64,7 +71,8 @@ export class RtspConnection {
     this.log = ctx.log.child({ session: id, remote: this.remote, ...(proto === 'rtsps' ? { proto } : {}) });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code !== 'ECONNRESET' && e.code !== 'EPIPE') this.log.info({ err: e.message }, 'rtsp socket error');
+      if (e.code !== 'ECONNRESET' && e.code !== 'EPIPE')
+        this.log.info({ err: e.message }, 'rtsp socket error');
     });
     socket.on('close', () => this.close());
     this.timer = setInterval(() => this.checkTimeouts(), TIMEOUT_CHECK_MS);
@@ -93,10 +101,14 @@ export class RtspConnection {
       }
       return;
     }
-    const limit = this.session.kind === 'record' && this.session.recording
-      ? Math.min(this.ctx.sessionTimeoutS * 1000, this.ctx.publishIdleTimeoutMs)
-      : this.ctx.sessionTimeoutS * 1000;
-    const since = this.session.kind === 'record' && this.session.recording ? now - this.session.lastMediaAt : now - this.lastSeen;
+    const limit =
+      this.session.kind === 'record' && this.session.recording
+        ? Math.min(this.ctx.sessionTimeoutS * 1000, this.ctx.publishIdleTimeoutMs)
+        : this.ctx.sessionTimeoutS * 1000;
+    const since =
+      this.session.kind === 'record' && this.session.recording
+        ? now - this.session.lastMediaAt
+        : now - this.lastSeen;
     if (since > limit) {
       this.ctx.counters.inc('rtsp_timeouts', 1, { kind: this.session.kind });
       this.log.warn({ silentMs: Math.round(since), timeoutMs: limit }, 'rtsp session timed out');
@@ -120,7 +132,9 @@ export class RtspConnection {
       if (item.type === 'request') {
         this.touch();
         if (this.queue.length >= MAX_QUEUED_REQUESTS) {
-          this.protocolError(new ProtocolError('RTSP_TOO_MANY_PIPELINED', `more than ${MAX_QUEUED_REQUESTS} requests waiting`));
+          this.protocolError(
+            new ProtocolError('RTSP_TOO_MANY_PIPELINED', `more than ${MAX_QUEUED_REQUESTS} requests waiting`),
+          );
           return;
         }
         this.queue.push(item.request);
@@ -200,7 +214,12 @@ export class RtspConnection {
     if (this.sessionId && reply.status < 300 && !(reply.headers ?? []).some(([k]) => k === 'Session')) {
       headers.set('Session', formatSessionHeader(this.sessionId, this.ctx.sessionTimeoutS));
     }
-    const bytes = serializeResponse({ status: reply.status, reason: statusReason(reply.status), headers, ...(reply.body ? { body: reply.body } : {}) });
+    const bytes = serializeResponse({
+      status: reply.status,
+      reason: statusReason(reply.status),
+      headers,
+      ...(reply.body ? { body: reply.body } : {}),
+    });
     this.socket.write(bytes);
     if (reply.after) {
       try {
@@ -221,7 +240,13 @@ export class RtspConnection {
     if (sessionHeader !== undefined && this.sessionId !== null) {
       const { id } = parseSessionHeader(sessionHeader);
       if (id !== this.sessionId) return { status: 454 };
-    } else if (sessionHeader !== undefined && this.sessionId === null && req.method !== 'SETUP' && req.method !== 'OPTIONS' && req.method !== 'GET_PARAMETER') {
+    } else if (
+      sessionHeader !== undefined &&
+      this.sessionId === null &&
+      req.method !== 'SETUP' &&
+      req.method !== 'OPTIONS' &&
+      req.method !== 'GET_PARAMETER'
+    ) {
       return { status: 454 };
     }
     switch (req.method) {

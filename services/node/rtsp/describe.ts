@@ -17,7 +17,10 @@ const POLL_MS = 50;
 /** What RTP can carry of the stream now (H.264/H.265 video, AAC audio). */
 export function describeNow(stream: Stream): DescribedTracks {
   const { video, audio } = stream.codecHeaders;
-  return { video: video ? videoConfigOf(video.payload) : null, audio: audio ? audioConfigOf(audio.payload) : null };
+  return {
+    video: video ? videoConfigOf(video.payload) : null,
+    audio: audio ? audioConfigOf(audio.payload) : null,
+  };
 }
 
 function videoConfigOf(payload: Buffer): VideoConfig | null {

@@ -44,10 +44,16 @@ export function videoItem(payload: Buffer): VideoItem {
   if (v.isSequenceHeader && v.packetType === 'sequenceStart') {
     if (codec === 'h264') {
       const c = parseAvcConfig(v.data);
-      return { type: 'config', config: { codec, nalLengthSize: c.nalLengthSize, vps: [], sps: c.sps, pps: c.pps, record: v.data } };
+      return {
+        type: 'config',
+        config: { codec, nalLengthSize: c.nalLengthSize, vps: [], sps: c.sps, pps: c.pps, record: v.data },
+      };
     }
     const c = parseHevcConfig(v.data);
-    return { type: 'config', config: { codec, nalLengthSize: c.nalLengthSize, vps: c.vps, sps: c.sps, pps: c.pps, record: v.data } };
+    return {
+      type: 'config',
+      config: { codec, nalLengthSize: c.nalLengthSize, vps: c.vps, sps: c.sps, pps: c.pps, record: v.data },
+    };
   }
   if (v.packetType !== 'codedFrames') return null;
   return { type: 'frame', codec, data: v.data, compositionMs: v.compositionTimeMs, keyFrame: v.isKeyFrame };

@@ -33,6 +33,12 @@ export class VideoFrameBuilder {
     this.pps = params.pps ? [params.pps] : [];
   }
 
+  /** A VCL NAL unit (a slice): H.264 types 1-5, H.265 types 0-31. */
+  private isPicture(n: Buffer): boolean {
+    const t = this.typeOf(n);
+    return this.codec === 'h264' ? t >= 1 && t <= 5 : t <= 31;
+  }
+
   private typeOf(n: Buffer): number {
     return this.codec === 'h264' ? n[0]! & 0x1f : (n[0]! >> 1) & 0x3f;
   }
@@ -42,7 +48,12 @@ export class VideoFrameBuilder {
    * sets are new, nothing until SPS and PPS are known. Throws ProtocolError on parameter sets
    * that cannot form a configuration record.
    */
-  frames(nalus: readonly Buffer[], timestampMs: number, keyFrame: boolean, compositionMs = 0): IncomingFrame[] {
+  frames(
+    nalus: readonly Buffer[],
+    timestampMs: number,
+    keyFrame: boolean,
+    compositionMs = 0,
+  ): IncomingFrame[] {
     const body: Buffer[] = [];
     const vps: Buffer[] = [];
     const sps: Buffer[] = [];
@@ -61,11 +72,14 @@ export class VideoFrameBuilder {
     if (sps.length) this.sps = sps;
     if (pps.length) this.pps = pps;
     const out: IncomingFrame[] = [];
-    if (this.sps.length === 0 || this.pps.length === 0 || (this.codec === 'h265' && this.vps.length === 0)) return out;
+    if (this.sps.length === 0 || this.pps.length === 0 || (this.codec === 'h265' && this.vps.length === 0))
+      return out;
     const s = this.sent;
     if (!s || !sameList(s.sps, this.sps) || !sameList(s.pps, this.pps) || !sameList(s.vps, this.vps)) {
       const record =
-        this.codec === 'h264' ? buildAvcConfig(this.sps, this.pps) : buildHevcConfig(this.vps, this.sps, this.pps);
+        this.codec === 'h264'
+          ? buildAvcConfig(this.sps, this.pps)
+          : buildHevcConfig(this.vps, this.sps, this.pps);
       this.sent = { vps: this.vps, sps: this.sps, pps: this.pps };
       out.push({
         kind: MediaKind.Video,
@@ -75,7 +89,8 @@ export class VideoFrameBuilder {
         isSequenceHeader: true,
       });
     }
-    if (body.length === 0) return out;
+    // Parameter sets (or SEI) on their own, as some cameras send them: the header, no frame.
+    if (!body.some((n) => this.isPicture(n))) return out;
     out.push({
       kind: MediaKind.Video,
       timestampMs,

@@ -1,5 +1,11 @@
 import { buildSdp, formatRtpInfo, type RtspRequest } from '../../../libs/rtsp/index.ts';
-import { EndReason, type Sink, type Stream, type StreamStartInfo, type Subscriber } from '../../../libs/stream/index.ts';
+import {
+  EndReason,
+  type Sink,
+  type Stream,
+  type StreamStartInfo,
+  type Subscriber,
+} from '../../../libs/stream/index.ts';
 import type { SessionInfo } from '../hooks.ts';
 import type { RtspConnection } from './connection.ts';
 import type { RtspContext } from './context.ts';
@@ -74,7 +80,14 @@ export class PlaySession {
   async describe(req: RtspRequest): Promise<Reply> {
     const target = streamOf(req.uri);
     if (!target) return { status: 404 };
-    const denied = checkAuth(this.ctx.playAuth, req, this.authState, this.ctx.counters, this.conn.log, 'play');
+    const denied = checkAuth(
+      this.ctx.playAuth,
+      req,
+      this.authState,
+      this.ctx.counters,
+      this.conn.log,
+      'play',
+    );
     if (denied) return denied;
     if (this.key !== null && this.key !== target.key) return { status: 455 };
     const decision = this.ctx.hooks.authorizePlay?.({
@@ -94,12 +107,19 @@ export class PlaySession {
     const stream = this.ctx.hub.getOrCreate(target.key);
     this.stream = stream;
     this.holdStream();
-    const tracks = await waitDescribable(stream, performance.now() + this.ctx.waitPublisherMs, () => this.closed);
+    const tracks = await waitDescribable(
+      stream,
+      performance.now() + this.ctx.waitPublisherMs,
+      () => this.closed,
+    );
     if (this.closed) return { status: 404 };
     const offered = tracks ? sdpTracks(tracks) : [];
     if (offered.length === 0) {
       this.ctx.counters.inc('viewer_not_found');
-      this.conn.log.info({ stream: target.key, publisher: stream.hasPublisher }, 'rtsp describe: nothing to play');
+      this.conn.log.info(
+        { stream: target.key, publisher: stream.hasPublisher },
+        'rtsp describe: nothing to play',
+      );
       this.release();
       return { status: 404 };
     }
@@ -176,7 +196,14 @@ export class PlaySession {
     got.rtcp.on('message', alive);
     got.rtp.on('message', alive);
     const [rtpPort, rtcpPort] = transport.clientPort!;
-    this.routes.set(channel, { kind: 'udp', rtp: got.rtp, rtcp: got.rtcp, host: peer.host, rtpPort, rtcpPort });
+    this.routes.set(channel, {
+      kind: 'udp',
+      rtp: got.rtp,
+      rtcp: got.rtcp,
+      host: peer.host,
+      rtpPort,
+      rtcpPort,
+    });
     dropOld();
     return { status: 200, headers: [['Transport', udpTransportReply(transport, got)]] };
   }
@@ -257,7 +284,8 @@ export class PlaySession {
   }
 
   pause(): Reply {
-    const state = this.active && this.stream ? (this.stream.formatStateOf(rtpFormat) as RtpStreamState) : null;
+    const state =
+      this.active && this.stream ? (this.stream.formatStateOf(rtpFormat) as RtpStreamState) : null;
     if (state) {
       // Everything serialized so far was sent or skipped for this player: it resumes after it.
       this.resumeFrom = new Map();
@@ -290,7 +318,10 @@ export class PlaySession {
     for (const p of this.pairs) p.close();
     this.pairs.length = 0;
     if (this.info) {
-      this.conn.log.info({ stream: this.key, bytesSent: this.bytesOut, droppedFrames: dropped }, 'play ended');
+      this.conn.log.info(
+        { stream: this.key, bytesSent: this.bytesOut, droppedFrames: dropped },
+        'play ended',
+      );
       this.ctx.hooks.sessionStopped?.({
         ...this.info,
         durationMs: Date.now() - this.conn.startedAt,

@@ -71,7 +71,7 @@ export class RtspPlaySink implements Sink {
   private skipSeen(buf: Buffer, from: Map<number, number>): Buffer {
     const kept: Buffer[] = [];
     let dropped = false;
-    for (let at = 0; at + 4 <= buf.length; ) {
+    for (let at = 0; at + 4 <= buf.length;) {
       const channel = buf[at + 1]!;
       const end = at + 4 + buf.readUInt16BE(at + 2);
       const first = from.get(channel);

@@ -212,7 +212,11 @@ export class RtspPull {
     a.playingAt = performance.now();
     this.deps.counters.inc('rtsp_pull_connects');
     this.log.info(
-      { session: a.id, transport: this.cfg.transport, tracks: chosen.map((i) => codecName(tracks[i]!.codec)) },
+      {
+        session: a.id,
+        transport: this.cfg.transport,
+        tracks: chosen.map((i) => codecName(tracks[i]!.codec)),
+      },
       'rtsp pull connected',
     );
   }
@@ -227,7 +231,8 @@ export class RtspPull {
     } catch (e) {
       if (!isProtocolError(e)) throw e;
       this.deps.counters.inc('rtsp_bad_packets', 1, { code: e.code });
-      if (a.badPackets++ === 0) this.log.warn({ code: e.code, err: e.message }, 'malformed rtp/rtcp packet skipped');
+      if (a.badPackets++ === 0)
+        this.log.warn({ code: e.code, err: e.message }, 'malformed rtp/rtcp packet skipped');
     }
   }
 
@@ -271,7 +276,9 @@ export class RtspPull {
     this.failuresInARow++;
     const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(10, this.failuresInARow - 1));
     // ±20 % jitter so pulls of one camera (or many after a shared outage) do not stampede.
-    const delayMs = Math.round(Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, base * (0.8 + 0.4 * Math.random()))));
+    const delayMs = Math.round(
+      Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, base * (0.8 + 0.4 * Math.random()))),
+    );
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       if (!this.stopped) this.connect();
@@ -306,13 +313,16 @@ export function checkRtspPulls(pulls: readonly RtspPullConfig[]): void {
   const problems: string[] = [];
   const seen = new Set<string>();
   pulls.forEach((p, i) => {
-    if (!isStreamKey(p.key)) problems.push(`rtsp.pulls[${i}].key ${JSON.stringify(p.key)} is not a stream key (app/name)`);
+    if (!isStreamKey(p.key))
+      problems.push(`rtsp.pulls[${i}].key ${JSON.stringify(p.key)} is not a stream key (app/name)`);
     if (seen.has(p.key)) problems.push(`rtsp.pulls[${i}].key ${JSON.stringify(p.key)} is pulled twice`);
     seen.add(p.key);
     try {
       parseRtspUrl(p.url);
     } catch {
-      problems.push(`rtsp.pulls[${i}].url ${JSON.stringify(redactUrl(p.url))} is not an rtsp:// or rtsps:// URL`);
+      problems.push(
+        `rtsp.pulls[${i}].url ${JSON.stringify(redactUrl(p.url))} is not an rtsp:// or rtsps:// URL`,
+      );
     }
   });
   if (problems.length) throw new ConfigError(problems);

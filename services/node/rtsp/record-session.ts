@@ -1,8 +1,11 @@
+import { buildReceiverReport, interleavedHeader } from '../../../libs/rtp/index.ts';
 import {
-  buildReceiverReport,
-  interleavedHeader,
-} from '../../../libs/rtp/index.ts';
-import { parseSdp, trackCodec, type RtspRequest, type SdpMedia, type TrackCodec } from '../../../libs/rtsp/index.ts';
+  parseSdp,
+  trackCodec,
+  type RtspRequest,
+  type SdpMedia,
+  type TrackCodec,
+} from '../../../libs/rtsp/index.ts';
 import type { PublisherHandle, Stream } from '../../../libs/stream/index.ts';
 import type { StreamMediaInfo } from '../../../libs/cluster/types.ts';
 import { isProtocolError } from '../../../libs/errors/protocol-error.ts';
@@ -72,7 +75,14 @@ export class RecordSession {
   async announce(req: RtspRequest): Promise<Reply> {
     const target = streamOf(req.uri);
     if (!target) return { status: 400 };
-    const denied = checkAuth(this.ctx.publishAuth, req, this.authState, this.ctx.counters, this.conn.log, 'publish');
+    const denied = checkAuth(
+      this.ctx.publishAuth,
+      req,
+      this.authState,
+      this.ctx.counters,
+      this.conn.log,
+      'publish',
+    );
     if (denied) return denied;
     const type = req.headers.get('content-type') ?? '';
     if (!/^application\/sdp/i.test(type)) return { status: 415 };
@@ -98,7 +108,10 @@ export class RecordSession {
     if (!video && !audio) {
       this.ctx.counters.inc('publish_refused', 1, { reason: 'unsupported_codec' });
       this.conn.log.warn(
-        { stream: target.key, encodings: this.media.map((m) => [...m.rtpmap.values()][0]?.encoding ?? m.type) },
+        {
+          stream: target.key,
+          encodings: this.media.map((m) => [...m.rtpmap.values()][0]?.encoding ?? m.type),
+        },
         'rtsp publish refused: no H.264, H.265 or AAC track',
       );
       return { status: 415 };
@@ -110,7 +123,13 @@ export class RecordSession {
       return { status: 453 };
     }
     const o = await this.ctx.gate.authorize(
-      { key: target.key, query: target.query, sessionId: this.conn.id, remote: this.conn.remote, protocol: this.conn.proto },
+      {
+        key: target.key,
+        query: target.query,
+        sessionId: this.conn.id,
+        remote: this.conn.remote,
+        protocol: this.conn.proto,
+      },
       (reason) => this.conn.destroy(reason),
       this.conn.log,
       () => !this.closed,
@@ -127,7 +146,13 @@ export class RecordSession {
     this.stream = stream;
     this.handle = handle;
     this.onEnd = o.onEnd;
-    this.info = { sessionId: this.conn.id, kind: 'publisher', protocol: this.conn.proto, key: target.key, remote: this.conn.remote };
+    this.info = {
+      sessionId: this.conn.id,
+      kind: 'publisher',
+      protocol: this.conn.proto,
+      key: target.key,
+      remote: this.conn.remote,
+    };
     this.ctx.counters.inc('publish_started');
     this.conn.log.info(
       { stream: target.key, tracks: this.codecs.map((c) => c?.codec ?? 'ignored') },
@@ -186,7 +211,11 @@ export class RecordSession {
       if (fromPeer(rinfo, peer.host)) this.conn.safely(() => this.packet(index, msg, true));
     });
     dropOld();
-    this.setups.set(index, { channel: null, pair: got, peer: { host: peer.host, rtcpPort: transport.clientPort![1] } });
+    this.setups.set(index, {
+      channel: null,
+      pair: got,
+      peer: { host: peer.host, rtcpPort: transport.clientPort![1] },
+    });
     return { status: 200, headers: [['Transport', udpTransportReply(transport, got, 'record')]] };
   }
 
@@ -247,7 +276,8 @@ export class RecordSession {
     } catch (e) {
       if (!isProtocolError(e)) throw e;
       this.ctx.counters.inc('rtsp_bad_packets', 1, { code: e.code });
-      if (this.badPackets++ === 0) this.conn.log.warn({ code: e.code, err: e.message }, 'malformed rtp/rtcp packet skipped');
+      if (this.badPackets++ === 0)
+        this.conn.log.warn({ code: e.code, err: e.message }, 'malformed rtp/rtcp packet skipped');
     }
     if (rec.stats.lost !== lost) this.ctx.counters.inc('rtsp_rtp_packets_lost', rec.stats.lost - lost);
     if (rec.stats.droppedUnits !== droppedUnits)
@@ -277,7 +307,8 @@ export class RecordSession {
       });
       try {
         if (s.channel !== null) {
-          if (this.conn.socket.writable) this.conn.socket.write(Buffer.concat([interleavedHeader(s.channel + 1, rr.length), rr]));
+          if (this.conn.socket.writable)
+            this.conn.socket.write(Buffer.concat([interleavedHeader(s.channel + 1, rr.length), rr]));
         } else if (s.pair && s.peer) {
           s.pair.rtcp.send(rr, s.peer.rtcpPort, s.peer.host);
         }
@@ -290,6 +321,8 @@ export class RecordSession {
 
   close(reason: string): void {
     if (this.closed) return;
+    // Frames still held for B-frame measurement go out before the publisher leaves.
+    this.guarded(() => this.recorder?.flush());
     this.closed = true;
     if (this.rrTimer) clearInterval(this.rrTimer);
     if (this.flushTimer) clearInterval(this.flushTimer);

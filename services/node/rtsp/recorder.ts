@@ -18,7 +18,10 @@ import { AudioFrameBuilder, MAX_COMPOSITION_MS, VideoFrameBuilder } from './fram
  * Every track's times start this far in, so the decode times of a B-frame stream's first frames
  * (below its first presentation time) stay positive.
  */
-const START_LEAD_MS = 200;
+export const START_LEAD_MS = 200;
+
+/** Audio waits at most this long for the first video frame of a publish with both. */
+const MAX_AUDIO_WAIT_FOR_VIDEO_MS = 3_000;
 
 /** UDP: how long packets wait behind a gap for the missing one (reordering on a LAN is sub-ms). */
 const MAX_REORDER_WAIT_MS = 100;
@@ -34,6 +37,8 @@ export interface RecorderStats {
   droppedUnits: number;
   /** Packets of tracks we do not carry (an unsupported codec, a track never set up). */
   ignored: number;
+  /** Audio frames from before the first video frame, dropped. */
+  audioBeforeVideo: number;
 }
 
 interface TrackReceiver {
@@ -65,12 +70,54 @@ export class RtspRecorder {
   private readonly tracks: (TrackReceiver | null)[];
   private readonly emit: (f: IncomingFrame) => void;
   private firstArrival: number | null = null;
-  readonly stats: RecorderStats = { packets: 0, lost: 0, duplicates: 0, late: 0, droppedUnits: 0, ignored: 0 };
+  readonly stats: RecorderStats = {
+    packets: 0,
+    lost: 0,
+    duplicates: 0,
+    late: 0,
+    droppedUnits: 0,
+    ignored: 0,
+    audioBeforeVideo: 0,
+  };
 
   /** `tracks` by announced index; null for a track we do not carry. */
   constructor(tracks: readonly (TrackCodec | null)[], udp: boolean, emit: (f: IncomingFrame) => void) {
     this.emit = emit;
     this.tracks = tracks.map((c) => (c ? receiverFor(c, udp) : null));
+    const kinds = this.tracks.map((t) => t?.kind);
+    if (kinds.includes('video') && kinds.includes('audio'))
+      this.audioBeforeVideo = { frames: [], since: null };
+  }
+
+  /**
+   * Audio that came before the first video frame, held (bounded) while a video track is expected:
+   * a stream whose first frames are sound only looks audio-only to what cuts HLS segments and
+   * writes TS headers. When the picture starts, the sound from its time on follows it.
+   */
+  private audioBeforeVideo: { frames: IncomingFrame[]; since: number | null } | null = null;
+
+  private emitAudio(f: IncomingFrame): void {
+    const held = this.audioBeforeVideo;
+    if (!held) {
+      this.emit(f);
+      return;
+    }
+    const now = performance.now();
+    held.since ??= now;
+    held.frames.push(f);
+    // A video track that never starts does not hold the sound back for long.
+    if (now - held.since > MAX_AUDIO_WAIT_FOR_VIDEO_MS) this.releaseAudio(-Infinity);
+  }
+
+  /** Video started at `fromMs` (or gave up on): held audio from then on goes out, earlier is dropped. */
+  private releaseAudio(fromMs: number): void {
+    const held = this.audioBeforeVideo;
+    if (!held) return;
+    this.audioBeforeVideo = null;
+    for (const f of held.frames) {
+      if (f.isSequenceHeader || f.timestampMs >= fromMs) this.emit(f);
+      else this.stats.audioBeforeVideo++;
+    }
   }
 
   /** Indexes of the tracks that become stream frames. */
@@ -128,6 +175,15 @@ export class RtspRecorder {
     parseRtcp(buf);
   }
 
+  /** Frames still held to measure B-frame reordering (a publish that ends within its first frames). */
+  flush(): void {
+    for (const t of this.tracks) {
+      if (!t?.dts || !t.video) continue;
+      for (const f of t.dts.flush()) this.emitVideo(t.video, f.ptsMs, f.dtsMs, f.item);
+    }
+    this.releaseAudio(-Infinity);
+  }
+
   /** Receiver report fields of a track (for RTCP RR). */
   trackState(index: number): { ssrc: number; highestSeq: number; received: number } | null {
     const t = this.tracks[index];
@@ -156,6 +212,15 @@ export class RtspRecorder {
     for (const au of units) this.unit(track, au);
   }
 
+  private emitVideo(video: VideoFrameBuilder, ptsMs: number, dtsMs: number, au: AccessUnit): void {
+    const dts = Math.round(dtsMs);
+    const cts = Math.max(-MAX_COMPOSITION_MS, Math.min(MAX_COMPOSITION_MS, Math.round(ptsMs) - dts));
+    for (const f of video.frames(au.units, dts, au.keyFrame, cts)) {
+      this.emit(f);
+      if (!f.isSequenceHeader) this.releaseAudio(dts);
+    }
+  }
+
   private unit(track: TrackReceiver, au: AccessUnit): void {
     const now = performance.now();
     this.firstArrival ??= now;
@@ -163,18 +228,14 @@ export class RtspRecorder {
     const ms = START_LEAD_MS + track.offsetMs + track.timeline.toMs(au.rtpTimestamp);
     if (track.dts && track.video) {
       const video = track.video;
-      for (const t of track.dts.push(ms, au)) {
-        const dts = Math.round(t.dtsMs);
-        const cts = Math.max(-MAX_COMPOSITION_MS, Math.min(MAX_COMPOSITION_MS, Math.round(t.ptsMs) - dts));
-        for (const f of video.frames(t.item.units, dts, t.item.keyFrame, cts)) this.emit(f);
-      }
+      for (const t of track.dts.push(ms, au)) this.emitVideo(video, t.ptsMs, t.dtsMs, t.item);
       return;
     }
     // Audio is never reordered; a step back (a publisher's glitch) is sent at the last time.
     let rounded = Math.round(ms);
     if (rounded < track.lastMs) rounded = track.lastMs;
     track.lastMs = rounded;
-    for (const u of au.units) for (const f of track.audio!.frames(u, rounded)) this.emit(f);
+    for (const u of au.units) for (const f of track.audio!.frames(u, rounded)) this.emitAudio(f);
   }
 }
 
@@ -198,7 +259,10 @@ function receiverFor(c: TrackCodec, udp: boolean): TrackReceiver | null {
         kind: 'video',
         depacketizer: new H264Depacketizer(),
         dts: new DtsEstimator<AccessUnit>(),
-        video: new VideoFrameBuilder('h264', { ...(c.sps ? { sps: c.sps } : {}), ...(c.pps ? { pps: c.pps } : {}) }),
+        video: new VideoFrameBuilder('h264', {
+          ...(c.sps ? { sps: c.sps } : {}),
+          ...(c.pps ? { pps: c.pps } : {}),
+        }),
         audio: null,
       };
     case 'h265':
@@ -229,4 +293,3 @@ function receiverFor(c: TrackCodec, udp: boolean): TrackReceiver | null {
       };
   }
 }
-

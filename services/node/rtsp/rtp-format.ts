@@ -10,7 +10,12 @@ import {
   RTP_HEADER_BYTES,
   RtpTrackOutput,
 } from '../../../libs/rtp/index.ts';
-import { defineStatefulFormat, MediaKind, type MediaMessage, type OutputFormat } from '../../../libs/stream/index.ts';
+import {
+  defineStatefulFormat,
+  MediaKind,
+  type MediaMessage,
+  type OutputFormat,
+} from '../../../libs/stream/index.ts';
 import { audioItem, frameNalus, hasSps, videoItem, type AudioConfig, type VideoConfig } from './flv-units.ts';
 
 /**
@@ -112,18 +117,26 @@ function serializeVideo(msg: MediaMessage, st: RtpStreamState): Buffer {
   if (nalus.length === 0) return EMPTY;
   // Parameter sets in band before every key frame: a player that joined without them (or missed
   // the SDP's) can start there.
-  if (msg.isKeyFrame && !hasSps(config.codec, nalus)) nalus = [...config.vps, ...config.sps, ...config.pps, ...nalus];
+  if (msg.isKeyFrame && !hasSps(config.codec, nalus))
+    nalus = [...config.vps, ...config.sps, ...config.pps, ...nalus];
   const payloads =
     config.codec === 'h264' ? packetizeH264(nalus, MAX_PAYLOAD) : packetizeH265(nalus, MAX_PAYLOAD);
   const out = output(st.video, TrackId.Video, VIDEO_PAYLOAD_TYPE, VIDEO_CLOCK);
-  const rtp = out.write(payloads, msToRtp(msg.timestampMs + item.compositionMs, VIDEO_CLOCK, st.video.offset));
+  const rtp = out.write(
+    payloads,
+    msToRtp(msg.timestampMs + item.compositionMs, VIDEO_CLOCK, st.video.offset),
+  );
   if (!msg.isKeyFrame) return rtp;
   // Sender reports for both tracks before every key frame, where every player's burst starts: a
   // player that gets its first report of a track only after that track's packets re-times them
   // (ffmpeg jumps), so the audio track's output exists as soon as its configuration does.
   const audioConfig = st.audio.config;
   if (audioConfig) output(st.audio, TrackId.Audio, AUDIO_PAYLOAD_TYPE, audioConfig.clockRate);
-  const parts = [senderReport(st.video, TrackId.Video, msg.timestampMs), senderReport(st.audio, TrackId.Audio, msg.timestampMs), rtp];
+  const parts = [
+    senderReport(st.video, TrackId.Video, msg.timestampMs),
+    senderReport(st.audio, TrackId.Audio, msg.timestampMs),
+    rtp,
+  ];
   return Buffer.concat(parts.filter((p): p is Buffer => p !== null));
 }
 
@@ -137,14 +150,21 @@ function serializeAudio(msg: MediaMessage, st: RtpStreamState): Buffer {
   const config = st.audio.config;
   if (!config) return EMPTY;
   const out = output(st.audio, TrackId.Audio, AUDIO_PAYLOAD_TYPE, config.clockRate);
-  const rtp = out.write(packetizeAac([item.data], MAX_PAYLOAD), msToRtp(msg.timestampMs, config.clockRate, st.audio.offset));
+  const rtp = out.write(
+    packetizeAac([item.data], MAX_PAYLOAD),
+    msToRtp(msg.timestampMs, config.clockRate, st.audio.offset),
+  );
   if (st.video.config || msg.timestampMs - st.audio.lastSrMs < AUDIO_SR_INTERVAL_MS) return rtp;
   const sr = senderReport(st.audio, TrackId.Audio, msg.timestampMs);
   return sr ? Buffer.concat([sr, rtp]) : rtp;
 }
 
 export const rtpFormat: OutputFormat = defineStatefulFormat<RtpStreamState>('rtp', {
-  newState: () => ({ video: { ...newTrack(), config: null }, audio: { ...newTrack(), config: null }, skipped: 0 }),
+  newState: () => ({
+    video: { ...newTrack(), config: null },
+    audio: { ...newTrack(), config: null },
+    skipped: 0,
+  }),
   serialize: (msg, st) => {
     try {
       if (msg.kind === MediaKind.Video) return serializeVideo(msg, st);

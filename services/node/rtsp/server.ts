@@ -37,14 +37,23 @@ export class RtspServer {
   }
 
   listenTls(host: string, port: number, creds: TlsCredentials): Promise<{ host: string; port: number }> {
-    const server = createTlsServer({ cert: creds.cert, key: creds.key, handshakeTimeout: this.handshakeTimeoutMs });
+    const server = createTlsServer({
+      cert: creds.cert,
+      key: creds.key,
+      handshakeTimeout: this.handshakeTimeoutMs,
+    });
     this.tlsGuard = new TlsGuard(server, { proto: 'rtsps', log: this.log, counters: this.ctx.counters });
     server.on('connection', (raw: Socket) => this.admit(raw, 'rtsps'));
     server.on('secureConnection', (socket: TLSSocket) => this.onConnection(socket, 'rtsps'));
     return this.bind(server, 'rtsps', host, port);
   }
 
-  private bind(server: Server, proto: RtspProto, host: string, port: number): Promise<{ host: string; port: number }> {
+  private bind(
+    server: Server,
+    proto: RtspProto,
+    host: string,
+    port: number,
+  ): Promise<{ host: string; port: number }> {
     server.on('error', (e) => this.log.error({ err: e, proto }, 'rtsp listener error'));
     this.servers.push(server);
     return listenOn(server, host, port);
@@ -54,7 +63,10 @@ export class RtspServer {
     const release = this.limiter.tryAcquire(proto);
     if (!release) {
       this.ctx.counters.inc('connections_refused_limit', 1, { proto });
-      this.log.warn({ remote: raw.remoteAddress, proto }, 'connection limit reached, refusing rtsp connection');
+      this.log.warn(
+        { remote: raw.remoteAddress, proto },
+        'connection limit reached, refusing rtsp connection',
+      );
       raw.destroy();
       return false;
     }

@@ -36,14 +36,18 @@ export function checkAuth(
     counters.inc('rtsp_auth_failures', 1, { action });
     log.warn({ action, failures: state.authFailures }, 'rtsp credentials refused');
   }
-  const headers = auth.challenge({ stale: verdict === 'stale' }).map((v): [string, string] => ['WWW-Authenticate', v]);
+  const headers = auth
+    .challenge({ stale: verdict === 'stale' })
+    .map((v): [string, string] => ['WWW-Authenticate', v]);
   return state.authFailures >= MAX_AUTH_FAILURES
     ? { status: 401, headers, close: true, closeReason: 'auth-failures' }
     : { status: 401, headers };
 }
 
 /** The stream key and query of a request URI (`rtsp://h:5544/app/name?x=y`, a track control after it). */
-export function streamOf(uri: string): { key: string; query: Record<string, string>; control: string | null } | null {
+export function streamOf(
+  uri: string,
+): { key: string; query: Record<string, string>; control: string | null } | null {
   const { path, control } = splitControl(uri);
   let rest = path;
   const scheme = /^rtsps?:\/\/[^/]*/i.exec(rest);

@@ -259,7 +259,12 @@ export class RawRtsp {
   }
 
   /** Sends one request and resolves with its answer (rejects if the connection closes first). */
-  request(method: string, uri: string, headers: Record<string, string> = {}, body?: Buffer): Promise<RtspAnswer> {
+  request(
+    method: string,
+    uri: string,
+    headers: Record<string, string> = {},
+    body?: Buffer,
+  ): Promise<RtspAnswer> {
     const lines = [`${method} ${uri} RTSP/1.0`, `CSeq: ${++this.cseq}`];
     for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
     if (body) lines.push(`Content-Length: ${body.length}`);

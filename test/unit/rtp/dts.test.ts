@@ -38,7 +38,10 @@ for (const [name, frames, depth] of PATTERNS) {
     }
     // Steady state: a frame apart.
     const steps = out.slice(depth + 1).map((f, i) => f.dtsMs - out[depth + i]!.dtsMs);
-    assert.ok(steps.every((s) => s === 40), `steps ${steps.join(',')}`);
+    assert.ok(
+      steps.every((s) => s === 40),
+      `steps ${steps.join(',')}`,
+    );
   });
 }
 
@@ -50,7 +53,25 @@ test('holds the first frames only until the reordering is measured', () => {
 });
 
 test('more reordering later than at the start: decode times still increase, the depth grows', () => {
-  const pts = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, ...[0, 4, 2, 1, 3, 8, 6, 5, 7, 12, 10, 9, 11, 16, 14, 13, 15, 20, 18, 17, 19].map((p) => p + 16)];
+  const pts = [
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    9,
+    10,
+    11,
+    12,
+    13,
+    14,
+    15,
+    ...[0, 4, 2, 1, 3, 8, 6, 5, 7, 12, 10, 9, 11, 16, 14, 13, 15, 20, 18, 17, 19].map((p) => p + 16),
+  ];
   const out = run(pts);
   assert.equal(out.length, pts.length);
   for (let i = 1; i < out.length; i++) assert.ok(out[i]!.dtsMs > out[i - 1]!.dtsMs, `frame ${i}`);
