@@ -74,8 +74,12 @@ export const COUNTERS: Readonly<Record<string, CounterSpec>> = {
   ),
   rtsp_auth_failures: c('RTSP requests whose credentials were refused (answered 401), by action.', 'action'),
   rtsp_udp_ports_exhausted: c('RTSP SETUPs over UDP refused because rtsp.udp ports were all in use.'),
-  rtsp_udp_dropped_packets: c('RTP/RTCP datagrams to RTSP players over UDP dropped because the socket buffer was full.'),
-  rtsp_udp_foreign_packets: c("Datagrams on a session's UDP ports from another address than its client (dropped)."),
+  rtsp_udp_dropped_packets: c(
+    'RTP/RTCP datagrams to RTSP players over UDP dropped because the socket buffer was full.',
+  ),
+  rtsp_udp_foreign_packets: c(
+    "Datagrams on a session's UDP ports from another address than its client (dropped).",
+  ),
   rtsp_bad_packets: c('Malformed RTP/RTCP packets from RTSP publishers (skipped), by error code.', 'code'),
   rtsp_rtp_packets_lost: c('RTP packets of RTSP publishers that never arrived (sequence gaps).'),
   rtsp_frames_dropped_after_loss: c(
@@ -106,7 +110,10 @@ export const COUNTERS: Readonly<Record<string, CounterSpec>> = {
   node_id_conflicts: c('Another live process was found registered with this node id.'),
   // RTSP pulls (rtsp.pulls: sources pulled into streams)
   rtsp_pull_connects: c('RTSP pulls that reached PLAY (a source connected or reconnected).'),
-  rtsp_pull_failures: c('RTSP pull attempts or sessions that failed, by error code (RTSP_AUTH_FAILED, RTSP_READ_TIMEOUT...).', 'code'),
+  rtsp_pull_failures: c(
+    'RTSP pull attempts or sessions that failed, by error code (RTSP_AUTH_FAILED, RTSP_READ_TIMEOUT...).',
+    'code',
+  ),
   // Cluster: relays
   relays_started: c('Edge relays (pulls from an origin) started.'),
   relays_failed: c(

@@ -143,7 +143,12 @@ const rtspPullsProperty = {
     additionalProperties: false,
     required: ['key', 'url'],
     properties: {
-      key: { type: 'string', minLength: 3, maxLength: 512, description: 'Stream key app/name the source becomes.' },
+      key: {
+        type: 'string',
+        minLength: 3,
+        maxLength: 512,
+        description: 'Stream key app/name the source becomes.',
+      },
       url: {
         type: 'string',
         pattern: '^[Rr][Tt][Ss][Pp][Ss]?://',
@@ -265,7 +270,8 @@ export const mediaNodeProperties = {
             minimum: 1024,
             maximum: 65534,
             default: 30000,
-            description: 'First server port for RTP/RTCP over UDP (each track of a session takes an even/odd pair).',
+            description:
+              'First server port for RTP/RTCP over UDP (each track of a session takes an even/odd pair).',
           },
           portMax: {
             type: 'integer',
@@ -280,7 +286,8 @@ export const mediaNodeProperties = {
         type: 'object',
         additionalProperties: false,
         default: {},
-        description: 'Credentials RTSP clients must present (an empty list: no credentials needed for that action).',
+        description:
+          'Credentials RTSP clients must present (an empty list: no credentials needed for that action).',
         properties: {
           realm: { type: 'string', minLength: 1, maxLength: 128, default: 'sluice' },
           methods: {
@@ -289,7 +296,8 @@ export const mediaNodeProperties = {
             uniqueItems: true,
             items: { enum: ['digest', 'basic'] },
             default: ['digest', 'basic'],
-            description: 'Challenges offered, in order. Basic sends the password in clear: use it with RTSPS only.',
+            description:
+              'Challenges offered, in order. Basic sends the password in clear: use it with RTSPS only.',
           },
           publish: { $ref: '#/definitions/rtspCredentials', default: [] },
           play: { $ref: '#/definitions/rtspCredentials', default: [] },

@@ -213,7 +213,11 @@ export class MediaNode {
     const hlsHttp =
       cfg.hls.enabled && (cfg.http.enabled || this.tls.https) ? this.makeHls(cfg, log, hooks) : null;
     this.input = new InputBudget(cfg.rtmp.nodeInputBufferBytes);
-    const gate = new PublishGate({ hooks, counters: this.counters, timeoutMs: cfg.limits.publishAuthTimeoutMs });
+    const gate = new PublishGate({
+      hooks,
+      counters: this.counters,
+      timeoutMs: cfg.limits.publishAuthTimeoutMs,
+    });
     this.rtmp =
       cfg.rtmp.enabled || this.tls.rtmps
         ? new RtmpServer({
@@ -235,11 +239,16 @@ export class MediaNode {
             },
           })
         : null;
-    this.rtsp = cfg.rtsp && (cfg.rtsp.enabled || this.tls.rtsps) ? this.makeRtsp(cfg, cfg.rtsp, log, hooks, gate, limiter) : null;
+    this.rtsp =
+      cfg.rtsp && (cfg.rtsp.enabled || this.tls.rtsps)
+        ? this.makeRtsp(cfg, cfg.rtsp, log, hooks, gate, limiter)
+        : null;
     const pulls = cfg.rtsp?.pulls ?? [];
     checkRtspPulls(pulls);
     const pullLog = log.child({ component: 'rtsp-pull' });
-    this.pulls = pulls.map((p) => new RtspPull(p, { hub: this.hub, gate, hooks, counters: this.counters, log: pullLog }));
+    this.pulls = pulls.map(
+      (p) => new RtspPull(p, { hub: this.hub, gate, hooks, counters: this.counters, log: pullLog }),
+    );
     const httpDeps = {
       hub: this.hub,
       log,
@@ -427,10 +436,14 @@ export class MediaNode {
     limiter: ConnectionLimiter,
   ): RtspServer {
     if (rc.udp.enabled && rc.udp.portMax <= rc.udp.portMin) {
-      throw new ConfigError([`rtsp.udp.portMax (${rc.udp.portMax}) must be above rtsp.udp.portMin (${rc.udp.portMin})`]);
+      throw new ConfigError([
+        `rtsp.udp.portMax (${rc.udp.portMax}) must be above rtsp.udp.portMin (${rc.udp.portMin})`,
+      ]);
     }
     const authOf = (creds: { username: string; password: string }[]): RtspAuthenticator | null =>
-      creds.length ? new RtspAuthenticator({ realm: rc.auth.realm, methods: rc.auth.methods, credentials: creds }) : null;
+      creds.length
+        ? new RtspAuthenticator({ realm: rc.auth.realm, methods: rc.auth.methods, credentials: creds })
+        : null;
     const rtspLog = log.child({ component: 'rtsp' });
     return new RtspServer(
       {

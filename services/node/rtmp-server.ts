@@ -217,10 +217,17 @@ export class RtmpServer implements ServerConnectionHandler {
     // Each answer acts on this request only: the client may have ended it and started another
     // on the same connection (or left) meanwhile.
     const current = (): boolean => conn.activeRequest === req && conn.state === 'publishing';
-    const request = { key: req.key, query: req.query, sessionId: conn.id, remote: conn.remote, protocol: st.proto };
+    const request = {
+      key: req.key,
+      query: req.query,
+      sessionId: conn.id,
+      remote: conn.remote,
+      protocol: st.proto,
+    };
     void this.deps.gate.authorize(request, kick, st.log, current).then((o) => {
       if (!o.ok) {
-        if (o.reason !== 'gone' && conn.activeRequest === req) conn.rejectPublish(req.streamId, o.code, o.description);
+        if (o.reason !== 'gone' && conn.activeRequest === req)
+          conn.rejectPublish(req.streamId, o.code, o.description);
         return;
       }
       this.startPublish(conn, st, req, o.onEnd, o.owner);

@@ -23,7 +23,6 @@ export const PLAY_EXTENSIONS: Readonly<Record<string, PlayProtocol>> = {
   m3u8: PlayProtocol.Hls,
 };
 
-
 /** The host part of `host:port` / `[v6]:port`, brackets kept so it can go back into a URL. */
 export function hostOf(address: string): string {
   const i = address.lastIndexOf(':');

@@ -1,5 +1,10 @@
 import { loadConfig, type EnvOverride } from '../../libs/config/load.ts';
-import { mediaNodeEnv, mediaRoleSchema, publishingRtspProperty, type LogConfig } from '../node/config-schema.ts';
+import {
+  mediaNodeEnv,
+  mediaRoleSchema,
+  publishingRtspProperty,
+  type LogConfig,
+} from '../node/config-schema.ts';
 import type { MediaNodeConfig } from '../node/media-node.ts';
 import { recordEnv, recordProperty, type RecordConfig } from '../node/record-config.ts';
 

@@ -6,7 +6,14 @@
 //   node --import tsx test/fuzz/corpus-tools/rtsp-seeds.ts
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RtspAuthenticator, RtspClientAuth, RtspReader, buildSdp, parseSdp, trackCodec } from '../../../libs/rtsp/index.ts';
+import {
+  RtspAuthenticator,
+  RtspClientAuth,
+  RtspReader,
+  buildSdp,
+  parseSdp,
+  trackCodec,
+} from '../../../libs/rtsp/index.ts';
 import type { SdpTrackSpec } from '../../../libs/rtsp/index.ts';
 
 const FIXTURES = new URL('../../fixtures/rtsp/', import.meta.url).pathname;
@@ -14,12 +21,15 @@ const STREAM_CAP = 12 * 1024;
 
 export function rtspSeeds(): { target: string; name: string; bytes: Buffer }[] {
   const out: { target: string; name: string; bytes: Buffer }[] = [];
-  for (const f of readdirSync(FIXTURES).filter((n) => n.endsWith('.bin')).sort()) {
+  for (const f of readdirSync(FIXTURES)
+    .filter((n) => n.endsWith('.bin'))
+    .sort()) {
     const capture = readFileSync(join(FIXTURES, f));
     const base = f.replace(/\.bin$/, '');
     out.push({ target: 'rtsp-message', name: base, bytes: capture.subarray(0, STREAM_CAP) });
     const firstFrame = capture.indexOf(0x24);
-    if (firstFrame > 0) out.push({ target: 'rtsp-message', name: `${base}-requests`, bytes: capture.subarray(0, firstFrame) });
+    if (firstFrame > 0)
+      out.push({ target: 'rtsp-message', name: `${base}-requests`, bytes: capture.subarray(0, firstFrame) });
     for (const item of new RtspReader().push(capture)) {
       if (item.type !== 'request' || item.request.method !== 'ANNOUNCE') continue;
       const sdp = item.request.body;
@@ -34,7 +44,11 @@ export function rtspSeeds(): { target: string; name: string; bytes: Buffer }[] {
     }
   }
   const uri = 'rtsp://127.0.0.1:5544/live/test/trackID=0';
-  const server = new RtspAuthenticator({ realm: 'sluice', methods: ['digest', 'basic'], credentials: [{ username: 'admin', password: 'secret' }] });
+  const server = new RtspAuthenticator({
+    realm: 'sluice',
+    methods: ['digest', 'basic'],
+    credentials: [{ username: 'admin', password: 'secret' }],
+  });
   const [digest = '', basic = ''] = server.challenge();
   const cred = { username: 'admin', password: 'secret' };
   const auth = (name: string, value: string): void => {
@@ -42,7 +56,10 @@ export function rtspSeeds(): { target: string; name: string; bytes: Buffer }[] {
   };
   auth('digest', new RtspClientAuth(cred, [digest]).authorization('SETUP', uri));
   auth('digest-qop', new RtspClientAuth(cred, [`${digest}, qop="auth"`]).authorization('SETUP', uri));
-  auth('digest-sha256', new RtspClientAuth(cred, [`${digest}, algorithm=SHA-256, qop="auth"`]).authorization('SETUP', uri));
+  auth(
+    'digest-sha256',
+    new RtspClientAuth(cred, [`${digest}, algorithm=SHA-256, qop="auth"`]).authorization('SETUP', uri),
+  );
   auth('basic', new RtspClientAuth(cred, [basic]).authorization('SETUP', uri));
   return out;
 }

@@ -8,7 +8,11 @@ import type { FuzzTarget } from '../engine/target.ts';
 /** Small limits, so mutated inputs reach them. */
 const LIMITS = { maxHeaderBytes: 2048, maxHeaderCount: 16, maxBodyBytes: 4096 };
 
-function read(parts: readonly Buffer[]): { items: RtspItem[]; error: ProtocolError | null; maxBuffered: number } {
+function read(parts: readonly Buffer[]): {
+  items: RtspItem[];
+  error: ProtocolError | null;
+  maxBuffered: number;
+} {
   const reader = new RtspReader(LIMITS);
   const items: RtspItem[] = [];
   let maxBuffered = 0;
@@ -71,10 +75,15 @@ export const targets: FuzzTarget[] = [
       const a = whole.items.map(key);
       const b = split.items.map(key);
       if (!whole.error) invariant(a.length === b.length, 'split changed the item count');
-      for (let i = 0; i < Math.min(a.length, b.length); i++) invariant(a[i] === b[i], `item ${i} differs when split`);
+      for (let i = 0; i < Math.min(a.length, b.length); i++)
+        invariant(a[i] === b[i], `item ${i} differs when split`);
       for (const it of whole.items) {
         if (it.type === 'interleaved') invariant(it.payload.length <= 0xffff && it.channel <= 255, 'frame');
-        else invariant((it.type === 'request' ? it.request : it.response).body.length <= LIMITS.maxBodyBytes, 'body');
+        else
+          invariant(
+            (it.type === 'request' ? it.request : it.response).body.length <= LIMITS.maxBodyBytes,
+            'body',
+          );
       }
       if (whole.error) throw whole.error;
     },
@@ -108,7 +117,8 @@ export const targets: FuzzTarget[] = [
         try {
           const c = trackCodec(m);
           invariant(c.payloadType === -1 || (c.payloadType >= 0 && c.payloadType <= 127), 'payload type');
-          if (c.codec === 'aac') invariant(c.sizeLength > 0 && c.sizeLength <= 32 && c.config.length >= 2, 'aac');
+          if (c.codec === 'aac')
+            invariant(c.sizeLength > 0 && c.sizeLength <= 32 && c.config.length >= 2, 'aac');
         } catch (e) {
           // One bad track does not stop the others; the error is rethrown at the end.
           if (!(e instanceof ProtocolError)) throw e;
@@ -126,16 +136,32 @@ export const targets: FuzzTarget[] = [
     });
     const target: FuzzTarget = {
       name: 'rtsp-auth',
-      description: 'RtspAuthenticator.verify on garbage Authorization values (input: METHOD NUL URI NUL value); never throws',
+      description:
+        'RtspAuthenticator.verify on garbage Authorization values (input: METHOD NUL URI NUL value); never throws',
       maxInputBytes: 16 * 1024,
       allowed: () => false,
-      dictionary: tokens(['Digest ', 'Basic ', '"', '\\"', ', ', '=', 'nonce="', 'qop=auth', 'nc=00000001', 'algorithm=SHA-256', 'response="']),
+      dictionary: tokens([
+        'Digest ',
+        'Basic ',
+        '"',
+        '\\"',
+        ', ',
+        '=',
+        'nonce="',
+        'qop=auth',
+        'nc=00000001',
+        'algorithm=SHA-256',
+        'response="',
+      ]),
       run(input) {
         const [method = '', uri = '', value] = input.toString('utf8').split('\0');
         const r = server.verify(method, uri, value);
         invariant(r === 'ok' || r === 'missing' || r === 'denied' || r === 'stale', 'result');
         // Nonces in the corpus were issued by another instance: never accepted here.
-        invariant(r !== 'ok' || parseAuthItems(value ?? '')[0]?.scheme === 'basic', 'digest with a foreign nonce accepted');
+        invariant(
+          r !== 'ok' || parseAuthItems(value ?? '')[0]?.scheme === 'basic',
+          'digest with a foreign nonce accepted',
+        );
       },
     };
     return target;

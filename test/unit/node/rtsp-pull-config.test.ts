@@ -34,13 +34,25 @@ test('rtsp.pulls in the schema: defaults applied, other schemes refused', () => 
   };
   assert.deepEqual(loadStandaloneConfig(file({}), {}).rtsp?.pulls, []);
   const cfg = loadStandaloneConfig(file({ rtsp: { pulls: [{ key: 'live/a', url: 'rtsp://h/x' }] } }), {});
-  assert.deepEqual(cfg.rtsp?.pulls, [{ key: 'live/a', url: 'rtsp://h/x', transport: 'tcp', timeoutMs: 10000 }]);
-  assert.throws(() => loadStandaloneConfig(file({ rtsp: { pulls: [{ key: 'live/a', url: 'http://h/x' }] } }), {}), ConfigError);
+  assert.deepEqual(cfg.rtsp?.pulls, [
+    { key: 'live/a', url: 'rtsp://h/x', transport: 'tcp', timeoutMs: 10000 },
+  ]);
+  assert.throws(
+    () => loadStandaloneConfig(file({ rtsp: { pulls: [{ key: 'live/a', url: 'http://h/x' }] } }), {}),
+    ConfigError,
+  );
 });
 
 test('pickTracks: the first H.264/H.265 track and the first AAC track', () => {
-  const t = (index: number, codec: TrackCodec['codec']): RtspClientTrack =>
-    ({ index, media: {} as RtspClientTrack['media'], codec: { codec } as TrackCodec, url: '' });
-  assert.deepEqual(pickTracks([t(0, 'unsupported'), t(1, 'aac'), t(2, 'h265'), t(3, 'h264'), t(4, 'aac')]), [2, 1]);
+  const t = (index: number, codec: TrackCodec['codec']): RtspClientTrack => ({
+    index,
+    media: {} as RtspClientTrack['media'],
+    codec: { codec } as TrackCodec,
+    url: '',
+  });
+  assert.deepEqual(
+    pickTracks([t(0, 'unsupported'), t(1, 'aac'), t(2, 'h265'), t(3, 'h264'), t(4, 'aac')]),
+    [2, 1],
+  );
   assert.deepEqual(pickTracks([t(0, 'unsupported')]), []);
 });

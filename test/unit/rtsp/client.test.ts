@@ -19,35 +19,48 @@ after(async () => {
 });
 
 /** A camera: OPTIONS, DESCRIBE (with `auth` if given), SETUP (session `sessionHeader`), PLAY, keep-alives, TEARDOWN. */
-function camera(o: {
-  auth?: RtspAuthenticator;
-  sessionHeader?: string;
-  publicMethods?: string;
-  contentBase?: string;
-  onPlay?: (req: RtspRequest, conn: Parameters<Script>[1]) => void;
-  silent?: string[];
-} = {}): Script {
+function camera(
+  o: {
+    auth?: RtspAuthenticator;
+    sessionHeader?: string;
+    publicMethods?: string;
+    contentBase?: string;
+    onPlay?: (req: RtspRequest, conn: Parameters<Script>[1]) => void;
+    silent?: string[];
+  } = {},
+): Script {
   return (req, conn) => {
     if (o.silent?.includes(req.method)) return null;
     if (o.auth && req.method !== 'OPTIONS') {
       const v = o.auth.verify(req.method, req.uri, req.headers.get('authorization'));
-      if (v !== 'ok') return { status: 401, headers: o.auth.challenge().map((c): [string, string] => ['WWW-Authenticate', c]) };
+      if (v !== 'ok')
+        return {
+          status: 401,
+          headers: o.auth.challenge().map((c): [string, string] => ['WWW-Authenticate', c]),
+        };
     }
     const session: [string, string] = ['Session', o.sessionHeader ?? 'S1;timeout=60'];
     switch (req.method) {
       case 'OPTIONS':
-        return { status: 200, headers: [['Public', o.publicMethods ?? 'OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER']] };
+        return {
+          status: 200,
+          headers: [['Public', o.publicMethods ?? 'OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER']],
+        };
       case 'DESCRIBE':
         return {
           status: 200,
-          headers: [['Content-Type', 'application/sdp'], ['Content-Base', o.contentBase ?? `rtsp://127.0.0.1/live/cam/`]],
+          headers: [
+            ['Content-Type', 'application/sdp'],
+            ['Content-Base', o.contentBase ?? `rtsp://127.0.0.1/live/cam/`],
+          ],
           body: SDP,
         };
       case 'SETUP': {
         const t = parseTransports(req.headers.get('transport')!)[0]!;
-        const answer = t.protocol === 'tcp'
-          ? `RTP/AVP/TCP;unicast;interleaved=${t.interleaved![0]}-${t.interleaved![1]}`
-          : `RTP/AVP;unicast;client_port=${t.clientPort![0]}-${t.clientPort![1]};server_port=40000-40001`;
+        const answer =
+          t.protocol === 'tcp'
+            ? `RTP/AVP/TCP;unicast;interleaved=${t.interleaved![0]}-${t.interleaved![1]}`
+            : `RTP/AVP;unicast;client_port=${t.clientPort![0]}-${t.clientPort![1]};server_port=40000-40001`;
         return { status: 200, headers: [session, ['Transport', answer]] };
       }
       case 'PLAY':
@@ -65,7 +78,10 @@ async function serve(script: Script): Promise<ScriptedServer> {
   return s;
 }
 
-function client(s: ScriptedServer, o: Partial<RtspClientOptions> & { userinfo?: string } = {}): {
+function client(
+  s: ScriptedServer,
+  o: Partial<RtspClientOptions> & { userinfo?: string } = {},
+): {
   c: RtspClient;
   closed: Promise<Error | null>;
 } {
@@ -92,12 +108,21 @@ for (const row of [
     const s = await serve(camera({ auth }));
     const { c, closed } = client(s, { userinfo: 'admin:p%40ss%20word' });
     const tracks = await c.open();
-    assert.deepEqual(tracks.map((t) => t.codec.codec), ['h264', 'aac']);
+    assert.deepEqual(
+      tracks.map((t) => t.codec.codec),
+      ['h264', 'aac'],
+    );
     // Content-Base + a=control (RFC 2326 §C.1.1).
-    assert.deepEqual(tracks.map((t) => t.url), ['rtsp://127.0.0.1/live/cam/trackID=0', 'rtsp://127.0.0.1/live/cam/trackID=1']);
+    assert.deepEqual(
+      tracks.map((t) => t.url),
+      ['rtsp://127.0.0.1/live/cam/trackID=0', 'rtsp://127.0.0.1/live/cam/trackID=1'],
+    );
     await c.play([0, 1]);
     const reqs = s.connections[0]!.requests;
-    assert.deepEqual(reqs.map((r) => r.method), ['OPTIONS', 'DESCRIBE', 'DESCRIBE', 'SETUP', 'SETUP', 'PLAY']);
+    assert.deepEqual(
+      reqs.map((r) => r.method),
+      ['OPTIONS', 'DESCRIBE', 'DESCRIBE', 'SETUP', 'SETUP', 'PLAY'],
+    );
     // Request lines never carry the userinfo; later requests reuse the scheme.
     assert.ok(reqs.every((r) => !r.uri.includes('admin')));
     assert.equal(reqs[1]!.headers.get('authorization'), undefined);
@@ -114,7 +139,10 @@ test('a second 401 (wrong password) and a 401 without credentials are auth failu
   for (const userinfo of ['admin:wrong', undefined]) {
     const s = await serve(camera({ auth }));
     const { c, closed } = client(s, userinfo !== undefined ? { userinfo } : {});
-    await assert.rejects(c.open(), (e: unknown) => e instanceof RtspClientError && e.code === 'RTSP_AUTH_FAILED');
+    await assert.rejects(
+      c.open(),
+      (e: unknown) => e instanceof RtspClientError && e.code === 'RTSP_AUTH_FAILED',
+    );
     const err = await closed;
     assert.ok(err instanceof RtspClientError && err.code === 'RTSP_AUTH_FAILED');
     assert.equal(s.methods.filter((m) => m === 'DESCRIBE').length, userinfo ? 2 : 1);
@@ -133,7 +161,10 @@ test('Session timeout sets the keep-alive interval; GET_PARAMETER when Public li
         // RTP keeps coming so the read timeout stays quiet.
         onPlay: (_req, conn) => {
           let seq = 0;
-          const t = setInterval(() => conn.interleaved(0, rtpPacket(96, seq++, 0, 1, Buffer.from([0x09, 0xf0]))), 100);
+          const t = setInterval(
+            () => conn.interleaved(0, rtpPacket(96, seq++, 0, 1, Buffer.from([0x09, 0xf0]))),
+            100,
+          );
           conn.socket.once('close', () => clearInterval(t));
         },
       }),
@@ -157,7 +188,10 @@ test('interleaved RTP and RTCP reach onRtp/onRtcp by track; silence then ends th
   sr[0] = 0x80;
   sr[1] = 200;
   sr.writeUInt16BE(6, 2);
-  const sent = [rtpPacket(96, 1, 1000, 7, Buffer.from([0x65, 1, 2, 3])), rtpPacket(97, 9, 2000, 8, Buffer.from([0, 16, 0, 0]))];
+  const sent = [
+    rtpPacket(96, 1, 1000, 7, Buffer.from([0x65, 1, 2, 3])),
+    rtpPacket(97, 9, 2000, 8, Buffer.from([0, 16, 0, 0])),
+  ];
   const s = await serve(
     camera({
       onPlay: (_req, conn) => {
@@ -198,19 +232,26 @@ test('a request without an answer times out and ends the session', async () => {
 test('a refused request is RTSP_STATUS with its status; a refused connection is RTSP_NETWORK', async () => {
   const s = await serve((req) => (req.method === 'DESCRIBE' ? { status: 404 } : { status: 200 }));
   const { c } = client(s);
-  await assert.rejects(c.open(), (e: unknown) => e instanceof RtspClientError && e.code === 'RTSP_STATUS' && e.status === 404);
+  await assert.rejects(
+    c.open(),
+    (e: unknown) => e instanceof RtspClientError && e.code === 'RTSP_STATUS' && e.status === 404,
+  );
   const port = s.port;
   await s.close();
   servers.splice(servers.indexOf(s), 1);
   const gone = new RtspClient({ url: `rtsp://127.0.0.1:${port}/x/y`, requestTimeoutMs: 1000 });
-  await assert.rejects(gone.open(), (e: unknown) => e instanceof RtspClientError && e.code === 'RTSP_NETWORK');
+  await assert.rejects(
+    gone.open(),
+    (e: unknown) => e instanceof RtspClientError && e.code === 'RTSP_NETWORK',
+  );
 });
 
-test('UDP: SETUP offers an even/odd client_port pair; the server\'s datagrams reach onRtp', async () => {
+test("UDP: SETUP offers an even/odd client_port pair; the server's datagrams reach onRtp", async () => {
   let clientPort = 0;
   const s = await serve((req, conn) => {
     const answer = camera()(req, conn);
-    if (req.method === 'SETUP') clientPort = parseTransports(req.headers.get('transport')!)[0]!.clientPort![0];
+    if (req.method === 'SETUP')
+      clientPort = parseTransports(req.headers.get('transport')!)[0]!.clientPort![0];
     return answer;
   });
   const got: Buffer[] = [];

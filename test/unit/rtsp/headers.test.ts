@@ -17,24 +17,44 @@ import {
 import type { RtspTransport } from '../../../libs/rtsp/index.ts';
 
 test('headers: case-insensitive, ordered, repeated', () => {
-  const h = new RtspHeaders().append('WWW-Authenticate', 'Digest a').append('CSeq', '1').append('www-authenticate', 'Basic b');
+  const h = new RtspHeaders()
+    .append('WWW-Authenticate', 'Digest a')
+    .append('CSeq', '1')
+    .append('www-authenticate', 'Basic b');
   assert.equal(h.get('cseq'), '1');
   assert.deepEqual(h.getAll('WWW-AUTHENTICATE'), ['Digest a', 'Basic b']);
   h.set('www-authenticate', 'x');
-  assert.deepEqual([...h.entries()], [['www-authenticate', 'x'], ['CSeq', '1']]);
+  assert.deepEqual(
+    [...h.entries()],
+    [
+      ['www-authenticate', 'x'],
+      ['CSeq', '1'],
+    ],
+  );
   assert.equal(h.get('missing'), undefined);
 });
 
 test('writer: response and request bytes; Content-Length from the body', () => {
   const h = new RtspHeaders().set('CSeq', '3').set('Content-Length', '999');
-  assert.equal(serializeResponse({ status: 200, headers: h }).toString(), 'RTSP/1.0 200 OK\r\nCSeq: 3\r\n\r\n');
+  assert.equal(
+    serializeResponse({ status: 200, headers: h }).toString(),
+    'RTSP/1.0 200 OK\r\nCSeq: 3\r\n\r\n',
+  );
   assert.equal(
     serializeResponse({ status: 454, headers: new RtspHeaders([['CSeq', '1']]) }).toString(),
     'RTSP/1.0 454 Session Not Found\r\nCSeq: 1\r\n\r\n',
   );
-  const req = serializeRequest({ method: 'ANNOUNCE', uri: 'rtsp://h/a', headers: new RtspHeaders([['CSeq', '2']]), body: Buffer.from('v=0\r\n') });
+  const req = serializeRequest({
+    method: 'ANNOUNCE',
+    uri: 'rtsp://h/a',
+    headers: new RtspHeaders([['CSeq', '2']]),
+    body: Buffer.from('v=0\r\n'),
+  });
   assert.equal(req.toString(), 'ANNOUNCE rtsp://h/a RTSP/1.0\r\nCSeq: 2\r\nContent-Length: 5\r\n\r\nv=0\r\n');
-  assert.throws(() => serializeResponse({ status: 200, headers: new RtspHeaders([['X', 'a\r\nInjected: 1']]) }), TypeError);
+  assert.throws(
+    () => serializeResponse({ status: 200, headers: new RtspHeaders([['X', 'a\r\nInjected: 1']]) }),
+    TypeError,
+  );
   assert.equal(statusReason(401), 'Unauthorized');
   assert.equal(statusReason(461), 'Unsupported transport');
 });
@@ -72,9 +92,18 @@ const TRANSPORTS: { from: string; value: string; want: RtspTransport[] }[] = [
   },
   {
     from: 'server reply with ssrc and quoted mode',
-    value: 'RTP/AVP;unicast;client_port=5000-5001;server_port=6970-6971;ssrc=1A2B3C;mode="PLAY";source=10.0.0.1',
+    value:
+      'RTP/AVP;unicast;client_port=5000-5001;server_port=6970-6971;ssrc=1A2B3C;mode="PLAY";source=10.0.0.1',
     want: [
-      { protocol: 'udp', multicast: false, clientPort: [5000, 5001], serverPort: [6970, 6971], ssrc: 0x1a2b3c, mode: 'play', source: '10.0.0.1' },
+      {
+        protocol: 'udp',
+        multicast: false,
+        clientPort: [5000, 5001],
+        serverPort: [6970, 6971],
+        ssrc: 0x1a2b3c,
+        mode: 'play',
+        source: '10.0.0.1',
+      },
     ],
   },
   {
@@ -93,7 +122,15 @@ for (const c of TRANSPORTS) {
 }
 
 test('transport: garbage is RTSP_BAD_TRANSPORT', () => {
-  for (const v of ['', 'garbage', 'RTP/SAVP;unicast', 'RTP/AVP/TCP;interleaved=300-301', 'RTP/AVP;client_port=a-b', 'RTP/AVP;mode=teleport', 'RTP/AVP;ssrc=xyz']) {
+  for (const v of [
+    '',
+    'garbage',
+    'RTP/SAVP;unicast',
+    'RTP/AVP/TCP;interleaved=300-301',
+    'RTP/AVP;client_port=a-b',
+    'RTP/AVP;mode=teleport',
+    'RTP/AVP;ssrc=xyz',
+  ]) {
     assert.throws(() => parseTransports(v), { code: 'RTSP_BAD_TRANSPORT' }, v);
   }
   assert.equal(
@@ -103,11 +140,15 @@ test('transport: garbage is RTSP_BAD_TRANSPORT', () => {
 });
 
 test('session header', () => {
-  assert.deepEqual(parseSessionHeader('6F1A2B3C4D5E6F70;timeout=60'), { id: '6F1A2B3C4D5E6F70', timeoutS: 60 });
+  assert.deepEqual(parseSessionHeader('6F1A2B3C4D5E6F70;timeout=60'), {
+    id: '6F1A2B3C4D5E6F70',
+    timeoutS: 60,
+  });
   assert.deepEqual(parseSessionHeader(' 12345678 '), { id: '12345678' });
   assert.deepEqual(parseSessionHeader('abc; timeout = 30'), { id: 'abc', timeoutS: 30 });
   assert.deepEqual(parseSessionHeader('abc;timeout=x'), { id: 'abc' });
-  for (const v of ['', ';timeout=3', 'a b', 'a'.repeat(300)]) assert.throws(() => parseSessionHeader(v), { code: 'RTSP_BAD_SESSION' });
+  for (const v of ['', ';timeout=3', 'a b', 'a'.repeat(300)])
+    assert.throws(() => parseSessionHeader(v), { code: 'RTSP_BAD_SESSION' });
   assert.equal(formatSessionHeader('ABC', 60), 'ABC;timeout=60');
   const ids = new Set(Array.from({ length: 100 }, () => newSessionId()));
   assert.equal(ids.size, 100);
@@ -121,10 +162,14 @@ test('RTP-Info round trip and errors', () => {
     { url: 'rtsp://h/live/a/trackID=2' },
   ];
   const text = formatRtpInfo(entries);
-  assert.equal(text, 'url=rtsp://h/live/a/trackID=0;seq=1234;rtptime=4294967295,url=rtsp://h/live/a/trackID=1;seq=0,url=rtsp://h/live/a/trackID=2');
+  assert.equal(
+    text,
+    'url=rtsp://h/live/a/trackID=0;seq=1234;rtptime=4294967295,url=rtsp://h/live/a/trackID=1;seq=0,url=rtsp://h/live/a/trackID=2',
+  );
   assert.deepEqual(parseRtpInfo(text), entries);
   assert.deepEqual(parseRtpInfo('url="rtsp://h/a";seq=1'), [{ url: 'rtsp://h/a', seq: 1 }]);
-  for (const v of ['', 'seq=1', 'url=x;seq=70000', 'url=x;rtptime=-1']) assert.throws(() => parseRtpInfo(v), { code: 'RTSP_BAD_RTP_INFO' }, v);
+  for (const v of ['', 'seq=1', 'url=x;seq=70000', 'url=x;rtptime=-1'])
+    assert.throws(() => parseRtpInfo(v), { code: 'RTSP_BAD_RTP_INFO' }, v);
 });
 
 test('Range', () => {
@@ -133,5 +178,6 @@ test('Range', () => {
   assert.deepEqual(parseRange('npt=now-'), { unit: 'npt', startS: 'now' });
   assert.deepEqual(parseRange('npt=1:02:03.5-3725'), { unit: 'npt', startS: 3723.5, endS: 3725 });
   assert.deepEqual(parseRange('clock=19961108T142300Z-'), { unit: 'clock', value: '19961108T142300Z-' });
-  for (const v of ['', 'npt', 'npt=', 'npt=-', 'npt=abc-', 'bytes=0-', 'npt=1-now']) assert.throws(() => parseRange(v), { code: 'RTSP_BAD_RANGE' }, v);
+  for (const v of ['', 'npt', 'npt=', 'npt=-', 'npt=abc-', 'bytes=0-', 'npt=1-now'])
+    assert.throws(() => parseRange(v), { code: 'RTSP_BAD_RANGE' }, v);
 });

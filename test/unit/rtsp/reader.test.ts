@@ -32,7 +32,9 @@ const GST_STYLE = Buffer.concat([
   crlf('PLAY rtsp://h:5544/live/cam/ RTSP/1.0\nCSeq: 4\nSession: ABCDEF0123456789\nRange: npt=0-\n\n'),
   Buffer.from('\r\n'),
   Buffer.from([0x24, 0x01, 0x00, 0x08, 0x81, 0xc9, 0x00, 0x01, 1, 2, 3, 4]),
-  crlf(`ANNOUNCE rtsp://h/live/x RTSP/1.0\nCSeq: 5\nContent-Type: application/sdp\nContent-Length: ${SDP.length}\n\n`),
+  crlf(
+    `ANNOUNCE rtsp://h/live/x RTSP/1.0\nCSeq: 5\nContent-Type: application/sdp\nContent-Length: ${SDP.length}\n\n`,
+  ),
   SDP,
   Buffer.from([0x24, 0x00, 0x00, 0x00]),
   crlf('GET_PARAMETER rtsp://h/live/x RTSP/1.0\nCSeq: 6\nSession: ABCDEF0123456789\n\n'),
@@ -41,9 +43,13 @@ const GST_STYLE = Buffer.concat([
 /** What a client reads: responses, one with a body, and frames. */
 const RESPONSES = Buffer.concat([
   crlf('RTSP/1.0 200 OK\nCSeq: 1\nPublic: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN\n\n'),
-  crlf(`RTSP/1.0 200 OK\nCSeq: 2\nContent-Base: rtsp://h/live/cam/\nContent-Type: application/sdp\nContent-Length: ${SDP.length}\n\n`),
+  crlf(
+    `RTSP/1.0 200 OK\nCSeq: 2\nContent-Base: rtsp://h/live/cam/\nContent-Type: application/sdp\nContent-Length: ${SDP.length}\n\n`,
+  ),
   SDP,
-  crlf('RTSP/1.0 401 Unauthorized\nCSeq: 3\nWWW-Authenticate: Digest realm="r", nonce="n"\nWWW-Authenticate: Basic realm="r"\n\n'),
+  crlf(
+    'RTSP/1.0 401 Unauthorized\nCSeq: 3\nWWW-Authenticate: Digest realm="r", nonce="n"\nWWW-Authenticate: Basic realm="r"\n\n',
+  ),
   Buffer.from([0x24, 0x00, 0x00, 0x03, 0x80, 0x60, 0x00]),
   crlf('RTSP/1.0 454 Session Not Found\nCSeq: 4\n\n'),
 ]);
@@ -104,7 +110,8 @@ for (const [name, input] of [
   test(`rtsp reader: ${name} split at every offset gives identical items`, () => {
     const whole = splitRun(input, []);
     assert.ok(Array.isArray(whole) && whole.length > 0);
-    for (let at = 0; at <= input.length; at++) assert.deepEqual(splitRun(input, [at]), whole, `split at ${at}`);
+    for (let at = 0; at <= input.length; at++)
+      assert.deepEqual(splitRun(input, [at]), whole, `split at ${at}`);
     const bytes = Array.from({ length: input.length }, (_, i) => i);
     assert.deepEqual(splitRun(input, bytes), whole, 'byte by byte');
   });
@@ -113,7 +120,11 @@ for (const [name, input] of [
 test('rtsp reader: the whole ffmpeg capture in 3 pieces at many offsets', () => {
   const whole = splitRun(FFMPEG_PUBLISH, []);
   for (let a = 0; a < FFMPEG_PUBLISH.length; a += 97) {
-    assert.deepEqual(splitRun(FFMPEG_PUBLISH, [a, Math.min(FFMPEG_PUBLISH.length, a + 1500)]), whole, `at ${a}`);
+    assert.deepEqual(
+      splitRun(FFMPEG_PUBLISH, [a, Math.min(FFMPEG_PUBLISH.length, a + 1500)]),
+      whole,
+      `at ${a}`,
+    );
   }
 });
 
@@ -125,7 +136,10 @@ test('rtsp reader: GStreamer-style items', () => {
   const responses = new RtspReader().push(RESPONSES);
   const r401 = responses[2];
   assert.ok(r401?.type === 'response');
-  assert.deepEqual(r401.response.headers.getAll('www-authenticate'), ['Digest realm="r", nonce="n"', 'Basic realm="r"']);
+  assert.deepEqual(r401.response.headers.getAll('www-authenticate'), [
+    'Digest realm="r", nonce="n"',
+    'Basic realm="r"',
+  ]);
   assert.equal(responses[4]?.type === 'response' && responses[4].response.reason, 'Session Not Found');
 });
 
@@ -134,12 +148,25 @@ test('rtsp reader: LF-only line ends, folded headers, empty reason', () => {
     Buffer.from('OPTIONS * RTSP/1.0\nCSeq: 7\nX-Long: a\n  b\n\nRTSP/1.0 200\r\nCSeq: 7\r\n\r\n'),
   );
   assert.deepEqual(summarize(items), [
-    ['OPTIONS', '*', [['CSeq', '7'], ['X-Long', 'a b']], ''],
+    [
+      'OPTIONS',
+      '*',
+      [
+        ['CSeq', '7'],
+        ['X-Long', 'a b'],
+      ],
+      '',
+    ],
     [200, '', [['CSeq', '7']], ''],
   ]);
 });
 
-const LIMIT_CASES: { name: string; input: string | Buffer; limits?: Partial<RtspReaderLimits>; code: string }[] = [
+const LIMIT_CASES: {
+  name: string;
+  input: string | Buffer;
+  limits?: Partial<RtspReaderLimits>;
+  code: string;
+}[] = [
   { name: 'bad start byte', input: '\x00OPTIONS', code: 'RTSP_BAD_START_LINE' },
   { name: 'two words', input: 'OPTIONS rtsp://h\r\n\r\n', code: 'RTSP_BAD_START_LINE' },
   { name: 'HTTP version', input: 'OPTIONS * HTTP/1.1\r\n\r\n', code: 'RTSP_BAD_VERSION' },
@@ -149,21 +176,37 @@ const LIMIT_CASES: { name: string; input: string | Buffer; limits?: Partial<Rtsp
   { name: 'header without colon', input: 'OPTIONS * RTSP/1.0\r\nCSeq 1\r\n\r\n', code: 'RTSP_BAD_HEADER' },
   { name: 'bare CR in value', input: 'OPTIONS * RTSP/1.0\r\nCSeq: 1\rX: y\r\n\r\n', code: 'RTSP_BAD_HEADER' },
   { name: 'continuation first', input: 'OPTIONS * RTSP/1.0\r\n x\r\n\r\n', code: 'RTSP_BAD_HEADER' },
-  { name: 'Content-Length not digits', input: 'ANNOUNCE x RTSP/1.0\r\nContent-Length: -1\r\n\r\n', code: 'RTSP_BAD_CONTENT_LENGTH' },
+  {
+    name: 'Content-Length not digits',
+    input: 'ANNOUNCE x RTSP/1.0\r\nContent-Length: -1\r\n\r\n',
+    code: 'RTSP_BAD_CONTENT_LENGTH',
+  },
   {
     name: 'Content-Length twice, different',
     input: 'ANNOUNCE x RTSP/1.0\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n',
     code: 'RTSP_BAD_CONTENT_LENGTH',
   },
-  { name: 'body over 64 KiB', input: 'ANNOUNCE x RTSP/1.0\r\nContent-Length: 65537\r\n\r\n', code: 'RTSP_BODY_TOO_LARGE' },
+  {
+    name: 'body over 64 KiB',
+    input: 'ANNOUNCE x RTSP/1.0\r\nContent-Length: 65537\r\n\r\n',
+    code: 'RTSP_BODY_TOO_LARGE',
+  },
   {
     name: 'body over a set limit',
     input: 'ANNOUNCE x RTSP/1.0\r\nContent-Length: 11\r\n\r\n',
     limits: { maxBodyBytes: 10 },
     code: 'RTSP_BODY_TOO_LARGE',
   },
-  { name: 'head over 8 KiB', input: `OPTIONS * RTSP/1.0\r\nX: ${'a'.repeat(8200)}\r\n\r\n`, code: 'RTSP_HEADER_TOO_LARGE' },
-  { name: 'endless head', input: `OPTIONS * RTSP/1.0\r\nX: ${'a'.repeat(9000)}`, code: 'RTSP_HEADER_TOO_LARGE' },
+  {
+    name: 'head over 8 KiB',
+    input: `OPTIONS * RTSP/1.0\r\nX: ${'a'.repeat(8200)}\r\n\r\n`,
+    code: 'RTSP_HEADER_TOO_LARGE',
+  },
+  {
+    name: 'endless head',
+    input: `OPTIONS * RTSP/1.0\r\nX: ${'a'.repeat(9000)}`,
+    code: 'RTSP_HEADER_TOO_LARGE',
+  },
   {
     name: 'head over a set limit',
     input: 'OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n',

@@ -46,7 +46,10 @@ export class ScriptedServer {
           conn.requests.push(req);
           const answer = script(req, conn);
           if (!answer) continue;
-          const headers = new RtspHeaders([['CSeq', req.headers.get('cseq') ?? '0'], ...(answer.headers ?? [])]);
+          const headers = new RtspHeaders([
+            ['CSeq', req.headers.get('cseq') ?? '0'],
+            ...(answer.headers ?? []),
+          ]);
           socket.write(
             serializeResponse({
               status: answer.status,

@@ -7,37 +7,40 @@ import type { SdpTrackSpec } from '../../../libs/rtsp/index.ts';
 /** The SDP ffmpeg ANNOUNCEd in the publish capture (H.264 + AAC). */
 function ffmpegSdp(): string {
   const bin = readFileSync(new URL('../../fixtures/rtsp/ffmpeg-publish-tcp.bin', import.meta.url));
-  const announce = new RtspReader().push(bin).find((i) => i.type === 'request' && i.request.method === 'ANNOUNCE');
+  const announce = new RtspReader()
+    .push(bin)
+    .find((i) => i.type === 'request' && i.request.method === 'ANNOUNCE');
   assert.ok(announce?.type === 'request');
   return announce.request.body.toString();
 }
 
 /** As a Hikvision camera answers DESCRIBE (LF-free CRLF, absolute controls, PCMA audio, trailing NUL). */
-const HIKVISION = [
-  'v=0',
-  'o=- 1109162014219182 1109162014219192 IN IP4 192.168.1.64',
-  's=Media Presentation',
-  'e=NONE',
-  'b=AS:5050',
-  't=0 0',
-  'a=control:rtsp://192.168.1.64:554/Streaming/Channels/101/?transportmode=unicast',
-  'm=video 0 RTP/AVP 96',
-  'c=IN IP4 0.0.0.0',
-  'b=AS:5000',
-  'a=recvonly',
-  'a=x-dimensions:1920,1080',
-  'a=control:rtsp://192.168.1.64:554/Streaming/Channels/101/trackID=1?transportmode=unicast',
-  'a=rtpmap:96 H264/90000',
-  'a=fmtp:96 profile-level-id=420029; packetization-mode=1; sprop-parameter-sets=Z00AKpY1QPAET8s3AQEBAg==,aO48gA==',
-  'm=audio 0 RTP/AVP 8',
-  'c=IN IP4 0.0.0.0',
-  'b=AS:50',
-  'a=recvonly',
-  'a=control:rtsp://192.168.1.64:554/Streaming/Channels/101/trackID=2?transportmode=unicast',
-  'a=rtpmap:8 PCMA/8000',
-  'a=Media_header:MEDIAINFO=494D4B48010100000400000111710110401F000000FA000000000000000000000000000000000000;',
-  'a=appversion:1.0',
-].join('\r\n') + '\r\n\0';
+const HIKVISION =
+  [
+    'v=0',
+    'o=- 1109162014219182 1109162014219192 IN IP4 192.168.1.64',
+    's=Media Presentation',
+    'e=NONE',
+    'b=AS:5050',
+    't=0 0',
+    'a=control:rtsp://192.168.1.64:554/Streaming/Channels/101/?transportmode=unicast',
+    'm=video 0 RTP/AVP 96',
+    'c=IN IP4 0.0.0.0',
+    'b=AS:5000',
+    'a=recvonly',
+    'a=x-dimensions:1920,1080',
+    'a=control:rtsp://192.168.1.64:554/Streaming/Channels/101/trackID=1?transportmode=unicast',
+    'a=rtpmap:96 H264/90000',
+    'a=fmtp:96 profile-level-id=420029; packetization-mode=1; sprop-parameter-sets=Z00AKpY1QPAET8s3AQEBAg==,aO48gA==',
+    'm=audio 0 RTP/AVP 8',
+    'c=IN IP4 0.0.0.0',
+    'b=AS:50',
+    'a=recvonly',
+    'a=control:rtsp://192.168.1.64:554/Streaming/Channels/101/trackID=2?transportmode=unicast',
+    'a=rtpmap:8 PCMA/8000',
+    'a=Media_header:MEDIAINFO=494D4B48010100000400000111710110401F000000FA000000000000000000000000000000000000;',
+    'a=appversion:1.0',
+  ].join('\r\n') + '\r\n\0';
 
 /** As GStreamer's rtspclientsink ANNOUNCEs (LF line ends here, stream=N controls, H.265 + AAC). */
 const GSTREAMER = `v=0
@@ -105,23 +108,40 @@ test('sdp: GStreamer H.265 + AAC', () => {
   assert.equal((v.sps![0]! >> 1) & 0x3f, 33);
   assert.equal((v.pps![0]! >> 1) & 0x3f, 34);
   const a = trackCodec(s.media[1]!);
-  assert.ok(a.codec === 'aac' && a.channels === 2 && a.clockRate === 48000 && a.config.toString('hex') === '1190');
+  assert.ok(
+    a.codec === 'aac' && a.channels === 2 && a.clockRate === 48000 && a.config.toString('hex') === '1190',
+  );
   assert.equal(s.media[1]!.control, 'stream=1');
 });
 
 test('sdp: static PT without rtpmap, missing config, bad AU lengths', () => {
   const base = 'v=0\r\ns=x\r\n';
-  assert.deepEqual(trackCodec(parseSdp(`${base}m=audio 0 RTP/AVP 0\r\n`).media[0]!), { codec: 'unsupported', payloadType: 0, encoding: 'PCMU' });
-  const noConfig = parseSdp(`${base}m=audio 0 RTP/AVP 97\r\na=rtpmap:97 mpeg4-generic/44100/2\r\na=fmtp:97 mode=AAC-hbr\r\n`);
+  assert.deepEqual(trackCodec(parseSdp(`${base}m=audio 0 RTP/AVP 0\r\n`).media[0]!), {
+    codec: 'unsupported',
+    payloadType: 0,
+    encoding: 'PCMU',
+  });
+  const noConfig = parseSdp(
+    `${base}m=audio 0 RTP/AVP 97\r\na=rtpmap:97 mpeg4-generic/44100/2\r\na=fmtp:97 mode=AAC-hbr\r\n`,
+  );
   assert.equal(trackCodec(noConfig.media[0]!).codec, 'unsupported');
-  const badLen = parseSdp(`${base}m=audio 0 RTP/AVP 97\r\na=rtpmap:97 MPEG4-GENERIC/44100\r\na=fmtp:97 config=1210;sizelength=99\r\n`);
+  const badLen = parseSdp(
+    `${base}m=audio 0 RTP/AVP 97\r\na=rtpmap:97 MPEG4-GENERIC/44100\r\na=fmtp:97 config=1210;sizelength=99\r\n`,
+  );
   assert.throws(() => trackCodec(badLen.media[0]!), { code: 'RTSP_BAD_FMTP' });
   const opus = parseSdp(`${base}m=audio 0 RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\n`);
   assert.deepEqual(trackCodec(opus.media[0]!), { codec: 'unsupported', payloadType: 111, encoding: 'opus' });
 });
 
 test('sdp: nonsense is RTSP_BAD_SDP; over 64 tracks RTSP_SDP_TOO_MANY_MEDIA', () => {
-  for (const t of ['', 'hello', 's=x\r\nv=0\r\n', 'v=0\r\nnot a line\r\n', 'v=0\r\nm=video\r\n', 'v=0\r\nm=video x RTP/AVP 96\r\n']) {
+  for (const t of [
+    '',
+    'hello',
+    's=x\r\nv=0\r\n',
+    'v=0\r\nnot a line\r\n',
+    'v=0\r\nm=video\r\n',
+    'v=0\r\nm=video x RTP/AVP 96\r\n',
+  ]) {
     assert.throws(() => parseSdp(t), { code: 'RTSP_BAD_SDP' }, JSON.stringify(t));
   }
   const many = `v=0\r\n${'m=video 0 RTP/AVP 96\r\n'.repeat(65)}`;
@@ -141,16 +161,45 @@ test('buildSdp -> parseSdp -> trackCodec round trip', () => {
     { control: 'trackID=2', codec: { ...h265, payloadType: 96 } },
   ];
   const text = buildSdp({ sessionName: 'live/cam1', originAddress: '10.0.0.5', tracks, sessionId: '123' });
-  assert.match(text, /^v=0\r\no=- 123 123 IN IP4 10\.0\.0\.5\r\ns=live\/cam1\r\nc=IN IP4 0\.0\.0\.0\r\nt=0 0\r\n/);
-  assert.match(text, /a=fmtp:96 packetization-mode=1;profile-level-id=42C00A;sprop-parameter-sets=Z0LACtoR7ARAAAADAEAAAAUDxImo,aM4PyA==\r\n/);
-  assert.match(text, /a=fmtp:97 streamtype=5;profile-level-id=1;mode=AAC-hbr;sizelength=13;indexlength=3;indexdeltalength=3;config=121056E500\r\n/);
+  assert.match(
+    text,
+    /^v=0\r\no=- 123 123 IN IP4 10\.0\.0\.5\r\ns=live\/cam1\r\nc=IN IP4 0\.0\.0\.0\r\nt=0 0\r\n/,
+  );
+  assert.match(
+    text,
+    /a=fmtp:96 packetization-mode=1;profile-level-id=42C00A;sprop-parameter-sets=Z0LACtoR7ARAAAADAEAAAAUDxImo,aM4PyA==\r\n/,
+  );
+  assert.match(
+    text,
+    /a=fmtp:97 streamtype=5;profile-level-id=1;mode=AAC-hbr;sizelength=13;indexlength=3;indexdeltalength=3;config=121056E500\r\n/,
+  );
   const back = parseSdp(text);
   assert.equal(back.control, '*');
   assert.equal(back.range, 'npt=now-');
-  assert.deepEqual(back.media.map((m) => m.control), ['trackID=0', 'trackID=1', 'trackID=2']);
-  assert.deepEqual(back.media.map((m) => trackCodec(m)), tracks.map((t) => t.codec));
+  assert.deepEqual(
+    back.media.map((m) => m.control),
+    ['trackID=0', 'trackID=1', 'trackID=2'],
+  );
+  assert.deepEqual(
+    back.media.map((m) => trackCodec(m)),
+    tracks.map((t) => t.codec),
+  );
   // IPv6 origin, empty name, no parameter sets.
-  const bare = buildSdp({ sessionName: '', originAddress: '::1', tracks: [{ control: 'trackID=0', codec: { codec: 'h264', payloadType: 96, clockRate: 90000, packetizationMode: 1 } }] });
+  const bare = buildSdp({
+    sessionName: '',
+    originAddress: '::1',
+    tracks: [
+      {
+        control: 'trackID=0',
+        codec: { codec: 'h264', payloadType: 96, clockRate: 90000, packetizationMode: 1 },
+      },
+    ],
+  });
   assert.match(bare, /IN IP6 ::1\r\ns=-\r\n/);
-  assert.deepEqual(trackCodec(parseSdp(bare).media[0]!), { codec: 'h264', payloadType: 96, clockRate: 90000, packetizationMode: 1 });
+  assert.deepEqual(trackCodec(parseSdp(bare).media[0]!), {
+    codec: 'h264',
+    payloadType: 96,
+    clockRate: 90000,
+    packetizationMode: 1,
+  });
 });
