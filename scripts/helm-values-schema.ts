@@ -118,12 +118,12 @@ export function valuesSchema(): Obj {
       nats,
       podSecurityContext: anyObj,
       securityContext: anyObj,
-      ports: obj({ rtmp: port, http: port, api: port, scheduler: port }),
+      ports: obj({ rtmp: port, rtsp: port, http: port, api: port, scheduler: port }),
       origin: obj({
         replicas: count,
         config: configSection('origin'),
         publicHost: str,
-        service: obj({ type: serviceType, annotations: strMap, rtmpPort: port }),
+        service: obj({ type: serviceType, annotations: strMap, rtmpPort: port, rtspPort: port }),
         drain: obj({ timeoutSeconds: { type: 'integer', minimum: 0, maximum: 3600 } }),
         pdb: pdb({ maxUnavailable: intOrPercent }),
         ...scheduling,
@@ -132,7 +132,7 @@ export function valuesSchema(): Obj {
         replicas: count,
         config: configSection('edge'),
         publicHost: str,
-        service: obj({ type: serviceType, annotations: strMap, rtmpPort: port, httpPort: port }),
+        service: obj({ type: serviceType, annotations: strMap, rtmpPort: port, httpPort: port, rtspPort: port }),
         drain: obj({ preStopSeconds: count, timeoutSeconds: { type: 'integer', minimum: 0, maximum: 3600 } }),
         autoscaling: obj({
           enabled: bool,

@@ -50,6 +50,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- $base := dict
   "rtmp" (dict "listen" (printf ":%d" (int .ctx.Values.ports.rtmp)))
   "http" (dict "listen" (printf ":%d" (int .ctx.Values.ports.http)))
+  "rtsp" (dict "listen" (printf ":%d" (int .ctx.Values.ports.rtsp)) "udp" (dict "enabled" false))
   "api" (dict "listen" (printf ":%d" (int .ctx.Values.ports.api)))
   "log" (dict "format" "json") -}}
 {{- $merged := mergeOverwrite $base (deepCopy .config) -}}
