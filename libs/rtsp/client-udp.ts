@@ -21,7 +21,7 @@ export async function bindClientPair(family: 'udp4' | 'udp6'): Promise<ClientUdp
     const rtp = createSocket({ type: family });
     let port: number;
     try {
-      await bind(rtp, 0, host);
+      await bindDgram(rtp, 0, host);
       port = rtp.address().port;
     } catch (e) {
       rtp.close();
@@ -33,7 +33,7 @@ export async function bindClientPair(family: 'udp4' | 'udp6'): Promise<ClientUdp
     }
     const rtcp = createSocket({ type: family });
     try {
-      await bind(rtcp, port + 1, host);
+      await bindDgram(rtcp, port + 1, host);
     } catch {
       rtp.close();
       rtcp.close();
@@ -55,7 +55,8 @@ export async function bindClientPair(family: 'udp4' | 'udp6'): Promise<ClientUdp
   throw new Error(`no free even/odd UDP port pair after ${MAX_TRIES} tries`);
 }
 
-function bind(s: Socket, port: number, host: string): Promise<void> {
+/** Binds a datagram socket; later errors (ICMP unreachable on send) are swallowed, never thrown. */
+export function bindDgram(s: Socket, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (e: Error): void => reject(e);
     s.once('error', onError);

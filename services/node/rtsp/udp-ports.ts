@@ -1,4 +1,5 @@
 import { createSocket, type Socket } from 'node:dgram';
+import { bindDgram } from '../../../libs/rtsp/client-udp.ts';
 
 /** An RTP/RTCP socket pair on consecutive ports (RTP even, RFC 3550 §11). */
 export interface UdpPair {
@@ -51,8 +52,8 @@ export class UdpPorts {
     const rtcp = createSocket({ type: family, reuseAddr: false });
     const host = family === 'udp6' ? '::' : this.host;
     try {
-      await bind(rtp, port, host);
-      await bind(rtcp, port + 1, host);
+      await bindDgram(rtp, port, host);
+      await bindDgram(rtcp, port + 1, host);
     } catch {
       rtp.close();
       rtcp.close();
@@ -72,16 +73,4 @@ export class UdpPorts {
       },
     };
   }
-}
-
-function bind(s: Socket, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (e: Error): void => reject(e);
-    s.once('error', onError);
-    s.bind(port, host, () => {
-      s.off('error', onError);
-      s.on('error', () => {});
-      resolve();
-    });
-  });
 }
