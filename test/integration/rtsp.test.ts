@@ -1,6 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { firstTimestampRegression, makeTestFlv, probe, publish, type Child } from './helpers/media.ts';
 import { counter, portOf } from './helpers/net.ts';
 import { decodeWithFfmpeg, gstreamerPlay, probePackets, RawRtsp, rtspPublish } from './helpers/rtsp.ts';
@@ -15,6 +18,7 @@ const PLAY_S = 4;
 const MIN_FRAMES = (PLAY_S - 1) * SPEC.fps * 0.9;
 
 let server: SluiceProcess;
+const recordDir = mkdtempSync(join(tmpdir(), 'sluice-rtsp-rec-'));
 let media: string;
 const children: Child[] = [];
 
@@ -25,6 +29,7 @@ before(async () => {
     stream: { waitPublisherMs: 4000 },
     limits: { handshakeTimeoutMs: 2000, idleTimeoutMs: 3000 },
     hls: { targetMs: 1000 },
+    record: { flv: { enabled: true, dir: recordDir } },
   });
 });
 
@@ -53,7 +58,7 @@ const clean = (name: string, d: { errors: string; video: number }): void => {
   assert.ok(d.video >= MIN_FRAMES, `${name}: ${d.video} video frames decoded, want >= ${MIN_FRAMES}`);
 };
 
-test('RTSP publish over TCP feeds RTSP (TCP, UDP), GStreamer, RTMP, HTTP-FLV, HTTP-TS and HLS players', async () => {
+test('RTSP publish over TCP feeds RTSP (TCP, UDP), GStreamer, RTMP, HTTP-FLV, HTTP-TS and HLS players, and the recorder', async () => {
   const key = 'live/rtsp-tcp';
   children.push(rtspPublish(media, `${server.rtsp}/${key}`, 'tcp'));
   await published(key);
@@ -75,6 +80,16 @@ test('RTSP publish over TCP feeds RTSP (TCP, UDP), GStreamer, RTMP, HTTP-FLV, HT
   assert.equal(gst.errors, '', 'gstreamer errors');
   assert.ok(gst.video >= MIN_FRAMES, `gstreamer decoded ${gst.video} video frames`);
   assert.ok(gst.audio >= PLAY_S * 20, `gstreamer decoded ${gst.audio} audio frames`);
+  // And the recorder: an FLV file of the RTSP publish with both tracks, decodable.
+  const started = server.logs.find(
+    (l) =>
+      l.msg === 'recording started' && String(l.path).includes('rtsp-tcp') && String(l.path).endsWith('.flv'),
+  );
+  assert.ok(started, 'an FLV recording of the RTSP publish');
+  const recorded = await probe(String(started.path), { packets: true });
+  assert.deepEqual(recorded.streams.map((x) => x.codec_name).sort(), ['aac', 'h264']);
+  assert.ok(recorded.packets.length > 200, `${recorded.packets.length} packets recorded`);
+  assert.equal(firstTimestampRegression(recorded.packets), null);
 });
 
 test('RTSP publish over UDP plays back over RTSP and RTMP with both tracks', async () => {
