@@ -132,7 +132,13 @@ export function valuesSchema(): Obj {
         replicas: count,
         config: configSection('edge'),
         publicHost: str,
-        service: obj({ type: serviceType, annotations: strMap, rtmpPort: port, httpPort: port, rtspPort: port }),
+        service: obj({
+          type: serviceType,
+          annotations: strMap,
+          rtmpPort: port,
+          httpPort: port,
+          rtspPort: port,
+        }),
         drain: obj({ preStopSeconds: count, timeoutSeconds: { type: 'integer', minimum: 0, maximum: 3600 } }),
         autoscaling: obj({
           enabled: bool,
