@@ -28,7 +28,7 @@ import { RtspAuthenticator } from '../../libs/rtsp/index.ts';
 import type { RtspConfig } from './rtsp/context.ts';
 import { RtspServer } from './rtsp/server.ts';
 import { UdpPorts } from './rtsp/udp-ports.ts';
-import { checkRtspPulls, RtspPull, type RtspPullConfig } from './rtsp/pull.ts';
+import { checkRtspPulls, RtspPull, type RtspPullConfig, PULL_PROTOCOL } from './rtsp/pull.ts';
 import type { NodeHooks } from './hooks.ts';
 import { readTlsListeners, type TlsListenerConfig } from './tls-files.ts';
 import type { RecordConfig } from './record-config.ts';
@@ -132,6 +132,8 @@ export class MediaNode {
   /** Cluster links readiness waits for (registry, bus), added by the cluster roles. */
   private readonly readinessChecks = new Map<string, () => boolean>();
   private readonly sessionsByKind = { publisher: 0, player: 0, relay: 0 };
+  /** Publishers that are this node's own RTSP pulls (counted in `publisher` too). */
+  private pullSessions = 0;
   private readonly loopDelay = new EventLoopDelay();
   private readonly heapAfterGc = new HeapAfterGc();
   /** Run for every new hub stream (taps: HLS, recording). */
@@ -174,10 +176,12 @@ export class MediaNode {
       },
       sessionStarted: (s) => {
         this.sessionsByKind[s.kind]++;
+        if (s.protocol === PULL_PROTOCOL) this.pullSessions++;
         roleHooks.sessionStarted?.(s);
       },
       sessionStopped: (s) => {
         this.sessionsByKind[s.kind]--;
+        if (s.protocol === PULL_PROTOCOL) this.pullSessions--;
         roleHooks.sessionStopped?.(s);
       },
     };
@@ -407,9 +411,10 @@ export class MediaNode {
    */
   async waitSessionsGone(timeoutMs: number): Promise<boolean> {
     const deadline = performance.now() + timeoutMs;
+    // The node's own pulls are no clients to wait for: they end with the node, after its viewers.
     const left = (): number => {
       const k = this.sessionsByKind;
-      return k.publisher + k.player + k.relay;
+      return k.publisher - this.pullSessions + k.player + k.relay;
     };
     while (left() > 0) {
       if (performance.now() >= deadline) {

@@ -50,16 +50,19 @@ before(async () => {
   camera = startCamera();
   const port = rtspPort(a);
   const url = (pw: string): string => `rtsp://${USER}:${pw}@127.0.0.1:${port}/live/cam`;
-  b = await startSluice({
-    ...TEST_CONFIG,
-    rtsp: {
-      pulls: [
-        { key: 'live/pull-tcp', url: url(ENCODED), transport: 'tcp', timeoutMs: PULL_TIMEOUT_MS },
-        { key: 'live/pull-udp', url: url(ENCODED), transport: 'udp', timeoutMs: PULL_TIMEOUT_MS },
-        { key: 'live/pull-bad', url: url('wrong'), transport: 'tcp', timeoutMs: PULL_TIMEOUT_MS },
-      ],
+  b = await startSluice(
+    {
+      ...TEST_CONFIG,
+      rtsp: {
+        pulls: [
+          { key: 'live/pull-tcp', url: url(ENCODED), transport: 'tcp', timeoutMs: PULL_TIMEOUT_MS },
+          { key: 'live/pull-udp', url: url(ENCODED), transport: 'udp', timeoutMs: PULL_TIMEOUT_MS },
+          { key: 'live/pull-bad', url: url('wrong'), transport: 'tcp', timeoutMs: PULL_TIMEOUT_MS },
+        ],
+      },
     },
-  });
+    { SLUICE_DRAIN_TIMEOUT_MS: '20000' },
+  );
 });
 
 after(async () => {
@@ -118,4 +121,18 @@ test('a wrong password is an auth failure, logged and counted; B goes on', async
   for (const secret of [PASSWORD, ENCODED, 'wrong@'])
     assert.ok(!logged.includes(secret), `${secret} not logged`);
   assert.ok(logged.includes(`${USER}:***@`));
+});
+
+test("SIGTERM: the drain does not wait for the node's own pulls (no clients left), it stops them", async () => {
+  await waitFor(() => connects('live/pull-tcp') > 0, 10_000, 'pulling');
+  const t0 = performance.now();
+  const code = await b.stop('SIGTERM');
+  const tookMs = performance.now() - t0;
+  assert.equal(code, 0);
+  // drain.timeoutMs is 20 s here: a drain that counted the pulls as clients would wait it out.
+  assert.ok(tookMs < 8000, `stopped in ${Math.round(tookMs)} ms`);
+  assert.ok(
+    b.logs.some((l) => l.msg === 'rtsp pull stopped' && l.pull === 'live/pull-tcp'),
+    'pull stopped',
+  );
 });

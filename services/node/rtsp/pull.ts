@@ -44,7 +44,8 @@ const BACKOFF_MAX_MS = 30_000;
 const HEALTHY_AFTER_MS = 10_000;
 /** UDP: how often packets held behind a gap are checked for giving up on it (as an RTSP publish). */
 const REORDER_FLUSH_MS = 50;
-const PROTOCOL = 'rtsp-pull';
+/** The protocol label of a pull's publisher session (logs, events; the drain does not wait for it). */
+export const PULL_PROTOCOL = 'rtsp-pull';
 
 /** Why an attempt ended that is not the client's (the gate's answer, a kick). */
 class PullError extends Error {
@@ -170,7 +171,7 @@ export class RtspPull {
       throw new PullError('in_use', 'the stream already has a publisher');
     }
     const o = await gate.authorize(
-      { key, query: {}, sessionId: a.id, remote: this.remote, protocol: PROTOCOL },
+      { key, query: {}, sessionId: a.id, remote: this.remote, protocol: PULL_PROTOCOL },
       (reason) => this.end(a, new PullError('kicked', `kicked: ${reason}`)),
       this.log,
       () => !a.ended && !this.stopped,
@@ -204,7 +205,7 @@ export class RtspPull {
       a.flushTimer = setInterval(() => a.recorder?.flushStale(), REORDER_FLUSH_MS);
       a.flushTimer.unref();
     }
-    a.info = { sessionId: a.id, kind: 'publisher', protocol: PROTOCOL, key, remote: this.remote };
+    a.info = { sessionId: a.id, kind: 'publisher', protocol: PULL_PROTOCOL, key, remote: this.remote };
     this.deps.counters.inc('publish_started');
     hooks.sessionStarted?.(a.info);
     await a.client.play(chosen);
