@@ -70,7 +70,7 @@ export function node(s: NodeSpec): TestNode {
     instanceId: s.instanceId ?? `${s.id}-instance`,
     role: s.role ?? 'edge',
     internal: { rtmp: `10.0.0.1:${port}`, http: `10.0.0.1:${port + 1}`, api: `10.0.0.1:${port + 2}` },
-    public: { rtmp: `${host}:${port}`, http: `${host}:8080`, api: `${host}:8083` },
+    public: { rtmp: `${host}:${port}`, http: `${host}:8080`, api: `${host}:8083`, rtsp: `${host}:5544` },
     protocols: s.protocols ?? ['rtmp', 'flv', 'ws-flv', 'ts', 'hls', 'rtsp'],
     load,
     draining: s.draining ?? false,
