@@ -75,7 +75,12 @@ const full: { [S in Subject]: Required<EventMap[S]> } = {
     ...base,
     role: 'origin',
     internal: { rtmp: '10.0.0.1:1935', http: '10.0.0.1:8080', api: '10.0.0.1:8083', rtsp: '10.0.0.1:5544' },
-    public: { rtmp: 'origin.example:1935', http: 'origin.example:8080', api: 'origin.example:8083', rtsp: 'origin.example:5544' },
+    public: {
+      rtmp: 'origin.example:1935',
+      http: 'origin.example:8080',
+      api: 'origin.example:8083',
+      rtsp: 'origin.example:5544',
+    },
     protocols: ['rtmp', 'flv', 'ws-flv'],
     load,
     draining: false,
