@@ -38,7 +38,10 @@ const object =
   (v) =>
     problemsOf(v, shape).length === 0;
 
-const addresses = object({ required: {}, optional: { rtmp: hostPort, http: hostPort, api: hostPort } });
+const addresses = object({
+  required: {},
+  optional: { rtmp: hostPort, http: hostPort, api: hostPort, rtsp: hostPort },
+});
 const load = object({
   required: {
     publishers: int(0),
