@@ -41,6 +41,7 @@ function listens(s: ComposeService): Record<string, string> {
   return {
     rtmp: env.SLUICE_RTMP_LISTEN ?? ':1935',
     http: env.SLUICE_HTTP_LISTEN ?? ':8080',
+    rtsp: env.SLUICE_RTSP_LISTEN ?? ':5544',
     api: env.SLUICE_API_LISTEN ?? ':8083',
   };
 }

@@ -69,7 +69,13 @@ test('":port" is dual stack, "0.0.0.0:port" IPv4 only, "[::]:port" IPv6 and IPv4
     SLUICE_RTMP_LISTEN: '0.0.0.0:1935',
     SLUICE_HTTP_LISTEN: '[::]:8080',
   });
-  assert.deepEqual(s.listen, { api: '[::]:8083', rtmp: '0.0.0.0:1935', http: '[::]:8080' });
+  // RTSP on its default `:5544`: dual stack too.
+  assert.deepEqual(s.listen, {
+    api: '[::]:8083',
+    rtmp: '0.0.0.0:1935',
+    http: '[::]:8080',
+    rtsp: '[::]:5544',
+  });
   const targets: [string, number][] = [
     ['127.0.0.1', 8083],
     ['::1', 8083],

@@ -399,7 +399,7 @@ test('PAUSE then PLAY again resumes after the last packet sent: sequence numbers
   }
 });
 
-test('a refused DESCRIBE or a broken SDP leaves the connection free to publish', async () => {
+test('a refused DESCRIBE or a broken SDP leaves the connection free to publish; TEARDOWN ends the session, not the connection', async () => {
   const c = await RawRtsp.open(portOf(server.rtsp!));
   try {
     assert.equal((await c.request('DESCRIBE', `${server.rtsp}/live/nothing-here`)).status, 404);
@@ -417,6 +417,24 @@ test('a refused DESCRIBE or a broken SDP leaves the connection free to publish',
       H264_SDP,
     );
     assert.equal(ok.status, 200);
+    // TEARDOWN ends the publish and keeps the connection: it can start another session.
+    const streams = async (): Promise<{ key: string; publisher: unknown }[]> =>
+      (await getJson<{ streams: { key: string; publisher: unknown }[] }>(`${server.api}/api/v1/streams`))
+        .streams;
+    assert.ok((await streams()).some((s) => s.key === 'live/second-try' && s.publisher));
+    assert.equal((await c.request('TEARDOWN', `${server.rtsp}/live/second-try`)).status, 200);
+    await waitFor(
+      async () => !(await streams()).some((s) => s.key === 'live/second-try' && s.publisher),
+      3000,
+      'publish ended',
+    );
+    const next = await c.request(
+      'ANNOUNCE',
+      `${server.rtsp}/live/third-try`,
+      { 'Content-Type': 'application/sdp' },
+      H264_SDP,
+    );
+    assert.equal(next.status, 200, 'a new session on the same connection');
   } finally {
     c.close();
   }

@@ -272,7 +272,12 @@ export class RtspConnection {
         if (this.session?.kind !== 'play') return { status: 455 };
         return this.session.pause();
       case 'TEARDOWN':
-        return { status: 200, close: true, closeReason: 'teardown' };
+        // The session ends; the connection stays for the client to reuse or close (RFC 2326
+        // §10.7), under the idle timeout again.
+        this.session?.close('teardown');
+        this.session = null;
+        this.sessionId = null;
+        return { status: 200 };
       default:
         return { status: 501, headers: [['Public', PUBLIC]] };
     }

@@ -178,8 +178,9 @@ export async function gstreamerPlay(
     'sync=false',
   ]);
   await new Promise((r) => setTimeout(r, seconds * 1000));
-  await c.kill('SIGINT');
+  // What it said while playing; what it says while being stopped is not the server's doing.
   const out = c.stderr();
+  await c.kill('SIGINT');
   const count = (sink: string): number => out.split(`(${sink}:sink)`).length - 1;
   const errors = out
     .split('\n')
