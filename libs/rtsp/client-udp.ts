@@ -39,20 +39,26 @@ export async function bindClientPair(family: 'udp4' | 'udp6'): Promise<ClientUdp
       rtcp.close();
       continue;
     }
-    let closed = false;
-    return {
-      rtp,
-      rtcp,
-      rtpPort: port,
-      close: () => {
-        if (closed) return;
-        closed = true;
-        rtp.close();
-        rtcp.close();
-      },
-    };
+    return dgramPair(rtp, rtcp, port);
   }
   throw new Error(`no free even/odd UDP port pair after ${MAX_TRIES} tries`);
+}
+
+/** An RTP/RTCP socket pair whose close() (run once) closes both, then runs `onClose`. */
+export function dgramPair(rtp: Socket, rtcp: Socket, rtpPort: number, onClose?: () => void): ClientUdpPair {
+  let closed = false;
+  return {
+    rtp,
+    rtcp,
+    rtpPort,
+    close: () => {
+      if (closed) return;
+      closed = true;
+      onClose?.();
+      rtp.close();
+      rtcp.close();
+    },
+  };
 }
 
 /** Binds a datagram socket; later errors (ICMP unreachable on send) are swallowed, never thrown. */

@@ -19,7 +19,7 @@ let media: string;
 before(async () => {
   [media, cluster] = await Promise.all([
     makeTestFlv(SPEC),
-    startCluster({ origins: 1, edges: 1, scheduler: true }),
+    startCluster({ origins: 2, edges: 1, scheduler: true }),
   ]);
 });
 
@@ -82,5 +82,49 @@ test('an edge refuses RTSP publishers', async () => {
     assert.equal(r.status, 403);
   } finally {
     c.close();
+  }
+});
+
+test('origin killed (-9) under an RTSP publish: the publisher moves to another origin, the edge RTSP viewer plays on with one sequence space', async () => {
+  const key = 'live/rtsp-failover';
+  const [o1, o2] = cluster.origins;
+  const edge = cluster.edges[0]!;
+  const pub1 = rtspPublish(media, `${o1!.rtsp}/${key}`, 'tcp', { loop: true });
+  cluster.track(pub1);
+  await waitFor(() => cluster.registry.lookup(key), 10_000, 'the claim');
+  await sleep(1500);
+  const viewer = await RawRtsp.open(portOf(edge.rtsp!));
+  const base = `${edge.rtsp}/${key}`;
+  const seqs: number[] = [];
+  const ssrcs = new Set<number>();
+  viewer.onPacket = (ch, pkt) => {
+    if (ch !== 0) return;
+    seqs.push(pkt.readUInt16BE(2));
+    ssrcs.add(pkt.readUInt32BE(8));
+  };
+  try {
+    assert.equal((await viewer.request('DESCRIBE', base)).status, 200);
+    const s = await viewer.request('SETUP', `${base}/trackID=0`, {
+      Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1',
+    });
+    const id = s.headers.get('session')![0]!.split(';')[0]!;
+    assert.equal((await viewer.request('PLAY', base, { Session: id })).status, 200);
+    await waitFor(() => seqs.length > 30, 5000, 'video before the fault');
+    await o1!.stop('SIGKILL');
+    await pub1.kill();
+    const before = seqs.length;
+    // The encoder reconnects to the other origin (as it would through the scheduler's ingest).
+    cluster.track(rtspPublish(media, `${o2!.rtsp}/${key}`, 'tcp', { loop: true }));
+    await waitFor(() => seqs.length > before + 50, 20_000, 'video after the failover');
+    assert.ok(!viewer.closed, 'the RTSP viewer stayed connected');
+    assert.equal(ssrcs.size, 1, 'one SSRC for the stream across owners');
+    for (let i = 1; i < seqs.length; i++) {
+      const step = (seqs[i]! - seqs[i - 1]!) & 0xffff;
+      assert.ok(step > 0 && step < 0x8000, `sequence went back at ${i}: ${seqs[i - 1]} -> ${seqs[i]}`);
+    }
+    const owner = await cluster.registry.lookup(key);
+    assert.equal(owner?.nodeId, 'origin-2');
+  } finally {
+    viewer.close();
   }
 });

@@ -341,8 +341,4 @@ export class RtspConnection {
     if (!this.socket.destroyed) this.socket.destroy();
     this.onClosed(this);
   }
-
-  get isClosed(): boolean {
-    return this.closed;
-  }
 }

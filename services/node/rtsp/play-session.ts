@@ -247,6 +247,7 @@ export class PlaySession {
             resolve({ status: reason === EndReason.Shutdown ? 503 : 404, close: true, closeReason: reason });
             return;
           }
+          if (sink.failure) this.conn.log.warn({ err: sink.failure }, 'rtsp player: sending failed');
           this.conn.destroy(reason);
         },
       });

@@ -330,8 +330,15 @@ export class RecordSession {
     if (this.stream && this.handle) {
       this.stream.detachPublisher(this.handle);
       this.onEnd?.();
-      const st = this.recorder?.stats;
-      this.conn.log.info({ stream: this.key, frames: this.stream.framesIn, ...(st ?? {}) }, 'publish ended');
+      const rec = this.recorder;
+      this.conn.log.info(
+        {
+          stream: this.key,
+          frames: this.stream.framesIn,
+          ...(rec ? { ...rec.stats, ...rec.reordering } : {}),
+        },
+        'publish ended',
+      );
     }
     this.handle = null;
     if (this.info) {

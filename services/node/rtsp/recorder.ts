@@ -32,8 +32,6 @@ type Depacketizer = H264Depacketizer | H265Depacketizer | AacDepacketizer;
 export interface RecorderStats {
   packets: number;
   lost: number;
-  duplicates: number;
-  late: number;
   droppedUnits: number;
   /** Packets of tracks we do not carry (an unsupported codec, a track never set up). */
   ignored: number;
@@ -73,8 +71,6 @@ export class RtspRecorder {
   readonly stats: RecorderStats = {
     packets: 0,
     lost: 0,
-    duplicates: 0,
-    late: 0,
     droppedUnits: 0,
     ignored: 0,
     audioBeforeVideo: 0,
@@ -165,8 +161,6 @@ export class RtspRecorder {
   }
 
   private release(track: TrackReceiver, r: { packets: RtpPacket[]; lost: number }): void {
-    this.stats.duplicates = this.sumOf((t) => t.reorder?.duplicates ?? 0);
-    this.stats.late = this.sumOf((t) => t.reorder?.late ?? 0);
     r.packets.forEach((p, i) => this.depacketize(track, p, i === 0 ? r.lost : 0));
   }
 
@@ -188,6 +182,14 @@ export class RtspRecorder {
   trackState(index: number): { ssrc: number; highestSeq: number; received: number } | null {
     const t = this.tracks[index];
     return t && t.ssrc !== null ? { ssrc: t.ssrc, highestSeq: t.highestSeq, received: t.received } : null;
+  }
+
+  /** Duplicate and late UDP packets (from the reorder buffers), for the publish's end line. */
+  get reordering(): { duplicates: number; late: number } {
+    return {
+      duplicates: this.sumOf((t) => t.reorder?.duplicates ?? 0),
+      late: this.sumOf((t) => t.reorder?.late ?? 0),
+    };
   }
 
   private sumOf(f: (t: TrackReceiver) => number): number {

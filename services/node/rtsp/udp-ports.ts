@@ -1,5 +1,5 @@
 import { createSocket, type Socket } from 'node:dgram';
-import { bindDgram } from '../../../libs/rtsp/client-udp.ts';
+import { bindDgram, dgramPair } from '../../../libs/rtsp/client-udp.ts';
 
 /** An RTP/RTCP socket pair on consecutive ports (RTP even, RFC 3550 §11). */
 export interface UdpPair {
@@ -59,18 +59,6 @@ export class UdpPorts {
       rtcp.close();
       return null;
     }
-    let closed = false;
-    return {
-      rtp,
-      rtcp,
-      rtpPort: port,
-      close: () => {
-        if (closed) return;
-        closed = true;
-        this.used.delete(port);
-        rtp.close();
-        rtcp.close();
-      },
-    };
+    return dgramPair(rtp, rtcp, port, () => this.used.delete(port));
   }
 }

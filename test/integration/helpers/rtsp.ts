@@ -57,7 +57,6 @@ export interface Decoded {
   errors: string;
   /** Decoded frames per stream type. */
   video: number;
-  audio: number;
   exitCode: number | null;
 }
 
@@ -101,7 +100,7 @@ export async function decodeWithFfmpeg(
     .filter((l) => l && !/^[a-z_0-9]+=/.test(l))
     .join('\n')
     .trim();
-  return { errors, video: frames.at(-1) ?? 0, audio: 0, exitCode: code };
+  return { errors, video: frames.at(-1) ?? 0, exitCode: code };
 }
 
 /** ffprobe packet counts per codec type over `seconds` of a live URL. */

@@ -158,7 +158,7 @@ for (const [name, spec] of STREAMS) {
       assertHeaders(b, frames);
       assertSameUnits(unitsOf(spec.codec, frames), expectedUnits(b));
       assert.equal(rec.stats.lost, 0);
-      assert.equal(rec.stats.late, 0);
+      assert.equal(rec.reordering.late, 0);
     });
   }
 }
