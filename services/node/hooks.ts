@@ -71,3 +71,13 @@ export interface NodeHooks {
   recordStarted?(r: RecordFileInfo): void;
   recordStopped?(r: RecordFileEnd): void;
 }
+
+/**
+ * Things that watch a node's sessions without deciding anything (the HTTP API's session table,
+ * webhooks). Any number may be added with MediaNode.observe; they run after the role's hooks
+ * and must not throw (an exception is logged and swallowed).
+ */
+export type NodeObserver = Pick<
+  NodeHooks,
+  'sessionStarted' | 'sessionStopped' | 'publishMediaInfo' | 'recordStarted' | 'recordStopped'
+>;

@@ -29,7 +29,7 @@ import type { RtspConfig } from './rtsp/context.ts';
 import { RtspServer } from './rtsp/server.ts';
 import { UdpPorts } from './rtsp/udp-ports.ts';
 import { checkRtspPulls, RtspPull, type RtspPullConfig, PULL_PROTOCOL } from './rtsp/pull.ts';
-import type { NodeHooks } from './hooks.ts';
+import type { NodeHooks, NodeObserver } from './hooks.ts';
 import { readTlsListeners, type TlsListenerConfig } from './tls-files.ts';
 import type { RecordConfig } from './record-config.ts';
 import { Recording } from './recording.ts';
@@ -141,6 +141,8 @@ export class MediaNode {
   private hlsOutputs: HlsOutputs | null = null;
   private hlsSessions: HlsSessions | null = null;
   private readonly rateBase = { at: Date.now(), bytesIn: 0, bytesOut: 0, cpu: process.cpuUsage() };
+  /** Watchers of sessions and recordings (MediaNode.observe). */
+  private readonly observers: NodeObserver[] = [];
 
   /** `hooks` shape the node for its role; session counts for load reports are kept here. */
   constructor(cfg: MediaNodeConfig, log: Logger, roleHooks: NodeHooks = {}) {
@@ -178,11 +180,25 @@ export class MediaNode {
         this.sessionsByKind[s.kind]++;
         if (s.protocol === PULL_PROTOCOL) this.pullSessions++;
         roleHooks.sessionStarted?.(s);
+        this.notify('sessionStarted', (o) => o.sessionStarted?.(s));
       },
       sessionStopped: (s) => {
         this.sessionsByKind[s.kind]--;
         if (s.protocol === PULL_PROTOCOL) this.pullSessions--;
         roleHooks.sessionStopped?.(s);
+        this.notify('sessionStopped', (o) => o.sessionStopped?.(s));
+      },
+      publishMediaInfo: (key, sessionId, media) => {
+        roleHooks.publishMediaInfo?.(key, sessionId, media);
+        this.notify('publishMediaInfo', (o) => o.publishMediaInfo?.(key, sessionId, media));
+      },
+      recordStarted: (r) => {
+        roleHooks.recordStarted?.(r);
+        this.notify('recordStarted', (o) => o.recordStarted?.(r));
+      },
+      recordStopped: (r) => {
+        roleHooks.recordStopped?.(r);
+        this.notify('recordStopped', (o) => o.recordStopped?.(r));
       },
     };
     const streamOpts: StreamOptions = {
@@ -206,8 +222,8 @@ export class MediaNode {
         ? new Recording(rec, {
             log,
             counters: this.counters,
-            started: (r) => roleHooks.recordStarted?.(r),
-            stopped: (r) => roleHooks.recordStopped?.(r),
+            started: (r) => hooks.recordStarted?.(r),
+            stopped: (r) => hooks.recordStopped?.(r),
           })
         : null;
     if (recording) this.streamSetups.push((s) => recording.attach(s));
@@ -296,6 +312,21 @@ export class MediaNode {
       () => ({ ...this.loopDelay.secondsGauges(), ...processGauges(), ...this.heapAfterGc.gauges() }),
       PROCESS_GAUGE_HELP,
     );
+  }
+
+  /** Adds a watcher of sessions and recordings (the API's session table, webhooks). */
+  observe(o: NodeObserver): void {
+    this.observers.push(o);
+  }
+
+  private notify(what: string, call: (o: NodeObserver) => void): void {
+    for (const o of this.observers) {
+      try {
+        call(o);
+      } catch (err) {
+        this.log.error({ err, what }, 'session observer failed');
+      }
+    }
   }
 
   /** Event-loop delay (ms), process memory and heap after the last full GC, for stats. */
