@@ -3,7 +3,7 @@ import { edgeEnv, loadEdgeConfig } from '../edge/config.ts';
 import { runEdge } from '../edge/main.ts';
 import { natsSettingsOf, redisTargetOf } from '../node/cluster-config.ts';
 import { resolveNodeId } from '../node/config-schema.ts';
-import type { MediaNodeConfig } from '../node/media-node.ts';
+import { checkMediaNodeConfig, type MediaNodeConfig } from '../node/media-node.ts';
 import { readTlsListeners } from '../node/tls-files.ts';
 import { loadOriginConfig, originEnv } from '../origin/config.ts';
 import { runOrigin } from '../origin/main.ts';
@@ -33,7 +33,7 @@ export const roles = {
     env: standaloneEnv,
     check(file, env) {
       const cfg = loadStandaloneConfig(file, env);
-      checkAll([() => tlsFiles(cfg), () => resolveNodeId(cfg.nodeId)]);
+      checkAll([() => tlsFiles(cfg), () => checkMediaNodeConfig(cfg), () => resolveNodeId(cfg.nodeId)]);
     },
     run: runStandalone,
   },
@@ -46,6 +46,7 @@ export const roles = {
         () => natsSettingsOf(cfg.cluster),
         () => redisTargetOf(cfg.cluster),
         () => tlsFiles(cfg),
+        () => checkMediaNodeConfig(cfg),
         () => resolveNodeId(cfg.nodeId),
       ]);
     },
@@ -60,6 +61,7 @@ export const roles = {
         () => natsSettingsOf(cfg.cluster),
         () => redisTargetOf(cfg.cluster),
         () => tlsFiles(cfg),
+        () => checkMediaNodeConfig(cfg),
         () => resolveNodeId(cfg.nodeId),
       ]);
     },

@@ -3,7 +3,7 @@ import type { RecordFileEnd, RecordFileInfo } from '../../libs/record/record-fil
 import type { Logger } from 'pino';
 import { formatListen, parseListen } from '../../libs/config/listen.ts';
 import { ListenError } from '../../libs/http/listen.ts';
-import { ConfigError } from '../../libs/config/load.ts';
+import { checkAll, ConfigError } from '../../libs/config/load.ts';
 import { InputBudget } from '../../libs/limits/input-budget.ts';
 import type { Counters } from '../../libs/metrics/counters.ts';
 import { Metrics } from '../../libs/metrics/metrics.ts';
@@ -146,7 +146,7 @@ export class MediaNode {
 
   /** `hooks` shape the node for its role; session counts for load reports are kept here. */
   constructor(cfg: MediaNodeConfig, log: Logger, roleHooks: NodeHooks = {}) {
-    checkHlsConfig(cfg.hls);
+    checkMediaNodeConfig(cfg);
     this.cfg = cfg;
     this.log = log;
     // Before anything else: an enabled TLS listener without usable files is a config error.
@@ -264,7 +264,6 @@ export class MediaNode {
         ? this.makeRtsp(cfg, cfg.rtsp, log, hooks, gate, limiter)
         : null;
     const pulls = cfg.rtsp?.pulls ?? [];
-    checkRtspPulls(pulls);
     const pullLog = log.child({ component: 'rtsp-pull' });
     this.pulls = pulls.map(
       (p) => new RtspPull(p, { hub: this.hub, gate, hooks, counters: this.counters, log: pullLog }),
@@ -471,11 +470,6 @@ export class MediaNode {
     gate: PublishGate,
     limiter: ConnectionLimiter,
   ): RtspServer {
-    if (rc.udp.enabled && rc.udp.portMax <= rc.udp.portMin) {
-      throw new ConfigError([
-        `rtsp.udp.portMax (${rc.udp.portMax}) must be above rtsp.udp.portMin (${rc.udp.portMin})`,
-      ]);
-    }
     const authOf = (creds: { username: string; password: string }[]): RtspAuthenticator | null =>
       creds.length
         ? new RtspAuthenticator({ realm: rc.auth.realm, methods: rc.auth.methods, credentials: creds })
@@ -577,6 +571,26 @@ export class MediaNode {
     await this.api?.close();
     this.loopDelay.stop();
     this.heapAfterGc.stop();
+  }
+}
+
+/**
+ * The rules across fields a schema cannot say, checked at startup and by --check-config: every
+ * problem is reported together (ConfigError).
+ */
+export function checkMediaNodeConfig(cfg: MediaNodeConfig): void {
+  checkAll([
+    () => checkHlsConfig(cfg.hls),
+    () => checkRtspUdp(cfg.rtsp),
+    () => checkRtspPulls(cfg.rtsp?.pulls ?? []),
+  ]);
+}
+
+function checkRtspUdp(rc: RtspConfig | undefined): void {
+  if (rc?.udp.enabled && rc.udp.portMax <= rc.udp.portMin) {
+    throw new ConfigError([
+      `rtsp.udp.portMax (${rc.udp.portMax}) must be above rtsp.udp.portMin (${rc.udp.portMin})`,
+    ]);
   }
 }
 

@@ -106,6 +106,32 @@ test('a config file that is not JSON, or is missing, is refused with a clear mes
   }
 });
 
+test('rules across fields are checked by --check-config as at startup', async (t) => {
+  const cases = [
+    {
+      name: 'hls.maxSegmentMs under targetMs',
+      cfg: { hls: { targetMs: 4000, maxSegmentMs: 2000 } },
+      message: /hls\.maxSegmentMs \(2000\) must be 0/,
+    },
+    {
+      name: 'rtsp.udp range empty',
+      cfg: { rtsp: { udp: { enabled: true, portMin: 31000, portMax: 31000 } } },
+      message: /rtsp\.udp\.portMax \(31000\) must be above rtsp\.udp\.portMin/,
+    },
+  ];
+  for (const k of cases) {
+    const file = configFile(`${k.name.replace(/\W+/g, '-')}.json`, JSON.stringify(k.cfg));
+    for (const extra of [['--check-config'], []]) {
+      await t.test(`${k.name} ${extra.join(' ')}`.trim(), async () => {
+        const r = await runCli(['standalone', '--config', file, ...extra], LOOPBACK);
+        assert.equal(r.code, 1, `exit code; stdout: ${r.stdout}\nstderr: ${r.stderr}`);
+        assert.match(r.stderr, k.message);
+        assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+      });
+    }
+  }
+});
+
 test('a malformed listen address in the environment is refused, naming the variable', async () => {
   const r = await runCli(['standalone'], { ...LOOPBACK, SLUICE_HTTP_LISTEN: 'nonsense' });
   assert.equal(r.code, 1, r.stderr);
