@@ -41,7 +41,8 @@ const timeoutMs = {
   minimum: 1000,
   maximum: 120000,
   default: 10000,
-  description: 'Connect and each request must complete, and media keep coming, within this (lal pull_timeout_ms).',
+  description:
+    'Connect and each request must complete, and media keep coming, within this (lal pull_timeout_ms).',
 } as const;
 
 export const relayProperty = {
@@ -131,7 +132,9 @@ export function pushTarget(p: StaticPushConfig, key: string): string | null {
   const base = p.url.replace(/\/+$/, '');
   const q = base.indexOf('?');
   // A query on the base (a CDN token) stays at the end: rtmp://h/app/<name>?token
-  return q < 0 ? `${base}/${key.slice(cut + 1)}` : `${base.slice(0, q)}/${key.slice(cut + 1)}${base.slice(q)}`;
+  return q < 0
+    ? `${base}/${key.slice(cut + 1)}`
+    : `${base.slice(0, q)}/${key.slice(cut + 1)}${base.slice(q)}`;
 }
 
 /** Checks a pull URL: a problem to report, or null. */
@@ -168,7 +171,8 @@ export function checkRelayConfig(r: RelayConfig, alsoPulled: readonly string[] =
   const seen = new Set(alsoPulled);
   r.pulls.forEach((p, i) => {
     const at = `relay.pulls[${i}]`;
-    if (!isStreamKey(p.key)) problems.push(`${at}.key ${JSON.stringify(p.key)} is not a stream key (app/name)`);
+    if (!isStreamKey(p.key))
+      problems.push(`${at}.key ${JSON.stringify(p.key)} is not a stream key (app/name)`);
     else if (seen.has(p.key)) problems.push(`${at}.key ${JSON.stringify(p.key)} is pulled twice`);
     seen.add(p.key);
     const bad = pullUrlProblem(p.url);

@@ -193,6 +193,7 @@ function requestProblem(req: RelayPullRequest): string | null {
     return 'autoStopAfterNoViewersMs must be an integer from -1 (never)';
   if (!Number.isInteger(req.timeoutMs) || req.timeoutMs < MIN_TIMEOUT_MS || req.timeoutMs > MAX_TIMEOUT_MS)
     return `timeoutMs must be an integer from ${MIN_TIMEOUT_MS} to ${MAX_TIMEOUT_MS}`;
-  if (req.rtspTransport !== 'tcp' && req.rtspTransport !== 'udp') return "rtspTransport must be 'tcp' or 'udp'";
+  if (req.rtspTransport !== 'tcp' && req.rtspTransport !== 'udp')
+    return "rtspTransport must be 'tcp' or 'udp'";
   return null;
 }

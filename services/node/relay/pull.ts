@@ -269,9 +269,13 @@ export class RelayPull {
   }
 
   private badFrame(a: Attempt, code: string): void {
-    this.deps.counters.inc(a.source.protocol === 'rtsp-pull' ? 'rtsp_bad_packets' : 'source_pull_bad_frames', 1, {
-      code,
-    });
+    this.deps.counters.inc(
+      a.source.protocol === 'rtsp-pull' ? 'rtsp_bad_packets' : 'source_pull_bad_frames',
+      1,
+      {
+        code,
+      },
+    );
     if (a.badFrames++ === 0) this.log.warn({ code }, 'malformed frame from the source skipped');
   }
 
@@ -306,7 +310,14 @@ export class RelayPull {
     const healthy = a.playingAt !== null && performance.now() - a.playingAt >= HEALTHY_AFTER_MS;
     if (healthy) this.failuresInARow = 0;
     this.failuresInARow++;
-    const fields = { session: a.id, code, err: err.message, attempt: this.attempts, frames, ...a.source.stats?.() };
+    const fields = {
+      session: a.id,
+      code,
+      err: err.message,
+      attempt: this.attempts,
+      frames,
+      ...a.source.stats?.(),
+    };
     const retryNum = this.cfg.retryNum;
     if (retryNum >= 0 && this.failuresInARow > retryNum) {
       this.stopped = true;
@@ -324,7 +335,9 @@ export class RelayPull {
     this.retryTimer.unref();
     this.log.warn(
       { ...fields, retryInMs: delayMs },
-      code === 'RTSP_AUTH_FAILED' ? `${this.proto} pull failed: credentials refused` : `${this.proto} pull failed`,
+      code === 'RTSP_AUTH_FAILED'
+        ? `${this.proto} pull failed: credentials refused`
+        : `${this.proto} pull failed`,
     );
     this.setState('backoff');
   }

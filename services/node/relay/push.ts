@@ -226,7 +226,10 @@ export class RelayPush {
     this.lastError = `${code}: ${err.message}`.slice(0, 300);
     this.deps.counters.inc('relay_push_failures', 1, { code });
     const delayMs = backoffMs(this.failuresInARow);
-    this.log.warn({ code, err: err.message, attempt: this.attempts, retryInMs: delayMs }, 'relay push failed');
+    this.log.warn(
+      { code, err: err.message, attempt: this.attempts, retryInMs: delayMs },
+      'relay push failed',
+    );
     this.setState('backoff');
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
