@@ -114,6 +114,27 @@ export const COUNTERS: Readonly<Record<string, CounterSpec>> = {
     'RTSP pull attempts or sessions that failed, by error code (RTSP_AUTH_FAILED, RTSP_READ_TIMEOUT...).',
     'code',
   ),
+  // Relay pulls and pushes (relay.pulls, relay.pushes, rtsp.pulls, the API)
+  source_pulls_started: c('Relay pulls of remote sources started, by origin (config, api).', 'origin'),
+  source_pull_connects: c('Relay pull attempts that reached playing, by protocol.', 'proto'),
+  source_pull_failures: c(
+    'Relay pull attempts or sessions that failed, by protocol and error code.',
+    'proto',
+    'code',
+  ),
+  source_pulls_given_up: c(
+    'Relay pulls that stopped after their retries (retryNum) ran out, by protocol.',
+    'proto',
+  ),
+  source_pulls_auto_stopped: c('Relay pulls stopped for lack of viewers (autoStopAfterNoViewersMs).'),
+  source_pull_bad_frames: c(
+    'Malformed frames from RTMP and FLV pull sources, skipped, by error code.',
+    'code',
+  ),
+  relay_pushes_started: c('Relay pushes started, by origin (config, api).', 'origin'),
+  relay_pushes_refused: c('Relay pushes refused over the push cap.'),
+  relay_push_connects: c('Relay pushes that reached publishing on their target.'),
+  relay_push_failures: c('Relay push attempts or sessions that failed, by error code.', 'code'),
   // Cluster: relays
   relays_started: c('Edge relays (pulls from an origin) started.'),
   relays_failed: c(

@@ -1,4 +1,5 @@
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { AmfObject, AmfValue } from '../amf/index.ts';
 import { splitAggregate } from './aggregate.ts';
 import type { ChunkReaderLimits } from './chunk-reader.ts';
@@ -19,6 +20,8 @@ export interface RtmpClientOptions {
   /** Extra properties of the connect command object (e.g. a relay credential). */
   connectArgs?: Record<string, AmfValue>;
   limits?: Partial<ChunkReaderLimits>;
+  /** rtmps: TLS options (a private CA for tests, or rejectUnauthorized); SNI is the URL's host. */
+  tls?: Pick<ConnectionOptions, 'ca' | 'rejectUnauthorized'>;
 }
 
 /** A failed client operation. `code` is an onStatus/_error code, RTMP_TIMEOUT, RTMP_CLOSED or a socket code. */
@@ -97,13 +100,20 @@ export class RtmpClient {
     this.app = url.app;
     this.streamName = url.streamName;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.socket = netConnect({ host: url.host, port: url.port });
+    this.socket = url.secure
+      ? tlsConnect({
+          host: url.host,
+          port: url.port,
+          ...(isIP(url.host) === 0 ? { servername: url.host } : {}),
+          ...opts.tls,
+        })
+      : netConnect({ host: url.host, port: url.port });
     this.socket.setNoDelay(true);
     const limits = opts.limits ? { limits: opts.limits } : {};
     this.transport = new RtmpTransport(this.socket, limits, (m) => this.onMessage(m));
     const handshake = new HandshakeClient({ complex: opts.complexHandshake ?? false });
     this.transport.expectHandshake(handshake, () => this.sendConnect());
-    this.socket.on('connect', () => this.socket.write(handshake.start()));
+    this.socket.on(url.secure ? 'secureConnect' : 'connect', () => this.socket.write(handshake.start()));
     this.socket.on('data', (d: Buffer) => this.onData(d));
     this.socket.on('error', (e) => {
       this.closeError ??= e;
@@ -130,6 +140,20 @@ export class RtmpClient {
   /** The message stream id of the publish or play, 0 before. */
   get streamId(): number {
     return this.activeStreamId;
+  }
+
+  /** The chunk size this client sends with (set at connect). */
+  get outChunkSize(): number {
+    return this.opts.outChunkSize ?? DEFAULT_OUT_CHUNK_SIZE;
+  }
+
+  /**
+   * Bytes already chunked for this connection's chunk size and publish stream id (a hub's shared
+   * RTMP output for a relay push), written as they are. Only while publishing.
+   */
+  sendRaw(buf: Buffer): void {
+    if (this.state !== ClientState.Publishing || !this.socket.writable) return;
+    this.socket.write(buf);
   }
 
   /** Bytes written but not yet taken by the kernel: a publisher's backpressure signal. */

@@ -33,7 +33,11 @@ export const roles = {
     env: standaloneEnv,
     check(file, env) {
       const cfg = loadStandaloneConfig(file, env);
-      checkAll([() => tlsFiles(cfg), () => checkMediaNodeConfig(cfg), () => resolveNodeId(cfg.nodeId)]);
+      checkAll([
+        () => tlsFiles(cfg),
+        () => checkMediaNodeConfig(cfg, { relay: cfg.relay }),
+        () => resolveNodeId(cfg.nodeId),
+      ]);
     },
     run: runStandalone,
   },
@@ -46,7 +50,7 @@ export const roles = {
         () => natsSettingsOf(cfg.cluster),
         () => redisTargetOf(cfg.cluster),
         () => tlsFiles(cfg),
-        () => checkMediaNodeConfig(cfg),
+        () => checkMediaNodeConfig(cfg, { relay: cfg.relay }),
         () => resolveNodeId(cfg.nodeId),
       ]);
     },

@@ -28,7 +28,13 @@ import { RtspAuthenticator } from '../../libs/rtsp/index.ts';
 import type { RtspConfig } from './rtsp/context.ts';
 import { RtspServer } from './rtsp/server.ts';
 import { UdpPorts } from './rtsp/udp-ports.ts';
-import { checkRtspPulls, RtspPull, type RtspPullConfig, PULL_PROTOCOL } from './rtsp/pull.ts';
+import { checkRtspPulls, staticPullOf, type RtspPullConfig } from './rtsp/pull.ts';
+import { checkRelayConfig, type RelayConfig } from './relay/config.ts';
+import { RelayPulls } from './relay/pull-manager.ts';
+import { RelayPushes } from './relay/push-manager.ts';
+import { isPullProtocol } from './relay/source.ts';
+import type { RelayPullControl, RelayPushControl } from './control-types.ts';
+import type { RelayWatchable } from './relay/watchers.ts';
 import type { NodeHooks, NodeObserver } from './hooks.ts';
 import { readTlsListeners, type TlsListenerConfig } from './tls-files.ts';
 import type { RecordConfig } from './record-config.ts';
@@ -71,6 +77,12 @@ export interface MediaNodeConfig {
   hls: HlsConfig;
   /** Nodes with publishers (standalone, origin); edges have none and never record. */
   record?: RecordConfig;
+}
+
+/** What only the roles with publishers have (not in MediaNodeConfig: an edge's `relay` is its own). */
+export interface PublishingExtras {
+  /** relay.pulls and relay.pushes; absent: the node neither pulls (but rtsp.pulls) nor pushes. */
+  relay?: RelayConfig;
 }
 
 export interface HlsConfig {
@@ -123,8 +135,15 @@ export class MediaNode {
   private readonly https: HttpMediaServer | null;
   private readonly tls: ReturnType<typeof readTlsListeners<'rtmps' | 'https' | 'rtsps'>>;
   private readonly rtsp: RtspServer | null;
-  /** RTSP sources pulled into streams (rtsp.pulls), started once listening. */
-  private readonly pulls: RtspPull[];
+  /**
+   * Relay pulls (relay.pulls, rtsp.pulls, the API) and pushes (relay.pushes, the API). Null on
+   * edges: an edge's streams come from their owners (its own relays), so it neither pulls into
+   * keys nor pushes them (push from the origin that owns the stream instead).
+   */
+  readonly relayPulls: (RelayPullControl & RelayWatchable) | null;
+  readonly relayPushes: (RelayPushControl & RelayWatchable) | null;
+  private readonly pullManager: RelayPulls | null;
+  private readonly pushManager: RelayPushes | null;
   private readonly api: ApiServer | null;
   private readonly recording: Recording | null;
   private listening = false;
@@ -132,7 +151,7 @@ export class MediaNode {
   /** Cluster links readiness waits for (registry, bus), added by the cluster roles. */
   private readonly readinessChecks = new Map<string, () => boolean>();
   private readonly sessionsByKind = { publisher: 0, player: 0, relay: 0 };
-  /** Publishers that are this node's own RTSP pulls (counted in `publisher` too). */
+  /** Publishers that are this node's own relay pulls (counted in `publisher` too). */
   private pullSessions = 0;
   private readonly loopDelay = new EventLoopDelay();
   private readonly heapAfterGc = new HeapAfterGc();
@@ -145,8 +164,8 @@ export class MediaNode {
   private readonly observers: NodeObserver[] = [];
 
   /** `hooks` shape the node for its role; session counts for load reports are kept here. */
-  constructor(cfg: MediaNodeConfig, log: Logger, roleHooks: NodeHooks = {}) {
-    checkMediaNodeConfig(cfg);
+  constructor(cfg: MediaNodeConfig, log: Logger, roleHooks: NodeHooks = {}, extras: PublishingExtras = {}) {
+    checkMediaNodeConfig(cfg, extras);
     this.cfg = cfg;
     this.log = log;
     // Before anything else: an enabled TLS listener without usable files is a config error.
@@ -178,13 +197,13 @@ export class MediaNode {
       },
       sessionStarted: (s) => {
         this.sessionsByKind[s.kind]++;
-        if (s.protocol === PULL_PROTOCOL) this.pullSessions++;
+        if (isPullProtocol(s.protocol)) this.pullSessions++;
         roleHooks.sessionStarted?.(s);
         this.notify('sessionStarted', (o) => o.sessionStarted?.(s));
       },
       sessionStopped: (s) => {
         this.sessionsByKind[s.kind]--;
-        if (s.protocol === PULL_PROTOCOL) this.pullSessions--;
+        if (isPullProtocol(s.protocol)) this.pullSessions--;
         roleHooks.sessionStopped?.(s);
         this.notify('sessionStopped', (o) => o.sessionStopped?.(s));
       },
@@ -263,11 +282,32 @@ export class MediaNode {
       cfg.rtsp && (cfg.rtsp.enabled || this.tls.rtsps)
         ? this.makeRtsp(cfg, cfg.rtsp, log, hooks, gate, limiter)
         : null;
-    const pulls = cfg.rtsp?.pulls ?? [];
-    const pullLog = log.child({ component: 'rtsp-pull' });
-    this.pulls = pulls.map(
-      (p) => new RtspPull(p, { hub: this.hub, gate, hooks, counters: this.counters, log: pullLog }),
-    );
+    const rtspPulls = cfg.rtsp?.pulls ?? [];
+    const relay = extras.relay;
+    if (relay || rtspPulls.length > 0) {
+      const relayLog = log.child({ component: 'relay' });
+      const pulls = new RelayPulls([...rtspPulls.map(staticPullOf), ...(relay?.pulls ?? [])], {
+        hub: this.hub,
+        gate,
+        hooks,
+        counters: this.counters,
+        log: relayLog,
+      });
+      const pushes = new RelayPushes(relay?.pushes ?? [], {
+        hub: this.hub,
+        counters: this.counters,
+        log: relayLog,
+      });
+      this.hub.onViewersChanged = (s) => pulls.viewersChanged(s);
+      this.streamSetups.push((s) => pushes.attach(s));
+      this.pullManager = pulls;
+      this.pushManager = pushes;
+    } else {
+      this.pullManager = null;
+      this.pushManager = null;
+    }
+    this.relayPulls = this.pullManager;
+    this.relayPushes = this.pushManager;
     const httpDeps = {
       hub: this.hub,
       log,
@@ -431,7 +471,7 @@ export class MediaNode {
     await bind('https', this.https, this.cfg.https?.listen ?? '');
     this.listening = true;
     this.log.info({ listen: out }, 'sluice node listening');
-    for (const p of this.pulls) p.start();
+    this.pullManager?.startStatic();
     return out;
   }
 
@@ -550,8 +590,9 @@ export class MediaNode {
   /** Not ready, stop accepting, end viewers and publishers, close. */
   async stop(): Promise<void> {
     this.draining = true;
-    // Pulls first: TEARDOWN to their sources and their claims given back (bounded by the client).
-    await Promise.all(this.pulls.map((p) => p.stop()));
+    // Pulls first: closed at their sources and their claims given back (bounded by the clients).
+    this.pushManager?.stopAll();
+    await this.pullManager?.stopAll();
     // Recordings are closed as files first (their queues go on being written meanwhile).
     const recorded = this.recording?.stop();
     // Viewers first, so each gets a proper ending (503, UnpublishNotify), and a moment to flush it.
@@ -578,11 +619,19 @@ export class MediaNode {
  * The rules across fields a schema cannot say, checked at startup and by --check-config: every
  * problem is reported together (ConfigError).
  */
-export function checkMediaNodeConfig(cfg: MediaNodeConfig): void {
+export function checkMediaNodeConfig(cfg: MediaNodeConfig, extras: PublishingExtras = {}): void {
+  const rtspPulls = cfg.rtsp?.pulls ?? [];
   checkAll([
     () => checkHlsConfig(cfg.hls),
     () => checkRtspUdp(cfg.rtsp),
-    () => checkRtspPulls(cfg.rtsp?.pulls ?? []),
+    () => checkRtspPulls(rtspPulls),
+    () => {
+      if (extras.relay)
+        checkRelayConfig(
+          extras.relay,
+          rtspPulls.map((p) => p.key),
+        );
+    },
   ]);
 }
 

@@ -2,6 +2,7 @@ import { ConfigError, loadConfig, type EnvOverride } from '../../libs/config/loa
 import { clusterEnv, clusterProperties, type ClusterConfig } from '../node/cluster-config.ts';
 import { mediaNodeEnv, mediaRoleSchema, publishingRtspProperty } from '../node/config-schema.ts';
 import { recordEnv, recordProperty } from '../node/record-config.ts';
+import { relayProperty } from '../node/relay/config.ts';
 import type { PublishingNodeConfig } from '../standalone/config.ts';
 import type { OwnershipPolicy } from './ownership.ts';
 
@@ -13,6 +14,7 @@ export const originSchema = mediaRoleSchema(
     ...clusterProperties,
     rtsp: publishingRtspProperty,
     record: recordProperty,
+    relay: relayProperty,
     ownership: {
       type: 'object',
       additionalProperties: false,

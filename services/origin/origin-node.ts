@@ -4,13 +4,13 @@ import type { EventBus, Holder, StreamRegistry } from '../../libs/cluster/types.
 import type { Counters } from '../../libs/metrics/counters.ts';
 import { ClusterAgent } from '../node/cluster-agent.ts';
 import type { NodeHooks } from '../node/hooks.ts';
-import { MediaNode, type MediaNodeConfig } from '../node/media-node.ts';
+import { MediaNode, type MediaNodeConfig, type PublishingExtras } from '../node/media-node.ts';
 import { nodeAddresses, servedProtocols, streamPresence } from '../node/presence.ts';
 import type { RelayEpochCheck } from '../node/relay-auth.ts';
 import { Ownership, type OwnershipPolicy } from './ownership.ts';
 
 export interface OriginNodeOptions {
-  cfg: MediaNodeConfig;
+  cfg: MediaNodeConfig & PublishingExtras;
   role: 'origin' | 'standalone';
   holder: Holder;
   log: Logger;
@@ -50,7 +50,7 @@ export async function startOriginNode(
     );
     if (gate) hooks.authorizePlay = gate;
   }
-  const node = new MediaNode(o.cfg, o.log, hooks);
+  const node = new MediaNode(o.cfg, o.log, hooks, o.cfg.relay ? { relay: o.cfg.relay } : {});
   const made = o.makeBus(node.counters);
   const bus = o.timeOps ? timedBus(made, node.counters) : made;
   const registry = o.timeOps ? timedRegistry(o.registry, node.counters) : o.registry;
