@@ -6,6 +6,7 @@ import type { Metrics } from '../../libs/metrics/metrics.ts';
 import type { StreamHub } from '../../libs/stream/index.ts';
 import { answerClientError, CONNECTIONS_CHECKING_INTERVAL_MS } from '../../libs/http/client-error.ts';
 import { listenOn } from '../../libs/http/listen.ts';
+import type { ConsoleHttp } from './console-http.ts';
 
 export interface ApiDeps {
   hub: StreamHub;
@@ -24,6 +25,8 @@ export interface ApiDeps {
   connections: () => { active: number; max: number };
   /** Gauges beside the registry's (event-loop delay, process memory); also in stats. */
   gauges?: () => Record<string, number>;
+  /** The web console at /console/ (and / redirecting to it); absent: not served. */
+  console?: ConsoleHttp;
 }
 
 export interface NodeHealth {
@@ -77,6 +80,7 @@ export class ApiServer {
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
+    if (this.deps.console?.handle(req, res)) return;
     if (req.method !== 'GET') {
       this.refused(req, 'api_method_not_allowed');
       res.writeHead(405, { Allow: 'GET' }).end();

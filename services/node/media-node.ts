@@ -19,6 +19,7 @@ import { HlsHttp } from './hls-http.ts';
 import { HlsOutputs } from './hls-outputs.ts';
 import { HlsSessions } from './hls-sessions.ts';
 import { ApiServer, type NodeHealth } from './api-server.ts';
+import { ConsoleHttp, nodeConsoleEnv } from './console-http.ts';
 import { registerNodeMetrics, type PerStreamMetricsConfig } from './node-metrics.ts';
 import { ConnectionLimiter } from './connection-limiter.ts';
 import { HttpMediaServer } from './http-server.ts';
@@ -126,6 +127,8 @@ export class MediaNode {
   /** RTSP sources pulled into streams (rtsp.pulls), started once listening. */
   private readonly pulls: RtspPull[];
   private readonly api: ApiServer | null;
+  /** What start() bound so far (the console's play URLs need the HTTP port). */
+  private listeningAt: ListeningAddresses = {};
   private readonly recording: Recording | null;
   private listening = false;
   private draining = false;
@@ -297,6 +300,11 @@ export class MediaNode {
           input: this.input,
           connections: () => ({ active: limiter.count, max: cfg.limits.maxConnections }),
           gauges: () => this.gauges(),
+          console: new ConsoleHttp({
+            log,
+            redirectRoot: true,
+            env: () => nodeConsoleEnv(cfg.nodeId, this.listeningAt),
+          }),
         })
       : null;
     registerNodeMetrics(this.metrics, {
@@ -395,7 +403,7 @@ export class MediaNode {
   }
 
   async start(): Promise<ListeningAddresses> {
-    const out: ListeningAddresses = {};
+    const out: ListeningAddresses = (this.listeningAt = {});
     const bind = async (
       name: keyof ListeningAddresses,
       srv: { listen(h: string, p: number): Promise<{ host: string; port: number }> } | null,
