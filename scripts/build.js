@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 // @ts-check
 // `npm run build`: the TypeScript of libs/ and services/ compiled by tsc into dist/, plus the JSON
-// files the code reads at run time (libs/**/*.json: the event schemas; the web console's pages,
-// services/node/console/, served as they are). `bin/sluice.js` runs dist/.
+// files the code reads at run time (libs/**/*.json: the event schemas). `bin/sluice.js` runs dist/.
 //
 //   node scripts/build.js             build now
 //   node scripts/build.js --if-stale  build only when dist/ is missing or older than a source
@@ -33,7 +32,7 @@ const DIST = join(ROOT, 'dist');
 const LOCK = join(ROOT, '.dist-lock');
 const LOCK_STALE_MS = 120_000;
 
-/** Directories copied into dist/ unchanged. */
+/** Directories copied into dist/ unchanged: the web console's pages, served as they are. */
 const STATIC_DIRS = ['services/node/console'];
 
 const ifStale = process.argv.includes('--if-stale');

@@ -9,6 +9,18 @@ import {
   viewersByProtocol,
 } from '../../../../services/node/console/model.js';
 
+/** A row as model.js makes it (the module is untyped browser code). */
+interface StreamRow {
+  key: string;
+  videoCodec: string;
+  width: number | null;
+  height: number | null;
+  bitrateKbps: number | null;
+  source: { kind: string } | null;
+  viewers: [string, number][];
+  viewerTotal: number;
+}
+
 // lal's documented /api/stat/all_group shape (pkg/base/t_http_api.go, StatGroup and StatSession).
 const ALL_GROUP = {
   error_code: 0,
@@ -51,7 +63,7 @@ const ALL_GROUP = {
 };
 
 test('all_group: one row per group, sorted by key, lal placeholders read as absent', () => {
-  const rows = streamsFromAllGroup(ALL_GROUP) as { key: string }[];
+  const rows = streamsFromAllGroup(ALL_GROUP) as StreamRow[];
   assert.deepEqual(
     rows.map((r) => r.key),
     ['edge/a', 'live/x'],
