@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // @ts-check
 // `npm run build`: the TypeScript of libs/ and services/ compiled by tsc into dist/, plus the JSON
-// files the code reads at run time (libs/**/*.json: the event schemas). `bin/sluice.js` runs dist/.
+// files the code reads at run time (libs/**/*.json: the event schemas; services/**/*.json: the OpenAPI document). `bin/sluice.js` runs dist/.
 //
 //   node scripts/build.js             build now
 //   node scripts/build.js --if-stale  build only when dist/ is missing or older than a source
@@ -73,7 +73,7 @@ function build() {
     rmSync(out, { recursive: true, force: true });
     fail(`tsc failed (exit ${r.status ?? r.signal})`);
   }
-  for (const file of jsonFilesUnder(join(ROOT, 'libs'))) {
+  for (const file of [...jsonFilesUnder(join(ROOT, 'libs')), ...jsonFilesUnder(join(ROOT, 'services'))]) {
     const target = join(out, relative(ROOT, file));
     mkdirSync(dirname(target), { recursive: true });
     cpSync(file, target);

@@ -35,6 +35,9 @@ import { readTlsListeners, type TlsListenerConfig } from './tls-files.ts';
 import type { RecordConfig } from './record-config.ts';
 import { Recording } from './recording.ts';
 import type { NodeLoad } from '../../libs/cluster/types.ts';
+import { tokensOf } from './api/auth.ts';
+import { SessionTable } from './api/sessions.ts';
+import type { RelayPullControl, RelayPushControl } from './control-types.ts';
 
 /** The media-serving part every node role shares (standalone, origin, edge). */
 export interface MediaNodeConfig {
@@ -57,7 +60,8 @@ export interface MediaNodeConfig {
   rtsps?: TlsListenerConfig;
   /** What the HTTP listener serves, on TLS (HTTPS, WSS); absent = off. */
   https?: TlsListenerConfig;
-  api: { enabled: boolean; listen: string };
+  /** `token`: accepted bearer token(s) for control (and stats with protectStats); absent = none. */
+  api: { enabled: boolean; listen: string; token?: string | string[]; protectStats?: boolean };
   limits: {
     maxConnections: number;
     handshakeTimeoutMs: number;
@@ -146,6 +150,8 @@ export class MediaNode {
   private readonly rateBase = { at: Date.now(), bytesIn: 0, bytesOut: 0, cpu: process.cpuUsage() };
   /** Watchers of sessions and recordings (MediaNode.observe). */
   private readonly observers: NodeObserver[] = [];
+  /** Sessions with bytes and rates for the HTTP API. */
+  readonly sessionTable: SessionTable;
 
   /** `hooks` shape the node for its role; session counts for load reports are kept here. */
   constructor(cfg: MediaNodeConfig, log: Logger, roleHooks: NodeHooks = {}) {
@@ -216,6 +222,8 @@ export class MediaNode {
       segmentMaxMs: cfg.hls.maxSegmentMs || 3 * cfg.hls.targetMs,
     };
     this.hub = new StreamHub(streamOpts, { log: log.child({ component: 'hub' }), counters: this.counters });
+    this.sessionTable = new SessionTable(this.hub);
+    this.observe(this.sessionTable);
     this.hub.onStreamCreated = (s) => {
       for (const setup of this.streamSetups) setup(s);
     };
@@ -300,6 +308,15 @@ export class MediaNode {
           input: this.input,
           connections: () => ({ active: limiter.count, max: cfg.limits.maxConnections }),
           gauges: () => this.gauges(),
+          auth: {
+            tokens: tokensOf(cfg.api.token),
+            protectStats: cfg.api.protectStats ?? false,
+          },
+          table: this.sessionTable,
+          kick: (id, reason) => this.kick(id, reason),
+          // The relay code sets these on the node (nullable); read at each call.
+          relayPulls: () => this.relayControls().relayPulls ?? null,
+          relayPushes: () => this.relayControls().relayPushes ?? null,
           console: new ConsoleHttp({
             log,
             redirectRoot: true,
@@ -320,6 +337,11 @@ export class MediaNode {
       () => ({ ...this.loopDelay.secondsGauges(), ...processGauges(), ...this.heapAfterGc.gauges() }),
       PROCESS_GAUGE_HELP,
     );
+  }
+
+  /** The node's relay pull/push controls, where the relay code provides them. */
+  relayControls(): { relayPulls?: RelayPullControl | null; relayPushes?: RelayPushControl | null } {
+    return this as { relayPulls?: RelayPullControl | null; relayPushes?: RelayPushControl | null };
   }
 
   /** Adds a watcher of sessions and recordings (the API's session table, webhooks). */
@@ -365,9 +387,13 @@ export class MediaNode {
     return { ready: false, status: this.listening ? 'unready' : 'starting', checks };
   }
 
-  /** Ends an RTMP or RTSP session by id (control "kick"). HTTP viewers are ended by their stream. */
+  /** Ends a session by id (control "kick"): RTMP and RTSP connections, HTTP, WebSocket and HLS viewers. */
   kick(sessionId: string, reason: string): boolean {
-    return (this.rtmp?.kick(sessionId, reason) ?? false) || (this.rtsp?.kick(sessionId, reason) ?? false);
+    return (
+      (this.rtmp?.kick(sessionId, reason) ?? false) ||
+      (this.rtsp?.kick(sessionId, reason) ?? false) ||
+      this.hub.kick(sessionId)
+    );
   }
 
   /** Ends the relay pulls of `key` this node serves (an origin that fenced itself). */
@@ -583,6 +609,7 @@ export class MediaNode {
     this.rtsp?.destroyAll();
     await Promise.all(closing);
     await this.api?.close();
+    this.sessionTable.close();
     this.loopDelay.stop();
     this.heapAfterGc.stop();
   }

@@ -157,7 +157,7 @@ async function videoState(format: string): Promise<VideoState | null> {
 async function previewPlays(format: 'flv' | 'm3u8'): Promise<void> {
   await page.click(`#streams tr[data-key="${KEY}"] button[data-format="${format}"]`);
   const started = Date.now();
-  let s: VideoState | null = null;
+  let s: VideoState | null;
   for (;;) {
     s = await videoState(format);
     if (s && (s.error || (s.currentTime > 2 && s.decodedFrames > 0))) break;
