@@ -2,7 +2,7 @@
 // @ts-check
 // The container's health probe (deploy/Dockerfile HEALTHCHECK): GET /healthz of this container's
 // Sluice; exit 0 on 200, 1 otherwise. Where: the URL given as the first argument; else the address
-// of SLUICE_API_LISTEN (media nodes) or SLUICE_SCHEDULER_LISTEN (the scheduler); else port 8083
+// of SLUICE_API_LISTEN (media nodes) or SLUICE_SCHEDULER_LISTEN (the scheduler); then port 8083
 // (a media node's API), then 8090 (the scheduler's). A port nothing listens on is skipped; the
 // first answer decides.
 const TIMEOUT_MS = 2000;
@@ -20,7 +20,8 @@ const fromEnv = [process.env.SLUICE_API_LISTEN, process.env.SLUICE_SCHEDULER_LIS
   .map((l) => (l ? healthUrl(l) : null))
   .filter((u) => u !== null);
 const given = process.argv[2];
-const urls = given ? [given] : fromEnv.length ? fromEnv : [':8083', ':8090'].map((l) => healthUrl(l));
+// The image sets SLUICE_API_LISTEN for every role: the defaults follow, so a scheduler answers too.
+const urls = given ? [given] : [...new Set([...fromEnv, ...[':8083', ':8090'].map((l) => healthUrl(l))])];
 
 for (const url of urls) {
   if (!url) continue;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // @ts-check
 // `npm run build`: the TypeScript of libs/ and services/ compiled by tsc into dist/, plus the JSON
-// files the code reads at run time (libs/**/*.json: the event schemas). `bin/sluice.js` runs dist/.
+// files the code reads at run time (libs/**/*.json: the event schemas; services/**/*.json: the OpenAPI document). `bin/sluice.js` runs dist/.
 //
 //   node scripts/build.js             build now
 //   node scripts/build.js --if-stale  build only when dist/ is missing or older than a source
@@ -31,6 +31,9 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist');
 const LOCK = join(ROOT, '.dist-lock');
 const LOCK_STALE_MS = 120_000;
+
+/** Directories copied into dist/ unchanged: the web console's pages, served as they are. */
+const STATIC_DIRS = ['services/node/console'];
 
 const ifStale = process.argv.includes('--if-stale');
 
@@ -70,11 +73,13 @@ function build() {
     rmSync(out, { recursive: true, force: true });
     fail(`tsc failed (exit ${r.status ?? r.signal})`);
   }
-  for (const file of jsonFilesUnder(join(ROOT, 'libs'))) {
+  for (const file of [...jsonFilesUnder(join(ROOT, 'libs')), ...jsonFilesUnder(join(ROOT, 'services'))]) {
     const target = join(out, relative(ROOT, file));
     mkdirSync(dirname(target), { recursive: true });
     cpSync(file, target);
   }
+  // The console's browser files as written (tsc also emits its .js files: these replace them).
+  for (const dir of STATIC_DIRS) cpSync(join(ROOT, dir), join(out, dir), { recursive: true });
   const old = join(ROOT, `.dist-old-${process.pid}`);
   if (existsSync(DIST)) renameSync(DIST, old);
   renameSync(out, DIST);

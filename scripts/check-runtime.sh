@@ -199,6 +199,17 @@ play() {
   say "$1: played $2 ($(echo "$out" | tr '\n' ' '))"
 }
 
+# The web console's page and both player libraries come from the bundle (dist/ and production
+# node_modules).
+console_served() { # name base-url
+  local path code
+  for path in /console/ /console/main.js /console/vendor/hls.min.js /console/vendor/mpegts.js; do
+    code=$(node -e "fetch('$2$path').then(r=>console.log(r.status),()=>console.log(0))")
+    [ "$code" = 200 ] || fail "$1: $path answered $code"
+  done
+  say "$1: console served"
+}
+
 # --- standalone -----------------------------------------------------------------------------
 rtmp=$(free_port) http=$(free_port) api=$(free_port)
 start_role standalone standalone SLUICE_RTMP_LISTEN="127.0.0.1:$rtmp" \
@@ -211,6 +222,7 @@ publish "rtmp://127.0.0.1:$rtmp/live/check"
 play standalone "http://127.0.0.1:$http/live/check.flv"
 play standalone "rtmp://127.0.0.1:$rtmp/live/check"
 healthy standalone SLUICE_API_LISTEN="127.0.0.1:$api"
+console_served standalone "http://127.0.0.1:$api"
 stop_role standalone
 kill "$publisher" 2>/dev/null || true
 wait "$publisher" 2>/dev/null || true
@@ -255,6 +267,7 @@ play scheduler "http://127.0.0.1:$s_port/play/live/check.flv"
 healthy origin-1 SLUICE_API_LISTEN="127.0.0.1:$o_api"
 healthy edge-1 SLUICE_API_LISTEN="127.0.0.1:$e_api"
 healthy scheduler SLUICE_SCHEDULER_LISTEN="127.0.0.1:$s_port"
+console_served scheduler "http://127.0.0.1:$s_port"
 stop_role edge-1
 stop_role origin-1
 stop_role scheduler

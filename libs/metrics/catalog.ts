@@ -89,6 +89,12 @@ export const COUNTERS: Readonly<Record<string, CounterSpec>> = {
   http_not_found: c('Media HTTP requests answered 404.'),
   api_method_not_allowed: c('API requests refused with 405.'),
   api_not_found: c('API requests answered 404.'),
+  api_auth_refused: c(
+    'API requests refused by the token rules, by reason (missing, wrong, not_loopback).',
+    'reason',
+  ),
+  api_bad_requests: c('API requests refused as malformed (bad JSON, too large), by reason.', 'reason'),
+  api_kicks: c('Sessions ended through the API.'),
   // Recording
   record_files: c('Recording files opened, by format (flv, ts).', 'format'),
   record_errors: c(

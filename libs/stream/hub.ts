@@ -111,6 +111,20 @@ export class StreamHub {
     }));
   }
 
+  /** Ends the viewer whose sink has this id (an operator's kick); false when no stream has it. */
+  kick(sinkId: string): boolean {
+    for (const s of this.streams.values()) {
+      for (const sub of s.subscribers) {
+        if (sub.sink.id !== sinkId) continue;
+        s.removeSubscriber(sub);
+        sub.endedBy = EndReason.Kicked;
+        sub.sink.end(EndReason.Kicked);
+        return true;
+      }
+    }
+    return false;
+  }
+
   sweep(now = Date.now()): void {
     for (const s of this.streams.values()) s.sweep(now);
   }

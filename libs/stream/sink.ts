@@ -5,6 +5,8 @@ export const EndReason = {
   Unpublished: 'unpublished',
   Stalled: 'stalled',
   Shutdown: 'shutdown',
+  /** An operator ended this viewer (the HTTP API's kick). */
+  Kicked: 'kicked',
 } as const;
 export type EndReason = (typeof EndReason)[keyof typeof EndReason];
 

@@ -6,6 +6,16 @@ import type { Metrics } from '../../libs/metrics/metrics.ts';
 import type { StreamHub } from '../../libs/stream/index.ts';
 import { answerClientError, CONNECTIONS_CHECKING_INTERVAL_MS } from '../../libs/http/client-error.ts';
 import { listenOn } from '../../libs/http/listen.ts';
+import type { ApiAuthConfig } from './api/auth.ts';
+import { sendError } from './api/http.ts';
+import { lalRoutes } from './api/lal.ts';
+import { LalCode, LalDesp, lalErr } from './api/lal-shape.ts';
+import type { NodeApiContext } from './api/node-context.ts';
+import { Router, type Route } from './api/router.ts';
+import type { SessionTable } from './api/sessions.ts';
+import { v1Routes } from './api/v1.ts';
+import type { RelayPullControl, RelayPushControl } from './control-types.ts';
+import type { ConsoleHttp } from './console-http.ts';
 
 export interface ApiDeps {
   hub: StreamHub;
@@ -24,6 +34,16 @@ export interface ApiDeps {
   connections: () => { active: number; max: number };
   /** Gauges beside the registry's (event-loop delay, process memory); also in stats. */
   gauges?: () => Record<string, number>;
+  /** Token rules (api.token, api.protectStats). */
+  auth: ApiAuthConfig;
+  /** The node's sessions (fed by MediaNode.observe). */
+  table: SessionTable;
+  /** Ends a session of any protocol by id. */
+  kick: (sessionId: string, reason: string) => boolean;
+  relayPulls?: () => RelayPullControl | null;
+  relayPushes?: () => RelayPushControl | null;
+  /** The web console at /console/ (and / redirecting to it); absent: not served. */
+  console?: ConsoleHttp;
 }
 
 export interface NodeHealth {
@@ -34,15 +54,32 @@ export interface NodeHealth {
   checks: Record<string, boolean>;
 }
 
-/** Health, stats and metrics on the API port. Later issues add the lal-compatible HTTP API here. */
+/** Health, stats and metrics on the API port, lal's HTTP API and /api/v1 (see openapi.json). */
 export class ApiServer {
   private readonly server: Server;
   private readonly deps: ApiDeps;
   private readonly log: Logger;
+  private readonly router: Router;
 
   constructor(deps: ApiDeps) {
     this.deps = deps;
     this.log = deps.log.child({ component: 'api' });
+    const ctx: NodeApiContext = {
+      nodeId: deps.nodeId,
+      hub: deps.hub,
+      table: deps.table,
+      counters: deps.counters,
+      log: this.log,
+      startedAt: Date.now() - Math.round(process.uptime() * 1000),
+      kick: deps.kick,
+      ...(deps.relayPulls ? { relayPulls: deps.relayPulls } : {}),
+      ...(deps.relayPushes ? { relayPushes: deps.relayPushes } : {}),
+    };
+    this.router = new Router([...this.baseRoutes(), ...lalRoutes(ctx), ...v1Routes(ctx)], {
+      auth: deps.auth,
+      counters: deps.counters,
+      log: this.log,
+    });
     this.server = createServer(
       { connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS },
       (req, res) => this.onRequest(req, res),
@@ -64,6 +101,7 @@ export class ApiServer {
   }
 
   async close(): Promise<void> {
+    this.deps.table.close();
     this.server.closeAllConnections();
     await new Promise<void>((r) => this.server.close(() => r()));
   }
@@ -72,68 +110,102 @@ export class ApiServer {
   private refused(req: IncomingMessage, counter: string): void {
     this.deps.counters.inc(counter);
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
-    this.log.info({ remote, method: req.method, path: (req.url ?? '').slice(0, 200) }, 'api request refused');
+    this.log.info(
+      { remote, method: req.method, path: (req.url ?? '').split('?')[0]!.slice(0, 200) },
+      'api request refused',
+    );
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET') {
-      this.refused(req, 'api_method_not_allowed');
-      res.writeHead(405, { Allow: 'GET' }).end();
-      return;
+    if (this.deps.console?.handle(req, res)) return;
+    if (this.router.handle(req, res)) return;
+    this.refused(req, 'api_not_found');
+    const path = (req.url ?? '/').split('?')[0]!;
+    // lal answers unknown paths with its 404 envelope; /api/v1 and the rest with {error}.
+    if (path.startsWith('/api/') && !path.startsWith('/api/v1/')) {
+      json(res, 404, lalErr(LalCode.PageNotFound, LalDesp.PageNotFound));
+    } else {
+      sendError(res, 404, 'not_found', 'not found');
     }
-    switch (path) {
-      case '/healthz': {
+  }
+
+  private baseRoutes(): Route[] {
+    const d = this.deps;
+    return [
+      {
         // Alive: the process answers. Readiness (taking new sessions) is /readyz.
-        const h = this.deps.health();
-        const status = h.status === 'ready' ? 'ok' : h.status;
-        json(res, 200, { status, node: this.deps.nodeId });
-        return;
-      }
-      case '/readyz': {
-        const h = this.deps.health();
-        json(res, h.ready ? 200 : 503, { status: h.status, node: this.deps.nodeId, checks: h.checks });
-        return;
-      }
-      case '/metrics':
-        this.deps.metrics.text().then(
-          (text) => res.writeHead(200, { 'Content-Type': this.deps.metrics.contentType }).end(text),
-          (e: unknown) => {
-            this.log.error({ err: e }, 'metrics collection failed');
-            res.writeHead(500).end();
+        path: '/healthz',
+        style: 'v1',
+        methods: {
+          GET: {
+            access: 'open',
+            handle: ({ res }) => {
+              const h = d.health();
+              json(res, 200, { status: h.status === 'ready' ? 'ok' : h.status, node: d.nodeId });
+            },
           },
-        );
-        return;
-      case '/api/v1/streams':
-        json(res, 200, { streams: this.deps.hub.list() });
-        return;
-      case '/api/v1/stats': {
-        const m = process.memoryUsage();
-        const cpu = process.cpuUsage();
-        json(res, 200, {
-          node: this.deps.nodeId,
-          uptimeMs: Math.round(process.uptime() * 1000),
-          memory: {
-            rssBytes: m.rss,
-            heapUsedBytes: m.heapUsed,
-            externalBytes: m.external,
-            arrayBuffersBytes: m.arrayBuffers,
+        },
+      },
+      {
+        path: '/readyz',
+        style: 'v1',
+        methods: {
+          GET: {
+            access: 'open',
+            handle: ({ res }) => {
+              const h = d.health();
+              json(res, h.ready ? 200 : 503, { status: h.status, node: d.nodeId, checks: h.checks });
+            },
           },
-          cpu: { userMicros: cpu.user, systemMicros: cpu.system },
-          status: this.deps.health().status,
-          streams: this.deps.hub.size,
-          sessions: this.deps.sessions(),
-          input: { bufferedBytes: this.deps.input.bufferedBytes, budgetBytes: this.deps.input.budgetBytes },
-          connections: this.deps.connections(),
-          gauges: this.deps.gauges?.() ?? {},
-          counters: this.deps.counters.snapshot(),
-        });
-        return;
-      }
-      default:
-        this.refused(req, 'api_not_found');
-        json(res, 404, { error: 'not found' });
-    }
+        },
+      },
+      {
+        path: '/metrics',
+        style: 'v1',
+        methods: {
+          GET: {
+            access: 'open',
+            handle: async ({ res }) => {
+              const text = await d.metrics.text();
+              res.writeHead(200, { 'Content-Type': d.metrics.contentType }).end(text);
+            },
+          },
+        },
+      },
+      {
+        path: '/api/v1/streams',
+        style: 'v1',
+        methods: { GET: { access: 'stats', handle: ({ res }) => json(res, 200, { streams: d.hub.list() }) } },
+      },
+      {
+        path: '/api/v1/stats',
+        style: 'v1',
+        methods: { GET: { access: 'stats', handle: ({ res }) => json(res, 200, this.stats()) } },
+      },
+    ];
+  }
+
+  private stats(): Record<string, unknown> {
+    const m = process.memoryUsage();
+    const cpu = process.cpuUsage();
+    return {
+      node: this.deps.nodeId,
+      uptimeMs: Math.round(process.uptime() * 1000),
+      memory: {
+        rssBytes: m.rss,
+        heapUsedBytes: m.heapUsed,
+        externalBytes: m.external,
+        arrayBuffersBytes: m.arrayBuffers,
+      },
+      cpu: { userMicros: cpu.user, systemMicros: cpu.system },
+      status: this.deps.health().status,
+      streams: this.deps.hub.size,
+      sessions: this.deps.sessions(),
+      input: { bufferedBytes: this.deps.input.bufferedBytes, budgetBytes: this.deps.input.budgetBytes },
+      connections: this.deps.connections(),
+      gauges: this.deps.gauges?.() ?? {},
+      counters: this.deps.counters.snapshot(),
+    };
   }
 }
 

@@ -20,6 +20,7 @@ export const mediaNodeEnv: readonly EnvOverride[] = [
   { env: 'SLUICE_HTTP_LISTEN', path: ['http', 'listen'], kind: 'listen' },
   { env: 'SLUICE_HTTPS_LISTEN', path: ['https', 'listen'], kind: 'listen' },
   { env: 'SLUICE_API_LISTEN', path: ['api', 'listen'], kind: 'listen' },
+  { env: 'SLUICE_API_TOKEN', path: ['api', 'token'], kind: 'string' },
   { env: 'SLUICE_DRAIN_TIMEOUT_MS', path: ['drain', 'timeoutMs'], kind: 'integer' },
 ];
 
@@ -51,6 +52,17 @@ export function resolveNodeId(configured: string): string {
     `nodeId: the host name ${JSON.stringify(host)} cannot be a node id; set nodeId or SLUICE_NODE_ID`,
   ]);
 }
+
+/** `api.token` of every role with an API (the scheduler's too). */
+export const apiTokenProperty = {
+  anyOf: [
+    { type: 'string', maxLength: 4096 },
+    { type: 'array', items: { type: 'string', minLength: 1, maxLength: 1024 }, maxItems: 16 },
+  ],
+  default: '',
+  description:
+    'Bearer token(s) the control endpoints require (a list, or a comma-separated string, while rotating); empty: control answers loopback clients only. Env SLUICE_API_TOKEN (comma-separated).',
+} as const;
 
 /** The `log` section of every role. */
 export const logProperty = {
@@ -348,7 +360,14 @@ export const mediaNodeProperties = {
       listen: {
         $ref: '#/definitions/listen',
         default: ':8083',
-        description: 'Health, stats and metrics. Env SLUICE_API_LISTEN.',
+        description:
+          'Health, stats, metrics and the HTTP API (lal /api/stat, /api/ctrl; /api/v1). Env SLUICE_API_LISTEN.',
+      },
+      token: apiTokenProperty,
+      protectStats: {
+        type: 'boolean',
+        default: false,
+        description: 'With a token set, stats endpoints need it too (health and /metrics stay open).',
       },
     },
   },

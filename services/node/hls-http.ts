@@ -40,6 +40,11 @@ export class HlsHttp {
   ): Promise<void> {
     const sessions = this.d.sessions;
     const token = mp.query.session;
+    if (token && sessions.isRevoked(token)) {
+      this.d.counters.inc('play_refused', 1, { proto: 'hls' });
+      text(res, 403, headers, 'session ended');
+      return;
+    }
     let session = token ? sessions.touch(token, mp.key) : undefined;
     if (!session && token && sessions.verify(token, mp.key)) {
       // A player back with a token we signed for this key (authorized when it was issued).

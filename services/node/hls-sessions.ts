@@ -19,6 +19,8 @@ const hlsFormat: OutputFormat = defineOutputFormat('hls', () => Buffer.alloc(0))
 const TOKEN_TTL_S = 24 * 3600;
 const NONCE_BYTES = 8;
 const MAC_BYTES = 16;
+/** Kicked tokens remembered at most (oldest forgotten first): a bounded refusal list. */
+const MAX_REVOKED = 10_000;
 const TOKEN_RE = /^hls-([0-9a-f]{16})([0-9a-f]{8})([0-9a-f]{32})$/;
 
 /** The stream's view of an HLS player: counted, started and ended, sent nothing. */
@@ -84,6 +86,8 @@ export class HlsSessions {
   private readonly byClientKey = new Map<string, string>();
   private readonly perClient = new Map<string, number>();
   private readonly secret = randomBytes(32);
+  /** Tokens of kicked sessions -> when they expire anyway: refused, not reopened. */
+  private readonly revoked = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
   private readonly d: {
     hub: StreamHub;
@@ -174,11 +178,24 @@ export class HlsSessions {
     return session;
   }
 
-  /** Ends the session (timeout, the stream ended it, shutdown). */
+  /** True for the token of a kicked session (its player must not come back with it). */
+  isRevoked(token: string, now = Date.now()): boolean {
+    const until = this.revoked.get(token);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.revoked.delete(token);
+    return false;
+  }
+
+  /** Ends the session (timeout, the stream ended it, shutdown, a kick). */
   close(token: string, reason: string): void {
     const s = this.sessions.get(token);
     if (!s) return;
     this.sessions.delete(token);
+    if (reason === 'kicked') {
+      if (this.revoked.size >= MAX_REVOKED) this.revoked.delete(this.revoked.keys().next().value!);
+      this.revoked.set(token, s.startedAt + TOKEN_TTL_S * 1000);
+    }
     const n = (this.perClient.get(s.client) ?? 1) - 1;
     if (n > 0) this.perClient.set(s.client, n);
     else this.perClient.delete(s.client);

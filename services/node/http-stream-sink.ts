@@ -75,7 +75,11 @@ export class HttpStreamSink implements Sink {
   }
 
   end(reason: EndReason): void {
-    if (!this.res.headersSent) {
+    if (reason === EndReason.Kicked) {
+      // An operator ended it: at once, whatever is still queued.
+      if (this.res.headersSent) this.res.destroy();
+      else this.res.writeHead(403, { ...this.headers, 'Content-Type': 'text/plain' }).end('session ended\n');
+    } else if (!this.res.headersSent) {
       const notFound = reason === EndReason.NotFound;
       this.res.writeHead(notFound ? 404 : 503, { ...this.headers, 'Content-Type': 'text/plain' });
       this.res.end(notFound ? 'stream not found\n' : 'server shutting down\n');

@@ -19,6 +19,7 @@ import { HlsHttp } from './hls-http.ts';
 import { HlsOutputs } from './hls-outputs.ts';
 import { HlsSessions } from './hls-sessions.ts';
 import { ApiServer, type NodeHealth } from './api-server.ts';
+import { ConsoleHttp, nodeConsoleEnv } from './console-http.ts';
 import { registerNodeMetrics, type PerStreamMetricsConfig } from './node-metrics.ts';
 import { ConnectionLimiter } from './connection-limiter.ts';
 import { HttpMediaServer } from './http-server.ts';
@@ -40,6 +41,8 @@ import { readTlsListeners, type TlsListenerConfig } from './tls-files.ts';
 import type { RecordConfig } from './record-config.ts';
 import { Recording } from './recording.ts';
 import type { NodeLoad } from '../../libs/cluster/types.ts';
+import { tokensOf } from './api/auth.ts';
+import { SessionTable } from './api/sessions.ts';
 
 /** The media-serving part every node role shares (standalone, origin, edge). */
 export interface MediaNodeConfig {
@@ -62,7 +65,8 @@ export interface MediaNodeConfig {
   rtsps?: TlsListenerConfig;
   /** What the HTTP listener serves, on TLS (HTTPS, WSS); absent = off. */
   https?: TlsListenerConfig;
-  api: { enabled: boolean; listen: string };
+  /** `token`: accepted bearer token(s) for control (and stats with protectStats); absent = none. */
+  api: { enabled: boolean; listen: string; token?: string | string[]; protectStats?: boolean };
   limits: {
     maxConnections: number;
     handshakeTimeoutMs: number;
@@ -145,6 +149,8 @@ export class MediaNode {
   private readonly pullManager: RelayPulls | null;
   private readonly pushManager: RelayPushes | null;
   private readonly api: ApiServer | null;
+  /** What start() bound so far (the console's play URLs need the HTTP port). */
+  private listeningAt: ListeningAddresses = {};
   private readonly recording: Recording | null;
   private listening = false;
   private draining = false;
@@ -162,6 +168,8 @@ export class MediaNode {
   private readonly rateBase = { at: Date.now(), bytesIn: 0, bytesOut: 0, cpu: process.cpuUsage() };
   /** Watchers of sessions and recordings (MediaNode.observe). */
   private readonly observers: NodeObserver[] = [];
+  /** Sessions with bytes and rates for the HTTP API. */
+  readonly sessionTable: SessionTable;
 
   /** `hooks` shape the node for its role; session counts for load reports are kept here. */
   constructor(cfg: MediaNodeConfig, log: Logger, roleHooks: NodeHooks = {}, extras: PublishingExtras = {}) {
@@ -232,6 +240,8 @@ export class MediaNode {
       segmentMaxMs: cfg.hls.maxSegmentMs || 3 * cfg.hls.targetMs,
     };
     this.hub = new StreamHub(streamOpts, { log: log.child({ component: 'hub' }), counters: this.counters });
+    this.sessionTable = new SessionTable(this.hub);
+    this.observe(this.sessionTable);
     this.hub.onStreamCreated = (s) => {
       for (const setup of this.streamSetups) setup(s);
     };
@@ -336,6 +346,20 @@ export class MediaNode {
           input: this.input,
           connections: () => ({ active: limiter.count, max: cfg.limits.maxConnections }),
           gauges: () => this.gauges(),
+          auth: {
+            tokens: tokensOf(cfg.api.token),
+            protectStats: cfg.api.protectStats ?? false,
+          },
+          table: this.sessionTable,
+          kick: (id, reason) => this.kick(id, reason),
+          // The relay code sets these on the node (nullable); read at each call.
+          relayPulls: () => this.relayPulls,
+          relayPushes: () => this.relayPushes,
+          console: new ConsoleHttp({
+            log,
+            redirectRoot: true,
+            env: () => nodeConsoleEnv(cfg.nodeId, this.listeningAt),
+          }),
         })
       : null;
     registerNodeMetrics(this.metrics, {
@@ -396,9 +420,13 @@ export class MediaNode {
     return { ready: false, status: this.listening ? 'unready' : 'starting', checks };
   }
 
-  /** Ends an RTMP or RTSP session by id (control "kick"). HTTP viewers are ended by their stream. */
+  /** Ends a session by id (control "kick"): RTMP and RTSP connections, HTTP, WebSocket and HLS viewers. */
   kick(sessionId: string, reason: string): boolean {
-    return (this.rtmp?.kick(sessionId, reason) ?? false) || (this.rtsp?.kick(sessionId, reason) ?? false);
+    return (
+      (this.rtmp?.kick(sessionId, reason) ?? false) ||
+      (this.rtsp?.kick(sessionId, reason) ?? false) ||
+      this.hub.kick(sessionId)
+    );
   }
 
   /** Ends the relay pulls of `key` this node serves (an origin that fenced itself). */
@@ -434,7 +462,7 @@ export class MediaNode {
   }
 
   async start(): Promise<ListeningAddresses> {
-    const out: ListeningAddresses = {};
+    const out: ListeningAddresses = (this.listeningAt = {});
     const bind = async (
       name: keyof ListeningAddresses,
       srv: { listen(h: string, p: number): Promise<{ host: string; port: number }> } | null,
@@ -610,6 +638,7 @@ export class MediaNode {
     this.rtsp?.destroyAll();
     await Promise.all(closing);
     await this.api?.close();
+    this.sessionTable.close();
     this.loopDelay.stop();
     this.heapAfterGc.stop();
   }

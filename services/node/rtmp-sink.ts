@@ -67,6 +67,9 @@ export class RtmpPlaySink implements Sink {
       case EndReason.Stalled:
         this.conn.fail(new ProtocolError('VIEWER_STALLED', 'viewer stopped reading'));
         return;
+      case EndReason.Kicked:
+        this.conn.fail(new Error('kicked'));
+        return;
       case EndReason.Shutdown:
         // A player that never started gets no UnpublishNotify for a stream it never saw.
         if (this.started) this.conn.endPlay(this.req.streamId, 'shutdown');

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { listenOn } from '../../libs/http/listen.ts';
 import type { Counters } from '../../libs/metrics/counters.ts';
 import { Metrics } from '../../libs/metrics/metrics.ts';
+import { ConsoleHttp } from '../node/console-http.ts';
 import { parseKeyPath, parsePlayPath } from './key-path.ts';
 import { parsePage, type Listing, type PageRequest } from './page.ts';
 import type { Answer, Scheduler } from './scheduler.ts';
@@ -45,11 +46,17 @@ export class SchedulerServer {
   private draining = false;
   private readonly metrics: Metrics;
   private readonly routes: RouteMetrics;
+  private readonly console: ConsoleHttp;
 
   constructor(deps: SchedulerServerDeps) {
     this.deps = deps;
     this.metrics = deps.metrics ?? new Metrics({ counters: deps.counters, processMetrics: false });
     this.routes = new RouteMetrics(this.metrics);
+    this.console = new ConsoleHttp({
+      log: deps.log,
+      redirectRoot: false,
+      env: () => ({ kind: 'scheduler', nodeId: deps.nodeId }),
+    });
     if (deps.gauges) this.metrics.gaugeRecord(deps.gauges, SCHEDULER_GAUGE_HELP);
     this.server = createServer((req, res) => {
       this.onRequest(req, res).catch((err: unknown) => this.internalError(res, err));
@@ -79,6 +86,7 @@ export class SchedulerServer {
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
+    if (this.console.handle(req, res)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { ...JSON_HEADERS, Allow: 'GET, HEAD' });
       res.end(JSON.stringify({ error: 'method not allowed' }));

@@ -1,6 +1,7 @@
 import { loadConfig, type EnvOverride } from '../../libs/config/load.ts';
 import {
   mediaNodeEnv,
+  mediaNodeProperties,
   mediaRoleSchema,
   publishingRtspProperty,
   type LogConfig,
@@ -9,11 +10,25 @@ import type { MediaNodeConfig } from '../node/media-node.ts';
 import { recordEnv, recordProperty, type RecordConfig } from '../node/record-config.ts';
 import { relayProperty, type RelayConfig } from '../node/relay/config.ts';
 
+/** Standalone's API listens on loopback by default (a single box; origins and edges keep :8083). */
+const standaloneApiProperty = {
+  ...mediaNodeProperties.api,
+  properties: {
+    ...mediaNodeProperties.api.properties,
+    listen: {
+      ...mediaNodeProperties.api.properties.listen,
+      default: '127.0.0.1:8083',
+      description:
+        'Health, stats, metrics and the HTTP API, on loopback by default (`:8083` for every interface: control stays loopback-only without api.token). Env SLUICE_API_LISTEN.',
+    },
+  },
+} as const;
+
 export const standaloneSchema = mediaRoleSchema(
   'standalone',
   'Sluice standalone node',
   'One process, no Redis or NATS: accepts RTMP publishes and serves RTMP, HTTP-FLV and WebSocket-FLV viewers.',
-  { rtsp: publishingRtspProperty, record: recordProperty, relay: relayProperty },
+  { rtsp: publishingRtspProperty, record: recordProperty, relay: relayProperty, api: standaloneApiProperty },
 );
 
 /** Standalone is a media node with its own log settings; origin and edge will extend the same shape. */

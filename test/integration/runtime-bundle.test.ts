@@ -36,6 +36,8 @@ test('the production bundle runs each role unprivileged on a read-only file syst
     'edge-1: played http',
     'edge-1: played rtmp',
     'scheduler: played http',
+    'standalone: console served',
+    'scheduler: console served',
   ]) {
     assert.ok(out.includes(`check-runtime: ${played}`), `missing "${played}"`);
   }

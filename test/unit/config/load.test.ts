@@ -17,7 +17,9 @@ test('config: defaults fill every key, lal-compatible ports', () => {
   const c = loadStandaloneConfig(undefined, {});
   assert.equal(c.rtmp.listen, ':1935');
   assert.equal(c.http.listen, ':8080');
-  assert.equal(c.api.listen, ':8083');
+  // The API (control included) listens on loopback in standalone; origins and edges keep :8083.
+  assert.equal(c.api.listen, '127.0.0.1:8083');
+  assert.equal(c.api.token, '');
   assert.equal(c.stream.waitPublisherMs, 30_000);
   assert.equal(c.limits.handshakeTimeoutMs, 10_000);
 });

@@ -108,6 +108,20 @@ test('/play redirects to the relaying edge, keeping the query', async () => {
   assert.equal((await get('/play/live/a.m3u8')).headers.location, 'http://e1.example:8080/live/a.m3u8');
 });
 
+test('the web console: its page and env, nothing else under /console/, no redirect of /', async () => {
+  const page = await get('/console/');
+  assert.equal(page.status, 200);
+  assert.match(page.body, /<script type="module" src="main.js">/);
+  assert.equal(page.headers['x-content-type-options'], 'nosniff');
+  assert.match(String(page.headers['content-security-policy']), /default-src 'none'/);
+  assert.deepEqual(JSON.parse((await get('/console/env.json')).body), {
+    kind: 'scheduler',
+    nodeId: 'sched-test',
+  });
+  assert.equal((await get('/console/../api/v1/nodes')).status, 404);
+  assert.equal((await get('/')).status, 404, 'only the API port redirects /');
+});
+
 test('HEAD has no body; other methods get 405', async () => {
   const hd = await get('/api/v1/streams', 'HEAD');
   assert.equal(hd.status, 200);
