@@ -107,7 +107,10 @@ export class ApiServer {
   private refused(req: IncomingMessage, counter: string): void {
     this.deps.counters.inc(counter);
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
-    this.log.info({ remote, method: req.method, path: (req.url ?? '').split('?')[0]!.slice(0, 200) }, 'api request refused');
+    this.log.info(
+      { remote, method: req.method, path: (req.url ?? '').split('?')[0]!.slice(0, 200) },
+      'api request refused',
+    );
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {

@@ -360,7 +360,8 @@ export const mediaNodeProperties = {
       listen: {
         $ref: '#/definitions/listen',
         default: ':8083',
-        description: 'Health, stats, metrics and the HTTP API (lal /api/stat, /api/ctrl; /api/v1). Env SLUICE_API_LISTEN.',
+        description:
+          'Health, stats, metrics and the HTTP API (lal /api/stat, /api/ctrl; /api/v1). Env SLUICE_API_LISTEN.',
       },
       token: apiTokenProperty,
       protectStats: {

@@ -37,7 +37,11 @@ const call = async (
   if (init.token) headers.set('Authorization', `Bearer ${init.token}`);
   const res = await fetch(`${server.api}${path}`, { ...init, headers });
   const text = await res.text();
-  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: res.headers };
+  return {
+    status: res.status,
+    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+    headers: res.headers,
+  };
 };
 const lal = async (path: string, init: RequestInit & { token?: string } = {}): Promise<Lal> =>
   (await call(path, init)).body as Lal;
@@ -107,10 +111,14 @@ test('lal stat shows real codec, size and bitrates; kicks end RTMP, HTTP-FLV and
   const hlsId = g.subs.find((s) => s.protocol === 'HLS')!.session_id;
   assert.equal((await lal('/api/ctrl/kick_session', { ...kickBody(hlsId), token: NEW })).error_code, 0);
   assert.equal((await fetch(hlsUrl)).status, 403);
-  const after = await waitFor(async () => {
-    const x = await group();
-    return x && x.subs.length === 0 ? x : undefined;
-  }, 5000, 'no viewers left');
+  const after = await waitFor(
+    async () => {
+      const x = await group();
+      return x && x.subs.length === 0 ? x : undefined;
+    },
+    5000,
+    'no viewers left',
+  );
   assert.equal(after.pub.session_id, g.pub.session_id);
   assert.equal((await lal('/api/ctrl/kick_session', { ...kickBody(rtmpId), token: NEW })).error_code, 1003);
 });
@@ -124,7 +132,10 @@ test('lal errors: param missing, group not found, relay pulls unavailable, unkno
     body: JSON.stringify({ stream_name: 'nothing', session_id: 'x' }),
   });
   assert.equal(kickNoGroup.error_code, 1001);
-  assert.equal((await lal('/api/ctrl/kick_session', { method: 'POST', token: NEW, body: '{}' })).error_code, 1002);
+  assert.equal(
+    (await lal('/api/ctrl/kick_session', { method: 'POST', token: NEW, body: '{}' })).error_code,
+    1002,
+  );
   const pull = await lal('/api/ctrl/start_relay_pull', {
     method: 'POST',
     token: NEW,
@@ -148,7 +159,11 @@ test('/api/v1: 405 with Allow, 400 for bad JSON, 413 for a big body, 404 JSON er
   const bad = await call('/api/v1/relays/pulls', { method: 'POST', token: NEW, body: '{nope' });
   assert.equal(bad.status, 400);
   assert.equal((bad.body.error as { code: string }).code, 'bad_json');
-  const big = await call('/api/v1/relays/pulls', { method: 'POST', token: NEW, body: `{"url":"${'x'.repeat(70_000)}"}` });
+  const big = await call('/api/v1/relays/pulls', {
+    method: 'POST',
+    token: NEW,
+    body: `{"url":"${'x'.repeat(70_000)}"}`,
+  });
   assert.equal(big.status, 413);
   const missing = await call('/api/v1/sessions/nope', { method: 'DELETE', token: NEW });
   assert.equal(missing.status, 404);
@@ -185,7 +200,9 @@ test('without a token, control answers loopback clients only; protectStats guard
     assert.equal(((await kick.json()) as Lal).error_code, 403);
     assert.equal((await fetch(`${base}/api/v1/sessions/x`, { method: 'DELETE' })).status, 403);
     assert.equal((await fetch(`${base}/api/stat/all_group`)).status, 200);
-    const counters = (await (await fetch(`${base}/api/v1/stats`)).json()) as { counters: Record<string, number> };
+    const counters = (await (await fetch(`${base}/api/v1/stats`)).json()) as {
+      counters: Record<string, number>;
+    };
     assert.ok(Object.keys(counters.counters).some((k) => k.startsWith('api_auth_refused')));
 
     assert.equal((await fetch(`${guarded.api}/api/stat/all_group`)).status, 401);

@@ -107,7 +107,8 @@ export type KeyMatch = { ok: true; key: string } | { ok: false; ambiguous: boole
  */
 export function resolveKey(keys: Iterable<string>, streamName: string, appName?: string): KeyMatch {
   const all = [...keys];
-  if (streamName.includes('/')) return all.includes(streamName) ? { ok: true, key: streamName } : { ok: false, ambiguous: false };
+  if (streamName.includes('/'))
+    return all.includes(streamName) ? { ok: true, key: streamName } : { ok: false, ambiguous: false };
   if (appName) {
     const key = `${appName}/${streamName}`;
     return all.includes(key) ? { ok: true, key } : { ok: false, ambiguous: false };

@@ -27,7 +27,8 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 /** lal's /api/stat and /api/ctrl endpoints on a media node. */
 export function lalRoutes(x: NodeApiContext): Route[] {
-  const groupKey = (streamName: string, appName: string) => resolveKey(x.hub.keys(), streamName, appName || undefined);
+  const groupKey = (streamName: string, appName: string) =>
+    resolveKey(x.hub.keys(), streamName, appName || undefined);
   return [
     {
       path: '/api/stat/lal_info',
@@ -58,7 +59,16 @@ export function lalRoutes(x: NodeApiContext): Route[] {
             const name = c.query.get('stream_name') ?? '';
             if (!name) return reply(c, lalErr(LalCode.ParamMissing, LalDesp.ParamMissing));
             const m = groupKey(name, c.query.get('app_name') ?? '');
-            if (!m.ok) return reply(c, lalErr(LalCode.GroupNotFound, m.ambiguous ? 'group not found: stream_name is ambiguous, add app_name' : LalDesp.GroupNotFound));
+            if (!m.ok)
+              return reply(
+                c,
+                lalErr(
+                  LalCode.GroupNotFound,
+                  m.ambiguous
+                    ? 'group not found: stream_name is ambiguous, add app_name'
+                    : LalDesp.GroupNotFound,
+                ),
+              );
             reply(c, lalOk(lalGroupOf(x.hub.get(m.key)!, x.table, x.table.list())));
           },
         },
@@ -74,14 +84,29 @@ export function lalRoutes(x: NodeApiContext): Route[] {
             const body = await readJsonBody(c.req);
             const mapped = relayPullFromLal(body);
             if (!mapped.ok) {
-              return reply(c, mapped.missing ? lalErr(LalCode.ParamMissing, LalDesp.ParamMissing) : lalErr(LalCode.StartRelayPullFail, mapped.message));
+              return reply(
+                c,
+                mapped.missing
+                  ? lalErr(LalCode.ParamMissing, LalDesp.ParamMissing)
+                  : lalErr(LalCode.StartRelayPullFail, mapped.message),
+              );
             }
             const pulls = x.relayPulls?.() ?? null;
-            if (!pulls) return reply(c, lalErr(LalCode.StartRelayPullFail, 'relay pulls are not available on this node'));
+            if (!pulls)
+              return reply(
+                c,
+                lalErr(LalCode.StartRelayPullFail, 'relay pulls are not available on this node'),
+              );
             const r = await pulls.start(mapped.req);
             if (!r.ok) return reply(c, lalErr(LalCode.StartRelayPullFail, r.message));
             x.log.info({ stream: r.value.key, session: r.value.id }, 'api: relay pull started');
-            reply(c, lalOk({ stream_name: mapped.req.key.slice(mapped.req.key.lastIndexOf('/') + 1), session_id: r.value.id }));
+            reply(
+              c,
+              lalOk({
+                stream_name: mapped.req.key.slice(mapped.req.key.lastIndexOf('/') + 1),
+                session_id: r.value.id,
+              }),
+            );
           },
         },
       },
@@ -101,7 +126,11 @@ export function lalRoutes(x: NodeApiContext): Route[] {
               if (!name) return reply(c, lalErr(LalCode.ParamMissing, LalDesp.ParamMissing));
               const pulls = x.relayPulls?.() ?? null;
               if (!pulls) return reply(c, lalErr(LalCode.GroupNotFound, LalDesp.GroupNotFound));
-              const m = resolveKey(pulls.list().map((p) => p.key), name, app || undefined);
+              const m = resolveKey(
+                pulls.list().map((p) => p.key),
+                name,
+                app || undefined,
+              );
               if (!m.ok) return reply(c, lalErr(LalCode.GroupNotFound, LalDesp.GroupNotFound));
               const r = await pulls.stop(m.key);
               if (!r.ok) return reply(c, lalErr(LalCode.SessionNotFound, LalDesp.SessionNotFound));

@@ -1,6 +1,13 @@
 import type { Stream } from '../../../libs/stream/index.ts';
 import { PULL_PROTOCOL } from '../rtsp/pull.ts';
-import { emptyLalSession, lalProtocol, lalTime, splitKey, type LalGroup, type LalSession } from './lal-shape.ts';
+import {
+  emptyLalSession,
+  lalProtocol,
+  lalTime,
+  splitKey,
+  type LalGroup,
+  type LalSession,
+} from './lal-shape.ts';
 import type { SessionStat, SessionTable } from './sessions.ts';
 
 /** One session in lal's StatSession shape. */
@@ -39,7 +46,12 @@ export function lalGroupOf(stream: Stream, table: SessionTable, sessions: Sessio
   }
   // An edge's relay from its origin feeds the stream without being a session of its own.
   const handle = stream.publisherHandle;
-  if (handle && pub.session_id === '' && pull.session_id === '' && !mine.some((s) => s.info.sessionId === handle.id)) {
+  if (
+    handle &&
+    pub.session_id === '' &&
+    pull.session_id === '' &&
+    !mine.some((s) => s.info.sessionId === handle.id)
+  ) {
     pull = {
       ...emptyLalSession('PULL'),
       session_id: handle.id,

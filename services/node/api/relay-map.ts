@@ -37,7 +37,11 @@ export function keyFor(streamName: string, appName: string | undefined, url: str
 /** The last path item of a URL without its extension (lal's LastItemOfPath, for a missing stream_name). */
 function nameOfUrl(url: string): string {
   try {
-    const last = new URL(url).pathname.split('/').filter((s) => s !== '').pop() ?? '';
+    const last =
+      new URL(url).pathname
+        .split('/')
+        .filter((s) => s !== '')
+        .pop() ?? '';
     return last.replace(/\.(flv|m3u8|ts)$/i, '');
   } catch {
     return '';
@@ -58,7 +62,8 @@ export function relayPullFromLal(body: Record<string, unknown>): Mapped {
   const name = given || nameOfUrl(url);
   const app = typeof body.app_name === 'string' && body.app_name !== '' ? body.app_name : undefined;
   const key = keyFor(name, app, url);
-  if (!name || !isStreamKey(key)) return { ok: false, missing: false, message: `invalid stream key ${JSON.stringify(key)}` };
+  if (!name || !isStreamKey(key))
+    return { ok: false, missing: false, message: `invalid stream key ${JSON.stringify(key)}` };
   const timeoutMs = intOr(body.pull_timeout_ms, LAL_PULL_DEFAULTS.pullTimeoutMs);
   const retryNum = intOr(body.pull_retry_num, LAL_PULL_DEFAULTS.pullRetryNum);
   const autoStop = intOr(body.auto_stop_pull_after_no_out_ms, LAL_PULL_DEFAULTS.autoStopPullAfterNoOutMs);
@@ -86,14 +91,22 @@ const bad = (message: string): Mapped => ({ ok: false, missing: false, message }
 export function relayPullFromV1(body: Record<string, unknown>): Mapped {
   const { url, key } = body;
   if (typeof url !== 'string' || url === '') return { ok: false, missing: true, message: 'url is required' };
-  if (typeof key !== 'string' || !isStreamKey(key)) return { ok: false, missing: key === undefined, message: 'key (app/name) is required' };
+  if (typeof key !== 'string' || !isStreamKey(key))
+    return { ok: false, missing: key === undefined, message: 'key (app/name) is required' };
   return relayPullFromLal({
     url,
     stream_name: key,
     pull_timeout_ms: body.timeoutMs,
     pull_retry_num: body.retryNum,
     auto_stop_pull_after_no_out_ms: body.autoStopAfterNoViewersMs,
-    rtsp_mode: body.rtspTransport === undefined ? undefined : body.rtspTransport === 'udp' ? 1 : body.rtspTransport === 'tcp' ? 0 : -1,
+    rtsp_mode:
+      body.rtspTransport === undefined
+        ? undefined
+        : body.rtspTransport === 'udp'
+          ? 1
+          : body.rtspTransport === 'tcp'
+            ? 0
+            : -1,
   });
 }
 

@@ -47,7 +47,15 @@ const AUTH_TEXT: Record<AuthRefusal, string> = {
 };
 
 /** An error answer in the route's style. lal answers its own codes; the HTTP status still says what happened. */
-export function fail(res: ServerResponse, style: ErrorStyle, status: number, code: string, message: string, lalCode: number, headers: Record<string, string> = {}): void {
+export function fail(
+  res: ServerResponse,
+  style: ErrorStyle,
+  status: number,
+  code: string,
+  message: string,
+  lalCode: number,
+  headers: Record<string, string> = {},
+): void {
   if (style === 'lal') sendJson(res, status, lalErr(lalCode, message), headers);
   else sendError(res, status, code, message, headers);
 }
@@ -76,15 +84,29 @@ export class Router {
       if (!entry) {
         this.refused(req, 'api_method_not_allowed');
         const allow = Object.keys(r.methods).join(', ');
-        fail(res, r.style, 405, 'method_not_allowed', `${method} is not allowed here`, LalCode.PageNotFound, { Allow: allow });
+        fail(res, r.style, 405, 'method_not_allowed', `${method} is not allowed here`, LalCode.PageNotFound, {
+          Allow: allow,
+        });
         return true;
       }
       const why = checkAccess(req, entry.access, this.d.auth);
       if (why) {
         this.d.counters.inc('api_auth_refused', 1, { reason: why });
-        this.d.log.warn({ remote: remoteOf(req), method, path: path.slice(0, 200), reason: why }, 'api request refused');
-        const headers: Record<string, string> = why === 'not_loopback' ? {} : { 'WWW-Authenticate': 'Bearer' };
-        fail(res, r.style, AUTH_STATUS[why], why === 'not_loopback' ? 'forbidden' : 'unauthorized', AUTH_TEXT[why], AUTH_STATUS[why], headers);
+        this.d.log.warn(
+          { remote: remoteOf(req), method, path: path.slice(0, 200), reason: why },
+          'api request refused',
+        );
+        const headers: Record<string, string> =
+          why === 'not_loopback' ? {} : { 'WWW-Authenticate': 'Bearer' };
+        fail(
+          res,
+          r.style,
+          AUTH_STATUS[why],
+          why === 'not_loopback' ? 'forbidden' : 'unauthorized',
+          AUTH_TEXT[why],
+          AUTH_STATUS[why],
+          headers,
+        );
         return true;
       }
       const params: Record<string, string> = {};
@@ -107,7 +129,15 @@ export class Router {
     if (e instanceof BodyError) {
       const big = e.code === 'BODY_TOO_LARGE';
       this.d.counters.inc('api_bad_requests', 1, { reason: big ? 'too_large' : 'bad_json' });
-      fail(c.res, style, big ? 413 : 400, big ? 'payload_too_large' : 'bad_json', e.message, LalCode.ParamMissing, big ? { Connection: 'close' } : {});
+      fail(
+        c.res,
+        style,
+        big ? 413 : 400,
+        big ? 'payload_too_large' : 'bad_json',
+        e.message,
+        LalCode.ParamMissing,
+        big ? { Connection: 'close' } : {},
+      );
       if (big) c.req.resume();
       return;
     }
@@ -117,6 +147,9 @@ export class Router {
 
   private refused(req: IncomingMessage, counter: string): void {
     this.d.counters.inc(counter);
-    this.d.log.info({ remote: remoteOf(req), method: req.method, path: (req.url ?? '').split('?')[0]!.slice(0, 200) }, 'api request refused');
+    this.d.log.info(
+      { remote: remoteOf(req), method: req.method, path: (req.url ?? '').split('?')[0]!.slice(0, 200) },
+      'api request refused',
+    );
   }
 }

@@ -35,7 +35,12 @@ const notAvailable = (c: RequestContext, what: string): void =>
 
 type Control = RelayPullControl | RelayPushControl;
 
-async function controlled(c: RequestContext, ctl: Control | null, what: string, run: (ctl: Control) => Promise<unknown>): Promise<void> {
+async function controlled(
+  c: RequestContext,
+  ctl: Control | null,
+  what: string,
+  run: (ctl: Control) => Promise<unknown>,
+): Promise<void> {
   if (!ctl) return notAvailable(c, what);
   const r = (await run(ctl)) as Awaited<ReturnType<Control['stop']>>;
   if (!r.ok) return sendError(c.res, statusOfControl(r), r.code, r.message);
@@ -51,7 +56,11 @@ export function v1Routes(x: NodeApiContext): Route[] {
       path: '/api/v1/openapi.json',
       style: 'v1',
       methods: {
-        GET: { access: 'open', handle: (c) => void c.res.writeHead(200, { 'Content-Type': 'application/json' }).end(openapiDocument()) },
+        GET: {
+          access: 'open',
+          handle: (c) =>
+            void c.res.writeHead(200, { 'Content-Type': 'application/json' }).end(openapiDocument()),
+        },
       },
     },
     {
@@ -65,7 +74,10 @@ export function v1Routes(x: NodeApiContext): Route[] {
             const s = isStreamKey(key) ? x.hub.list().find((st) => st.key === key) : undefined;
             const stream = x.hub.get(key);
             if (!s || !stream) return sendError(c.res, 404, 'not_found', `no stream ${key} on this node`);
-            const sessions = x.table.list().filter((t) => t.info.key === key).map(v1Session);
+            const sessions = x.table
+              .list()
+              .filter((t) => t.info.key === key)
+              .map(v1Session);
             sendJson(c.res, 200, { stream: { ...s, media: x.table.mediaOf(stream), sessions } });
           },
         },
@@ -74,7 +86,12 @@ export function v1Routes(x: NodeApiContext): Route[] {
     {
       path: '/api/v1/sessions',
       style: 'v1',
-      methods: { GET: { access: 'stats', handle: (c) => sendJson(c.res, 200, { sessions: x.table.list().map(v1Session) }) } },
+      methods: {
+        GET: {
+          access: 'stats',
+          handle: (c) => sendJson(c.res, 200, { sessions: x.table.list().map(v1Session) }),
+        },
+      },
     },
     {
       path: '/api/v1/sessions/{id}',
@@ -92,7 +109,8 @@ export function v1Routes(x: NodeApiContext): Route[] {
           access: 'control',
           handle: (c) => {
             const id = c.params.id!;
-            if (!x.kick(id, 'kicked by the api')) return sendError(c.res, 404, 'not_found', 'no such session');
+            if (!x.kick(id, 'kicked by the api'))
+              return sendError(c.res, 404, 'not_found', 'no such session');
             x.counters.inc('api_kicks');
             x.log.info({ session: id }, 'api: session kicked');
             sendJson(c.res, 200, { kicked: id });
@@ -127,7 +145,10 @@ export function v1Routes(x: NodeApiContext): Route[] {
       path: '/api/v1/relays/pulls/{key}',
       style: 'v1',
       methods: {
-        DELETE: { access: 'control', handle: (c) => controlled(c, pulls(), 'relay pulls', (ctl) => ctl.stop(c.params.key!)) },
+        DELETE: {
+          access: 'control',
+          handle: (c) => controlled(c, pulls(), 'relay pulls', (ctl) => ctl.stop(c.params.key!)),
+        },
       },
     },
     {
@@ -147,9 +168,13 @@ export function v1Routes(x: NodeApiContext): Route[] {
           handle: async (c) => {
             const body = await readJsonBody(c.req);
             const { key, url } = body;
-            if (typeof key !== 'string' || !isStreamKey(key)) return sendError(c.res, 400, 'invalid', 'key (app/name) is required');
-            if (typeof url !== 'string' || !/^rtmps?:\/\//i.test(url)) return sendError(c.res, 400, 'invalid', 'url must be rtmp:// or rtmps://');
-            await controlled(c, pushes(), 'relay pushes', (ctl) => (ctl as RelayPushControl).start({ key, url }));
+            if (typeof key !== 'string' || !isStreamKey(key))
+              return sendError(c.res, 400, 'invalid', 'key (app/name) is required');
+            if (typeof url !== 'string' || !/^rtmps?:\/\//i.test(url))
+              return sendError(c.res, 400, 'invalid', 'url must be rtmp:// or rtmps://');
+            await controlled(c, pushes(), 'relay pushes', (ctl) =>
+              (ctl as RelayPushControl).start({ key, url }),
+            );
           },
         },
       },
@@ -158,7 +183,10 @@ export function v1Routes(x: NodeApiContext): Route[] {
       path: '/api/v1/relays/pushes/{id}',
       style: 'v1',
       methods: {
-        DELETE: { access: 'control', handle: (c) => controlled(c, pushes(), 'relay pushes', (ctl) => ctl.stop(c.params.id!)) },
+        DELETE: {
+          access: 'control',
+          handle: (c) => controlled(c, pushes(), 'relay pushes', (ctl) => ctl.stop(c.params.id!)),
+        },
       },
     },
   ];
