@@ -20,12 +20,9 @@ export type AuthRefusal = 'missing' | 'wrong' | 'not_loopback';
  * environment's SLUICE_API_TOKEN-style value: the accepted tokens, blanks dropped.
  */
 export function tokensOf(configured: string | readonly string[] | undefined, env?: string): string[] {
-  const list = [
-    ...(typeof configured === 'string' || configured === undefined
-      ? (configured ?? '').split(',')
-      : configured),
-    ...(env ?? '').split(','),
-  ];
+  const given: readonly string[] =
+    typeof configured === 'string' ? configured.split(',') : (configured ?? []);
+  const list: string[] = [...given, ...(env ?? '').split(',')];
   return [...new Set(list.map((t) => t.trim()).filter((t) => t !== ''))];
 }
 
