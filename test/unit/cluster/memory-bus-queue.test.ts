@@ -5,12 +5,12 @@ import { Subject } from '../../../libs/cluster/types.ts';
 
 const ev = (key: string) => ({
   v: 1 as const,
-  nodeId: 'n',
-  instanceId: 'i',
+  nodeId: 'node-1',
+  instanceId: 'instance-0001',
   ts: 1,
   key,
   epoch: 1,
-  sessionId: 's',
+  sessionId: 'session-1',
 });
 
 describe('MemoryBus queue groups', () => {
