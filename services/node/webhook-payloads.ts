@@ -216,8 +216,9 @@ export function updatePayload(
       stream_name: name,
       app_name: app,
       key: st.key,
-      audio_codec: m.audioCodec ?? '',
-      video_codec: m.videoCodec ?? '',
+      // lal's names: H264, H265, AAC.
+      audio_codec: (m.audioCodec ?? '').toUpperCase(),
+      video_codec: (m.videoCodec ?? '').toUpperCase(),
       video_width: m.width ?? 0,
       video_height: m.height ?? 0,
       pub: isPull ? {} : pub,
