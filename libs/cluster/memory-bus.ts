@@ -32,6 +32,7 @@ type Pending = { nodeId: string; reject: (e: Error) => void; timer: NodeJS.Timeo
 export class MemoryBus implements EventBus {
   private readonly report: BusReporter;
   private readonly handlers = new Map<Subject, Set<Entry>>();
+  private readonly groups = new Map<string, { members: Entry[]; stop: () => void }>();
   /** Control subject -> handlers; the first one answers, like the first NATS responder. */
   private readonly servers = new Map<string, ControlHandler[]>();
   private readonly pending = new Set<Pending>();
@@ -76,6 +77,46 @@ export class MemoryBus implements EventBus {
     const entry: Entry = { fn: handler as (event: unknown) => void };
     set.add(entry);
     return () => void set.delete(entry);
+  }
+
+  /**
+   * Within one process a queue group is a set of handlers taking turns: each event goes to
+   * one member (round robin), as NATS gives each message to one member of a queue group.
+   */
+  subscribeQueue<S extends Subject>(
+    subject: S,
+    queue: string,
+    handler: (event: EventMap[S]) => void,
+  ): () => void {
+    if (this.closed) return () => {};
+    const id = `${subject}\n${queue}`;
+    let group = this.groups.get(id);
+    if (!group) {
+      const members: Entry[] = [];
+      let turn = 0;
+      const g = {
+        members,
+        // One plain handler per group: it passes each event to the next member.
+        stop: this.subscribe(subject, (event) => {
+          if (members.length === 0) return;
+          const m = members[turn++ % members.length]!;
+          m.fn(event);
+        }),
+      };
+      this.groups.set(id, g);
+      group = g;
+    }
+    const g = group;
+    const entry: Entry = { fn: handler as (event: unknown) => void };
+    g.members.push(entry);
+    return () => {
+      const i = g.members.indexOf(entry);
+      if (i >= 0) g.members.splice(i, 1);
+      if (g.members.length === 0 && this.groups.get(id) === g) {
+        g.stop();
+        this.groups.delete(id);
+      }
+    };
   }
 
   serveControl(target: ControlTarget, handler: ControlHandler): () => void {
@@ -138,6 +179,7 @@ export class MemoryBus implements EventBus {
     if (this.closed) return Promise.resolve();
     this.closed = true;
     this.handlers.clear();
+    this.groups.clear();
     this.servers.clear();
     for (const p of this.pending) {
       clearTimeout(p.timer);

@@ -47,6 +47,8 @@ export interface NatsBusOptions {
 const OFFLINE_QUEUE_MAX = 1000;
 
 type Entry = { fn: (event: unknown) => void };
+/** A queue-group subscription: one NATS subscription per (subject, queue), fanned out like subscribe. */
+type Group = { subject: Subject; queue: string; handlers: Set<Entry>; sub: Subscription | null };
 type Served = { subject: string; handler: ControlHandler; sub: Subscription | null };
 
 /**
@@ -67,9 +69,13 @@ export class NatsBus implements EventBus {
   private readonly handlers = new Map<Subject, Set<Entry>>();
   private readonly subs = new Map<Subject, Subscription>();
   /** Received events wait here and are handled a slice per event-loop turn, in order. */
-  private readonly inbox = new Inbox<{ subject: Subject; data: Uint8Array }>((m) => this.deliver(m), {
-    onError: (e, m) => this.report.handlerFailed(m.subject, e),
-  });
+  private readonly groups = new Map<string, Group>();
+  private readonly inbox = new Inbox<{ subject: Subject; data: Uint8Array; group?: Group }>(
+    (m) => this.deliver(m),
+    {
+      onError: (e, m) => this.report.handlerFailed(m.subject, e),
+    },
+  );
   private readonly served = new Set<Served>();
   private readonly offline: { subject: Subject; data: string }[] = [];
 
@@ -106,6 +112,7 @@ export class NatsBus implements EventBus {
     this.nc = nc;
     this.subs.clear();
     for (const subject of this.handlers.keys()) this.listen(nc, subject);
+    for (const g of this.groups.values()) this.listenGroup(nc, g);
     for (const s of this.served) this.serve(nc, s);
     this.flushOffline();
   }
@@ -114,6 +121,7 @@ export class NatsBus implements EventBus {
     this.nc = null;
     this.subs.clear();
     for (const s of this.served) s.sub = null;
+    for (const g of this.groups.values()) g.sub = null;
   }
 
   publish<S extends Subject>(subject: S, event: EventMap[S]): void {
@@ -164,11 +172,47 @@ export class NatsBus implements EventBus {
     };
   }
 
+  subscribeQueue<S extends Subject>(
+    subject: S,
+    queue: string,
+    handler: (event: EventMap[S]) => void,
+  ): () => void {
+    if (this.closed) return () => {};
+    const id = `${subject}\n${queue}`;
+    let g = this.groups.get(id);
+    if (!g) {
+      g = { subject, queue, handlers: new Set(), sub: null };
+      this.groups.set(id, g);
+      if (this.nc) this.listenGroup(this.nc, g);
+    }
+    const group = g;
+    const entry: Entry = { fn: handler as (event: unknown) => void };
+    group.handlers.add(entry);
+    return () => {
+      if (!group.handlers.delete(entry) || group.handlers.size > 0 || this.groups.get(id) !== group) return;
+      this.groups.delete(id);
+      unsubscribe(group.sub);
+      group.sub = null;
+    };
+  }
+
+  private listenGroup(nc: NatsConnection, g: Group): void {
+    if (nc.isClosed()) return;
+    g.sub = nc.subscribe(g.subject, {
+      queue: g.queue,
+      callback: (err, msg) => {
+        if (err) return this.log.warn({ err, subject: g.subject, queue: g.queue }, 'NATS subscription error');
+        if (!this.inbox.push({ subject: g.subject, data: msg.data, group: g }))
+          this.report.dropped(g.subject, 'inbox full');
+      },
+    });
+  }
+
   /** One NATS subscription per subject, fanned out here: each message is decoded and validated once. */
-  /** Decodes, validates and hands one received event to the subject's handlers. */
-  private deliver({ subject, data }: { subject: Subject; data: Uint8Array }): void {
+  /** Decodes, validates and hands one received event to the subject's (or its queue group's) handlers. */
+  private deliver({ subject, data, group }: { subject: Subject; data: Uint8Array; group?: Group }): void {
     if (this.closed) return;
-    const set = this.handlers.get(subject);
+    const set = group ? group.handlers : this.handlers.get(subject);
     if (!set?.size) return;
     const live = [...set].map((e) => (event: unknown) => {
       if (set.has(e)) e.fn(event);

@@ -320,6 +320,15 @@ export interface EventBus {
   publish<S extends Subject>(subject: S, event: EventMap[S]): void;
   /** Every valid event on the subject; invalid ones are counted (`events_invalid`) and dropped. Returns unsubscribe. */
   subscribe<S extends Subject>(subject: S, handler: (event: EventMap[S]) => void): () => void;
+  /**
+   * Like subscribe, but each event goes to one member only of the queue group `queue` (a NATS
+   * queue group across processes): work done once however many replicas listen. Returns unsubscribe.
+   */
+  subscribeQueue<S extends Subject>(
+    subject: S,
+    queue: string,
+    handler: (event: EventMap[S]) => void,
+  ): () => void;
   /** Answers control requests addressed to `target` (a node id, or this process's instance id). Returns stop. */
   serveControl(target: ControlTarget, handler: (req: ControlRequest) => Promise<ControlReply>): () => void;
   /** Rejects on timeout or when nobody serves that node (ControlError NoResponders). */

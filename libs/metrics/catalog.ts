@@ -161,6 +161,19 @@ export const COUNTERS: Readonly<Record<string, CounterSpec>> = {
   nats_connect_errors: c('NATS connection attempts that failed, by reason.', 'reason'),
   nats_disconnects: c('NATS disconnections.'),
   nats_server_errors: c('Errors reported by the NATS server, by code.', 'code'),
+  // Webhooks
+  webhook_sent: c('Webhooks delivered (2xx), by event.', 'event'),
+  webhook_retries: c('Webhook attempts that failed and will be retried, by event.', 'event'),
+  webhook_failed: c(
+    'Webhooks given up: rejected (a 4xx other than 429: not retried) or retries_exhausted, by event.',
+    'event',
+    'reason',
+  ),
+  webhook_dropped: c(
+    'Webhooks never sent: queue_full (webhooks.queueSize) or closed, by event.',
+    'event',
+    'reason',
+  ),
   // Per-stream series
   stream_series_omitted: c(
     'Scrapes at which streams were left without per-stream series (over metrics.perStream.maxStreams), summed over streams.',

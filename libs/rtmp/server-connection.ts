@@ -47,6 +47,8 @@ export interface ServerConnectionHandler {
   onPublish(conn: RtmpServerConnection, req: StreamRequest): void;
   /** Decide and call `acceptPlay` (later `startPlay`) or `rejectPlay`. */
   onPlay(conn: RtmpServerConnection, req: StreamRequest): void;
+  /** The connect command was accepted (app, tcUrl and connectProps are set). */
+  onConnect?(conn: RtmpServerConnection): void;
   /** Audio, video and metadata of an accepted publish. Timestamps are the publisher's. */
   onMedia(conn: RtmpServerConnection, msg: RtmpMessage): void;
   /**
@@ -278,6 +280,7 @@ export class RtmpServerConnection {
     this.transport.send(setPeerBandwidthMessage(this.opts.windowAckSize, 2));
     this.transport.setOutChunkSize(this.opts.outChunkSize);
     this.transport.send(connectResultMessage(cmd.transactionId, this.objectEncoding));
+    this.handler.onConnect?.(this);
   }
 
   private onPublishOrPlay(cmd: RtmpCommand, msg: RtmpMessage, kind: 'publish' | 'play'): void {

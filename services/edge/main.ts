@@ -4,6 +4,7 @@ import { advertisedHosts } from '../node/cluster-config.ts';
 import { clusterBus, clusterNodeBase, clusterReadiness, drainOnShutdown } from '../node/cluster-node.ts';
 import type { NodeHooks } from '../node/hooks.ts';
 import { MediaNode } from '../node/media-node.ts';
+import { nodeWebhooks } from '../node/webhooks.ts';
 import { nodeAddresses, servedProtocols, streamPresence } from '../node/presence.ts';
 import { loadEdgeConfig } from './config.ts';
 import { registerRelayMetrics } from './relay-metrics.ts';
@@ -28,6 +29,7 @@ export async function runEdge(configFile: string | undefined): Promise<void> {
     sessionStopped: (s) => agent?.sessionStopped(s),
   };
   const node = new MediaNode(cfg, log, hooks);
+  const webhooks = nodeWebhooks(node, cfg.webhooks, { nodeId: holder.nodeId, role: 'edge', log });
   // Timed at the boundary: every registry and bus call of this node is measured here.
   const registry = timedRegistry(base.registry, node.counters);
   const bus = timedBus(clusterBus(cfg, log, node.counters), node.counters);
@@ -43,9 +45,11 @@ export async function runEdge(configFile: string | undefined): Promise<void> {
     counters: node.counters,
     opts: { ...cfg.relay, noOwnerGiveUpMs: cfg.stream.waitPublisherMs },
     firstMedia: relayMetrics.firstMedia,
+    pullEvents: { started: (r) => node.relayPullStarted(r), stopped: (r) => node.relayPullStopped(r) },
   });
   const manager = relays;
   const listening = await node.start();
+  webhooks?.start();
   agent = new ClusterAgent({
     holder,
     role: 'edge',

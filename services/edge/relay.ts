@@ -24,6 +24,7 @@ import { RELAY_CREDENTIAL_PROP, RELAY_EPOCH_PROP } from '../node/cluster-config.
 import { emit } from '../node/emit.ts';
 import type { Holder } from '../../libs/cluster/types.ts';
 import { equalJitter, Wake } from './wake.ts';
+import type { RelayPullEnd, RelayPullInfo } from '../node/hooks.ts';
 
 export interface RelayOptions {
   /** First and longest wait between attempts (doubling in between, with jitter). */
@@ -50,6 +51,8 @@ export interface RelayDeps {
   opts: RelayOptions;
   /** Once per relay, at its first media: seconds since the relay started (its latency metric). */
   firstMedia?: (startSeconds: number) => void;
+  /** The relay went live / ended (MediaNode.relayPullStarted/Stopped: webhooks). */
+  pullEvents?: { started(r: RelayPullInfo): void; stopped(r: RelayPullEnd): void };
 }
 
 /** While live, the owner is re-checked every ownerPollMs times this (a cheap Redis read). */
@@ -325,6 +328,15 @@ export class Relay {
     lastMediaAt = performance.now();
     this.logLive(owner);
     emit(this.d.bus, this.log, Subject.RelayStarted, this.event(owner));
+    const pullInfo: RelayPullInfo = {
+      key: this.key,
+      sessionId: `relay:${owner.nodeId}:${owner.epoch}`,
+      protocol: 'rtmp',
+      url: `rtmp://${addr}/${this.key}`,
+      fromNodeId: owner.nodeId,
+      epoch: owner.epoch,
+    };
+    this.d.pullEvents?.started(pullInfo);
     // A hung origin (stopped process, stuck event loop) keeps the socket open: watch for media.
     const receiveCheckMs = Math.max(50, Math.floor(this.d.opts.receiveTimeoutMs / 4));
     const receive = setInterval(() => {
@@ -350,6 +362,7 @@ export class Relay {
     this.detach();
     const stoppedEvent = { ...this.event(this.following ?? owner), reason: why.slice(0, 200) };
     emit(this.d.bus, this.log, Subject.RelayStopped, stoppedEvent);
+    this.d.pullEvents?.stopped({ ...pullInfo, reason: stoppedEvent.reason });
     if (!this.stopped) this.log.warn({ owner: owner.nodeId, why }, 'relay lost, re-resolving');
     return 'was-live';
   }

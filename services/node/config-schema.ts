@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { LISTEN_PATTERN } from '../../libs/config/listen.ts';
 import type { LogFormat } from '../../libs/log/logger.ts';
 import { ConfigError, schemaKeyProperty, type EnvOverride } from '../../libs/config/load.ts';
+import { webhooksEnv, webhooksProperty } from './webhook-config.ts';
 
 /** Environment variables every role honours (the scheduler too). */
 export const logEnv: readonly EnvOverride[] = [
@@ -22,6 +23,7 @@ export const mediaNodeEnv: readonly EnvOverride[] = [
   { env: 'SLUICE_API_LISTEN', path: ['api', 'listen'], kind: 'listen' },
   { env: 'SLUICE_API_TOKEN', path: ['api', 'token'], kind: 'string' },
   { env: 'SLUICE_DRAIN_TIMEOUT_MS', path: ['drain', 'timeoutMs'], kind: 'integer' },
+  ...webhooksEnv,
 ];
 
 /**
@@ -464,6 +466,7 @@ export const mediaNodeProperties = {
       },
     },
   },
+  webhooks: webhooksProperty,
   drain: {
     type: 'object',
     additionalProperties: false,

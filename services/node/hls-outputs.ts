@@ -9,6 +9,7 @@ import { MediaKind, type MediaMessage, type Stream } from '../../libs/stream/ind
 import type { RecordFileEnd, RecordFileInfo } from '../../libs/record/record-file.ts';
 import type { HlsConfig } from './media-node.ts';
 import { SEGMENT_DIR_SUFFIX } from './hls-paths.ts';
+import type { HlsSegmentInfo } from './hooks.ts';
 
 interface Headers {
   video: MediaMessage | null;
@@ -44,6 +45,8 @@ export interface HlsOutputsDeps {
     opened(info: RecordFileInfo): void;
     closed(end: RecordFileEnd): void;
   };
+  /** Every segment opened and closed (webhooks' on_hls_make_ts). */
+  segments?: (s: HlsSegmentInfo) => void;
 }
 
 /**
@@ -224,6 +227,21 @@ export class HlsOutputs {
       path: join(dir, segName),
       sessionId: this.publishers.get(key) ?? 'none',
     });
+    const segments = this.d.segments;
+    const segmentEvent = (
+      phase: 'open' | 'close',
+      s: { name: string; seq: number },
+      durationMs: number,
+    ): void =>
+      segments?.({
+        key,
+        phase,
+        name: s.name,
+        seq: s.seq,
+        durationMs,
+        file: files ? join(dir, s.name) : `/${app}/${name}${SEGMENT_DIR_SUFFIX}/${s.name}`,
+        playlist: `/${key}.m3u8`,
+      });
 
     const hls = new HlsStream({
       app,
@@ -257,8 +275,16 @@ export class HlsOutputs {
             reason: 'segment complete',
           });
         }
+        segmentEvent('close', seg, Math.round(seg.durationMs));
       },
-      ...(files ? { onSegment: (s: { name: string }) => files.opened(fileInfo(s.name)) } : {}),
+      ...(files || segments
+        ? {
+            onSegment: (s: { name: string; seq: number }) => {
+              files?.opened(fileInfo(s.name));
+              segmentEvent('open', s, 0);
+            },
+          }
+        : {}),
       onExpired: (h) => {
         if (this.entries.get(key)?.hls !== h) return;
         this.entries.delete(key);

@@ -18,6 +18,53 @@ export interface SessionEnd extends SessionInfo {
   reason: string;
 }
 
+/** An RTMP `connect` command arrived (before any publish or play on the connection). */
+export interface RtmpConnectInfo {
+  sessionId: string;
+  /** rtmp | rtmps */
+  protocol: string;
+  app: string;
+  /** The client's tcUrl with every query value replaced (they may carry credentials). */
+  tcUrl: string;
+  flashVer: string;
+  remote: string;
+}
+
+/** An HLS segment was opened (`open`: first frame in) or completed and listed (`close`). */
+export interface HlsSegmentInfo {
+  key: string;
+  phase: 'open' | 'close';
+  /** Segment file name (`<timeline>-<seq>.ts`). */
+  name: string;
+  /** Media sequence number in the playlist. */
+  seq: number;
+  /** 0 on open. */
+  durationMs: number;
+  /** The segment's path on disk (hls.store disk), else its URL path. */
+  file: string;
+  /** The live playlist's URL path (`/app/name.m3u8`). */
+  playlist: string;
+}
+
+/** A pull of a stream from elsewhere into this node (an edge's relay, an RTSP or RTMP pull). */
+export interface RelayPullInfo {
+  key: string;
+  /** The pull's session id on this node ('' when it has none). */
+  sessionId: string;
+  /** How it pulls: rtmp, rtsp... */
+  protocol: string;
+  /** Where from: a URL without query values, or `host:port`. */
+  url: string;
+  /** The origin node pulled from, in a cluster. */
+  fromNodeId?: string;
+  /** The ownership epoch the pull follows, in a cluster. */
+  epoch?: number;
+}
+
+export interface RelayPullEnd extends RelayPullInfo {
+  reason: string;
+}
+
 export interface PublishRequest {
   key: string;
   query: Record<string, string>;
@@ -70,6 +117,13 @@ export interface NodeHooks {
   /** A recording file was opened / closed (nodes with a `record` config). */
   recordStarted?(r: RecordFileInfo): void;
   recordStopped?(r: RecordFileEnd): void;
+  /** An RTMP connect command (any connection, before publish or play). */
+  rtmpConnect?(c: RtmpConnectInfo): void;
+  /** An HLS segment opened or closed (nodes with HLS on). */
+  hlsSegment?(s: HlsSegmentInfo): void;
+  /** A pull into this node went live / ended (MediaNode.relayPullStarted/Stopped). */
+  relayPullStarted?(r: RelayPullInfo): void;
+  relayPullStopped?(r: RelayPullEnd): void;
 }
 
 /**
@@ -79,5 +133,13 @@ export interface NodeHooks {
  */
 export type NodeObserver = Pick<
   NodeHooks,
-  'sessionStarted' | 'sessionStopped' | 'publishMediaInfo' | 'recordStarted' | 'recordStopped'
+  | 'sessionStarted'
+  | 'sessionStopped'
+  | 'publishMediaInfo'
+  | 'recordStarted'
+  | 'recordStopped'
+  | 'rtmpConnect'
+  | 'hlsSegment'
+  | 'relayPullStarted'
+  | 'relayPullStopped'
 >;

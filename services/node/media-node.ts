@@ -36,13 +36,14 @@ import { RelayPushes } from './relay/push-manager.ts';
 import { isPullProtocol } from './relay/source.ts';
 import type { RelayPullControl, RelayPushControl } from './control-types.ts';
 import type { RelayWatchable } from './relay/watchers.ts';
-import type { NodeHooks, NodeObserver } from './hooks.ts';
+import type { NodeHooks, NodeObserver, RelayPullEnd, RelayPullInfo } from './hooks.ts';
 import { readTlsListeners, type TlsListenerConfig } from './tls-files.ts';
 import type { RecordConfig } from './record-config.ts';
 import { Recording } from './recording.ts';
 import type { NodeLoad } from '../../libs/cluster/types.ts';
 import { tokensOf } from './api/auth.ts';
 import { SessionTable } from './api/sessions.ts';
+import type { WebhooksConfig } from './webhook-config.ts';
 
 /** The media-serving part every node role shares (standalone, origin, edge). */
 export interface MediaNodeConfig {
@@ -78,6 +79,8 @@ export interface MediaNodeConfig {
   viewer: { maxBufferedBytes: number; stallTimeoutMs: number; writeCoalesceMs: number };
   metrics: { perStream: PerStreamMetricsConfig };
   drain: { timeoutMs: number };
+  /** Absent in configs made before it existed (then off). */
+  webhooks?: WebhooksConfig;
   hls: HlsConfig;
   /** Nodes with publishers (standalone, origin); edges have none and never record. */
   record?: RecordConfig;
@@ -170,6 +173,8 @@ export class MediaNode {
   private readonly observers: NodeObserver[] = [];
   /** Sessions with bytes and rates for the HTTP API. */
   readonly sessionTable: SessionTable;
+  /** The role's hooks wrapped with the node's own bookkeeping and the observers. */
+  private readonly hooks: NodeHooks;
 
   /** `hooks` shape the node for its role; session counts for load reports are kept here. */
   constructor(cfg: MediaNodeConfig, log: Logger, roleHooks: NodeHooks = {}, extras: PublishingExtras = {}) {
@@ -227,7 +232,24 @@ export class MediaNode {
         roleHooks.recordStopped?.(r);
         this.notify('recordStopped', (o) => o.recordStopped?.(r));
       },
+      rtmpConnect: (c) => {
+        roleHooks.rtmpConnect?.(c);
+        this.notify('rtmpConnect', (o) => o.rtmpConnect?.(c));
+      },
+      hlsSegment: (seg) => {
+        roleHooks.hlsSegment?.(seg);
+        this.notify('hlsSegment', (o) => o.hlsSegment?.(seg));
+      },
+      relayPullStarted: (r) => {
+        roleHooks.relayPullStarted?.(r);
+        this.notify('relayPullStarted', (o) => o.relayPullStarted?.(r));
+      },
+      relayPullStopped: (r) => {
+        roleHooks.relayPullStopped?.(r);
+        this.notify('relayPullStopped', (o) => o.relayPullStopped?.(r));
+      },
     };
+    this.hooks = hooks;
     const streamOpts: StreamOptions = {
       gopCache: cfg.stream.gopCache,
       gopCacheMaxBytes: cfg.stream.gopCacheMaxBytes,
@@ -380,6 +402,18 @@ export class MediaNode {
   /** Adds a watcher of sessions and recordings (the API's session table, webhooks). */
   observe(o: NodeObserver): void {
     this.observers.push(o);
+  }
+
+  /**
+   * A pull into this node went live (an edge's relay, a relay pull started by the API): the one
+   * place on_relay_pull_start comes from. RTSP pulls (rtsp.pulls) are sessions and need not call it.
+   */
+  relayPullStarted(r: RelayPullInfo): void {
+    this.hooks.relayPullStarted?.(r);
+  }
+
+  relayPullStopped(r: RelayPullEnd): void {
+    this.hooks.relayPullStopped?.(r);
   }
 
   private notify(what: string, call: (o: NodeObserver) => void): void {
@@ -580,6 +614,7 @@ export class MediaNode {
       store,
       newMuxer: () => new TsMuxer(),
       endAfterMs: cfg.stream.waitPublisherMs,
+      segments: (seg) => hooks.hlsSegment?.(seg),
       ...(store instanceof DiskSegmentStore
         ? {
             segmentFiles: {

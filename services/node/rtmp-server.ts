@@ -29,6 +29,7 @@ import { sessionId } from './session-id.ts';
 import type { TlsCredentials } from './tls-files.ts';
 import { TlsGuard } from './tls-guard.ts';
 import type { PublishGate } from './publish-gate.ts';
+import { redactQuery } from './redact-query.ts';
 
 /** The listener a session came in on: its protocol label in metrics, logs and session events. */
 export type RtmpProto = 'rtmp' | 'rtmps';
@@ -299,6 +300,20 @@ export class RtmpServer implements ServerConnectionHandler {
       this.deps.hooks.publishMediaInfo(p.req.key, conn.id, p.media);
     }
     p.stream.write(p.handle, frame);
+  }
+
+  onConnect(conn: RtmpServerConnection): void {
+    const st = this.sessions.get(conn);
+    if (!st || !this.deps.hooks.rtmpConnect) return;
+    const flashVer = conn.connectProps.flashVer;
+    this.deps.hooks.rtmpConnect({
+      sessionId: conn.id,
+      protocol: st.proto,
+      app: conn.app,
+      tcUrl: redactQuery(conn.tcUrl),
+      flashVer: typeof flashVer === 'string' ? flashVer : '',
+      remote: conn.remote,
+    });
   }
 
   onPlay(conn: RtmpServerConnection, req: StreamRequest): void {

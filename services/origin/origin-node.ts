@@ -5,6 +5,7 @@ import type { Counters } from '../../libs/metrics/counters.ts';
 import { ClusterAgent } from '../node/cluster-agent.ts';
 import type { NodeHooks } from '../node/hooks.ts';
 import { MediaNode, type MediaNodeConfig, type PublishingExtras } from '../node/media-node.ts';
+import { nodeWebhooks } from '../node/webhooks.ts';
 import { nodeAddresses, servedProtocols, streamPresence } from '../node/presence.ts';
 import type { RelayEpochCheck } from '../node/relay-auth.ts';
 import { Ownership, type OwnershipPolicy } from './ownership.ts';
@@ -51,6 +52,12 @@ export async function startOriginNode(
     if (gate) hooks.authorizePlay = gate;
   }
   const node = new MediaNode(o.cfg, o.log, hooks, o.cfg.relay ? { relay: o.cfg.relay } : {});
+  const webhooks = nodeWebhooks(node, o.cfg.webhooks, {
+    nodeId: o.holder.nodeId,
+    role: o.role,
+    log: o.log,
+    epochOf: (key) => ownership?.epochOf(key) || undefined,
+  });
   const made = o.makeBus(node.counters);
   const bus = o.timeOps ? timedBus(made, node.counters) : made;
   const registry = o.timeOps ? timedRegistry(o.registry, node.counters) : o.registry;
@@ -64,6 +71,7 @@ export async function startOriginNode(
     endRelays: (key, reason) => node.endRelays(key, reason),
   });
   const listening = await node.start();
+  webhooks?.start();
   const addrs = nodeAddresses(listening, o.hosts);
   if (addrs.internal.rtmp) ownership.setRelayAddr(addrs.internal.rtmp);
   agent = new ClusterAgent({

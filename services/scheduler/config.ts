@@ -6,6 +6,7 @@ import {
   redisUrlProperty,
   type NatsSecurityConfig,
 } from '../node/cluster-config.ts';
+import { webhooksEnv, webhooksProperty, type WebhooksConfig } from '../node/webhook-config.ts';
 
 /**
  * The scheduler's configuration: one JSON Schema, validated by ajv at startup with defaults
@@ -81,6 +82,7 @@ export const schedulerSchema = {
         },
       },
     },
+    webhooks: webhooksProperty,
     view: {
       type: 'object',
       additionalProperties: false,
@@ -135,6 +137,7 @@ export interface SchedulerConfig {
   } & NatsSecurityConfig;
   view: { maxNodes: number; maxStreams: number; maxStreamsPerNode: number };
   routing: RoutingConfig;
+  webhooks: WebhooksConfig;
 }
 
 export const schedulerEnv: readonly EnvOverride[] = [
@@ -144,6 +147,7 @@ export const schedulerEnv: readonly EnvOverride[] = [
   { env: 'SLUICE_REDIS_URL', path: ['cluster', 'redisUrl'], kind: 'string' },
   { env: 'SLUICE_NATS_URL', path: ['cluster', 'natsUrl'], kind: 'string' },
   ...natsSecurityEnv,
+  ...webhooksEnv,
 ];
 
 export function loadSchedulerConfig(file?: string, env?: NodeJS.ProcessEnv): SchedulerConfig {

@@ -14,6 +14,7 @@ import { processGauges } from '../../libs/metrics/process-gauges.ts';
 import { loadSchedulerConfig } from './config.ts';
 import { createSchedulerCore } from './core.ts';
 import { SchedulerServer } from './server.ts';
+import { startSchedulerWebhooks } from './webhooks.ts';
 
 /**
  * `sluice scheduler`: HTTP on :8090 answering from an in-memory view of the cluster, fed by
@@ -57,6 +58,7 @@ export async function runScheduler(configFile: string | undefined): Promise<void
     log,
     registryUp: () => registry.status === 'ready',
   });
+  const webhooks = startSchedulerWebhooks(bus, cfg.webhooks, { log, counters });
   // A Redis that comes back may have lost everything: read it all again at once.
   const offReconnect = registry.onReconnect(() => core.reconciler.runSoon());
   const server = new SchedulerServer({
@@ -108,7 +110,11 @@ export async function runScheduler(configFile: string | undefined): Promise<void
     force.unref();
     core.stop();
     offReconnect();
-    Promise.allSettled([server.close(), registry.close(), bus?.close()]).then(
+    Promise.allSettled([
+      server.close(),
+      registry.close(),
+      (webhooks?.stop() ?? Promise.resolve()).then(() => bus?.close()),
+    ]).then(
       () => process.exit(0),
       () => process.exit(1),
     );

@@ -218,18 +218,24 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
 }
 
 /** `sluice scheduler` on an ephemeral loopback port; resolves on its "scheduler listening" line. */
-export async function startScheduler(redisUrl: string, natsUrl: string): Promise<SchedulerProcess> {
+export async function startScheduler(
+  redisUrl: string,
+  natsUrl: string,
+  /** Deep-merged over the test scheduler config; `nodeId` names it. */
+  config: Json = {},
+): Promise<SchedulerProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-sched-'));
   const file = join(dir, 'scheduler.json');
   // Health follows the nodes' heartbeat; a short cache keeps answers fresh in tests.
-  writeFileSync(file, JSON.stringify({ cluster: { heartbeatMs: TIMING.heartbeatMs, cacheMs: 100 } }));
+  const base = { cluster: { heartbeatMs: TIMING.heartbeatMs, cacheMs: 100 } };
+  writeFileSync(file, JSON.stringify(deepMerge(base, config)));
   const proc = spawn(process.execPath, [SLUICE_BIN, 'scheduler', '--config', file], {
     env: {
       ...process.env,
       SLUICE_SCHEDULER_LISTEN: '127.0.0.1:0',
       SLUICE_REDIS_URL: redisUrl,
       SLUICE_NATS_URL: natsUrl,
-      SLUICE_NODE_ID: 'scheduler-1',
+      SLUICE_NODE_ID: typeof config.nodeId === 'string' ? config.nodeId : 'scheduler-1',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
