@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { LISTEN_PATTERN } from '../../libs/config/listen.ts';
 import type { LogFormat } from '../../libs/log/logger.ts';
 import { ConfigError, schemaKeyProperty, type EnvOverride } from '../../libs/config/load.ts';
+import { authProperty } from './auth/auth-config.ts';
 
 /** Environment variables every role honours (the scheduler too). */
 export const logEnv: readonly EnvOverride[] = [
@@ -180,6 +181,7 @@ export const mediaNodeProperties = {
     description: 'Node identity in logs and events; empty = hostname. Env SLUICE_NODE_ID.',
   },
   log: logProperty,
+  auth: authProperty,
   rtmp: {
     type: 'object',
     additionalProperties: false,

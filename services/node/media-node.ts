@@ -34,6 +34,11 @@ import { readTlsListeners, type TlsListenerConfig } from './tls-files.ts';
 import type { RecordConfig } from './record-config.ts';
 import { Recording } from './recording.ts';
 import type { NodeLoad } from '../../libs/cluster/types.ts';
+import { StatusCode } from '../../libs/rtmp/commands.ts';
+import type { AuthConfig } from './auth/auth-config.ts';
+import { Authorizer } from './auth/authorizer.ts';
+import { RELAY_CREDENTIAL_PROP } from './cluster-config.ts';
+import type { PlayDecision, PlayRequest } from './hooks.ts';
 
 /** The media-serving part every node role shares (standalone, origin, edge). */
 export interface MediaNodeConfig {
@@ -71,6 +76,8 @@ export interface MediaNodeConfig {
   hls: HlsConfig;
   /** Nodes with publishers (standalone, origin); edges have none and never record. */
   record?: RecordConfig;
+  /** Publish and play authorization; absent in configs made before it existed (then none). */
+  auth?: AuthConfig;
 }
 
 export interface HlsConfig {
@@ -143,6 +150,8 @@ export class MediaNode {
   private readonly rateBase = { at: Date.now(), bytesIn: 0, bytesOut: 0, cpu: process.cpuUsage() };
   /** Watchers of sessions and recordings (MediaNode.observe). */
   private readonly observers: NodeObserver[] = [];
+  /** The `auth` checks (null: none configured). */
+  private readonly auth: Authorizer | null;
 
   /** `hooks` shape the node for its role; session counts for load reports are kept here. */
   constructor(cfg: MediaNodeConfig, log: Logger, roleHooks: NodeHooks = {}) {
@@ -151,19 +160,31 @@ export class MediaNode {
     this.log = log;
     // Before anything else: an enabled TLS listener without usable files is a config error.
     this.tls = readTlsListeners({ rtmps: cfg.rtmps, https: cfg.https, rtsps: cfg.rtsps });
+    const auth = cfg.auth
+      ? new Authorizer(cfg.auth, { nodeId: cfg.nodeId, counters: this.counters, log: log.child({ component: 'auth' }) })
+      : null;
+    this.auth = auth;
     const hooks: NodeHooks = {
       ...roleHooks,
       // Draining: existing sessions go on, new ones are refused (RTMP status, HTTP 503).
-      authorizePublish: (req, kick) => {
+      authorizePublish: async (req, kick) => {
         if (this.draining) {
           this.counters.inc('sessions_refused_draining', 1, { proto: req.protocol });
-          return Promise.resolve({
+          return {
             ok: false,
             code: 'draining',
             description: 'this node is shutting down; publish again (the scheduler knows another node)',
-          });
+          };
         }
-        return roleHooks.authorizePublish?.(req, kick) ?? Promise.resolve({ ok: true });
+        // The node's own RTSP pulls (rtsp.pulls) are configured, not clients: never checked.
+        if (auth && req.protocol !== PULL_PROTOCOL) {
+          const r = await auth.check({ action: 'publish', ...req });
+          if (!r.ok) {
+            return { ok: false, code: StatusCode.PublishUnauthorized, description: `unauthorized: ${r.why}` };
+          }
+          if (this.draining) return { ok: false, code: 'draining', description: 'this node is shutting down' };
+        }
+        return roleHooks.authorizePublish?.(req, kick) ?? { ok: true };
       },
       authorizePlay: (req) => {
         if (this.draining) {
@@ -174,7 +195,7 @@ export class MediaNode {
             description: 'this node is shutting down; play from another node',
           };
         }
-        return roleHooks.authorizePlay?.(req) ?? { ok: true, kind: 'player' };
+        return this.authorizePlay(req, roleHooks);
       },
       sessionStarted: (s) => {
         this.sessionsByKind[s.kind]++;
@@ -312,6 +333,35 @@ export class MediaNode {
       () => ({ ...this.loopDelay.secondsGauges(), ...processGauges(), ...this.heapAfterGc.gauges() }),
       PROCESS_GAUGE_HELP,
     );
+  }
+
+  /**
+   * Viewer authorization, then the role's decision. A request carrying the cluster's relay
+   * credential is the role's alone: only the role's `relay` answer skips the viewer checks (a
+   * viewer that sends the property without the secret is refused by the role, or checked as a
+   * viewer where the role has no relay gate).
+   */
+  private async authorizePlay(req: PlayRequest, role: NodeHooks): Promise<PlayDecision> {
+    const auth = this.auth;
+    const roleSays = (): PlayDecision | Promise<PlayDecision> =>
+      role.authorizePlay?.(req) ?? { ok: true, kind: 'player' };
+    if (!auth) return roleSays();
+    let early: PlayDecision | null = null;
+    if (req.connectProps[RELAY_CREDENTIAL_PROP] !== undefined) {
+      early = await roleSays();
+      if (!early.ok || early.kind === 'relay') return early;
+    }
+    const r = await auth.check({ action: 'play', ...req });
+    if (!r.ok) {
+      return { ok: false, status: r.status, code: StatusCode.PlayUnauthorized, description: `unauthorized: ${r.why}` };
+    }
+    if (this.draining) return { ok: false, status: 503, description: 'this node is shutting down' };
+    return early ?? roleSays();
+  }
+
+  /** Whether viewers of `protocol` are checked (HLS segments then need the playlist's session). */
+  playChecked(protocol: string): boolean {
+    return this.auth?.covers('play', protocol) ?? false;
   }
 
   /** Adds a watcher of sessions and recordings (the API's session table, webhooks). */
@@ -546,6 +596,7 @@ export class MediaNode {
       counters: this.counters,
       log: hlsLog,
       firstPlaylistWaitMs: cfg.hls.firstPlaylistWaitMs,
+      segmentsNeedSession: this.playChecked('hls'),
       segmentMaxAgeS: Math.max(
         60,
         Math.ceil((cfg.hls.keepAfterEndMs + cfg.hls.targetMs * cfg.hls.listSize) / 1000),
