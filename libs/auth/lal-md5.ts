@@ -11,7 +11,9 @@ export type LalVerdict = 'ok' | 'missing' | 'bad_secret';
 
 /** md5(key + streamName) as lowercase hex (lal's SimpleAuthCalcSecret). */
 export function lalSecret(key: string, streamName: string): string {
-  return createHash('md5').update(key + streamName).digest('hex');
+  return createHash('md5')
+    .update(key + streamName)
+    .digest('hex');
 }
 
 export function checkLalSecret(

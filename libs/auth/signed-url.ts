@@ -31,7 +31,9 @@ export function signingInput(action: AuthAction, key: string, expiresS: number):
 
 /** The hex signature of (action, key, expiry) with `secret`. */
 export function signStream(secret: string, action: AuthAction, key: string, expiresS: number): string {
-  return createHmac('sha256', secret).update(signingInput(action, key, expiresS)).digest('hex');
+  return createHmac('sha256', secret)
+    .update(signingInput(action, key, expiresS))
+    .digest('hex');
 }
 
 /** The query (`expires=…&sign=…`) that lets `action` on `key` until `expiresS`. */
@@ -62,7 +64,9 @@ export function verifySignature(o: VerifyOptions): SignatureVerdict {
   const got = Buffer.from(sign, 'hex');
   let ok = false;
   for (const secret of o.secrets) {
-    const want = createHmac('sha256', secret).update(signingInput(o.action, o.key, expiresS)).digest();
+    const want = createHmac('sha256', secret)
+      .update(signingInput(o.action, o.key, expiresS))
+      .digest();
     // Every secret is tried (no early exit): the time does not say which one matched.
     if (timingSafeEqual(want, got)) ok = true;
   }

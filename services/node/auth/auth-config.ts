@@ -60,7 +60,7 @@ export const authProperty = {
   additionalProperties: false,
   default: {},
   description:
-    'Publish and play authorization. All configured checks must pass, in this order: ip deny, ip allow, simpleAuth, signed, callback. Relay pulls between nodes and the node\'s own rtsp.pulls are never checked. Query values are never logged.',
+    "Publish and play authorization. All configured checks must pass, in this order: ip deny, ip allow, simpleAuth, signed, callback. Relay pulls between nodes and the node's own rtsp.pulls are never checked. Query values are never logged.",
   properties: {
     ip: {
       type: 'object',
@@ -71,7 +71,8 @@ export const authProperty = {
           type: 'array',
           items: { type: 'string', maxLength: 64 },
           default: [],
-          description: 'Client addresses refused (CIDR or single address, IPv4 or IPv6; IPv4 rules match IPv4-mapped IPv6 clients).',
+          description:
+            'Client addresses refused (CIDR or single address, IPv4 or IPv6; IPv4 rules match IPv4-mapped IPv6 clients).',
         },
         allow: {
           type: 'array',
@@ -87,12 +88,15 @@ export const authProperty = {
       additionalProperties: false,
       default: {},
       properties: {
-        enabled: flag('Require a signed URL: ?expires=<unix seconds>&sign=<hex HMAC-SHA256(secret, "<action>\\n<app>\\n<name>\\n<expires>")>. `sluice sign` makes one.'),
+        enabled: flag(
+          'Require a signed URL: ?expires=<unix seconds>&sign=<hex HMAC-SHA256(secret, "<action>\\n<app>\\n<name>\\n<expires>")>. `sluice sign` makes one.',
+        ),
         secrets: {
           type: 'array',
           items: secretString,
           default: [],
-          description: 'Signing secrets (16+ characters); a signature made with any of them passes (rotation: add the new one, re-sign, then remove the old).',
+          description:
+            'Signing secrets (16+ characters); a signature made with any of them passes (rotation: add the new one, re-sign, then remove the old).',
         },
         maxTtlS: {
           type: 'integer',
@@ -123,7 +127,9 @@ export const authProperty = {
         sub_httpts_enable: flag('Check HTTP-TS and WS-TS plays.'),
         pub_rtsp_enable: flag('Check RTSP(S) publishes.'),
         sub_rtsp_enable: flag('Check RTSP(S) plays.'),
-        hls_m3u8_enable: flag('Check HLS playlist requests (segments then need the session the playlist gave).'),
+        hls_m3u8_enable: flag(
+          'Check HLS playlist requests (segments then need the session the playlist gave).',
+        ),
       },
     },
     callback: {
@@ -133,13 +139,44 @@ export const authProperty = {
       description:
         'SRS-style blocking HTTP callbacks: POST JSON {action, client_id, ip, app, stream, param, protocol, server_id, ...}; a 2xx answer with body {"code":0} or 0 allows.',
       properties: {
-        onPublish: { type: 'string', maxLength: 2048, pattern: '^(https?://.+)?$', default: '', description: 'URL asked before a publish starts; empty = none.' },
-        onPlay: { type: 'string', maxLength: 2048, pattern: '^(https?://.+)?$', default: '', description: 'URL asked before a play starts; empty = none.' },
+        onPublish: {
+          type: 'string',
+          maxLength: 2048,
+          pattern: '^(https?://.+)?$',
+          default: '',
+          description: 'URL asked before a publish starts; empty = none.',
+        },
+        onPlay: {
+          type: 'string',
+          maxLength: 2048,
+          pattern: '^(https?://.+)?$',
+          default: '',
+          description: 'URL asked before a play starts; empty = none.',
+        },
         protocols: scopeProperties.protocols,
-        timeoutMs: { type: 'integer', minimum: 100, maximum: 60000, default: 3000, description: 'A callback without an answer in this time counts as failed.' },
+        timeoutMs: {
+          type: 'integer',
+          minimum: 100,
+          maximum: 60000,
+          default: 3000,
+          description: 'A callback without an answer in this time counts as failed.',
+        },
         failOpen: flag('A failed callback (timeout, network error, 5xx) allows instead of refusing.'),
-        cacheMs: { type: 'integer', minimum: 0, maximum: 3600000, default: 5000, description: 'Answers (allow and refuse) are reused this long for the same action, stream, query and client address; 0 = no cache.' },
-        cacheMaxEntries: { type: 'integer', minimum: 0, maximum: 1000000, default: 10000, description: 'Cached answers at most (the oldest go first).' },
+        cacheMs: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 3600000,
+          default: 5000,
+          description:
+            'Answers (allow and refuse) are reused this long for the same action, stream, query and client address; 0 = no cache.',
+        },
+        cacheMaxEntries: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 1000000,
+          default: 10000,
+          description: 'Cached answers at most (the oldest go first).',
+        },
       },
     },
   },

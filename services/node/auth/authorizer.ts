@@ -55,8 +55,13 @@ export class Authorizer {
     }
     const s = cfg.simpleAuth;
     const anyLal =
-      s.pub_rtmp_enable || s.sub_rtmp_enable || s.sub_httpflv_enable || s.sub_httpts_enable ||
-      s.pub_rtsp_enable || s.sub_rtsp_enable || s.hls_m3u8_enable;
+      s.pub_rtmp_enable ||
+      s.sub_rtmp_enable ||
+      s.sub_httpflv_enable ||
+      s.sub_httpts_enable ||
+      s.pub_rtsp_enable ||
+      s.sub_rtsp_enable ||
+      s.hls_m3u8_enable;
     if (anyLal && s.key === '') problems.push('auth.simpleAuth: an *_enable flag is on but key is empty');
     if (problems.length) throw new ConfigError(problems);
     this.deny = deny.list;

@@ -5,7 +5,11 @@ import type { AuthConfig } from './auth-config.ts';
  * Which of lal's simple_auth flags covers a session. lal has one flag per protocol; the WebSocket
  * and TLS forms (which lal names differently or lacks) follow their plain protocol.
  */
-export function simpleAuthApplies(s: AuthConfig['simpleAuth'], action: AuthAction, protocol: string): boolean {
+export function simpleAuthApplies(
+  s: AuthConfig['simpleAuth'],
+  action: AuthAction,
+  protocol: string,
+): boolean {
   if (action === 'publish') {
     if (protocol === 'rtmp' || protocol === 'rtmps') return s.pub_rtmp_enable;
     if (protocol === 'rtsp' || protocol === 'rtsps') return s.pub_rtsp_enable;
