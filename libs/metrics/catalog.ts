@@ -23,14 +23,22 @@ export const COUNTERS: Readonly<Record<string, CounterSpec>> = {
   publish_bad_frames: c('Publisher frames rejected as malformed, by error code.', 'code'),
   play_started: c('Play sessions started, by protocol.', 'proto'),
   play_refused: c('Plays refused, by protocol.', 'proto'),
-  auth_allowed: c('Publishes and plays the auth checks let through, by protocol and action.', 'proto', 'action'),
+  auth_allowed: c(
+    'Publishes and plays the auth checks let through, by protocol and action.',
+    'proto',
+    'action',
+  ),
   auth_refused: c(
     'Publishes and plays refused by auth, by protocol, action and the check that refused (ip, lal, signed, callback).',
     'proto',
     'action',
     'mode',
   ),
-  auth_callbacks: c('Auth callbacks answered, by action (on_publish, on_play) and result (allow, deny).', 'action', 'result'),
+  auth_callbacks: c(
+    'Auth callbacks answered, by action (on_publish, on_play) and result (allow, deny).',
+    'action',
+    'result',
+  ),
   auth_callback_failures: c(
     'Auth callbacks that failed (timeout, error, status: 5xx), then decided by auth.callback.failOpen.',
     'reason',

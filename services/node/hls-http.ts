@@ -182,6 +182,8 @@ export function withSession(playlist: string, token: string): string {
   const q = `session=${encodeURIComponent(token)}`;
   return playlist
     .split('\n')
-    .map((line) => (line === '' || line.startsWith('#') ? line : `${line}${line.includes('?') ? '&' : '?'}${q}`))
+    .map((line) =>
+      line === '' || line.startsWith('#') ? line : `${line}${line.includes('?') ? '&' : '?'}${q}`,
+    )
     .join('\n');
 }

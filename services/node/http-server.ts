@@ -181,7 +181,9 @@ export class HttpMediaServer {
     };
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
     const gone = (): boolean => req.socket.destroyed;
-    this.attach(mp, sink, sink.protocol, { remote, release, refuse, gone }, (onGone) => res.on('close', onGone));
+    this.attach(mp, sink, sink.protocol, { remote, release, refuse, gone }, (onGone) =>
+      res.on('close', onGone),
+    );
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

@@ -161,7 +161,11 @@ export class MediaNode {
     // Before anything else: an enabled TLS listener without usable files is a config error.
     this.tls = readTlsListeners({ rtmps: cfg.rtmps, https: cfg.https, rtsps: cfg.rtsps });
     const auth = cfg.auth
-      ? new Authorizer(cfg.auth, { nodeId: cfg.nodeId, counters: this.counters, log: log.child({ component: 'auth' }) })
+      ? new Authorizer(cfg.auth, {
+          nodeId: cfg.nodeId,
+          counters: this.counters,
+          log: log.child({ component: 'auth' }),
+        })
       : null;
     this.auth = auth;
     const hooks: NodeHooks = {
@@ -182,7 +186,8 @@ export class MediaNode {
           if (!r.ok) {
             return { ok: false, code: StatusCode.PublishUnauthorized, description: `unauthorized: ${r.why}` };
           }
-          if (this.draining) return { ok: false, code: 'draining', description: 'this node is shutting down' };
+          if (this.draining)
+            return { ok: false, code: 'draining', description: 'this node is shutting down' };
         }
         return roleHooks.authorizePublish?.(req, kick) ?? { ok: true };
       },
@@ -353,7 +358,12 @@ export class MediaNode {
     }
     const r = await auth.check({ action: 'play', ...req });
     if (!r.ok) {
-      return { ok: false, status: r.status, code: StatusCode.PlayUnauthorized, description: `unauthorized: ${r.why}` };
+      return {
+        ok: false,
+        status: r.status,
+        code: StatusCode.PlayUnauthorized,
+        description: `unauthorized: ${r.why}`,
+      };
     }
     if (this.draining) return { ok: false, status: 503, description: 'this node is shutting down' };
     return early ?? roleSays();

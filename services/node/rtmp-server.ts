@@ -305,8 +305,7 @@ export class RtmpServer implements ServerConnectionHandler {
   onPlay(conn: RtmpServerConnection, req: StreamRequest): void {
     const st = this.sessions.get(conn);
     if (!st) return;
-    const ask = this.deps.hooks.authorizePlay;
-    const asked = ask?.({
+    const asked = this.deps.hooks.authorizePlay?.({
       key: req.key,
       query: queryOf(req),
       connectProps: conn.connectProps,
