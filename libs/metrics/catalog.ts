@@ -23,6 +23,28 @@ export const COUNTERS: Readonly<Record<string, CounterSpec>> = {
   publish_bad_frames: c('Publisher frames rejected as malformed, by error code.', 'code'),
   play_started: c('Play sessions started, by protocol.', 'proto'),
   play_refused: c('Plays refused, by protocol.', 'proto'),
+  auth_allowed: c(
+    'Publishes and plays the auth checks let through, by protocol and action.',
+    'proto',
+    'action',
+  ),
+  auth_refused: c(
+    'Publishes and plays refused by auth, by protocol, action and the check that refused (ip, lal, signed, callback).',
+    'proto',
+    'action',
+    'mode',
+  ),
+  auth_callbacks: c(
+    'Auth callbacks answered, by action (on_publish, on_play) and result (allow, deny).',
+    'action',
+    'result',
+  ),
+  auth_callback_failures: c(
+    'Auth callbacks that failed (timeout, error, status: 5xx), then decided by auth.callback.failOpen.',
+    'reason',
+  ),
+  auth_callback_cache_hits: c('Auth callback answers reused from the cache (auth.callback.cacheMs).'),
+  hls_segments_refused: c('HLS segment requests refused for want of an authorized session (auth on HLS).'),
   relay_pulls_started: c('Relay pulls (edges pulling from this origin) started.', 'proto'),
   viewer_dropped_frames: c('Frames not sent to viewers over their byte budget.'),
   viewer_drop_events: c(

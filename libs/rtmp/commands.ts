@@ -22,6 +22,9 @@ export const StatusCode = {
   PlayUnpublishNotify: 'NetStream.Play.UnpublishNotify',
   PlayStop: 'NetStream.Play.Stop',
   PublishRejected: 'NetStream.Publish.Rejected',
+  /** Not a standard code (FMS has none for this): what Sluice answers a refused credential with. */
+  PublishUnauthorized: 'NetStream.Publish.Unauthorized',
+  PlayUnauthorized: 'NetStream.Play.Unauthorized',
 } as const;
 
 /** Chunk stream ids Sluice sends on (RTMP spec §5.3.1.1: 2 is protocol control). */

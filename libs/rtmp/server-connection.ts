@@ -405,10 +405,15 @@ export class RtmpServerConnection {
     this.transport.send(sampleAccessMessage(req.streamId));
   }
 
-  /** Play.StreamNotFound, then close. */
-  rejectPlay(streamId: number, description: string, reason = 'refused'): void {
+  /** Play.StreamNotFound (or `code`), then close. */
+  rejectPlay(
+    streamId: number,
+    description: string,
+    reason = 'refused',
+    code: string = StatusCode.PlayStreamNotFound,
+  ): void {
     if (this.ended) return;
-    this.transport.send(onStatusMessage(streamId, 'error', StatusCode.PlayStreamNotFound, description));
+    this.transport.send(onStatusMessage(streamId, 'error', code, description));
     this.refuse(reason);
   }
 

@@ -4,9 +4,18 @@ import { ListenError } from '../../libs/http/listen.ts';
 import { sluiceVersion } from '../node/version.ts';
 import { isRole, roles } from './roles.ts';
 import { usage } from './usage.ts';
+import { signCommand } from './sign.ts';
 
 /** Exit status, or -1 when a role is running (it exits on a signal). */
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'sign') {
+    return signCommand(
+      argv.slice(1),
+      process.env,
+      (s) => process.stdout.write(s),
+      (s) => process.stderr.write(s),
+    );
+  }
   let parsed;
   try {
     parsed = parseArgs({

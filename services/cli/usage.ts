@@ -19,6 +19,7 @@ export function usage(): string {
     return `  ${env.padEnd(width)}${e.key.padEnd(keyWidth)}${where}`;
   });
   return `usage: sluice <role> [--config FILE] [--check-config]
+       sluice sign --action publish|play --key APP/NAME [--ttl S] [--url BASE]   (signed URL; secret in SLUICE_SIGN_SECRET)
        sluice --version | --help
 
 Roles:

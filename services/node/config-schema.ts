@@ -3,6 +3,7 @@ import { LISTEN_PATTERN } from '../../libs/config/listen.ts';
 import type { LogFormat } from '../../libs/log/logger.ts';
 import { ConfigError, schemaKeyProperty, type EnvOverride } from '../../libs/config/load.ts';
 import { webhooksEnv, webhooksProperty } from './webhook-config.ts';
+import { authProperty } from './auth/auth-config.ts';
 
 /** Environment variables every role honours (the scheduler too). */
 export const logEnv: readonly EnvOverride[] = [
@@ -194,6 +195,7 @@ export const mediaNodeProperties = {
     description: 'Node identity in logs and events; empty = hostname. Env SLUICE_NODE_ID.',
   },
   log: logProperty,
+  auth: authProperty,
   rtmp: {
     type: 'object',
     additionalProperties: false,

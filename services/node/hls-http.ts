@@ -5,7 +5,7 @@ import type { Counters } from '../../libs/metrics/counters.ts';
 import type { HlsOutputs } from './hls-outputs.ts';
 import type { HlsSessions } from './hls-sessions.ts';
 export { segmentOf, SEGMENT_DIR_SUFFIX } from './hls-paths.ts';
-import type { NodeHooks } from './hooks.ts';
+import type { NodeHooks, PlayDecision } from './hooks.ts';
 
 export interface HlsHttpDeps {
   outputs: HlsOutputs;
@@ -16,13 +16,19 @@ export interface HlsHttpDeps {
   firstPlaylistWaitMs: number;
   /** Segments are immutable: caches may keep them this long. */
   segmentMaxAgeS: number;
+  /**
+   * Whether HLS plays are checked (auth): segment URLs then carry the player's session token and
+   * a segment request without a valid one is refused, so the check cannot be skipped.
+   */
+  segmentsNeedSession: boolean;
 }
 
 /**
  * HLS over the media HTTP port. A player's first playlist request opens a session and is
  * redirected to the same URL with `session=<id>`; its later playlist requests keep the session
  * alive. Segment URLs carry no session, so they are the same for every player and every edge
- * (cacheable by a CDN).
+ * (cacheable by a CDN), unless plays are checked (auth): then each player's segment URLs carry its
+ * session token, which segment requests must show.
  */
 export class HlsHttp {
   private readonly d: HlsHttpDeps;
@@ -64,7 +70,7 @@ export class HlsHttp {
       session = opened;
     }
     if (!session) {
-      this.redirectToSession(res, mp, headers, remote, userAgentOf(req));
+      await this.redirectToSession(res, mp, headers, remote, userAgentOf(req));
       return;
     }
     session.pending++;
@@ -81,7 +87,7 @@ export class HlsHttp {
       text(res, 404, headers, 'playlist not available');
       return;
     }
-    const buf = Buffer.from(body);
+    const buf = Buffer.from(this.d.segmentsNeedSession ? withSession(body, session.token) : body);
     // The wait counts as activity: the session's clock starts again when the answer goes out.
     session.lastSeen = Date.now();
     session.bytesOut += buf.length;
@@ -94,21 +100,28 @@ export class HlsHttp {
   }
 
   /** Authorizes a new player and sends it to its session URL (its live one if it has one). */
-  private redirectToSession(
+  private async redirectToSession(
     res: ServerResponse,
     mp: MediaPath,
     headers: Record<string, string>,
     remote: string,
     userAgent: string,
-  ): void {
-    const decision = this.d.hooks.authorizePlay?.({
-      key: mp.key,
-      query: mp.query,
-      connectProps: {},
-      sessionId: '',
-      remote,
-      protocol: 'hls',
-    }) ?? { ok: true, kind: 'player' as const };
+  ): Promise<void> {
+    let decision: PlayDecision;
+    try {
+      decision = (await this.d.hooks.authorizePlay?.({
+        key: mp.key,
+        query: mp.query,
+        connectProps: {},
+        sessionId: '',
+        remote,
+        protocol: 'hls',
+      })) ?? { ok: true, kind: 'player' };
+    } catch (err) {
+      this.d.log.error({ stream: mp.key, err }, 'play authorization failed');
+      decision = { ok: false, status: 500, description: 'internal error' };
+    }
+    if (res.destroyed) return; // the player left while we were deciding
     if (!decision.ok) {
       this.d.counters.inc('play_refused', 1, { proto: 'hls' });
       this.d.log.warn({ stream: mp.key, remote, why: decision.description }, 'play refused');
@@ -132,7 +145,13 @@ export class HlsHttp {
     res: ServerResponse,
     seg: { key: string; file: string },
     headers: Record<string, string>,
+    session: string | undefined,
   ): Promise<void> {
+    if (this.d.segmentsNeedSession && !(session && this.d.sessions.verify(session, seg.key))) {
+      this.d.counters.inc('hls_segments_refused');
+      text(res, 403, headers, 'segment needs the session of an authorized playlist');
+      return;
+    }
     const hls = this.d.outputs.get(seg.key);
     const bytes = hls ? await hls.readSegment(seg.file) : null;
     if (res.destroyed) return;
@@ -161,4 +180,15 @@ function text(res: ServerResponse, status: number, headers: Record<string, strin
     return;
   }
   res.writeHead(status, { ...headers, 'Content-Type': 'text/plain' }).end(`${body}\n`);
+}
+
+/** The playlist with `session=<token>` on every segment URI (the lines that are not tags). */
+export function withSession(playlist: string, token: string): string {
+  const q = `session=${encodeURIComponent(token)}`;
+  return playlist
+    .split('\n')
+    .map((line) =>
+      line === '' || line.startsWith('#') ? line : `${line}${line.includes('?') ? '&' : '?'}${q}`,
+    )
+    .join('\n');
 }

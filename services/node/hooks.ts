@@ -70,7 +70,7 @@ export interface PublishRequest {
   query: Record<string, string>;
   sessionId: string;
   remote: string;
-  /** rtmp | rtmps */
+  /** rtmp | rtmps | rtsp | rtsps (and the node's own rtsp-pull) */
   protocol: string;
 }
 
@@ -99,7 +99,8 @@ export interface PlayRequest {
 export type PlayDecision =
   | { ok: true; kind: SessionKind }
   /** `status`: the HTTP status of the refusal (403 unless given; 503 for capacity). */
-  | { ok: false; description: string; status?: number };
+  /** `code`: the RTMP status of the refusal (Play.StreamNotFound unless given). */
+  | { ok: false; description: string; status?: number; code?: string };
 
 /**
  * How a role (standalone, origin, edge) shapes the shared media node: who may publish
@@ -109,7 +110,8 @@ export type PlayDecision =
 export interface NodeHooks {
   /** May be async (a Redis claim). `kick` ends the publish later (claim lost). */
   authorizePublish?(req: PublishRequest, kick: (reason: string) => void): Promise<PublishDecision>;
-  authorizePlay?(req: PlayRequest): PlayDecision;
+  /** May be async (the auth callback): every caller awaits it and checks the viewer is still there. */
+  authorizePlay?(req: PlayRequest): PlayDecision | Promise<PlayDecision>;
   /** Codecs and size of a publish, once its sequence headers arrived. */
   publishMediaInfo?(key: string, sessionId: string, media: StreamMediaInfo): void;
   sessionStarted?(s: SessionInfo): void;

@@ -7,7 +7,8 @@ import { parseMediaPath, type MediaPath } from '../../libs/http/media-path.ts';
 import type { Counters } from '../../libs/metrics/counters.ts';
 import type { Sink, StreamHub } from '../../libs/stream/index.ts';
 import type { ConnectionLimiter } from './connection-limiter.ts';
-import type { NodeHooks } from './hooks.ts';
+import type { NodeHooks, PlayDecision } from './hooks.ts';
+import { redactQuery } from '../../libs/auth/query.ts';
 import { containerFor } from './containers.ts';
 import { segmentOf, type HlsHttp } from './hls-http.ts';
 import { HttpStreamSink } from './http-stream-sink.ts';
@@ -141,7 +142,7 @@ export class HttpMediaServer {
     if (mp && hls) {
       const seg = segmentOf(mp);
       if (seg) {
-        void hls.segment(req, res, seg, this.baseHeaders());
+        void hls.segment(req, res, seg, this.baseHeaders(), mp.query.session);
         return;
       }
       if (mp.ext === 'm3u8') {
@@ -179,7 +180,10 @@ export class HttpMediaServer {
       res.writeHead(status, { ...this.baseHeaders(), 'Content-Type': 'text/plain' }).end(`${text}\n`);
     };
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
-    this.attach(mp, sink, sink.protocol, { remote, release, refuse }, (onGone) => res.on('close', onGone));
+    const gone = (): boolean => req.socket.destroyed;
+    this.attach(mp, sink, sink.protocol, { remote, release, refuse, gone }, (onGone) =>
+      res.on('close', onGone),
+    );
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -222,7 +226,8 @@ export class HttpMediaServer {
       );
     };
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
-    this.attach(mp, sink, sink.protocol, { remote, release, refuse }, (cb) => {
+    const gone = (): boolean => socket.destroyed;
+    this.attach(mp, sink, sink.protocol, { remote, release, refuse, gone }, (cb) => {
       onGone = cb;
       socket.on('close', cb);
     });
@@ -232,11 +237,17 @@ export class HttpMediaServer {
     mp: MediaPath,
     sink: Sink,
     proto: string,
-    conn: { remote: string; release: () => void; refuse: (status: number, text: string) => void },
+    conn: {
+      remote: string;
+      release: () => void;
+      refuse: (status: number, text: string) => void;
+      /** The viewer left (while its authorization was pending). */
+      gone: () => boolean;
+    },
     onClose: (cb: () => void) => void,
   ): void {
     const log = this.log.child({ session: sink.id });
-    const decision = this.deps.hooks.authorizePlay?.({
+    const asked = this.deps.hooks.authorizePlay?.({
       key: mp.key,
       query: mp.query,
       connectProps: {},
@@ -244,6 +255,30 @@ export class HttpMediaServer {
       remote: conn.remote,
       protocol: proto,
     }) ?? { ok: true, kind: 'player' as const };
+    void Promise.resolve(asked)
+      .catch((err: unknown): PlayDecision => {
+        log.error({ stream: mp.key, err }, 'play authorization failed');
+        return { ok: false, status: 500, description: 'internal error' };
+      })
+      .then((decision) => {
+        if (conn.gone()) {
+          conn.release();
+          log.debug({ stream: mp.key }, 'viewer left before its play was authorized');
+          return;
+        }
+        this.start(mp, sink, proto, conn, onClose, log, decision);
+      });
+  }
+
+  private start(
+    mp: MediaPath,
+    sink: Sink,
+    proto: string,
+    conn: { remote: string; release: () => void; refuse: (status: number, text: string) => void },
+    onClose: (cb: () => void) => void,
+    log: Logger,
+    decision: PlayDecision,
+  ): void {
     if (!decision.ok) {
       conn.release();
       this.deps.counters.inc('play_refused', 1, { proto });
@@ -286,4 +321,4 @@ const remoteOf = (req: IncomingMessage): string =>
   `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
 
 /** A client-supplied string for a log line: at most 200 characters. */
-const clip = (s: string | undefined): string => (s ?? '').slice(0, 200);
+const clip = (s: string | undefined): string => redactQuery((s ?? '').slice(0, 200));

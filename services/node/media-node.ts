@@ -36,7 +36,14 @@ import { RelayPushes } from './relay/push-manager.ts';
 import { isPullProtocol } from './relay/source.ts';
 import type { RelayPullControl, RelayPushControl } from './control-types.ts';
 import type { RelayWatchable } from './relay/watchers.ts';
-import type { NodeHooks, NodeObserver, RelayPullEnd, RelayPullInfo } from './hooks.ts';
+import type {
+  NodeHooks,
+  NodeObserver,
+  PlayDecision,
+  PlayRequest,
+  RelayPullEnd,
+  RelayPullInfo,
+} from './hooks.ts';
 import { readTlsListeners, type TlsListenerConfig } from './tls-files.ts';
 import type { RecordConfig } from './record-config.ts';
 import { Recording } from './recording.ts';
@@ -44,6 +51,10 @@ import type { NodeLoad } from '../../libs/cluster/types.ts';
 import { tokensOf } from './api/auth.ts';
 import { SessionTable } from './api/sessions.ts';
 import type { WebhooksConfig } from './webhook-config.ts';
+import { StatusCode } from '../../libs/rtmp/commands.ts';
+import type { AuthConfig } from './auth/auth-config.ts';
+import { Authorizer } from './auth/authorizer.ts';
+import { RELAY_CREDENTIAL_PROP } from './cluster-config.ts';
 
 /** The media-serving part every node role shares (standalone, origin, edge). */
 export interface MediaNodeConfig {
@@ -84,6 +95,8 @@ export interface MediaNodeConfig {
   hls: HlsConfig;
   /** Nodes with publishers (standalone, origin); edges have none and never record. */
   record?: RecordConfig;
+  /** Publish and play authorization; absent in configs made before it existed (then none). */
+  auth?: AuthConfig;
 }
 
 /** What only the roles with publishers have (not in MediaNodeConfig: an edge's `relay` is its own). */
@@ -175,6 +188,8 @@ export class MediaNode {
   readonly sessionTable: SessionTable;
   /** The role's hooks wrapped with the node's own bookkeeping and the observers. */
   private readonly hooks: NodeHooks;
+  /** The `auth` checks (null: none configured). */
+  private readonly auth: Authorizer | null;
 
   /** `hooks` shape the node for its role; session counts for load reports are kept here. */
   constructor(cfg: MediaNodeConfig, log: Logger, roleHooks: NodeHooks = {}, extras: PublishingExtras = {}) {
@@ -183,19 +198,36 @@ export class MediaNode {
     this.log = log;
     // Before anything else: an enabled TLS listener without usable files is a config error.
     this.tls = readTlsListeners({ rtmps: cfg.rtmps, https: cfg.https, rtsps: cfg.rtsps });
+    const auth = cfg.auth
+      ? new Authorizer(cfg.auth, {
+          nodeId: cfg.nodeId,
+          counters: this.counters,
+          log: log.child({ component: 'auth' }),
+        })
+      : null;
+    this.auth = auth;
     const hooks: NodeHooks = {
       ...roleHooks,
       // Draining: existing sessions go on, new ones are refused (RTMP status, HTTP 503).
-      authorizePublish: (req, kick) => {
+      authorizePublish: async (req, kick) => {
         if (this.draining) {
           this.counters.inc('sessions_refused_draining', 1, { proto: req.protocol });
-          return Promise.resolve({
+          return {
             ok: false,
             code: 'draining',
             description: 'this node is shutting down; publish again (the scheduler knows another node)',
-          });
+          };
         }
-        return roleHooks.authorizePublish?.(req, kick) ?? Promise.resolve({ ok: true });
+        // The node's own pulls (relay.pulls, rtsp.pulls, the API's) are not clients: never checked.
+        if (auth && !isPullProtocol(req.protocol)) {
+          const r = await auth.check({ action: 'publish', ...req });
+          if (!r.ok) {
+            return { ok: false, code: StatusCode.PublishUnauthorized, description: `unauthorized: ${r.why}` };
+          }
+          if (this.draining)
+            return { ok: false, code: 'draining', description: 'this node is shutting down' };
+        }
+        return roleHooks.authorizePublish?.(req, kick) ?? { ok: true };
       },
       authorizePlay: (req) => {
         if (this.draining) {
@@ -206,7 +238,7 @@ export class MediaNode {
             description: 'this node is shutting down; play from another node',
           };
         }
-        return roleHooks.authorizePlay?.(req) ?? { ok: true, kind: 'player' };
+        return this.authorizePlay(req, roleHooks);
       },
       sessionStarted: (s) => {
         this.sessionsByKind[s.kind]++;
@@ -397,6 +429,40 @@ export class MediaNode {
       () => ({ ...this.loopDelay.secondsGauges(), ...processGauges(), ...this.heapAfterGc.gauges() }),
       PROCESS_GAUGE_HELP,
     );
+  }
+
+  /**
+   * Viewer authorization, then the role's decision. A request carrying the cluster's relay
+   * credential is the role's alone: only the role's `relay` answer skips the viewer checks (a
+   * viewer that sends the property without the secret is refused by the role, or checked as a
+   * viewer where the role has no relay gate).
+   */
+  private async authorizePlay(req: PlayRequest, role: NodeHooks): Promise<PlayDecision> {
+    const auth = this.auth;
+    const roleSays = (): PlayDecision | Promise<PlayDecision> =>
+      role.authorizePlay?.(req) ?? { ok: true, kind: 'player' };
+    if (!auth) return roleSays();
+    let early: PlayDecision | null = null;
+    if (req.connectProps[RELAY_CREDENTIAL_PROP] !== undefined) {
+      early = await roleSays();
+      if (!early.ok || early.kind === 'relay') return early;
+    }
+    const r = await auth.check({ action: 'play', ...req });
+    if (!r.ok) {
+      return {
+        ok: false,
+        status: r.status,
+        code: StatusCode.PlayUnauthorized,
+        description: `unauthorized: ${r.why}`,
+      };
+    }
+    if (this.draining) return { ok: false, status: 503, description: 'this node is shutting down' };
+    return early ?? roleSays();
+  }
+
+  /** Whether viewers of `protocol` are checked (HLS segments then need the playlist's session). */
+  playChecked(protocol: string): boolean {
+    return this.auth?.covers('play', protocol) ?? false;
   }
 
   /** Adds a watcher of sessions and recordings (the API's session table, webhooks). */
@@ -643,6 +709,7 @@ export class MediaNode {
       counters: this.counters,
       log: hlsLog,
       firstPlaylistWaitMs: cfg.hls.firstPlaylistWaitMs,
+      segmentsNeedSession: this.playChecked('hls'),
       segmentMaxAgeS: Math.max(
         60,
         Math.ceil((cfg.hls.keepAfterEndMs + cfg.hls.targetMs * cfg.hls.listSize) / 1000),

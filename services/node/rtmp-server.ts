@@ -22,14 +22,14 @@ import type {
 } from '../../libs/stream/index.ts';
 import { classifyRtmpMedia } from './classify.ts';
 import type { ConnectionLimiter } from './connection-limiter.ts';
-import type { NodeHooks, SessionInfo } from './hooks.ts';
+import type { NodeHooks, PlayDecision, SessionInfo } from './hooks.ts';
 import { mediaInfoFromSequenceHeader } from './media-info.ts';
 import { RtmpPlaySink } from './rtmp-sink.ts';
 import { sessionId } from './session-id.ts';
 import type { TlsCredentials } from './tls-files.ts';
 import { TlsGuard } from './tls-guard.ts';
 import type { PublishGate } from './publish-gate.ts';
-import { redactQuery } from './redact-query.ts';
+import { queryOfUrl, redactQuery } from '../../libs/auth/query.ts';
 
 /** The listener a session came in on: its protocol label in metrics, logs and session events. */
 export type RtmpProto = 'rtmp' | 'rtmps';
@@ -220,7 +220,7 @@ export class RtmpServer implements ServerConnectionHandler {
     const current = (): boolean => conn.activeRequest === req && conn.state === 'publishing';
     const request = {
       key: req.key,
-      query: req.query,
+      query: queryOf(req),
       sessionId: conn.id,
       remote: conn.remote,
       protocol: st.proto,
@@ -258,7 +258,7 @@ export class RtmpServer implements ServerConnectionHandler {
       remote: conn.remote,
     };
     this.deps.counters.inc('publish_started');
-    st.log.info({ stream: req.key, tcUrl: req.tcUrl }, 'publish started');
+    st.log.info({ stream: req.key, tcUrl: redactQuery(req.tcUrl) }, 'publish started');
     conn.acceptPublish(req);
     this.deps.hooks.sessionStarted?.(st.info);
   }
@@ -319,18 +319,38 @@ export class RtmpServer implements ServerConnectionHandler {
   onPlay(conn: RtmpServerConnection, req: StreamRequest): void {
     const st = this.sessions.get(conn);
     if (!st) return;
-    const decision = this.deps.hooks.authorizePlay?.({
+    const asked = this.deps.hooks.authorizePlay?.({
       key: req.key,
-      query: req.query,
+      query: queryOf(req),
       connectProps: conn.connectProps,
       sessionId: conn.id,
       remote: conn.remote,
       protocol: st.proto,
     }) ?? { ok: true, kind: 'player' as const };
+    // The answer may come later (an auth callback): it acts only if this play is still the
+    // connection's request (the viewer may have left or deleted the stream meanwhile).
+    void Promise.resolve(asked).then(
+      (decision) => {
+        if (conn.activeRequest !== req || conn.state !== 'playing') return;
+        this.decidedPlay(conn, st, req, decision);
+      },
+      (err: unknown) => {
+        st.log.error({ stream: req.key, err }, 'play authorization failed');
+        if (conn.activeRequest === req) conn.rejectPlay(req.streamId, 'internal error, try again');
+      },
+    );
+  }
+
+  private decidedPlay(
+    conn: RtmpServerConnection,
+    st: SessionState,
+    req: StreamRequest,
+    decision: PlayDecision,
+  ): void {
     if (!decision.ok) {
       this.deps.counters.inc('play_refused', 1, { proto: st.proto });
       st.log.warn({ stream: req.key, why: decision.description }, 'play refused');
-      conn.rejectPlay(req.streamId, decision.description);
+      conn.rejectPlay(req.streamId, decision.description, 'refused', decision.code);
       return;
     }
     const stream = this.deps.hub.getOrCreate(req.key);
@@ -405,4 +425,12 @@ export class RtmpServer implements ServerConnectionHandler {
       st.log.debug(fields, 'rtmp session closed');
     }
   }
+}
+
+/**
+ * The query a publish or play carries: the tcUrl's (`rtmp://h/app?sign=…`, as lal and SRS read
+ * it) under the stream name's and the connect app's (which win on a repeated name).
+ */
+function queryOf(req: StreamRequest): Record<string, string> {
+  return { ...queryOfUrl(req.tcUrl), ...req.query };
 }

@@ -90,18 +90,21 @@ export class PlaySession {
     );
     if (denied) return denied;
     if (this.key !== null && this.key !== target.key) return { status: 455 };
-    const decision = this.ctx.hooks.authorizePlay?.({
+    const decision = (await this.ctx.hooks.authorizePlay?.({
       key: target.key,
       query: target.query,
       connectProps: {},
       sessionId: this.conn.id,
       remote: this.conn.remote,
       protocol: this.conn.proto,
-    }) ?? { ok: true as const, kind: 'player' as const };
+    })) ?? { ok: true as const, kind: 'player' as const };
+    // The viewer may have left (or described another stream) while the answer was pending.
+    if (this.closed) return { status: 404 };
+    if (this.key !== null && this.key !== target.key) return { status: 455 };
     if (!decision.ok) {
       this.ctx.counters.inc('play_refused', 1, { proto: this.conn.proto });
       this.conn.log.warn({ stream: target.key, why: decision.description }, 'play refused');
-      return { status: decision.status === 503 ? 503 : 403 };
+      return { status: decision.status === 503 ? 503 : decision.status === 401 ? 401 : 403 };
     }
     this.key = target.key;
     const stream = this.ctx.hub.getOrCreate(target.key);
