@@ -110,13 +110,28 @@ test('/api/v1 relay pulls and pushes: start, list, stop', async () => {
   });
   const relay = pull.relay as { id: string; key: string };
   assert.equal(relay.key, 'live/v1copy');
-  await call('DELETE', '/api/v1/relays/pulls/{key}', '/api/v1/relays/pulls/live/v1copy');
+  // A push needs a live stream: not yet pulled, the key is not found; once live, it pushes.
+  const early = await fetch(`${node.api}/api/v1/relays/pushes`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${TOKEN}` },
+    body: JSON.stringify({ key: 'live/nothing-here', url: `${source.rtmp}/live/pushed` }),
+  });
+  doc.check('POST', '/api/v1/relays/pushes', early.status, await early.json());
+  assert.equal(early.status, 404);
+  const viewer = httpFlv(`${node.http}/live/v1copy.flv`);
+  await waitFor(() => viewer.videoFrames().length > 5, 10_000, 'the v1 pull playing');
   const push = await call('POST', '/api/v1/relays/pushes', '/api/v1/relays/pushes', {
-    key: 'live/v1src',
+    key: 'live/v1copy',
     url: `${source.rtmp}/live/pushed`,
   });
   const pushed = push.relay as { id: string };
   const pushes = await call('GET', '/api/v1/relays/pushes', '/api/v1/relays/pushes');
   assert.ok((pushes.relays as { id: string }[]).some((r) => r.id === pushed.id));
+  // The push reaches the source node as a publish of live/pushed.
+  const back = httpFlv(`${source.http}/live/pushed.flv`);
+  await waitFor(() => back.videoFrames().length > 5, 10_000, 'the pushed stream playing on the target');
+  back.stop();
   await call('DELETE', '/api/v1/relays/pushes/{id}', `/api/v1/relays/pushes/${pushed.id}`);
+  await call('DELETE', '/api/v1/relays/pulls/{key}', '/api/v1/relays/pulls/live/v1copy');
+  viewer.stop();
 });

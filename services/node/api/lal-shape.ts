@@ -76,7 +76,7 @@ export const emptyLalSession = (baseType: string): LalSession => ({
 export function lalProtocol(protocol: string): string {
   if (protocol.startsWith('rtmp') || protocol === 'relay') return 'RTMP';
   if (protocol.startsWith('rtsp')) return 'RTSP';
-  if (protocol.endsWith('-flv')) return 'FLV';
+  if (protocol.endsWith('-flv') || protocol.startsWith('flv')) return 'FLV';
   if (protocol.endsWith('-ts')) return 'TS';
   if (protocol === 'hls') return 'HLS';
   return protocol.toUpperCase();

@@ -1,5 +1,5 @@
 import type { Stream } from '../../../libs/stream/index.ts';
-import { PULL_PROTOCOL } from '../rtsp/pull.ts';
+import { isPullProtocol } from '../relay/source.ts';
 import {
   emptyLalSession,
   lalProtocol,
@@ -28,7 +28,7 @@ export function lalSessionOf(s: SessionStat, baseType: string): LalSession {
 
 /** lal's base_type of a Sluice session. */
 export const baseTypeOf = (s: SessionStat): string =>
-  s.info.kind === 'publisher' ? (s.info.protocol === PULL_PROTOCOL ? 'PULL' : 'PUB') : 'SUB';
+  s.info.kind === 'publisher' ? (isPullProtocol(s.info.protocol) ? 'PULL' : 'PUB') : 'SUB';
 
 /** A hub stream as a lal group (StatGroup): media, publisher or pull, viewers. */
 export function lalGroupOf(stream: Stream, table: SessionTable, sessions: SessionStat[]): LalGroup {

@@ -12,7 +12,7 @@ import { FlvPullSource } from './flv-source.ts';
 import { redactRelayUrl } from './redact.ts';
 import { RtmpPullSource } from './rtmp-source.ts';
 import { RtspPullSource } from './rtsp-source.ts';
-import type { PullSource, PullSourceEvents, PullSourceOptions } from './source.ts';
+import { PullProtocol, type PullSource, type PullSourceEvents, type PullSourceOptions } from './source.ts';
 
 /** One pull as its manager starts it. */
 export interface PullSettings extends PullSourceOptions {
@@ -161,7 +161,9 @@ export class RelayPull {
   private connect(): void {
     this.attempts++;
     const a = {
-      id: sessionId(`${this.proto}-pull`),
+      // Every attempt is a session under the pull's own id: what the API returned (lal's
+      // start_relay_pull session_id), stats show and kicks use. Attempts never overlap.
+      id: this.id,
       stream: null,
       handle: null,
       onEnd: undefined,
@@ -244,14 +246,14 @@ export class RelayPull {
     a.watchdog.unref();
     this.lastError = null;
     this.deps.counters.inc('source_pull_connects', 1, { proto: protocol });
-    if (protocol === 'rtsp-pull') this.deps.counters.inc('rtsp_pull_connects');
+    if (protocol === PullProtocol.Rtsp) this.deps.counters.inc('rtsp_pull_connects');
     this.setState('running');
     const tracks = (a.source as { tracks?: string[] }).tracks;
     this.log.info(
       {
         session: a.id,
         attempt: this.attempts,
-        ...(protocol === 'rtsp-pull' ? { transport: this.cfg.rtspTransport, tracks } : {}),
+        ...(protocol === PullProtocol.Rtsp ? { transport: this.cfg.rtspTransport, tracks } : {}),
       },
       `${this.proto} pull connected`,
     );
@@ -270,7 +272,7 @@ export class RelayPull {
 
   private badFrame(a: Attempt, code: string): void {
     this.deps.counters.inc(
-      a.source.protocol === 'rtsp-pull' ? 'rtsp_bad_packets' : 'source_pull_bad_frames',
+      a.source.protocol === PullProtocol.Rtsp ? 'rtsp_bad_packets' : 'source_pull_bad_frames',
       1,
       {
         code,
@@ -306,7 +308,7 @@ export class RelayPull {
     const code = errorCode(err);
     this.lastError = `${code}: ${err.message}`.slice(0, 300);
     this.deps.counters.inc('source_pull_failures', 1, { proto: a.source.protocol, code });
-    if (a.source.protocol === 'rtsp-pull') this.deps.counters.inc('rtsp_pull_failures', 1, { code });
+    if (a.source.protocol === PullProtocol.Rtsp) this.deps.counters.inc('rtsp_pull_failures', 1, { code });
     const healthy = a.playingAt !== null && performance.now() - a.playingAt >= HEALTHY_AFTER_MS;
     if (healthy) this.failuresInARow = 0;
     this.failuresInARow++;
