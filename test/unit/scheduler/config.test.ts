@@ -14,7 +14,10 @@ const file = (o: unknown): string => {
 };
 
 test('defaults', () => {
-  assert.deepEqual(loadSchedulerConfig(undefined, {}), {
+  const { webhooks, ...rest } = loadSchedulerConfig(undefined, {});
+  // Webhooks are off by default (their own defaults are the media roles', tested there).
+  assert.equal(webhooks.enabled, false);
+  assert.deepEqual(rest, {
     nodeId: '',
     log: { level: 'info', format: 'auto' },
     listen: ':8090',
