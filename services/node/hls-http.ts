@@ -147,7 +147,12 @@ export class HlsHttp {
     headers: Record<string, string>,
     session: string | undefined,
   ): Promise<void> {
-    if (this.d.segmentsNeedSession && !(session && this.d.sessions.verify(session, seg.key))) {
+    // A kicked session's token is refused here too, not only on its playlist.
+    const sessions = this.d.sessions;
+    if (
+      this.d.segmentsNeedSession &&
+      !(session && !sessions.isRevoked(session) && sessions.verify(session, seg.key))
+    ) {
       this.d.counters.inc('hls_segments_refused');
       text(res, 403, headers, 'segment needs the session of an authorized playlist');
       return;
