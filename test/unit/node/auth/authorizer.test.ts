@@ -160,6 +160,9 @@ test('callback: SRS fields, allow and deny cached, failures never cached, fail-o
   });
   assert.equal((await a.check(r)).ok, true);
   assert.equal(bodies.length, 1, 'the second answer came from the cache');
+  assert.equal((await a.check({ ...r, protocol: 'ws-flv' })).ok, true);
+  assert.equal(bodies.length, 2, 'another protocol is asked (its answer may differ)');
+  bodies.splice(1);
   const denied = req({ key: 'live/no', protocol: 'http-flv' });
   assert.equal((await a.check(denied)).ok, false);
   assert.equal((await a.check(denied)).ok, false);
