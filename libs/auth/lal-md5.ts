@@ -25,7 +25,8 @@ export function checkLalSecret(
   if (given === undefined || given === '') return 'missing';
   const v = given.toLowerCase();
   let ok = false;
-  if (cfg.dangerousLalSecret !== '' && sameString(v, cfg.dangerousLalSecret)) ok = true;
+  // The fixed secret is compared as configured (lal compares it exactly): `LetMeIn` must work.
+  if (cfg.dangerousLalSecret !== '' && sameString(given, cfg.dangerousLalSecret)) ok = true;
   if (sameString(v, lalSecret(cfg.key, streamName))) ok = true;
   return ok ? 'ok' : 'bad_secret';
 }

@@ -21,6 +21,11 @@ export interface HlsHttpDeps {
    * a segment request without a valid one is refused, so the check cannot be skipped.
    */
   segmentsNeedSession: boolean;
+  /**
+   * The auth IP lists for a request that shows a session token (true: allowed). A token is a
+   * bearer credential; without this, one handed to a denied address would play there.
+   */
+  clientAllowed?: (remote: string) => boolean;
 }
 
 /**
@@ -46,6 +51,11 @@ export class HlsHttp {
   ): Promise<void> {
     const sessions = this.d.sessions;
     const token = mp.query.session;
+    if (token && this.d.clientAllowed && !this.d.clientAllowed(remote)) {
+      this.d.counters.inc('play_refused', 1, { proto: 'hls' });
+      text(res, 403, headers, 'client address denied');
+      return;
+    }
     if (token && sessions.isRevoked(token)) {
       this.d.counters.inc('play_refused', 1, { proto: 'hls' });
       text(res, 403, headers, 'session ended');
@@ -146,8 +156,15 @@ export class HlsHttp {
     seg: { key: string; file: string },
     headers: Record<string, string>,
     session: string | undefined,
+    remote: string,
   ): Promise<void> {
-    if (this.d.segmentsNeedSession && !(session && this.d.sessions.verify(session, seg.key))) {
+    // A kicked session's token is refused here too, not only on its playlist.
+    const sessions = this.d.sessions;
+    const allowed = this.d.clientAllowed?.(remote) ?? true;
+    if (
+      this.d.segmentsNeedSession &&
+      !(allowed && session && !sessions.isRevoked(session) && sessions.verify(session, seg.key))
+    ) {
       this.d.counters.inc('hls_segments_refused');
       text(res, 403, headers, 'segment needs the session of an authorized playlist');
       return;

@@ -142,7 +142,7 @@ export class HttpMediaServer {
     if (mp && hls) {
       const seg = segmentOf(mp);
       if (seg) {
-        void hls.segment(req, res, seg, this.baseHeaders(), mp.query.session);
+        void hls.segment(req, res, seg, this.baseHeaders(), mp.query.session, remoteOf(req));
         return;
       }
       if (mp.ext === 'm3u8') {

@@ -710,6 +710,7 @@ export class MediaNode {
       log: hlsLog,
       firstPlaylistWaitMs: cfg.hls.firstPlaylistWaitMs,
       segmentsNeedSession: this.playChecked('hls'),
+      clientAllowed: (remote) => this.auth?.addressAllowed('play', 'hls', remote) ?? true,
       segmentMaxAgeS: Math.max(
         60,
         Math.ceil((cfg.hls.keepAfterEndMs + cfg.hls.targetMs * cfg.hls.listSize) / 1000),

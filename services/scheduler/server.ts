@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { redactQuery } from '../../libs/auth/query.ts';
 import { listenOn } from '../../libs/http/listen.ts';
 import type { Counters } from '../../libs/metrics/counters.ts';
 import { Metrics } from '../../libs/metrics/metrics.ts';
@@ -214,7 +215,8 @@ export class SchedulerServer {
     if (a.status === 503) headers['Retry-After'] = '1';
     res.writeHead(a.status, headers);
     res.end(req.method === 'HEAD' ? undefined : JSON.stringify(a.body));
-    this.deps.log.debug({ url: req.url, status: a.status, endpoint }, 'request');
+    // /play URLs pass their query on to the edge: it may carry a signature or lal_secret.
+    this.deps.log.debug({ url: redactQuery(req.url ?? ''), status: a.status, endpoint }, 'request');
   }
 
   private internalError(res: ServerResponse, err: unknown): void {

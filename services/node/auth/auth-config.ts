@@ -168,7 +168,7 @@ export const authProperty = {
           maximum: 3600000,
           default: 5000,
           description:
-            'Answers (allow and refuse) are reused this long for the same action, stream, query and client address; 0 = no cache.',
+            'Answers (allow and refuse) are reused this long for the same action, stream, query, client address and protocol; 0 = no cache.',
         },
         cacheMaxEntries: {
           type: 'integer',

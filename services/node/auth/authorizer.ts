@@ -84,6 +84,23 @@ export class Authorizer {
     );
   }
 
+  /**
+   * Whether the IP lists let `remote` do `action` over `protocol` (true when none applies). HLS
+   * asks it again for every request that shows a session token: a token handed to a denied
+   * address must not play there.
+   */
+  addressAllowed(action: AuthAction, protocol: string, remote: string): boolean {
+    return this.addressRefusal(action, protocol, remote) === null;
+  }
+
+  private addressRefusal(action: AuthAction, protocol: string, remote: string): string | null {
+    if (!(this.deny.size || this.allow.size) || !inScope(this.cfg.ip, action, protocol)) return null;
+    const ip = parseIp(hostOfRemote(remote));
+    if (!ip || this.deny.matches(ip)) return 'client address denied';
+    if (this.allow.size && !this.allow.matches(ip)) return 'client address not allowed';
+    return null;
+  }
+
   async check(req: AuthRequest): Promise<AuthResult> {
     const r = await this.decide(req);
     const labels = { proto: req.protocol, action: req.action };
@@ -102,11 +119,8 @@ export class Authorizer {
   private async decide(req: AuthRequest): Promise<AuthResult> {
     const c = this.cfg;
     const { action, protocol } = req;
-    if ((this.deny.size || this.allow.size) && inScope(c.ip, action, protocol)) {
-      const ip = parseIp(hostOfRemote(req.remote));
-      if (!ip || this.deny.matches(ip)) return refuse('ip', 403, 'client address denied');
-      if (this.allow.size && !this.allow.matches(ip)) return refuse('ip', 403, 'client address not allowed');
-    }
+    const why = this.addressRefusal(action, protocol, req.remote);
+    if (why) return refuse('ip', 403, why);
     const { app, name } = splitKey(req.key);
     if (simpleAuthApplies(c.simpleAuth, action, protocol)) {
       const v = checkLalSecret(req.query, name, {

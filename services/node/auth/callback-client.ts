@@ -23,7 +23,7 @@ export type CallbackOutcome = { allow: true } | { allow: false; why: string; fai
 
 /**
  * Asks the configured URL whether a publish or play may start. Answers (either way) are cached
- * for `cacheMs` per action, stream, query and client address; a failure (timeout, network error,
+ * for `cacheMs` per action, stream, query, client address and protocol; a failure (timeout, network error,
  * 5xx, an unreadable answer from a 2xx) is never cached and allows only with `failOpen`.
  */
 export class CallbackClient {
@@ -40,7 +40,8 @@ export class CallbackClient {
   }
 
   async ask(url: string, body: CallbackRequest): Promise<CallbackOutcome> {
-    const cacheKey = JSON.stringify([body.action, body.app, body.stream, body.param, body.ip]);
+    // The protocol too: a callback may allow HLS and refuse RTMP for the same client and query.
+    const cacheKey = JSON.stringify([body.action, body.app, body.stream, body.param, body.ip, body.protocol]);
     const cached = this.cache.get(cacheKey, performance.now());
     if (cached) {
       this.counters.inc('auth_callback_cache_hits');

@@ -21,4 +21,11 @@ test('lal_secret: right, upper case, wrong, missing, another stream, dangerous_l
   const dangerous = { key: KEY, dangerousLalSecret: 'letmein' };
   assert.equal(checkLalSecret({ lal_secret: 'letmein' }, 'anything', dangerous), 'ok');
   assert.equal(checkLalSecret({ lal_secret: 'letmein' }, 'anything', cfg), 'bad_secret');
+  const mixed = { key: KEY, dangerousLalSecret: 'LetMeIn' };
+  assert.equal(
+    checkLalSecret({ lal_secret: 'LetMeIn' }, 'anything', mixed),
+    'ok',
+    'a mixed-case fixed secret',
+  );
+  assert.equal(checkLalSecret({ lal_secret: 'letmein' }, 'anything', mixed), 'bad_secret');
 });

@@ -85,6 +85,15 @@ const req = (over: Partial<AuthRequest> = {}): AuthRequest => ({
   ...over,
 });
 
+test('addressAllowed: the IP lists alone, in their scope (HLS session tokens)', () => {
+  const { a } = make(config({ ip: { deny: ['10.0.0.0/8'], protocols: ['hls'] } }));
+  assert.equal(a.addressAllowed('play', 'hls', '10.1.2.3:5'), false);
+  assert.equal(a.addressAllowed('play', 'hls', '[::ffff:10.1.2.3]:5'), false);
+  assert.equal(a.addressAllowed('play', 'hls', '127.0.0.1:5'), true);
+  assert.equal(a.addressAllowed('play', 'rtmp', '10.1.2.3:5'), true, 'out of scope');
+  assert.equal(make(config({})).a.addressAllowed('play', 'hls', '10.1.2.3:5'), true, 'no lists');
+});
+
 test('ip: deny first, then allow; mapped addresses; scoped to protocols', async () => {
   const { a } = make(
     config({ ip: { deny: ['10.0.0.0/8'], allow: ['127.0.0.0/8', '10.1.0.0/16'], protocols: ['rtmp'] } }),
@@ -151,6 +160,9 @@ test('callback: SRS fields, allow and deny cached, failures never cached, fail-o
   });
   assert.equal((await a.check(r)).ok, true);
   assert.equal(bodies.length, 1, 'the second answer came from the cache');
+  assert.equal((await a.check({ ...r, protocol: 'ws-flv' })).ok, true);
+  assert.equal(bodies.length, 2, 'another protocol is asked (its answer may differ)');
+  bodies.splice(1);
   const denied = req({ key: 'live/no', protocol: 'http-flv' });
   assert.equal((await a.check(denied)).ok, false);
   assert.equal((await a.check(denied)).ok, false);
