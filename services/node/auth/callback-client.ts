@@ -90,8 +90,20 @@ export class CallbackClient {
 }
 
 async function readCapped(res: Response): Promise<string> {
-  const buf = Buffer.from(await res.arrayBuffer());
-  return buf.subarray(0, MAX_ANSWER_BYTES + 1).toString('utf8');
+  // Read as it arrives and stop at the cap: a hostile callback cannot make us hold a big body.
+  const chunks: Buffer[] = [];
+  let size = 0;
+  if (res.body) {
+    const reader = res.body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
+    while (size <= MAX_ANSWER_BYTES) {
+      const next = await reader.read();
+      if (next.done) break;
+      chunks.push(Buffer.from(next.value));
+      size += next.value.byteLength;
+    }
+    await reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(chunks, size).subarray(0, MAX_ANSWER_BYTES + 1).toString('utf8');
 }
 
 function originOf(url: string): string {

@@ -26,6 +26,16 @@ before(async () => {
       const stream = String(body.stream);
       if (stream.startsWith('slow')) return; // never answers
       if (stream.startsWith('boom')) return void res.writeHead(502).end();
+      if (stream.startsWith('endless')) {
+        // A body that never ends: the client must stop reading at its cap, not wait it out.
+        res.writeHead(200);
+        const chunk = Buffer.alloc(16 * 1024, 0x20);
+        const pump = (): void => {
+          while (!res.destroyed && res.write(chunk));
+          if (!res.destroyed) res.once('drain', pump);
+        };
+        return pump();
+      }
       res.writeHead(200).end(stream.startsWith('ok') ? '{"code":0}' : '{"code":403}');
     });
   });
@@ -183,6 +193,15 @@ test('callback: SRS fields, allow and deny cached, failures never cached, fail-o
   assert.equal((await open.check(req({ key: 'live/slow' }))).ok, true);
   assert.equal((await open.check(req({ key: 'live/boom' }))).ok, true);
   assert.equal((await open.check(req({ key: 'live/no' }))).ok, false, 'fail-open never overrides a refusal');
+});
+
+test('callback: an endless answer body is read up to its cap, then refused (not waited out)', async () => {
+  const { a, metrics } = make(config({ callback: { onPlay: `${base}/on_play`, timeoutMs: 3000 } }));
+  const t0 = performance.now();
+  const r = await a.check(req({ key: 'live/endless' }));
+  assert.equal(r.ok, false);
+  assert.ok(performance.now() - t0 < 2000, `answered after ${Math.round(performance.now() - t0)} ms`);
+  assert.equal(metrics.counters.get('auth_callback_failures', { reason: 'timeout' }), 0);
 });
 
 test('config errors: bad CIDR, signed without secrets, lal without key', () => {
