@@ -320,7 +320,7 @@ export interface ControlRelayPull {
 }
 
 /** Why a control operation was refused, when it says (relay.pull.*). */
-export type ControlErrorCode = 'invalid' | 'exists' | 'not_found' | 'busy' | 'refused';
+export type ControlRefusal = 'invalid' | 'exists' | 'not_found' | 'busy' | 'refused';
 
 /** A node by its id (any process configured with it), or one process by its instance id. */
 export type ControlTarget = string | { instanceId: string };
@@ -328,7 +328,7 @@ export type ControlTarget = string | { instanceId: string };
 export interface ControlReply {
   ok: boolean;
   error?: string;
-  code?: ControlErrorCode;
+  code?: ControlRefusal;
   data?: unknown;
 }
 
