@@ -94,7 +94,7 @@ export class SchedulerServer {
     const url = req.url ?? '/';
     if (this.console.handle(req, res)) return;
     if (this.deps.api?.handle(req, res)) return;
-    if (url.startsWith('/api/') && !url.startsWith('/api/v1/')) {
+    if (/^\/api\/(stat|ctrl)\//.test(url)) {
       // lal's paths answer lal's 404 envelope.
       this.deps.counters.inc('scheduler_requests', 1, { endpoint: 'other', status: '404' });
       return sendJson(res, 404, lalErr(LalCode.PageNotFound, LalDesp.PageNotFound));

@@ -1,13 +1,13 @@
 import type { StreamOwner } from '../../../libs/cluster/types.ts';
 import {
   emptyLalSession,
+  lalCodec,
   lalProtocol,
   lalTime,
   splitKey,
   type LalGroup,
   type LalSession,
 } from '../../node/api/lal-shape.ts';
-import { lalCodec } from '../../node/api/node-groups.ts';
 import { isPullProtocol } from '../../node/relay/source.ts';
 import type { ClusterSession } from '../session-index.ts';
 

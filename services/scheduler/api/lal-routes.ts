@@ -1,6 +1,5 @@
 import { readJsonBody, sendJson } from '../../node/api/http.ts';
-import { lalInfo } from '../../node/api/lal.ts';
-import { LalCode, LalDesp, lalErr, lalOk, resolveKey } from '../../node/api/lal-shape.ts';
+import { LalCode, LalDesp, lalErr, lalInfo, lalOk, resolveKey } from '../../node/api/lal-shape.ts';
 import { relayPullFromLal } from '../../node/api/relay-map.ts';
 import { fail, type RequestContext, type Route } from '../../node/api/router.ts';
 import type { IngestAnswer } from '../scheduler.ts';
