@@ -229,7 +229,8 @@ export class ClusterAgent {
     req: Extract<ControlRequest, { op: 'relay.pull.start' | 'relay.pull.stop' }>,
   ): Promise<ControlReply> {
     const pulls = this.o.node.relayPulls;
-    if (!pulls) return { ok: false, code: 'refused', error: `${req.op} is not supported by a ${this.o.role}` };
+    if (!pulls)
+      return { ok: false, code: 'refused', error: `${req.op} is not supported by a ${this.o.role}` };
     const r =
       req.op === 'relay.pull.stop'
         ? await pulls.stop(req.key)

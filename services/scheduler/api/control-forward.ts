@@ -1,11 +1,6 @@
 import type { Logger } from 'pino';
 import { ControlError } from '../../../libs/cluster/event-schemas.ts';
-import type {
-  ControlReply,
-  ControlRequest,
-  ControlTarget,
-  EventBus,
-} from '../../../libs/cluster/types.ts';
+import type { ControlReply, ControlRequest, ControlTarget, EventBus } from '../../../libs/cluster/types.ts';
 import type { Counters } from '../../../libs/metrics/counters.ts';
 
 /** A node answers control requests from its event loop; one that takes longer is treated as unreachable. */
