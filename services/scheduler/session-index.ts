@@ -54,7 +54,7 @@ export class SessionIndex {
       this.o.counters.inc('scheduler_view_over_limit', 1, { what: 'sessions' });
       return;
     }
-    if (!node) this.byNode.set(e.nodeId, (node = new Map()));
+    if (!node) this.byNode.set(e.nodeId, (node = new Map<string, ClusterSession>()));
     const s: ClusterSession = {
       nodeId: e.nodeId,
       instanceId: e.instanceId,
