@@ -302,9 +302,25 @@ export type ControlRequest =
   | { op: 'kick'; sessionId: string }
   | { op: 'relay.start'; key: string }
   | { op: 'relay.stop'; key: string }
+  /** A relay pull into `key` on an origin (lal start_relay_pull, forwarded by the scheduler). */
+  | ({ op: 'relay.pull.start' } & ControlRelayPull)
+  | { op: 'relay.pull.stop'; key: string }
   | { op: 'stats' }
   /** Liveness: answered by the node's event loop (a hung process times out, a dead one has no responders). */
   | { op: 'ping' };
+
+/** The fields of a relay pull request (services/node/control-types.ts RelayPullRequest). */
+export interface ControlRelayPull {
+  url: string;
+  key: string;
+  retryNum: number;
+  autoStopAfterNoViewersMs: number;
+  timeoutMs: number;
+  rtspTransport: 'tcp' | 'udp';
+}
+
+/** Why a control operation was refused, when it says (relay.pull.*). */
+export type ControlRefusal = 'invalid' | 'exists' | 'not_found' | 'busy' | 'refused';
 
 /** A node by its id (any process configured with it), or one process by its instance id. */
 export type ControlTarget = string | { instanceId: string };
@@ -312,6 +328,7 @@ export type ControlTarget = string | { instanceId: string };
 export interface ControlReply {
   ok: boolean;
   error?: string;
+  code?: ControlRefusal;
   data?: unknown;
 }
 

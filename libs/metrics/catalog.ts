@@ -220,4 +220,9 @@ export const COUNTERS: Readonly<Record<string, CounterSpec>> = {
   scheduler_node_instance_changes: c('Nodes seen restarting under the same id (new instance).'),
   scheduler_view_over_limit: c('Items left out of the view over its size limits, by what.', 'what'),
   scheduler_internal_errors: c('Scheduler requests that failed with an internal error.'),
+  scheduler_control_requests: c(
+    'Control requests the scheduler forwarded to a node (kick, relay pulls), by op and outcome (ok, refused, unreachable).',
+    'op',
+    'outcome',
+  ),
 };

@@ -13,6 +13,7 @@ import {
   type StreamRegistry,
 } from '../../libs/cluster/types.ts';
 import type { RecordFileEnd, RecordFileInfo } from '../../libs/record/record-file.ts';
+import type { RelayPullControl } from './control-types.ts';
 import type { SessionEnd, SessionInfo } from './hooks.ts';
 import type { MediaNode } from './media-node.ts';
 import { emit } from './emit.ts';
@@ -21,6 +22,8 @@ import { chunkChanges, diffPresence } from './presence-diff.ts';
 /** What the agent uses of its media node (a MediaNode; the scale simulation passes a small fake). */
 export type AgentNode = Pick<MediaNode, 'sampleLoad' | 'kick' | 'counters'> & {
   hub: Pick<MediaNode['hub'], 'list'>;
+  /** Relay pulls (null on edges, absent in fakes): relay.pull.start/stop are refused without them. */
+  relayPulls?: RelayPullControl | null;
 };
 
 export interface ClusterAgentOptions {
@@ -221,6 +224,29 @@ export class ClusterAgent {
     );
   }
 
+  /** lal start/stop_relay_pull forwarded by the scheduler: the node's relay pulls answer. */
+  private async relayPull(
+    req: Extract<ControlRequest, { op: 'relay.pull.start' | 'relay.pull.stop' }>,
+  ): Promise<ControlReply> {
+    const pulls = this.o.node.relayPulls;
+    if (!pulls)
+      return { ok: false, code: 'refused', error: `${req.op} is not supported by a ${this.o.role}` };
+    const r =
+      req.op === 'relay.pull.stop'
+        ? await pulls.stop(req.key)
+        : await pulls.start({
+            url: req.url,
+            key: req.key,
+            retryNum: req.retryNum,
+            autoStopAfterNoViewersMs: req.autoStopAfterNoViewersMs,
+            timeoutMs: req.timeoutMs,
+            rtspTransport: req.rtspTransport,
+          });
+    if (!r.ok) return { ok: false, code: r.code, error: r.message };
+    this.o.log.info({ stream: req.key, session: r.value.id, op: req.op }, 'control: relay pull');
+    return { ok: true, data: r.value };
+  }
+
   private async onControl(req: ControlRequest): Promise<ControlReply> {
     switch (req.op) {
       case 'ping':
@@ -238,6 +264,9 @@ export class ClusterAgent {
             streams: this.o.node.hub.list(),
           },
         };
+      case 'relay.pull.start':
+      case 'relay.pull.stop':
+        return this.relayPull(req);
       default: {
         const reply = this.o.control?.(req);
         return reply ? await reply : { ok: false, error: `${req.op} is not supported by a ${this.o.role}` };

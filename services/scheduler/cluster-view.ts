@@ -67,6 +67,8 @@ export class ClusterView {
   readonly loadChanged = new Set<NodeEntry>();
   /** Generation of the last successful reconcile (0 before the first). */
   listedGen = 0;
+  /** Told when a node leaves the view or another process takes its id (the session index drops its sessions). */
+  onNodeGone: ((nodeId: string) => void) | null = null;
 
   constructor(o: ClusterViewOptions) {
     this.heartbeatMs = o.heartbeatMs;
@@ -154,6 +156,7 @@ export class ClusterView {
       if (e.info.instanceId !== info.instanceId) {
         this.counters.inc('scheduler_node_instance_changes');
         this.clearPresence(e);
+        this.onNodeGone?.(e.nodeId);
         e.heardAt = -Infinity;
       } else if (e.loadStamp > stamp) {
         // A heartbeat came after this read began: its load and draining flag are the newer ones.
@@ -190,6 +193,7 @@ export class ClusterView {
     this.nodeMap.delete(nodeId);
     this.nodeIds.delete(nodeId);
     this.version++;
+    this.onNodeGone?.(nodeId);
   }
 
   /**

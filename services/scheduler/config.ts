@@ -1,5 +1,11 @@
 import { loadConfig, schemaKeyProperty, type EnvOverride } from '../../libs/config/load.ts';
-import { listenDefinition, logEnv, logProperty, type LogConfig } from '../node/config-schema.ts';
+import {
+  apiTokenProperty,
+  listenDefinition,
+  logEnv,
+  logProperty,
+  type LogConfig,
+} from '../node/config-schema.ts';
 import {
   natsSecurityEnv,
   natsSecurityProperties,
@@ -83,6 +89,21 @@ export const schedulerSchema = {
       },
     },
     webhooks: webhooksProperty,
+    api: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description:
+        "The cluster-wide HTTP API on the scheduler's port (lal /api/stat and /api/ctrl, /api/v1 sessions and relays). Routing endpoints (route, ingest, play, streams, nodes) stay public.",
+      properties: {
+        token: apiTokenProperty,
+        protectStats: {
+          type: 'boolean',
+          default: false,
+          description: 'With a token set, the lal stats endpoints and /api/v1/sessions need it too.',
+        },
+      },
+    },
     view: {
       type: 'object',
       additionalProperties: false,
@@ -93,6 +114,12 @@ export const schedulerSchema = {
         maxNodes: { type: 'integer', minimum: 1, default: 10_000 },
         maxStreams: { type: 'integer', minimum: 1, default: 200_000 },
         maxStreamsPerNode: { type: 'integer', minimum: 1, default: 100_000 },
+        maxSessions: {
+          type: 'integer',
+          minimum: 1,
+          default: 200_000,
+          description: 'Live sessions kept for the HTTP API (lal /api/stat, kicks), whole cluster.',
+        },
       },
     },
     routing: {
@@ -135,7 +162,8 @@ export interface SchedulerConfig {
     fullReconcileMs: number;
     cacheMs: number;
   } & NatsSecurityConfig;
-  view: { maxNodes: number; maxStreams: number; maxStreamsPerNode: number };
+  view: { maxNodes: number; maxStreams: number; maxStreamsPerNode: number; maxSessions: number };
+  api: { token: string | string[]; protectStats: boolean };
   routing: RoutingConfig;
   webhooks: WebhooksConfig;
 }
@@ -146,6 +174,7 @@ export const schedulerEnv: readonly EnvOverride[] = [
   { env: 'SLUICE_SCHEDULER_LISTEN', path: ['listen'], kind: 'listen' },
   { env: 'SLUICE_REDIS_URL', path: ['cluster', 'redisUrl'], kind: 'string' },
   { env: 'SLUICE_NATS_URL', path: ['cluster', 'natsUrl'], kind: 'string' },
+  { env: 'SLUICE_API_TOKEN', path: ['api', 'token'], kind: 'string' },
   ...natsSecurityEnv,
   ...webhooksEnv,
 ];

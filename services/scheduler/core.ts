@@ -8,6 +8,7 @@ import { OwnerLookups } from './owner-lookups.ts';
 import { PresenceSync } from './presence-sync.ts';
 import { Reconciler } from './reconciler.ts';
 import { Scheduler } from './scheduler.ts';
+import { SessionIndex } from './session-index.ts';
 import { viewGauges, viewStatus, type ViewStatus } from './status.ts';
 import { TaskQueue } from './task-queue.ts';
 import { ViewFeed, type EventSource } from './view-feed.ts';
@@ -46,6 +47,8 @@ export interface SchedulerCore {
   scheduler: Scheduler;
   reconciler: Reconciler;
   feed: ViewFeed | null;
+  /** Live sessions of the cluster (from session events), for the HTTP API. */
+  sessions: SessionIndex;
   status: () => ViewStatus;
   gauges: () => Record<string, number>;
   start(): void;
@@ -62,6 +65,8 @@ export function createSchedulerCore(o: SchedulerCoreOptions): SchedulerCore {
     log: log.child({ component: 'view' }),
     ...(o.now ? { now: o.now } : {}),
   });
+  const sessions = new SessionIndex({ maxSessions: cfg.view.maxSessions, counters });
+  view.onNodeGone = (nodeId) => sessions.dropNode(nodeId);
   const queue = (name: string, cooldownMs: number): TaskQueue =>
     new TaskQueue({
       concurrency: READ_CONCURRENCY,
@@ -89,6 +94,7 @@ export function createSchedulerCore(o: SchedulerCoreOptions): SchedulerCore {
         registry,
         presence,
         queue: confirmQueue,
+        sessions,
         counters,
         log: log.child({ component: 'events' }),
         // Events sent while the scheduler was cut off are lost: read everything again.
@@ -112,6 +118,7 @@ export function createSchedulerCore(o: SchedulerCoreOptions): SchedulerCore {
     scheduler,
     reconciler,
     feed,
+    sessions,
     status: () => viewStatus(sources),
     gauges: () => viewGauges(sources),
     start() {

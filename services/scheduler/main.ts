@@ -12,6 +12,9 @@ import { logStart } from '../node/version.ts';
 import { HeapAfterGc } from '../../libs/metrics/heap-after-gc.ts';
 import { processGauges } from '../../libs/metrics/process-gauges.ts';
 import { loadSchedulerConfig } from './config.ts';
+import { tokensOf } from '../node/api/auth.ts';
+import { ControlForwarder } from './api/control-forward.ts';
+import { schedulerApiRouter } from './api/routes.ts';
 import { createSchedulerCore } from './core.ts';
 import { SchedulerServer } from './server.ts';
 import { startSchedulerWebhooks } from './webhooks.ts';
@@ -61,7 +64,22 @@ export async function runScheduler(configFile: string | undefined): Promise<void
   const webhooks = startSchedulerWebhooks(bus, cfg.webhooks, { log, counters });
   // A Redis that comes back may have lost everything: read it all again at once.
   const offReconnect = registry.onReconnect(() => core.reconciler.runSoon());
+  const apiLog = log.child({ component: 'api' });
+  const api = schedulerApiRouter(
+    {
+      nodeId: cfg.nodeId,
+      startedAt: Date.now() - Math.round(process.uptime() * 1000),
+      view: core.view,
+      scheduler: core.scheduler,
+      sessions: core.sessions,
+      control: new ControlForwarder({ bus, counters, log: apiLog }),
+      counters,
+      log: apiLog,
+    },
+    { tokens: tokensOf(cfg.api.token), protectStats: cfg.api.protectStats },
+  );
   const server = new SchedulerServer({
+    api,
     scheduler: core.scheduler,
     counters,
     log: log.child({ component: 'http' }),

@@ -85,6 +85,13 @@ export class Scheduler {
    * codecs yet (origins record them once the first frames arrive, without an event).
    */
   async stream(key: string): Promise<Answer<StreamView | ErrorBody>> {
+    const owner = await this.ownerWithMedia(key);
+    if (!owner) return fail(404, `stream ${key} is not published`);
+    return ok(streamView(owner, this.view));
+  }
+
+  /** The key's owner, read from Redis when the view lacks it or its codecs; rejects only when Redis fails and the view has nothing. */
+  async ownerWithMedia(key: string): Promise<StreamOwner | null> {
     let owner: StreamOwner | null = this.view.owner(key) ?? null;
     if (!owner || Object.keys(owner.media).length === 0) {
       const known = owner;
@@ -95,8 +102,7 @@ export class Scheduler {
       });
       owner = this.view.owner(key) ?? read;
     }
-    if (!owner) return fail(404, `stream ${key} is not published`);
-    return ok(streamView(owner, this.view));
+    return owner;
   }
 
   /** A page of nodes in id order: O(page). */

@@ -4,6 +4,9 @@ import { redactQuery } from '../../libs/auth/query.ts';
 import { listenOn } from '../../libs/http/listen.ts';
 import type { Counters } from '../../libs/metrics/counters.ts';
 import { Metrics } from '../../libs/metrics/metrics.ts';
+import { sendJson } from '../node/api/http.ts';
+import { LalCode, LalDesp, lalErr } from '../node/api/lal-shape.ts';
+import type { Router } from '../node/api/router.ts';
 import { ConsoleHttp } from '../node/console-http.ts';
 import { parseKeyPath, parsePlayPath } from './key-path.ts';
 import { parsePage, type Listing, type PageRequest } from './page.ts';
@@ -22,6 +25,8 @@ export interface SchedulerServerDeps {
   metrics?: Metrics;
   /** Gauges for /metrics (`sluice_<key>`), read at scrape time. */
   gauges?: () => Record<string, number>;
+  /** The cluster-wide API (lal /api/stat, /api/ctrl; /api/v1 sessions, relays, openapi.json): api/routes.ts. */
+  api?: Router;
 }
 
 /** Registry failures are logged at most this often; each is counted. */
@@ -36,7 +41,8 @@ const JSON_HEADERS = {
 
 /**
  * The scheduler's HTTP face: `/api/v1/{streams,nodes,route,ingest}`, `/play/<key>.<ext>`
- * redirects, `/healthz`, `/readyz`, `/metrics`. Bad paths, limits and cursors get 400/404 with
+ * redirects, `/healthz`, `/readyz`, `/metrics`, and the cluster-wide API (`deps.api`: lal's
+ * /api/stat and /api/ctrl, /api/v1 sessions and relay pulls, with the nodes' token rules). Bad paths, limits and cursors get 400/404 with
  * `{ error }`; a registry read that fails gets 503; nothing a client sends can throw past
  * `onRequest`.
  */
@@ -88,6 +94,12 @@ export class SchedulerServer {
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
     if (this.console.handle(req, res)) return;
+    if (this.deps.api?.handle(req, res)) return;
+    if (/^\/api\/(stat|ctrl)\//.test(url)) {
+      // lal's paths answer lal's 404 envelope.
+      this.deps.counters.inc('scheduler_requests', 1, { endpoint: 'other', status: '404' });
+      return sendJson(res, 404, lalErr(LalCode.PageNotFound, LalDesp.PageNotFound));
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { ...JSON_HEADERS, Allow: 'GET, HEAD' });
       res.end(JSON.stringify({ error: 'method not allowed' }));

@@ -5,6 +5,7 @@ import {
   type EventBus,
   type NodeHeartbeatEvent,
   type RelayStartedEvent,
+  type SessionStartedEvent,
   type StreamPublishedEvent,
   type StreamRegistry,
   type StreamUnpublishedEvent,
@@ -13,6 +14,7 @@ import type { Counters } from '../../libs/metrics/counters.ts';
 import type { ClusterView } from './cluster-view.ts';
 import { sameIdentity } from './node-entry.ts';
 import type { PresenceSync } from './presence-sync.ts';
+import type { SessionIndex } from './session-index.ts';
 import type { TaskQueue } from './task-queue.ts';
 
 /** The slice of the bus the scheduler uses: it listens, never publishes. */
@@ -34,6 +36,8 @@ export interface ViewFeedOptions {
   queue: TaskQueue;
   counters: Counters;
   log: Logger;
+  /** Live sessions for the HTTP API (fed by session events); absent: not kept. */
+  sessions?: SessionIndex;
   /** Called when events flow again after the bus was disconnected (what was sent meanwhile is lost). */
   onResume?: () => void;
 }
@@ -70,8 +74,8 @@ export class ViewFeed {
       bus.subscribe(Subject.StreamUnpublished, (e) => this.onUnpublished(e)),
       bus.subscribe(Subject.RelayStarted, (e) => this.onRelay(Subject.RelayStarted, e, true)),
       bus.subscribe(Subject.RelayStopped, (e) => this.onRelay(Subject.RelayStopped, e, false)),
-      bus.subscribe(Subject.SessionStarted, () => this.count(Subject.SessionStarted)),
-      bus.subscribe(Subject.SessionStopped, () => this.count(Subject.SessionStopped)),
+      bus.subscribe(Subject.SessionStarted, (e) => this.onSession(Subject.SessionStarted, e, true)),
+      bus.subscribe(Subject.SessionStopped, (e) => this.onSession(Subject.SessionStopped, e, false)),
     );
     let was = bus.connected;
     let ever = was;
@@ -157,6 +161,18 @@ export class ViewFeed {
     const cur = entry.presence.streams.get(e.key);
     if ((cur?.relaying ?? false) === relaying) return;
     this.o.view.setStream(entry, e.key, { viewers: cur?.viewers ?? 0, relaying, publishing: false });
+  }
+
+  /** Sessions of confirmed node processes only (the index is for the API; it routes nothing). */
+  private onSession(subject: Subject, e: SessionStartedEvent, started: boolean): void {
+    this.count(subject);
+    const { sessions } = this.o;
+    if (!sessions) return;
+    if (!started) return sessions.stopped(e);
+    if (this.o.view.node(e.nodeId)?.info.instanceId !== e.instanceId) {
+      return this.ignored(subject, 'unknown-node');
+    }
+    sessions.started(e);
   }
 
   private onPublished(e: StreamPublishedEvent): void {

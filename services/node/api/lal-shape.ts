@@ -1,3 +1,5 @@
+import { sluiceVersion } from '../version.ts';
+
 /**
  * lal's HTTP API shapes (pkg/base/t_http_an__.go, t_http_an__api.go): the `{error_code, desp,
  * data}` envelope, its error codes and the group/session field names, shared by the node and
@@ -82,6 +84,14 @@ export function lalProtocol(protocol: string): string {
   return protocol.toUpperCase();
 }
 
+/** lal's codec names: AAC, H264, H265 (others upper-cased as they are). */
+export function lalCodec(c: string | undefined): string {
+  if (!c) return '';
+  if (c === 'h264') return 'H264';
+  if (c === 'h265') return 'H265';
+  return c.toUpperCase();
+}
+
 const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
 
 /** lal's time format, local time: `2006-01-02 15:04:05.000`. */
@@ -91,6 +101,19 @@ export function lalTime(ms: number): string {
     `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
     `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`
   );
+}
+
+/** lal's `lal_info` data for this process. */
+export function lalInfo(serverId: string, startedAt: number): Record<string, string> {
+  return {
+    server_id: serverId,
+    bin_info: `sluice ${sluiceVersion()}. node ${process.version}.`,
+    lal_version: sluiceVersion(),
+    api_version: '1.0.0',
+    notify_version: '1.0.0',
+    WebUiVersion: '',
+    start_time: lalTime(startedAt),
+  };
 }
 
 /** `app/name` split at its last slash (lal's app_name and stream_name). */

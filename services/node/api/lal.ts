@@ -1,6 +1,7 @@
-import { sluiceVersion } from '../version.ts';
 import { sendJson, readJsonBody } from './http.ts';
-import { LalCode, LalDesp, lalErr, lalOk, lalTime, resolveKey } from './lal-shape.ts';
+import { LalCode, LalDesp, lalErr, lalInfo, lalOk, resolveKey } from './lal-shape.ts';
+
+export { lalInfo };
 import { lalGroupOf } from './node-groups.ts';
 import type { NodeApiContext } from './node-context.ts';
 import { relayPullFromLal } from './relay-map.ts';
@@ -8,19 +9,6 @@ import type { RequestContext, Route } from './router.ts';
 
 /** lal answers HTTP 200 with its own error code in the body; so does Sluice for lal's paths. */
 const reply = (c: RequestContext, body: unknown): void => sendJson(c.res, 200, body);
-
-/** lal's `lal_info` data for this process. */
-export function lalInfo(serverId: string, startedAt: number): Record<string, string> {
-  return {
-    server_id: serverId,
-    bin_info: `sluice ${sluiceVersion()}. node ${process.version}.`,
-    lal_version: sluiceVersion(),
-    api_version: '1.0.0',
-    notify_version: '1.0.0',
-    WebUiVersion: '',
-    start_time: lalTime(startedAt),
-  };
-}
 
 /** A stream_name (plus app_name) from the query or a JSON body. */
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');

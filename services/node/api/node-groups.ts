@@ -2,6 +2,7 @@ import type { Stream } from '../../../libs/stream/index.ts';
 import { isPullProtocol } from '../relay/source.ts';
 import {
   emptyLalSession,
+  lalCodec,
   lalProtocol,
   lalTime,
   splitKey,
@@ -74,10 +75,4 @@ export function lalGroupOf(stream: Stream, table: SessionTable, sessions: Sessio
   };
 }
 
-/** lal's codec names: AAC, H264, H265 (others upper-cased as they are). */
-export function lalCodec(c: string | undefined): string {
-  if (!c) return '';
-  if (c === 'h264') return 'H264';
-  if (c === 'h265') return 'H265';
-  return c.toUpperCase();
-}
+export { lalCodec };

@@ -142,12 +142,22 @@ const requests: { [Op in ControlRequest['op']]: Extract<ControlRequest, { op: Op
   kick: { op: 'kick', sessionId: 'play-1' },
   'relay.start': { op: 'relay.start', key: 'live/cam1' },
   'relay.stop': { op: 'relay.stop', key: 'live/cam1' },
+  'relay.pull.start': {
+    op: 'relay.pull.start',
+    key: 'live/cam1',
+    url: 'rtmp://10.0.0.1/live/cam1',
+    retryNum: -1,
+    autoStopAfterNoViewersMs: -1,
+    timeoutMs: 5000,
+    rtspTransport: 'tcp',
+  },
+  'relay.pull.stop': { op: 'relay.pull.stop', key: 'live/cam1' },
   stats: { op: 'stats' },
   ping: { op: 'ping' },
 };
 const replies: Required<ControlReply>[] = [
-  { ok: true, error: '', data: { sessions: 3, nested: [1, 'a', null] } },
-  { ok: false, error: 'no such session', data: null },
+  { ok: true, error: '', code: 'invalid', data: { sessions: 3, nested: [1, 'a', null] } },
+  { ok: false, error: 'no such session', code: 'not_found', data: null },
 ];
 
 const subjects = Object.values(Subject);
@@ -331,6 +341,20 @@ const badRequests: [string, unknown][] = [
   ['kick with a key', { op: 'kick', sessionId: 's', key: 'live/a' }],
   ['relay.start with a bad key', { op: 'relay.start', key: 'nope' }],
   ['relay.stop without key', { op: 'relay.stop' }],
+  ['relay.pull.start without url', { op: 'relay.pull.start', key: 'live/a' }],
+  [
+    'relay.pull.start with a file url',
+    {
+      op: 'relay.pull.start',
+      key: 'live/a',
+      url: 'file:///etc/passwd',
+      retryNum: 0,
+      autoStopAfterNoViewersMs: -1,
+      timeoutMs: 5000,
+      rtspTransport: 'tcp',
+    },
+  ],
+  ['relay.pull.stop with a bad key', { op: 'relay.pull.stop', key: '../x' }],
   ['stats with an extra field', { op: 'stats', all: true }],
   ['ping with an extra field', { op: 'ping', instanceId: 'x' }],
   ['not an object', 'stats'],
@@ -344,6 +368,7 @@ const badReplies: [string, unknown][] = [
   ['ok as string', { ok: 'true' }],
   ['numeric error', { ok: false, error: 5 }],
   ['extra field', { ok: true, extra: 1 }],
+  ['unknown code', { ok: false, code: 'oops' }],
   ['array', [true]],
 ];
 for (const [name, reply] of badReplies) {

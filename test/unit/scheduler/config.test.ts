@@ -33,7 +33,8 @@ test('defaults', () => {
       fullReconcileMs: 600_000,
       cacheMs: 500,
     },
-    view: { maxNodes: 10_000, maxStreams: 200_000, maxStreamsPerNode: 100_000 },
+    view: { maxNodes: 10_000, maxStreams: 200_000, maxStreamsPerNode: 100_000, maxSessions: 200_000 },
+    api: { token: '', protectStats: false },
     routing: { maxLoadRatio: 0.9, preferRelaying: true },
   });
 });
@@ -48,7 +49,9 @@ test('environment overrides', () => {
     SLUICE_NATS_CA: '/etc/sluice/ca.pem',
     SLUICE_NATS_CERT: '/etc/sluice/client.pem',
     SLUICE_NATS_KEY: '/etc/sluice/client-key.pem',
+    SLUICE_API_TOKEN: 't1,t2',
   });
+  assert.equal(c.api.token, 't1,t2');
   assert.equal(c.nodeId, 'sched-1');
   assert.equal(c.listen, '127.0.0.1:0');
   assert.equal(c.cluster.redisUrl, 'redis://:pw@10.0.0.2:6380/1');

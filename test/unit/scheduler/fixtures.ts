@@ -152,7 +152,7 @@ export interface Harness {
 
 export const CFG: SchedulerCoreOptions['cfg'] = {
   cluster: { heartbeatMs: HEARTBEAT_MS, reconcileMs: 60_000, fullReconcileMs: 600_000, cacheMs: 0 },
-  view: { maxNodes: 1000, maxStreams: 1000, maxStreamsPerNode: 1000 },
+  view: { maxNodes: 1000, maxStreams: 1000, maxStreamsPerNode: 1000, maxSessions: 1000 },
   routing: { maxLoadRatio: 0.9, preferRelaying: true },
 };
 

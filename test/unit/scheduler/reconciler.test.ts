@@ -163,7 +163,7 @@ test('Redis down: not ready and stale, routing answers from the view; lookups of
 });
 
 test('memory is bounded: nodes, streams and presence over the limits are counted, not kept', async () => {
-  const h = harness({ cfg: { view: { maxNodes: 2, maxStreams: 2, maxStreamsPerNode: 2 } } });
+  const h = harness({ cfg: { view: { maxNodes: 2, maxStreams: 2, maxStreamsPerNode: 2, maxSessions: 2 } } });
   await register(h.reg, node({ id: 'e1', relaying: { 'live/1': 1, 'live/2': 1, 'live/3': 1 } }));
   await register(h.reg, node({ id: 'e2' }));
   await register(h.reg, node({ id: 'e3' }));
