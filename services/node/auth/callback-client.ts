@@ -103,7 +103,9 @@ async function readCapped(res: Response): Promise<string> {
     }
     await reader.cancel().catch(() => undefined);
   }
-  return Buffer.concat(chunks, size).subarray(0, MAX_ANSWER_BYTES + 1).toString('utf8');
+  return Buffer.concat(chunks, size)
+    .subarray(0, MAX_ANSWER_BYTES + 1)
+    .toString('utf8');
 }
 
 function originOf(url: string): string {
