@@ -81,18 +81,21 @@ export class WebhookSender {
     return id;
   }
 
-  /** Stops sending: waits up to `graceMs` for requests in flight, drops (and counts) the rest. */
+  /**
+   * Stops: keeps delivering what is queued (and what is sent meanwhile: the stop events of the
+   * sessions a shutdown ends) for up to `graceMs`, then drops (and counts) the rest.
+   */
   async close(graceMs = 1000): Promise<void> {
     if (this.closed) return;
+    const deadline = performance.now() + graceMs;
+    while (this.queue.size > 0 && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, Math.min(20, Math.max(1, deadline - performance.now()))));
+    }
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     for (const d of this.queue.clear())
       this.o.counters.inc('webhook_dropped', 1, { event: d.event, reason: 'closed' });
-    let t: NodeJS.Timeout | undefined;
-    const grace = new Promise<void>((r) => (t = setTimeout(r, graceMs)));
-    await Promise.race([Promise.allSettled([...this.running]), grace]);
-    clearTimeout(t);
   }
 
   private pump(): void {

@@ -135,6 +135,9 @@ export interface ListeningAddresses {
 /** How long shutdown lets final statuses reach viewers before closing sockets. */
 const SHUTDOWN_FLUSH_MS = 100;
 
+/** How long stop() waits for destroyed sessions to report their end. */
+const SESSIONS_SETTLE_MS = 1000;
+
 /** How often the drain looks whether every session has left. */
 const DRAIN_POLL_MS = 200;
 
@@ -184,6 +187,8 @@ export class MediaNode {
   private readonly rateBase = { at: Date.now(), bytesIn: 0, bytesOut: 0, cpu: process.cpuUsage() };
   /** Watchers of sessions and recordings (MediaNode.observe). */
   private readonly observers: NodeObserver[] = [];
+  /** Run at the end of stop() (MediaNode.onStopped). */
+  private readonly stopTasks: (() => Promise<void>)[] = [];
   /** Sessions with bytes and rates for the HTTP API. */
   readonly sessionTable: SessionTable;
   /** The role's hooks wrapped with the node's own bookkeeping and the observers. */
@@ -465,6 +470,11 @@ export class MediaNode {
     return this.auth?.covers('play', protocol) ?? false;
   }
 
+  /** Runs `fn` at the end of stop(), after every session ended (webhooks deliver their stop events). */
+  onStopped(fn: () => Promise<void>): void {
+    this.stopTasks.push(fn);
+  }
+
   /** Adds a watcher of sessions and recordings (the API's session table, webhooks). */
   observe(o: NodeObserver): void {
     this.observers.push(o);
@@ -626,6 +636,11 @@ export class MediaNode {
     return true;
   }
 
+  private sessionCount(): number {
+    const k = this.sessionsByKind;
+    return k.publisher + k.player + k.relay;
+  }
+
   get drainTimeoutMs(): number {
     return this.cfg.drain?.timeoutMs ?? 0;
   }
@@ -740,6 +755,15 @@ export class MediaNode {
     this.rtmp?.destroyAll();
     this.rtsp?.destroyAll();
     await Promise.all(closing);
+    // Destroyed sockets report their close a turn later: let every session end (and its stop
+    // event go out) before the stop tasks (webhook delivery) run.
+    const settleBy = performance.now() + SESSIONS_SETTLE_MS;
+    while (this.sessionCount() > 0 && performance.now() < settleBy) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await Promise.all(
+      this.stopTasks.map((t) => t().catch((err: unknown) => this.log.error({ err }, 'stop task failed'))),
+    );
     await this.api?.close();
     this.sessionTable.close();
     this.loopDelay.stop();

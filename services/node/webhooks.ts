@@ -165,8 +165,11 @@ export class NodeWebhooks implements NodeObserver {
  * Webhooks for `node` when its config enables them: observing at once (no session missed),
  * on_server_start and the on_update timer once `started()` is called (after listening).
  */
+/** How long a stopping node keeps delivering queued webhooks. */
+const SHUTDOWN_DELIVERY_MS = 3000;
+
 export function nodeWebhooks(
-  node: Pick<MediaNode, 'observe' | 'counters' | 'hub'>,
+  node: Pick<MediaNode, 'observe' | 'counters' | 'hub' | 'onStopped'>,
   cfg: WebhooksConfig | undefined,
   o: { nodeId: string; role: string; log: Logger; epochOf?: (key: string) => number | undefined },
 ): NodeWebhooks | null {
@@ -185,5 +188,7 @@ export function nodeWebhooks(
     ...(o.epochOf ? { epochOf: o.epochOf } : {}),
   });
   node.observe(hooks);
+  // At shutdown the stop events of the sessions it ended still go out (bounded).
+  node.onStopped(() => hooks.stop(SHUTDOWN_DELIVERY_MS));
   return hooks;
 }

@@ -218,3 +218,21 @@ test('a receiver that hangs fills the queue and drops are counted, while media k
   assert.ok((await dropped()) > before, 'drops keep rising while the receiver hangs');
   assert.equal(rx.hooks.length, 1, 'one request in flight at once');
 });
+
+test('SIGTERM: the stop events of the sessions it ends are delivered before the process exits', async () => {
+  const rx = await startReceiver(() => 200);
+  cleanups.push(() => rx.close());
+  const server = await startSluice({
+    drain: { timeoutMs: 500 },
+    webhooks: { enabled: true, url: `${rx.url}/all`, secret: SECRET },
+  });
+  const pub = publish(media, `${server.rtmp}/live/term`, { loop: true });
+  children.push(pub);
+  await waitFor(() => of(rx.hooks, 'on_pub_start').length === 1, 10_000, 'on_pub_start');
+  const code = await server.stop('SIGTERM');
+  assert.equal(code, 0);
+  const stops = of(rx.hooks, 'on_pub_stop');
+  assert.equal(stops.length, 1, `hooks received: ${rx.hooks.map((h) => String(h.body.hook)).join(', ')}`);
+  assert.equal(stops[0]!.body.stream_name, 'term');
+  assertSigned(stops[0]!);
+});
