@@ -114,6 +114,7 @@ export function valuesSchema(): Obj {
       fullnameOverride: str,
       clusterDomain: { type: 'string', minLength: 1 },
       relaySecret: obj({ value: str, existingSecret: str, key: { type: 'string', minLength: 1 } }),
+      apiToken: obj({ value: str, existingSecret: str, key: { type: 'string', minLength: 1 } }),
       redis: external('Redis', 'redis-url'),
       nats,
       podSecurityContext: anyObj,

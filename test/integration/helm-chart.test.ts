@@ -22,6 +22,7 @@ const EXTERNAL_SECRETS: PodContext['externalSecrets'] = {
   'media-creds/redis': 'redis://:s3cret@redis.example.internal:6380/2',
   'media-creds/nats': 'nats://nats-a.example.internal:4222,nats://nats-b.example.internal:4222',
   'media-relay/secret': 'an-operator-chosen-relay-secret',
+  'media-api/token': 'an-operator-chosen-api-token',
   // A real creds file (fresh keys): Sluice's check signs with its seed.
   'nats-creds/nats.creds': readFileSync(
     (await makeOperatorSetup([{ name: 'sluice', pub: ['sluice.>'], sub: ['sluice.>'] }])).creds.sluice ?? '',
@@ -37,7 +38,7 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
     'redis.url': 'redis-sentinel://sentinel-0.example.internal:26379,sentinel-1.example.internal/mymaster/0',
     'nats.url': 'tls://nats.example.internal:4222',
   },
-  'existing Secrets for Redis, NATS, relay secret and NATS creds': {
+  'existing Secrets for Redis, NATS, relay secret, API token and NATS creds': {
     'redis.existingSecret': 'media-creds',
     'redis.existingSecretKey': 'redis',
     'nats.existingSecret': 'media-creds',
@@ -45,6 +46,8 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
     'nats.credsSecret': 'nats-creds',
     'relaySecret.existingSecret': 'media-relay',
     'relaySecret.key': 'secret',
+    'apiToken.existingSecret': 'media-api',
+    'apiToken.key': 'token',
   },
   'HPA on a custom metric (prometheus-adapter)': {
     'edge.autoscaling.custom': { enabled: true, metric: 'sluice_sent_bytes', targetAverageValue: '50M' },
@@ -190,6 +193,11 @@ test('defaults: bundled Redis and NATS, origins advertise their pod DNS names, s
     'origins and edges share the relay secret',
   );
   assert.ok((o.env.SLUICE_RELAY_SECRET ?? '').length >= 32, 'a generated relay secret');
+  const sch = podRun(objs, find(objs, 'Deployment', 'demo-sluice-scheduler'), ctx);
+  assert.ok((o.env.SLUICE_API_TOKEN ?? '').length >= 32, 'a generated API token');
+  assert.equal(e.env.SLUICE_API_TOKEN, o.env.SLUICE_API_TOKEN, 'one API token for the cluster');
+  assert.equal(sch.env.SLUICE_API_TOKEN, o.env.SLUICE_API_TOKEN, 'the scheduler has it too');
+  assert.notEqual(o.env.SLUICE_API_TOKEN, o.env.SLUICE_RELAY_SECRET);
 
   for (const w of [
     ...workloads(objs),
@@ -273,11 +281,14 @@ test('variants: external services drop the bundled ones, custom metrics, KEDA, i
   const e = podRun(ext, find(ext, 'Deployment', 'demo-sluice-edge'), ctx);
   assert.equal(e.env.SLUICE_NATS_URL, 'tls://nats.example.internal:4222');
 
-  const sec = await renderChart(VARIANTS['existing Secrets for Redis, NATS, relay secret and NATS creds']);
+  const sec = await renderChart(
+    VARIANTS['existing Secrets for Redis, NATS, relay secret, API token and NATS creds'],
+  );
   assert.ok(!sec.some((o) => o.kind === 'Secret'), 'no Secret rendered when existing ones are named');
   const s = podRun(sec, find(sec, 'StatefulSet', 'demo-sluice-origin'), ctx);
   assert.equal(s.env.SLUICE_REDIS_URL, EXTERNAL_SECRETS?.['media-creds/redis']);
   assert.equal(s.env.SLUICE_RELAY_SECRET, EXTERNAL_SECRETS?.['media-relay/secret']);
+  assert.equal(s.env.SLUICE_API_TOKEN, EXTERNAL_SECRETS?.['media-api/token']);
   assert.equal(s.env.SLUICE_NATS_CREDS, `${s.mounts['/etc/sluice-nats']}/nats.creds`);
 
   const adapter = await renderChart(VARIANTS['HPA on a custom metric (prometheus-adapter)']);

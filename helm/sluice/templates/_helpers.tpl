@@ -45,6 +45,10 @@ app.kubernetes.io/component: {{ .component }}
 {{- default (printf "%s-relay" (include "sluice.fullname" .)) .Values.relaySecret.existingSecret -}}
 {{- end -}}
 
+{{- define "sluice.apiTokenName" -}}
+{{- default (printf "%s-api" (include "sluice.fullname" .)) .Values.apiToken.existingSecret -}}
+{{- end -}}
+
 {{/* The config file of a role: listen addresses from .Values.ports under the role's overrides. */}}
 {{- define "sluice.mediaConfig" -}}
 {{- $base := dict
@@ -107,6 +111,11 @@ app.kubernetes.io/component: {{ .component }}
 - name: SLUICE_NATS_CREDS
   value: {{ printf "/etc/sluice-nats/%s" $.Values.nats.credsSecretKey | quote }}
 {{- end }}
+- name: SLUICE_API_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "sluice.apiTokenName" $ }}
+      key: {{ $.Values.apiToken.key }}
 {{- if ne .role "scheduler" }}
 - name: SLUICE_RELAY_SECRET
   valueFrom:

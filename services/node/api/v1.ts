@@ -71,7 +71,12 @@ export function v1Routes(x: NodeApiContext): Route[] {
           access: 'stats',
           handle: (c) => {
             const key = c.params.key!;
-            const s = isStreamKey(key) ? x.hub.list().find((st) => st.key === key) : undefined;
+            if (!isStreamKey(key)) {
+              // Not echoed: a refused path is the client's, not ours to reflect.
+              x.counters.inc('api_not_found');
+              return sendError(c.res, 404, 'not_found', 'no such stream (invalid key)');
+            }
+            const s = x.hub.list().find((st) => st.key === key);
             const stream = x.hub.get(key);
             if (!s || !stream) return sendError(c.res, 404, 'not_found', `no stream ${key} on this node`);
             const sessions = x.table
