@@ -18,6 +18,7 @@ export function usage(): string {
     const where = e.roles.length === names.length ? 'all roles' : e.roles.join(', ');
     return `  ${env.padEnd(width)}${e.key.padEnd(keyWidth)}${where}`;
   });
+  envLines.push(`  ${'SLUICE_SIGN_SECRET'.padEnd(width)}${'(no config key)'.padEnd(keyWidth)}sluice sign`);
   return `usage: sluice <role> [--config FILE] [--check-config]
        sluice sign --action publish|play --key APP/NAME [--ttl S] [--url BASE]   (signed URL; secret in SLUICE_SIGN_SECRET)
        sluice --version | --help
