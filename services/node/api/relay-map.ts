@@ -3,7 +3,8 @@ import type { ControlResult, RelayPullRequest } from '../control-types.ts';
 
 /** lal's defaults when a field is absent (pkg/logic/http_api.go). */
 export const LAL_PULL_DEFAULTS = {
-  pullTimeoutMs: 5000,
+  /** lal's DefaultApiCtrlStartRelayPullReqPullTimeoutMs. */
+  pullTimeoutMs: 10000,
   pullRetryNum: 0,
   autoStopPullAfterNoOutMs: -1,
   rtspMode: 0,
@@ -68,7 +69,7 @@ export function relayPullFromLal(body: Record<string, unknown>): Mapped {
   const retryNum = intOr(body.pull_retry_num, LAL_PULL_DEFAULTS.pullRetryNum);
   const autoStop = intOr(body.auto_stop_pull_after_no_out_ms, LAL_PULL_DEFAULTS.autoStopPullAfterNoOutMs);
   const rtspMode = intOr(body.rtsp_mode, LAL_PULL_DEFAULTS.rtspMode);
-  if (timeoutMs === null || timeoutMs <= 0) return bad('pull_timeout_ms must be a positive integer');
+  if (timeoutMs === null || timeoutMs < 0) return bad('pull_timeout_ms must be 0 or a positive integer');
   if (retryNum === null || retryNum < -1) return bad('pull_retry_num must be -1, 0 or a positive integer');
   if (autoStop === null || autoStop < -1) return bad('auto_stop_pull_after_no_out_ms must be -1, 0 or more');
   if (rtspMode !== 0 && rtspMode !== 1) return bad('rtsp_mode must be 0 (tcp) or 1 (udp)');
@@ -79,7 +80,9 @@ export function relayPullFromLal(body: Record<string, unknown>): Mapped {
       key,
       retryNum,
       autoStopAfterNoViewersMs: autoStop,
-      timeoutMs,
+      // 0 is what Go clients send for "not set" (lal's own dispatch demo does): the default, not
+      // an attempt that can hang for ever.
+      timeoutMs: timeoutMs === 0 ? LAL_PULL_DEFAULTS.pullTimeoutMs : timeoutMs,
       rtspTransport: rtspMode === 1 ? 'udp' : 'tcp',
     },
   };

@@ -11,7 +11,7 @@ test('lal start_relay_pull: absent fields take lal defaults', () => {
       key: 'live/cam1',
       retryNum: 0,
       autoStopAfterNoViewersMs: -1,
-      timeoutMs: 5000,
+      timeoutMs: 10000,
       rtspTransport: 'tcp',
     },
   });
@@ -38,6 +38,27 @@ test('lal start_relay_pull: every field mapped', () => {
   });
 });
 
+test("lal start_relay_pull: a Go client's zero values (lal's dispatch demo) are defaults, not errors", () => {
+  const r = relayPullFromLal({
+    url: 'rtmp://127.0.0.1:19361/live/dtest?lal_cluster_inner_pull=1',
+    stream_name: '',
+    pull_timeout_ms: 0,
+    pull_retry_num: 0,
+    auto_stop_pull_after_no_out_ms: 0,
+    rtsp_mode: 0,
+    debug_dump_packet: '',
+  });
+  assert.ok(r.ok, JSON.stringify(r));
+  assert.deepEqual(r.req, {
+    url: 'rtmp://127.0.0.1:19361/live/dtest?lal_cluster_inner_pull=1',
+    key: 'live/dtest',
+    retryNum: 0,
+    autoStopAfterNoViewersMs: 0,
+    timeoutMs: 10000,
+    rtspTransport: 'tcp',
+  });
+});
+
 const table: [string, Record<string, unknown>, { missing: boolean } | string][] = [
   ['no url', {}, { missing: true }],
   ['empty url', { url: '' }, { missing: true }],
@@ -45,6 +66,7 @@ const table: [string, Record<string, unknown>, { missing: boolean } | string][] 
   ['bad rtsp_mode', { url: 'rtsp://h/a/b', rtsp_mode: 2 }, { missing: false }],
   ['bad retry', { url: 'rtmp://h/a/b', pull_retry_num: -2 }, { missing: false }],
   ['fractional timeout', { url: 'rtmp://h/a/b', pull_timeout_ms: 1.5 }, { missing: false }],
+  ['negative timeout', { url: 'rtmp://h/a/b', pull_timeout_ms: -1 }, { missing: false }],
   ['string number', { url: 'rtmp://h/a/b', pull_retry_num: '3' }, { missing: false }],
   ['bad key', { url: 'rtmp://h/a/b', stream_name: '../x' }, { missing: false }],
   ['flv name from url', { url: 'http://h:8080/live/t.flv' }, 'live/t'],
