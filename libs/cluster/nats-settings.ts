@@ -1,7 +1,9 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { credsAuthenticator, type ConnectionOptions, type TlsOptions } from 'nats';
+import { createRequire } from 'node:module';
+import type * as Nats from 'nats';
+import type { ConnectionOptions, TlsOptions } from 'nats';
 import { NatsUrlError, parseNatsUrl, type NatsTarget } from './nats-url.ts';
 
 /** How a node reaches NATS: the URL and the optional security files (paths; '' or absent = none). */
@@ -120,6 +122,13 @@ function checkCreds(path: string, text: string): void {
     throw bad(e);
   }
 }
+
+/**
+ * nats.js's credentials parser, loaded on first use: this file is part of every role's config
+ * checks, and standalone, which has no NATS, should not carry the client in memory.
+ */
+const credsAuthenticator = (creds: Uint8Array): ReturnType<typeof Nats.credsAuthenticator> =>
+  (createRequire(import.meta.url)('nats') as typeof Nats).credsAuthenticator(creds);
 
 const what: Partial<Record<NatsSettingKey, string>> = {
   natsCaFile: 'a PEM certificate (bundle)',

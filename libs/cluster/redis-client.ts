@@ -1,4 +1,5 @@
 import { Cluster, Redis } from 'ioredis';
+import { reconnectDelayMs } from './redis-reconnect.ts';
 import { RedisTopology, type RedisTarget } from './redis-url.ts';
 
 /** A single server or a Sentinel-managed master (one connection), or a Redis Cluster client. */
@@ -11,14 +12,6 @@ export interface RedisClientOptions {
   connectionName?: string;
 }
 
-/**
- * Reconnect forever with capped backoff (the origin re-claims from onReconnect): 200 ms more
- * per attempt, capped. The cap bounds how long a live process
- * can stay disconnected once Redis is back, which the takeover of a dead owner relies on
- * (REDIS_RECONNECT_CAP_MS).
- */
-export const REDIS_RECONNECT_CAP_MS = 1000;
-const reconnectDelayMs = (attempt: number): number => Math.min(200 * attempt, REDIS_RECONNECT_CAP_MS);
 
 /**
  * The ioredis client for a parsed `cluster.redisUrl`, with the same failure behaviour in

@@ -1,16 +1,12 @@
 import { checkAll, type EnvOverride } from '../../libs/config/load.ts';
 import { edgeEnv, loadEdgeConfig } from '../edge/config.ts';
-import { runEdge } from '../edge/main.ts';
 import { natsSettingsOf, redisTargetOf } from '../node/cluster-config.ts';
 import { resolveNodeId } from '../node/config-schema.ts';
 import { checkMediaNodeConfig, type MediaNodeConfig } from '../node/media-node.ts';
 import { readTlsListeners } from '../node/tls-files.ts';
 import { loadOriginConfig, originEnv } from '../origin/config.ts';
-import { runOrigin } from '../origin/main.ts';
 import { loadSchedulerConfig, schedulerEnv } from '../scheduler/config.ts';
-import { runScheduler } from '../scheduler/main.ts';
 import { loadStandaloneConfig, standaloneEnv } from '../standalone/config.ts';
-import { runStandalone } from '../standalone/main.ts';
 
 /** What the CLI knows of a role: how to describe it, check its configuration, and run it. */
 export interface RoleSpec {
@@ -22,7 +18,10 @@ export interface RoleSpec {
    * and the node id. Throws a ConfigError listing every problem.
    */
   check(file: string | undefined, env: NodeJS.ProcessEnv): void;
-  /** Starts the role; resolves once it serves (it then runs until a signal). */
+  /**
+   * Starts the role; resolves once it serves (it then runs until a signal). Imported when run:
+   * only the cluster roles load the Redis and NATS clients, and a process loads one role's code.
+   */
   run(file: string | undefined): Promise<void>;
 }
 
@@ -39,7 +38,7 @@ export const roles = {
         () => resolveNodeId(cfg.nodeId),
       ]);
     },
-    run: runStandalone,
+    run: async (file) => (await import('../standalone/main.ts')).runStandalone(file),
   },
   origin: {
     summary: 'cluster origin: accepts publishes, owns streams in Redis, serves relay pulls',
@@ -54,7 +53,7 @@ export const roles = {
         () => resolveNodeId(cfg.nodeId),
       ]);
     },
-    run: runOrigin,
+    run: async (file) => (await import('../origin/main.ts')).runOrigin(file),
   },
   edge: {
     summary: 'cluster edge: serves viewers, pulls streams from origins on demand',
@@ -69,7 +68,7 @@ export const roles = {
         () => resolveNodeId(cfg.nodeId),
       ]);
     },
-    run: runEdge,
+    run: async (file) => (await import('../edge/main.ts')).runEdge(file),
   },
   scheduler: {
     summary: 'cluster scheduler: HTTP API on :8090 (routes viewers to edges, publishers to origins)',
@@ -81,7 +80,7 @@ export const roles = {
         () => redisTargetOf(cfg.cluster),
       ]);
     },
-    run: runScheduler,
+    run: async (file) => (await import('../scheduler/main.ts')).runScheduler(file),
   },
 } as const satisfies Record<string, RoleSpec>;
 

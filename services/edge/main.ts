@@ -1,7 +1,8 @@
 import { timedBus, timedRegistry } from '../../libs/cluster/timed.ts';
 import { ClusterAgent } from '../node/cluster-agent.ts';
 import { advertisedHosts } from '../node/cluster-config.ts';
-import { clusterBus, clusterNodeBase, clusterReadiness, drainOnShutdown } from '../node/cluster-node.ts';
+import { clusterBus, clusterNodeBase, clusterReadiness } from '../node/cluster-node.ts';
+import { drainOnShutdown } from '../node/drain.ts';
 import type { NodeHooks } from '../node/hooks.ts';
 import { MediaNode } from '../node/media-node.ts';
 import { nodeWebhooks } from '../node/webhooks.ts';

@@ -1,16 +1,14 @@
 import type { Logger } from 'pino';
 import { NatsBus } from '../../libs/cluster/nats-bus.ts';
 import { newInstanceId } from '../../libs/cluster/instance-id.ts';
-import type { EventBus, Holder, StreamRegistry } from '../../libs/cluster/types.ts';
+import type { Holder } from '../../libs/cluster/types.ts';
 import { RedisRegistry } from '../../libs/cluster/redis-registry.ts';
 import { createRootLogger } from '../../libs/log/logger.ts';
 import type { Counters } from '../../libs/metrics/counters.ts';
-import type { ClusterAgent } from './cluster-agent.ts';
 import { DEFAULT_RELAY_SECRET, natsSettingsOf, redisTargetOf, type ClusterConfig } from './cluster-config.ts';
-import type { MediaNode } from './media-node.ts';
-import { onShutdownSignal } from './shutdown.ts';
 import { logStart } from './version.ts';
 import { resolveNodeId, type LogConfig } from './config-schema.ts';
+import type { MediaNode } from './media-node.ts';
 
 interface ClusterNodeConfig {
   nodeId: string;
@@ -62,9 +60,6 @@ export function clusterBus(cfg: ClusterNodeConfig, log: Logger, counters: Counte
   });
 }
 
-/** What the process needs after the drain to close everything (beyond drain.timeoutMs). */
-const CLOSE_GRACE_MS = 10_000;
-
 /**
  * Readiness of a cluster role also waits for its links: the registry (Redis) and the bus (NATS).
  * Both are watched for as long as the node runs: losing one makes the node not ready.
@@ -76,34 +71,4 @@ export function clusterReadiness(
 ): void {
   node.addReadinessCheck('registry', () => registry.status === 'ready');
   node.addReadinessCheck('bus', () => bus.connected);
-}
-
-/**
- * SIGTERM drains (DESIGN "Failure is normal"): not ready and marked draining at once so the
- * scheduler stops routing here and new sessions are refused; existing viewers and publishers go
- * on until they leave or drain.timeoutMs passes; then `handOff` (release claims, stop relays),
- * then close everything and exit 0.
- */
-export function drainOnShutdown(
-  log: Logger,
-  parts: { node: MediaNode; agent: ClusterAgent; bus: EventBus; registry: StreamRegistry },
-  handOff: () => Promise<void> | void,
-): void {
-  const drainMs = parts.node.drainTimeoutMs;
-  onShutdownSignal(
-    log,
-    async () => {
-      parts.node.setDraining();
-      await parts.agent.drain();
-      log.info({ drainTimeoutMs: drainMs }, 'draining: new sessions refused, waiting for sessions to end');
-      const empty = await parts.node.waitSessionsGone(drainMs);
-      log.info({ empty }, 'drain over');
-      await handOff();
-      await parts.node.stop();
-      await parts.agent.stop();
-      await parts.bus.close();
-      await parts.registry.close();
-    },
-    drainMs + CLOSE_GRACE_MS,
-  );
 }

@@ -1,5 +1,6 @@
 import { advertisedHosts } from '../node/cluster-config.ts';
-import { clusterBus, clusterNodeBase, clusterReadiness, drainOnShutdown } from '../node/cluster-node.ts';
+import { clusterBus, clusterNodeBase, clusterReadiness } from '../node/cluster-node.ts';
+import { drainOnShutdown } from '../node/drain.ts';
 import { relayPlayGate } from '../node/relay-auth.ts';
 import { loadOriginConfig } from './config.ts';
 import { startOriginNode } from './origin-node.ts';

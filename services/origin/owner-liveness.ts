@@ -1,5 +1,5 @@
 import { ControlError, ControlErrorCode } from '../../libs/cluster/event-schemas.ts';
-import { REDIS_RECONNECT_CAP_MS } from '../../libs/cluster/redis-client.ts';
+import { REDIS_RECONNECT_CAP_MS } from '../../libs/cluster/redis-reconnect.ts';
 import type { EventBus, StreamOwner, StreamRegistry } from '../../libs/cluster/types.ts';
 
 /** How long a live owner has to answer a ping. */

@@ -3,7 +3,7 @@ import { MemoryBus } from '../../libs/cluster/memory-bus.ts';
 import { newInstanceId } from '../../libs/cluster/instance-id.ts';
 import { MemoryRegistry } from '../../libs/cluster/memory-registry.ts';
 import { createRootLogger } from '../../libs/log/logger.ts';
-import { drainOnShutdown } from '../node/cluster-node.ts';
+import { drainOnShutdown } from '../node/drain.ts';
 import { resolveNodeId } from '../node/config-schema.ts';
 import { logStart } from '../node/version.ts';
 import { startOriginNode } from '../origin/origin-node.ts';
