@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on Debian/Ubuntu: ffmpeg (publisher/player), redis-server
 # and nats-server (cluster tests start their own instances), bubblewrap, chromium (browser
-# playback), GStreamer (an independent RTSP player), and the npm dependencies.
+# playback), GStreamer (an independent RTSP player), nginx with its RTMP module (the bench's peer),
+# and the npm dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +33,10 @@ gst_plugin() { gst-inspect-1.0 "$1" >/dev/null 2>&1; }
 gst_plugin rtspsrc || missing+=(gstreamer1.0-plugins-good)
 gst_plugin h264parse || missing+=(gstreamer1.0-plugins-bad)
 gst_plugin avdec_h264 || missing+=(gstreamer1.0-libav)
+# nginx-rtmp as the bench's peer (npm run bench -- --peer nginx-rtmp): Debian 12's nginx (nginx-light
+# is only a metapackage of nginx and an echo module there) and the RTMP module it loads.
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
+[ -f /usr/lib/nginx/modules/ngx_rtmp_module.so ] || missing+=(libnginx-mod-rtmp)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing: ${missing[*]} — run as root (or install them) first" >&2

@@ -1,4 +1,6 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { mediaNodeProperties } from '../../services/node/config-schema.ts';
 
 export const Proto = { Rtmp: 'rtmp', Flv: 'flv', Ts: 'ts', WsTs: 'ws-ts', Hls: 'hls', Rtsp: 'rtsp' } as const;
 export type Proto = (typeof Proto)[keyof typeof Proto];
@@ -21,8 +23,28 @@ export const PublishProto = { Rtmp: 'rtmp', Rtsp: 'rtsp' } as const;
 export type PublishProto = (typeof PublishProto)[keyof typeof PublishProto];
 const PUBLISH_PROTOS: readonly string[] = Object.values(PublishProto);
 
+/** Servers `--peer` runs beside Sluice, with the same publisher and players. */
+export const Peer = { NginxRtmp: 'nginx-rtmp', Lal: 'lal' } as const;
+export type Peer = (typeof Peer)[keyof typeof Peer];
+const PEERS: readonly string[] = Object.values(Peer);
+/** What each peer serves: nginx-rtmp has no HTTP-FLV, TS, HLS or RTSP; lal's HLS URLs differ from Sluice's. */
+const PEER_PROTOS: Record<Peer, readonly Proto[]> = {
+  [Peer.NginxRtmp]: [Proto.Rtmp],
+  [Peer.Lal]: [Proto.Rtmp, Proto.Flv, Proto.Ts, Proto.Rtsp],
+};
+
 export interface BenchArgs {
+  /** Players of a single run: the first of playerCounts. */
   players: number;
+  /** `--players LIST`: one run per count, each on a fresh server. */
+  playerCounts: number[];
+  /** `--coalesce LIST`: one Sluice run per viewer.writeCoalesceMs; empty = the server's default. */
+  coalesceMs: number[];
+  /** Run this server too, before Sluice at each player count. */
+  peer: Peer | null;
+  lalBin: string | null;
+  /** --pin true, --no-pin false, null (default) = pin when the host allows. */
+  pin: boolean | null;
   proto: Proto;
   /** Muxing-cost mode: this many publishers, each with its own viewers; 0 = fan-out mode. */
   streams: number;
@@ -46,10 +68,12 @@ export interface BenchArgs {
 export const MAX_PLAYERS = 5000;
 export const MAX_DURATION_S = 300;
 export const MAX_STREAMS = 50;
+const MAX_COALESCE_MS = mediaNodeProperties.viewer.properties.writeCoalesceMs.maximum;
 
 export const USAGE = `usage: npm run bench -- [options]
 
-  --players N            players (default 100, max ${MAX_PLAYERS})
+  --players N|LIST       players (default 100, max ${MAX_PLAYERS}); a list (1,200,1000) is one run per count,
+                         each on a fresh server
   --proto P              how players pull: rtmp, flv (HTTP-FLV), ts (HTTP-TS), ws-ts (WebSocket-TS),
                          hls, rtsp (RTSP over TCP, interleaved) (default rtmp)
   --hls-sockets N        sockets of the HLS clients' shared keep-alive agent (default 128)
@@ -69,16 +93,35 @@ export const USAGE = `usage: npm run bench -- [options]
                          --rtsp rtsp://HOST:5544
   --server-node-args S   extra node flags for the spawned server, e.g. "--cpu-prof --cpu-prof-dir=.bench/prof"
   --profile              = --server-node-args "--cpu-prof ..." and print a summary of the server's profile
+  --coalesce LIST        one Sluice run per viewer.writeCoalesceMs value (e.g. 0,30), fresh server each;
+                         default: one run with the server's default
+  --peer P               also run P with the same publisher and players, before Sluice at each player
+                         count: nginx-rtmp (/usr/sbin/nginx + libnginx-mod-rtmp, --proto rtmp only) or
+                         lal (needs --lal-bin); the report gives Sluice's CPU as a ratio of the peer's
+  --lal-bin PATH         the lalserver binary for --peer lal
+  --pin, --no-pin        run the spawned server on the first CPU and the bench (and ffmpeg) on the others
+                         (default: on when this process may use 2 CPUs or more; needs taskset)
   --app NAME             app of the bench stream (default bench)
   --json                 print the report as JSON`;
 
 const int = (v: string | undefined, name: string, def: number, min: number, max: number): number => {
   if (v === undefined) return def;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max)
+  if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max)
     throw new Error(`--${name} must be a number in ${min}..${max}, got ${v}`);
   return Math.round(n);
 };
+
+/** "0,30" -> [0, 30]: each a number in min..max, at least one, none twice. */
+const intList = (v: string, name: string, min: number, max: number): number[] => {
+  const list = v.split(',').map((x) => int(x.trim(), name, 0, min, max));
+  if (new Set(list).size !== list.length) throw new Error(`--${name} lists ${v}: each value at most once`);
+  return list;
+};
+
+/** More than one run, or a peer: the comparison report (compare.ts) instead of the single-run one. */
+export const isComparison = (a: BenchArgs): boolean =>
+  a.peer !== null || a.coalesceMs.length > 0 || a.playerCounts.length > 1;
 
 /** Parses argv; throws Error with a message for the user on bad input. */
 export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
@@ -101,6 +144,11 @@ export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
       server: { type: 'string' },
       'server-node-args': { type: 'string' },
       profile: { type: 'boolean' },
+      coalesce: { type: 'string' },
+      peer: { type: 'string' },
+      'lal-bin': { type: 'string' },
+      pin: { type: 'boolean' },
+      'no-pin': { type: 'boolean' },
       app: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -162,8 +210,24 @@ export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
     throw new Error('--server-node-args/--profile only apply to a spawned server');
   const app = values.app ?? 'bench';
   if (!/^[A-Za-z0-9_.~-]+$/.test(app)) throw new Error(`--app must be one safe path segment, got ${app}`);
+  const playerCounts = intList(values.players ?? '100', 'players', 1, MAX_PLAYERS);
+  const coalesceMs =
+    values.coalesce === undefined ? [] : intList(values.coalesce, 'coalesce', 0, MAX_COALESCE_MS);
+  const peer = parsePeer(values.peer, values['lal-bin'], proto);
+  if (streams > 0 && (peer !== null || coalesceMs.length > 0))
+    throw new Error('--peer and --coalesce compare fan-out runs: not with --streams');
+  if (target && (peer !== null || coalesceMs.length > 0 || playerCounts.length > 1))
+    throw new Error('--peer, --coalesce and a --players list spawn a fresh server per run: drop the target');
+  if (values.pin && values['no-pin']) throw new Error('--pin and --no-pin: choose one');
+  const pin = values.pin ? true : values['no-pin'] ? false : null;
+  if (target && pin === true) throw new Error('--pin applies to a spawned server: drop the target');
   return {
-    players: int(values.players, 'players', 100, 1, MAX_PLAYERS),
+    players: playerCounts[0]!,
+    playerCounts,
+    coalesceMs,
+    peer,
+    lalBin: values['lal-bin'] ?? null,
+    pin: target ? false : pin,
     proto,
     streams,
     phases,
@@ -178,4 +242,31 @@ export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
     json: values.json ?? false,
     app,
   };
+}
+
+function parsePeer(v: string | undefined, lalBin: string | undefined, proto: Proto): Peer | null {
+  if (v === undefined) {
+    if (lalBin !== undefined) throw new Error('--lal-bin only applies to --peer lal');
+    return null;
+  }
+  if (!PEERS.includes(v)) throw new Error(`--peer must be one of ${PEERS.join(', ')}, got ${v}`);
+  const peer = v as Peer;
+  if (!PEER_PROTOS[peer].includes(proto))
+    throw new Error(
+      peer === Peer.NginxRtmp
+        ? `--peer nginx-rtmp serves RTMP only (no HTTP-FLV, TS, HLS or RTSP): use --proto rtmp, not ${proto}`
+        : `--peer ${peer} is compared with --proto ${PEER_PROTOS[peer].join(', ')}, not ${proto}`,
+    );
+  if (peer === Peer.Lal) {
+    if (lalBin === undefined) throw new Error('--peer lal needs --lal-bin PATH (a lalserver binary)');
+    try {
+      accessSync(lalBin, constants.X_OK);
+      if (!statSync(lalBin).isFile()) throw new Error('not a file');
+    } catch {
+      throw new Error(`--lal-bin ${lalBin} is not an executable file`);
+    }
+  } else if (lalBin !== undefined) {
+    throw new Error('--lal-bin only applies to --peer lal');
+  }
+  return peer;
 }

@@ -2,10 +2,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeFlvHeader, encodeFlvTag } from '../../libs/flv/index.ts';
-import { parseBenchArgs } from './args.ts';
+import { isComparison, parseBenchArgs } from './args.ts';
+import { comparePlan } from './compare.ts';
+import { formatCompareReport, withCpuRatios, type CompareRun, type ServerName } from './compare-report.ts';
 import { FlvTagScanner } from './flv-scanner.ts';
 import { isPlayableKeyFrame } from './keyframe.ts';
-import { judgePlayers, spread } from './report.ts';
+import { lalConfig } from './peer-lal.ts';
+import { nginxRtmpConfig } from './peer-nginx.ts';
+import { formatCpuList, parseCpuList, pinnedCommand, planPinning, resolvePinning } from './pinning.ts';
+import { judgePlayers, spread, type BenchReport } from './report.ts';
 import type { PlayerStats } from './players.ts';
 import { cpuPercents } from './sampler.ts';
 
@@ -188,4 +193,177 @@ test('parseBenchArgs: --streams and --phases', () => {
   );
   assert.throws(() => parseBenchArgs(['--publish-proto', 'rtsp']), /only applies to --streams/);
   assert.throws(() => parseBenchArgs(['--hls-sockets', '0']), /hls-sockets/);
+});
+
+test('parseBenchArgs: --players LIST, --coalesce, --peer, --pin', () => {
+  const one = parseBenchArgs(['--players', '20']);
+  assert.ok(one !== 'help');
+  assert.deepEqual(
+    [one.players, one.playerCounts, one.coalesceMs, one.peer, one.pin],
+    [20, [20], [], null, null],
+  );
+  assert.equal(isComparison(one), false);
+  const list = parseBenchArgs(['--players', '1,200,1000', '--coalesce', '0,30', '--peer', 'nginx-rtmp']);
+  assert.ok(list !== 'help');
+  assert.deepEqual([list.players, list.playerCounts, list.coalesceMs], [1, [1, 200, 1000], [0, 30]]);
+  assert.equal(isComparison(list), true);
+  const c = parseBenchArgs(['--coalesce', '30']);
+  assert.ok(c !== 'help' && isComparison(c));
+  const refused: [string[], RegExp][] = [
+    [['--players', '1,,2'], /--players must be a number/],
+    [['--players', '1,5001'], /--players must be a number in 1\.\.5000/],
+    [['--players', '5,5'], /each value at most once/],
+    [['--coalesce', '0,1001'], /--coalesce must be a number in 0\.\.1000/],
+    [['--coalesce', ''], /--coalesce must be a number/],
+    [['--peer', 'srs'], /--peer must be one of nginx-rtmp, lal/],
+    [['--peer', 'nginx-rtmp', '--proto', 'flv'], /nginx-rtmp serves RTMP only/],
+    [['--peer', 'nginx-rtmp', '--proto', 'hls'], /nginx-rtmp serves RTMP only/],
+    [['--peer', 'lal'], /--peer lal needs --lal-bin/],
+    [['--peer', 'lal', '--lal-bin', '/nonexistent/lalserver'], /is not an executable file/],
+    [['--peer', 'lal', '--lal-bin', process.execPath, '--proto', 'hls'], /--peer lal is compared with/],
+    [['--lal-bin', process.execPath], /--lal-bin only applies to --peer lal/],
+    [['--peer', 'nginx-rtmp', '--lal-bin', process.execPath], /--lal-bin only applies to --peer lal/],
+    [['--peer', 'nginx-rtmp', '--server', 'h'], /fresh server per run: drop the target/],
+    [['--coalesce', '0', '--rtmp', 'rtmp://h:1'], /fresh server per run: drop the target/],
+    [['--players', '1,2', '--server', 'h'], /fresh server per run: drop the target/],
+    [['--streams', '2', '--coalesce', '0'], /not with --streams/],
+    [['--streams', '2', '--peer', 'nginx-rtmp'], /not with --streams/],
+    [['--pin', '--no-pin'], /choose one/],
+    [['--pin', '--server', 'h'], /--pin applies to a spawned server/],
+  ];
+  for (const [argv, want] of refused) assert.throws(() => parseBenchArgs(argv), want, argv.join(' '));
+  // Any executable stands in for lalserver: only the arguments are checked here.
+  const lal = parseBenchArgs(['--peer', 'lal', '--lal-bin', process.execPath, '--proto', 'ts']);
+  assert.ok(lal !== 'help');
+  assert.deepEqual([lal.peer, lal.lalBin, lal.proto], ['lal', process.execPath, 'ts']);
+  const pins = [[], ['--pin'], ['--no-pin'], ['--server', 'h']].map((a) => {
+    const r = parseBenchArgs(a);
+    return r === 'help' ? 'help' : r.pin;
+  });
+  assert.deepEqual(pins, [null, true, false, false]);
+});
+
+test('comparePlan interleaves per player count: peer, then each Sluice setting', () => {
+  const a = parseBenchArgs(['--players', '1,1000', '--coalesce', '0,30', '--peer', 'nginx-rtmp']);
+  assert.ok(a !== 'help');
+  assert.deepEqual(
+    comparePlan(a).map((r) => `${r.server}@${r.writeCoalesceMs}x${r.players}`),
+    [
+      'nginx-rtmp@nullx1',
+      'sluice@0x1',
+      'sluice@30x1',
+      'nginx-rtmp@nullx1000',
+      'sluice@0x1000',
+      'sluice@30x1000',
+    ],
+  );
+  const b = parseBenchArgs(['--players', '3,2']);
+  assert.ok(b !== 'help');
+  assert.deepEqual(
+    comparePlan(b).map((r) => `${r.server}@${r.writeCoalesceMs}x${r.players}`),
+    ['sluice@nullx3', 'sluice@nullx2'],
+  );
+});
+
+test('withCpuRatios: CPU over the peer at the same player count; missing figures give null', () => {
+  const report = (cpu: number | null): BenchReport =>
+    ({ server: { cpuAvgPct: cpu } }) as unknown as BenchReport;
+  const run = (server: ServerName, players: number, cpu: number | null, failed = false): CompareRun => ({
+    server,
+    writeCoalesceMs: null,
+    players,
+    cpuRatio: null,
+    report: failed ? null : report(cpu),
+    error: failed ? 'x' : null,
+  });
+  const out = withCpuRatios(
+    [
+      run('nginx-rtmp', 1, 4),
+      run('sluice', 1, 3),
+      run('nginx-rtmp', 200, 0),
+      run('sluice', 200, 5),
+      run('nginx-rtmp', 1000, 20, true),
+      run('sluice', 1000, 9),
+      run('sluice', 1, null),
+    ],
+    'nginx-rtmp',
+  );
+  assert.deepEqual(
+    out.map((r) => r.cpuRatio),
+    [1, 0.75, null, null, null, null, null],
+  );
+  assert.deepEqual(
+    withCpuRatios([run('sluice', 1, 3)], null).map((r) => r.cpuRatio),
+    [null],
+  );
+  // The table shows '-' for what is missing, including the latency another probe fills in.
+  const text = formatCompareReport({
+    proto: 'rtmp',
+    durationS: 8,
+    bitrateKbps: 500,
+    peer: 'nginx-rtmp',
+    pinning: 'not pinned (--no-pin)',
+    runs: [{ ...run('sluice', 1, 3), error: null, report: null }],
+  });
+  assert.match(text, /sluice\s+coalesce 30 ms \(default\)\s+1\s+failed/);
+});
+
+test('CPU lists, pinning plan and the pinned command line', () => {
+  assert.deepEqual(parseCpuList('0-3,5'), [0, 1, 2, 3, 5]);
+  assert.deepEqual(parseCpuList('1'), [1]);
+  assert.throws(() => parseCpuList('3-1'), /not a CPU list/);
+  assert.throws(() => parseCpuList('a'), /not a CPU list/);
+  assert.equal(formatCpuList([1, 2, 3, 5, 7, 8]), '1-3,5,7-8');
+  assert.deepEqual(planPinning([0, 1]), { serverCpu: 0, benchCpus: [1] });
+  assert.deepEqual(planPinning([2, 3, 4]), { serverCpu: 2, benchCpus: [3, 4] });
+  assert.equal(planPinning([0]), null);
+  assert.deepEqual(pinnedCommand(0, '/usr/sbin/nginx', ['-c', 'x']), [
+    'taskset',
+    ['-c', '0', '/usr/sbin/nginx', '-c', 'x'],
+  ]);
+  assert.deepEqual(pinnedCommand(null, 'node', ['a']), ['node', ['a']]);
+  assert.deepEqual(resolvePinning(false), { plan: null, why: 'not pinned (--no-pin)' });
+});
+
+test('nginxRtmpConfig: one unprivileged process, files in the work dir, Sluice chunk size', () => {
+  const conf = nginxRtmpConfig({
+    workDir: '/w/.bench/nginx',
+    rtmpPort: 1935,
+    app: 'bench',
+    players: 1000,
+    modulePath: '/m/ngx_rtmp_module.so',
+  });
+  for (const line of [
+    'daemon off;',
+    'master_process off;',
+    'worker_processes 1;',
+    'pid /w/.bench/nginx/nginx.pid;',
+    'error_log /w/.bench/nginx/nginx-error.log warn;',
+    'load_module /m/ngx_rtmp_module.so;',
+    'worker_connections 1064;',
+    'listen 127.0.0.1:1935;',
+    'chunk_size 4096;',
+    'application bench {',
+    'live on;',
+  ])
+    assert.ok(conf.includes(line), line);
+  assert.doesNotMatch(conf, /^\s*(user|http)\b/m);
+});
+
+test('lalConfig: loopback ports, no GOP cache (lal default), HLS in memory, no extra listeners', () => {
+  const c = lalConfig('/w/.bench/lal', { rtmp: 1, http: 2, rtsp: 3 }) as Record<
+    string,
+    Record<string, unknown>
+  >;
+  assert.equal(c.rtmp!.addr, '127.0.0.1:1');
+  assert.equal(c.default_http!.http_listen_addr, '127.0.0.1:2');
+  assert.equal(c.rtsp!.addr, '127.0.0.1:3');
+  for (const k of ['rtmp', 'httpflv', 'httpts']) assert.equal(c[k]!.gop_num, 0, k);
+  assert.deepEqual([c.httpflv!.url_pattern, c.httpts!.url_pattern], ['/', '/']);
+  assert.deepEqual([c.hls!.enable, c.hls!.use_memory_as_disk_flag], [true, true]);
+  assert.deepEqual(
+    [c.rtmp!.rtmps_enable, c.rtsp!.rtsps_enable, c.rtsp!.ws_rtsp_enable, c.http_api!.enable, c.pprof!.enable],
+    [false, false, false, false, false],
+  );
+  assert.equal(c.log!.level, 3);
 });

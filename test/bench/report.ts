@@ -36,6 +36,8 @@ export interface BenchReport {
   connectMs: Spread | null;
   firstKeyFrameMs: Spread | null;
   lagMs: Spread | null;
+  /** Added latency per player, publisher to player (set by the latency probe when it runs). */
+  latencyMs?: Spread | null;
   fellBehind: FellBehind;
   connectFailures: number;
   failureCodes: Record<string, number>;
@@ -49,6 +51,8 @@ export interface BenchReport {
     packetsPerSecondMedian: number | null;
   };
   hls?: HlsSummary;
+  /** Which CPUs the spawned server and the bench ran on (--pin), or why they were not pinned. */
+  pinning?: string;
   notes: string[];
   profile?: string;
 }
@@ -158,6 +162,7 @@ export function formatReport(r: BenchReport): string {
   const rows: [string, string][] = [
     ['players', `${r.players} (${r.proto})`],
     ['duration / window s', `${r.durationS} / ${fmt(r.windowS, 1)}`],
+    ...(r.pinning === undefined ? [] : [['pinning', r.pinning] as [string, string]]),
     [
       'stream kbps target / file / published',
       `${r.bitrateKbps.target} / ${r.bitrateKbps.file} / ${fmt(r.bitrateKbps.published)}`,

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { SLUICE_BIN } from '../integration/helpers/build.ts';
+import { pinnedCommand } from './pinning.ts';
 
 export interface ServerEndpoints {
   rtmp: string;
@@ -23,7 +24,7 @@ const READY_TIMEOUT_MS = 20_000;
 const STOP_GRACE_MS = 10_000;
 
 /** Free loopback ports: bound to 0, read, released (a tiny race we accept in a bench). */
-async function freePorts(n: number): Promise<number[]> {
+export async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from(
       { length: n },
@@ -38,6 +39,64 @@ async function freePorts(n: number): Promise<number[]> {
   const ports = servers.map((s) => (s.address() as { port: number }).port);
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   return ports;
+}
+
+/** A spawned server's log and end: its lines tallied by message, SIGTERM then SIGKILL to stop it. */
+export interface Supervised {
+  readonly warnings: Map<string, number>;
+  readonly stop: () => Promise<number | null>;
+}
+
+/**
+ * Tallies `child`'s stdout and stderr lines under `key(line)` (null skips the line) and stops
+ * it with SIGTERM, then SIGKILL after STOP_GRACE_MS. Only this child is signalled.
+ */
+export function superviseChild(child: ChildProcess, key: (line: string) => string | null): Supervised {
+  const warnings = new Map<string, number>();
+  const tally = (text: string): void => {
+    const k = key(text.trim());
+    if (k) warnings.set(k.slice(0, 160), (warnings.get(k.slice(0, 160)) ?? 0) + 1);
+  };
+  for (const stream of [child.stdout, child.stderr]) {
+    let partial = '';
+    stream?.on('data', (d: Buffer) => {
+      const lines = (partial + d.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) tally(line);
+    });
+  }
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  // A failed exec (no such binary) emits 'error' and no 'exit'.
+  child.on('error', (e) => warnings.set(`spawn failed: ${e.message}`, 1));
+  const stop = async (): Promise<number | null> => {
+    if (child.exitCode !== null || child.pid === undefined) return child.exitCode;
+    child.kill('SIGTERM');
+    const kill = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    const code = await exited;
+    clearTimeout(kill);
+    return code;
+  };
+  return { warnings, stop };
+}
+
+/** Until something accepts TCP connections on 127.0.0.1:port, or the child exits. */
+export async function waitListening(port: number, child: ChildProcess, what: string): Promise<void> {
+  const end = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`${what} exited with ${child.exitCode ?? child.signalCode} before it listened`);
+    const ok = await new Promise<boolean>((r) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        r(true);
+      });
+      s.once('error', () => r(false));
+    });
+    if (ok) return;
+    if (Date.now() > end) throw new Error(`${what} not listening within ${READY_TIMEOUT_MS} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 async function waitHealthy(api: string, child: ChildProcess): Promise<void> {
@@ -56,16 +115,28 @@ async function waitHealthy(api: string, child: ChildProcess): Promise<void> {
   }
 }
 
+/** Sluice's log line as a tally key: pino's msg, or the raw line (a stack trace on stderr). */
+function sluiceLogKey(line: string): string | null {
+  try {
+    const j = JSON.parse(line) as { msg?: string };
+    return j.msg ?? line;
+  } catch {
+    return line || null;
+  }
+}
+
 /**
  * `node [nodeArgs] bin/sluice.js standalone` on ephemeral loopback ports, logging at warn
  * (its listen line is info, hence the ports are chosen here). The child is the node process
- * itself, so /proc/<pid> describes the server.
+ * itself (also under taskset, which execs), so /proc/<pid> describes the server.
  */
 export async function spawnServer(
   workDir: string,
   nodeArgs: string[],
   /** Top-level config sections added to the bench's (e.g. `{ hls: { enabled: false } }`). */
   extraConfig: Record<string, unknown> = {},
+  /** Run the server on this CPU only (see pinning.ts). */
+  pinCpu: number | null = null,
 ): Promise<SpawnedServer> {
   mkdirSync(workDir, { recursive: true });
   const [rtmpPort, httpPort, apiPort, rtspPort] = await freePorts(4);
@@ -83,39 +154,20 @@ export async function spawnServer(
   };
   const configFile = join(workDir, 'server-config.json');
   writeFileSync(configFile, JSON.stringify(config, null, 2));
-  const child = spawn(process.execPath, [...nodeArgs, SLUICE_BIN, 'standalone', '--config', configFile], {
+  const [file, args] = pinnedCommand(pinCpu, process.execPath, [
+    ...nodeArgs,
+    SLUICE_BIN,
+    'standalone',
+    '--config',
+    configFile,
+  ]);
+  const child = spawn(file, args, {
     cwd: workDir,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, SLUICE_NODE_ID: 'bench' },
   });
-  const warnings = new Map<string, number>();
-  let partial = '';
-  const tally = (d: Buffer): void => {
-    const lines = (partial + d.toString()).split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) {
-      let msg = line.trim();
-      try {
-        const j = JSON.parse(line) as { msg?: string };
-        msg = j.msg ?? msg;
-      } catch {
-        // not JSON (e.g. a stack trace on stderr): keep the raw line
-      }
-      if (msg) warnings.set(msg.slice(0, 160), (warnings.get(msg.slice(0, 160)) ?? 0) + 1);
-    }
-  };
-  child.stdout.on('data', tally);
-  child.stderr.on('data', tally);
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const { warnings, stop } = superviseChild(child, sluiceLogKey);
   const api = `http://127.0.0.1:${apiPort}`;
-  const stop = async (): Promise<number | null> => {
-    if (child.exitCode !== null) return child.exitCode;
-    child.kill('SIGTERM');
-    const kill = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-    const code = await exited;
-    clearTimeout(kill);
-    return code;
-  };
   try {
     await waitHealthy(api, child);
   } catch (e) {

@@ -48,6 +48,8 @@ export interface StreamsReport {
   durationS: number;
   bitrateKbps: { target: number; file: number };
   host: { cores: number };
+  /** Which CPUs the servers and the bench (with its ffmpeg publishers) ran on, or why not pinned. */
+  pinning: string;
   phases: PhaseReport[];
 }
 
@@ -111,6 +113,7 @@ export function formatStreamsReport(r: StreamsReport): string {
   const widths = cells[0]!.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
   const lines = [
     `${r.streams} streams of ${r.bitrateKbps.target} kbps (file ${r.bitrateKbps.file}), ffmpeg -re -c copy each over ${r.publishProto.toUpperCase()}; ${r.durationS} s per phase`,
+    `pinning: ${r.pinning}`,
     ...cells.map((row) =>
       row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '),
     ),

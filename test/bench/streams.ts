@@ -1,5 +1,5 @@
 // `npm run bench -- --streams N`: what muxing costs per stream. See README.md, "Muxing cost".
-import { availableParallelism } from 'node:os';
+import { cpus } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Phase, Proto, PublishProto, type BenchArgs } from './args.ts';
 import { FfmpegPublisher } from './ffmpeg-publisher.ts';
@@ -8,6 +8,7 @@ import { hlsBehind, snapshotCounters, summarizeHls, windowCounters } from './hls
 import { loadBenchMedia } from './media.ts';
 import { PlayerFactory, waitForPlaylist } from './player-factory.ts';
 import type { BenchPlayer } from './players.ts';
+import type { PinDecision } from './pinning.ts';
 import { judgePlayers, spread } from './report.ts';
 import { cpuPercents, hostCpuTicks, procProbe, type ProcSample } from './sampler.ts';
 import { spawnServer, type SpawnedServer } from './server.ts';
@@ -44,19 +45,23 @@ const NO_HLS: ReadonlySet<Phase> = new Set([Phase.Rtmp, Phase.Rtsp]);
 export async function runStreams(
   args: BenchArgs,
   workDir: string,
+  pin: PinDecision,
 ): Promise<{ report: StreamsReport; text: string }> {
   const media = loadBenchMedia(workDir, args.bitrateKbps);
   const phases: PhaseReport[] = [];
   for (const phase of args.phases) {
     progress(`phase ${phase}, ${args.streams} streams`);
-    phases.push(await runPhase(args, workDir, phase, media.file, media.fileKbps));
+    phases.push(
+      await runPhase(args, workDir, phase, media.file, media.fileKbps, pin.plan?.serverCpu ?? null),
+    );
   }
   const report: StreamsReport = {
     streams: args.streams,
     publishProto: args.publishProto,
     durationS: args.durationS,
     bitrateKbps: { target: args.bitrateKbps, file: media.fileKbps },
-    host: { cores: availableParallelism() },
+    host: { cores: cpus().length },
+    pinning: pin.why,
     phases,
   };
   return { report, text: formatStreamsReport(report) };
@@ -68,12 +73,14 @@ async function runPhase(
   phase: Phase,
   file: string,
   fileKbps: number,
+  pinCpu: number | null,
 ): Promise<PhaseReport> {
   progress('starting server');
   const server = await spawnServer(
     workDir,
     args.serverNodeArgs,
     NO_HLS.has(phase) ? { hls: { enabled: false } } : {},
+    pinCpu,
   );
   const publishers: FfmpegPublisher[] = [];
   const players: BenchPlayer[] = [];
@@ -181,7 +188,8 @@ async function measurePhase(
     const pct = cpuPercents(s);
     return pct.length ? pct.reduce((a, b) => a + b, 0) / pct.length : 0;
   });
-  const cores = availableParallelism();
+  // /proc/stat sums every CPU; availableParallelism() would count only the pinned bench's.
+  const cores = cpus().length;
   const hostPct =
     hostStart && hostEnd && hostEnd.total > hostStart.total
       ? ((hostEnd.busy - hostStart.busy) / (hostEnd.total - hostStart.total)) * 100 * cores

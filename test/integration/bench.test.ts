@@ -1,9 +1,12 @@
-// Smoke test of `npm run bench` for the MPEG-TS, HLS and RTSP clients and --streams: a few players for a
-// few seconds against a real spawned Sluice, with ffmpeg publishers for --streams. The figures are
+// Smoke test of `npm run bench` for the MPEG-TS, HLS and RTSP clients, --streams and --peer: a few players
+// for a few seconds against a real spawned Sluice (and nginx-rtmp), with ffmpeg publishers for --streams. The figures are
 // not judged (the machine is shared); what is checked is that every client measured something real.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { test } from 'node:test';
+import type { CompareReport } from '../bench/compare-report.ts';
+import { nginxRtmpMissing } from '../bench/peer-nginx.ts';
 import type { BenchReport } from '../bench/report.ts';
 import type { StreamsReport } from '../bench/streams-report.ts';
 // The bench spawns bin/sluice.js, which runs dist/: build it when stale.
@@ -123,5 +126,33 @@ test(
     assert.equal(p.streamed.connectFailures, 0, JSON.stringify(p.streamed.failureCodes));
     assert.equal(p.streamed.fellBehind.noKeyFrame, 0);
     assert.equal(p.streamed.rtspSeqGapPlayers, 0);
+  },
+);
+
+test(
+  'bench --peer nginx-rtmp --coalesce 0,30: three pinned runs, every one measured its players, CPU ratios',
+  { timeout: RUN_TIMEOUT_MS, skip: nginxRtmpMissing() ?? false },
+  async () => {
+    const r = await bench<CompareReport>([
+      ...['--peer', 'nginx-rtmp', '--players', String(PLAYERS), '--coalesce', '0,30', '--duration', '6'],
+    ]);
+    assert.deepEqual(
+      r.runs.map((x) => `${x.server}@${x.writeCoalesceMs}`),
+      ['nginx-rtmp@null', 'sluice@0', 'sluice@30'],
+    );
+    if (availableParallelism() >= 2) assert.match(r.pinning, /^server on CPU \d+, bench .* on CPU /);
+    for (const run of r.runs) {
+      const b = run.report;
+      assert.ok(b, `${run.server}: ${run.error}`);
+      assert.equal(b.players, PLAYERS);
+      assert.equal(b.connectFailures, 0, JSON.stringify(b.failureCodes));
+      assert.equal(b.fellBehind.noKeyFrame, 0);
+      assert.equal(b.fellBehind.endedEarly, 0);
+      assert.ok(b.server.cpuAvgPct !== null && b.server.cpuAvgPct > 0, JSON.stringify(b.server));
+      assert.ok(b.server.cpuMaxPct !== null && b.server.rssMaxMb !== null);
+      assert.ok(run.cpuRatio !== null && run.cpuRatio > 0, `${run.server} ratio ${run.cpuRatio}`);
+    }
+    // /proc was read from nginx itself (taskset execs), not from a Node process.
+    assert.ok(r.runs[0]!.report!.server.rssMaxMb! < 40, JSON.stringify(r.runs[0]!.report!.server));
   },
 );
