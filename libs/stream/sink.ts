@@ -34,6 +34,13 @@ export interface Sink {
    */
   readonly coalesce?: boolean;
   /**
+   * True for a byte-stream viewer that may get a coalescing window's bytes as one write, shared
+   * with the other viewers of its format (RTMP, HTTP/WebSocket FLV and TS): the stream then
+   * touches it once per window instead of once per message. Sinks that look at each message's
+   * bytes (RTSP routes packets, relays keep segment starts) leave it unset.
+   */
+  readonly sharesWindow?: boolean;
+  /**
    * True for a viewer that is counted (stats, sessions, an edge's relay) but fetches media some
    * other way (an HLS session polling segments): the stream sends it only start() and end().
    */

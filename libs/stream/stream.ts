@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Counters } from '../metrics/counters.ts';
-import type { Flusher, Holdable } from './flusher.ts';
+import type { Flusher, Holdable, WindowHolder } from './flusher.ts';
 import { GopCache } from './gop-cache.ts';
 import { createMediaMessage, MediaKind, type MediaMessage } from './media.ts';
 import { formatState, wireBytes, type FormatStates, type OutputFormat } from './output-format.ts';
@@ -90,6 +90,10 @@ export class Subscriber implements Holdable {
   readonly since = Date.now();
   /** Held in the write-coalescing window (false for sinks that opt out). */
   readonly coalesce: boolean;
+  /** May ride a window's shared bytes (Sink.sharesWindow, and coalesced). */
+  readonly sharesWindow: boolean;
+  /** Still one of its stream's viewers (false once removed or ended by the stream). */
+  attached = true;
   /** Counted as a viewer but sent no media (an HLS session: it fetches segments instead). */
   readonly passive: boolean;
   /** Gets every frame that starts an HLS segment, whatever its budget (a relay to an edge). */
@@ -120,17 +124,38 @@ export class Subscriber implements Holdable {
   constructor(sink: Sink) {
     this.sink = sink;
     this.coalesce = sink.coalesce !== false;
+    this.sharesWindow = this.coalesce && sink.sharesWindow === true && sink.keepsSegmentStarts !== true;
     this.passive = sink.passive === true;
     this.keepsSegmentStarts = sink.keepsSegmentStarts === true;
   }
 }
 
 /**
+ * One coalescing window's bytes of one output format, and the viewers that get them whole:
+ * viewers that were playing steadily (on a key frame, within budget) when the window opened.
+ */
+interface SharedWindow {
+  readonly format: OutputFormat;
+  readonly bufs: Buffer[];
+  bytes: number;
+  /** Audio and video messages in it (what a viewer over budget drops). */
+  frames: number;
+  readonly riders: Subscriber[];
+}
+
+/**
  * One live stream (app/name): at most one publisher, any number of viewers, the GOP cache
  * and the last metadata and sequence headers. Frames are serialized once per output
  * format; viewers of a format share the Buffer.
+ *
+ * With a coalescing window, steady viewers of a format share more than the frames: the
+ * window's frames are gathered once per format and written to each of them as one Buffer at
+ * the window's end, so a frame costs the stream one append however many viewers it has, and a
+ * viewer one write per window. The other viewers (starting, waiting for a key frame, relays,
+ * RTSP) get each message as it comes, corked until the window ends. A viewer changes between
+ * the two only at a window's edge, and writes to one socket are always made in message order.
  */
-export class Stream {
+export class Stream implements WindowHolder {
   readonly key: string;
   private readonly opts: StreamOptions;
   private readonly log: Logger;
@@ -153,6 +178,12 @@ export class Stream {
   private readonly gop: GopCache;
   private hasAudio = false;
   private hasVideo = false;
+  /** The open window's shared bytes per format, null between windows. */
+  private shared: SharedWindow[] | null = null;
+  /** Viewers that get messages one by one during the open window. */
+  private loose: Subscriber[] = [];
+  /** Held by the flusher (WindowHolder). */
+  windowHeld = false;
 
   /** Output timeline: last timestamp sent, and where the current publisher's frames map. */
   private lastOutTs = -1;
@@ -253,6 +284,7 @@ export class Stream {
   /** Claims the stream for a publisher; null when another publisher holds it. */
   attachPublisher(id: string, opts: AttachOptions = {}): PublisherHandle | null {
     if (this.publisher) return null;
+    this.flushWindow();
     const handle: PublisherHandle = { id, since: Date.now() };
     this.publisher = handle;
     this.marksFromSource = opts.marksFromSource === true;
@@ -279,6 +311,7 @@ export class Stream {
 
   detachPublisher(handle: PublisherHandle): void {
     if (this.publisher !== handle) return;
+    this.flushWindow();
     this.publisher = null;
     this.gop.clear();
     for (const t of this.taps) this.runTap(t, () => t.onPublisherStop?.());
@@ -377,6 +410,7 @@ export class Stream {
 
   removeSubscriber(sub: Subscriber): void {
     if (!this.subs.delete(sub)) return;
+    sub.attached = false;
     this.clearWait(sub);
     if (sub.droppedSinceLog > 0) this.logDrops(sub);
     this.onViewersChanged(this);
@@ -385,8 +419,10 @@ export class Stream {
 
   /** Ends every viewer (shutdown) and forgets the publisher. */
   close(reason: EndReason): void {
+    this.flushWindow();
     for (const sub of [...this.subs]) {
       this.subs.delete(sub);
+      sub.attached = false;
       this.clearWait(sub);
       sub.endedBy = reason;
       sub.sink.end(reason);
@@ -457,6 +493,7 @@ export class Stream {
   private startSubscriber(sub: Subscriber): void {
     sub.started = true;
     sub.lastProgressAt = Date.now();
+
     // Without a video header yet we cannot tell; announce both like other servers do.
     const hasVideo = this.hasVideo || this.videoHeader !== null || !this.hasAudio;
     const hasAudio = this.hasAudio || this.audioHeader !== null || !this.hasVideo;
@@ -464,6 +501,8 @@ export class Stream {
       sub.sink.start({ key: this.key, hasAudio, hasVideo });
       return;
     }
+    // Joining during a window: the rest of it comes message by message.
+    if (this.shared !== null) this.loose.push(sub);
     // The start burst (preamble, headers, cached GOP) goes out at once, as one writev, outside
     // the coalescing window: time to first frame matters more than one syscall.
     sub.sink.cork();
@@ -488,10 +527,79 @@ export class Stream {
   private dispatch(msg: MediaMessage): void {
     if (this.subs.size === 0) return;
     const flusher = this.flusher;
-    for (const sub of this.subs) {
-      if (!sub.started || sub.passive) continue;
+    if (msg.kind === MediaKind.Data || msg.isSequenceHeader) {
+      // Rare, and exempt from the budget: every viewer gets it on its own, after what the
+      // window gathered so far.
+      this.flushWindow();
+      for (const sub of this.subs) {
+        if (!sub.started || sub.passive) continue;
+        if (sub.coalesce && !sub.held) flusher.hold(sub);
+        this.deliver(sub, msg);
+      }
+      return;
+    }
+    const shared = this.shared ?? this.openWindow();
+    for (const w of shared) {
+      const buf = wireBytes(msg, w.format, this.formatStates);
+      w.frames++;
+      if (buf.length === 0) continue;
+      w.bufs.push(buf);
+      w.bytes += buf.length;
+    }
+    for (const sub of this.loose) {
+      if (!sub.attached) continue;
       if (sub.coalesce && !sub.held) flusher.hold(sub);
       this.deliver(sub, msg);
+    }
+  }
+
+  /** Sorts the viewers for a new window: riders of a format's shared bytes, or loose. */
+  private openWindow(): SharedWindow[] {
+    const shared: SharedWindow[] = [];
+    const loose: Subscriber[] = [];
+    for (const sub of this.subs) {
+      if (!sub.started || sub.passive) continue;
+      if (!sub.sharesWindow || sub.needKeyFrame) {
+        loose.push(sub);
+        continue;
+      }
+      const format = sub.sink.format;
+      let w = shared.find((x) => x.format === format);
+      if (!w) shared.push((w = { format, bufs: [], bytes: 0, frames: 0, riders: [] }));
+      w.riders.push(sub);
+    }
+    this.shared = shared;
+    this.loose = loose;
+    this.flusher.holdWindow(this);
+    return shared;
+  }
+
+  /**
+   * Ends the open window: each format's bytes go to its riders as one write, except to a rider
+   * over its byte budget, which drops the window's frames and waits for the next key frame.
+   */
+  flushWindow(): void {
+    const shared = this.shared;
+    if (shared === null) return;
+    this.shared = null;
+    this.loose = [];
+    const max = this.opts.maxBufferedBytes;
+    for (const w of shared) {
+      if (w.bytes === 0) continue;
+      const buf = w.bufs.length === 1 ? w.bufs[0]! : Buffer.concat(w.bufs, w.bytes);
+      for (const sub of w.riders) {
+        if (!sub.attached) continue;
+        const buffered = sub.sink.bufferedBytes;
+        if (buffered > max && this.overBudget(sub, buffered)) {
+          this.counters.inc('viewer_drop_events');
+          this.counters.inc('viewer_dropped_frames', w.frames);
+          sub.needKeyFrame = true;
+          sub.droppedFrames += w.frames;
+          sub.droppedSinceLog += w.frames;
+          continue;
+        }
+        this.sendBytes(sub, buf);
+      }
     }
   }
 
@@ -549,6 +657,10 @@ export class Stream {
     const buf = wireBytes(msg, sub.sink.format, this.formatStates);
     // Stateful formats produce nothing for some messages (MPEG-TS: sequence headers, metadata).
     if (buf.length === 0) return;
+    this.sendBytes(sub, buf);
+  }
+
+  private sendBytes(sub: Subscriber, buf: Buffer): void {
     sub.bytesSent += buf.length;
     this.totals.bytesOut += buf.length;
     sub.sentTotal.bytes += buf.length;

@@ -12,6 +12,7 @@ const END_LINGER_MS = 5000;
  * written straight to the socket: the shared buffers go out with no per-viewer framing.
  */
 export class HttpStreamSink implements Sink {
+  readonly sharesWindow = true;
   readonly id: string;
   readonly format: OutputFormat;
   readonly protocol: string;

@@ -8,6 +8,7 @@ export class RtmpPlaySink implements Sink {
   readonly id: string;
   readonly format: OutputFormat;
   readonly coalesce: boolean;
+  readonly sharesWindow: boolean;
   /** The viewer's protocol label: its listener (rtmp, rtmps), or relay for an edge's pull. */
   readonly protocol: 'rtmp' | 'rtmps' | 'relay';
   /** Relays never lose a frame that starts an HLS segment (see Sink). */
@@ -24,6 +25,7 @@ export class RtmpPlaySink implements Sink {
     proto: 'rtmp' | 'rtmps' = 'rtmp',
   ) {
     this.coalesce = coalesce;
+    this.sharesWindow = coalesce;
     this.protocol = coalesce ? proto : 'relay';
     this.keepsSegmentStarts = !coalesce;
     this.id = conn.id;

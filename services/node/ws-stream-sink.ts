@@ -11,6 +11,7 @@ import type { Container } from './containers.ts';
  * 404 on the upgrade request.
  */
 export class WsStreamSink implements Sink {
+  readonly sharesWindow = true;
   readonly id: string;
   readonly format: OutputFormat;
   readonly protocol: string;
