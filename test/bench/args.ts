@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { parseScenario, SCENARIO_USAGE, type Scenario } from './scenario-args.ts';
 
 export const Proto = { Rtmp: 'rtmp', Flv: 'flv', Ts: 'ts', WsTs: 'ws-ts', Hls: 'hls', Rtsp: 'rtsp' } as const;
 export type Proto = (typeof Proto)[keyof typeof Proto];
@@ -41,6 +42,8 @@ export interface BenchArgs {
   profile: boolean;
   json: boolean;
   app: string;
+  /** --grid, --publishers or --relay (scenario-args.ts); null for fan-out and --streams. */
+  scenario: Scenario | null;
 }
 
 export const MAX_PLAYERS = 5000;
@@ -70,7 +73,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --server-node-args S   extra node flags for the spawned server, e.g. "--cpu-prof --cpu-prof-dir=.bench/prof"
   --profile              = --server-node-args "--cpu-prof ..." and print a summary of the server's profile
   --app NAME             app of the bench stream (default bench)
-  --json                 print the report as JSON`;
+  --json                 print the report as JSON
+${SCENARIO_USAGE}`;
 
 const int = (v: string | undefined, name: string, def: number, min: number, max: number): number => {
   if (v === undefined) return def;
@@ -103,6 +107,10 @@ export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
       profile: { type: 'boolean' },
       app: { type: 'string' },
       json: { type: 'boolean' },
+      grid: { type: 'string' },
+      publishers: { type: 'string' },
+      'viewers-per-stream': { type: 'string' },
+      relay: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -160,6 +168,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
   if (profile && !nodeArgs.some((a) => a.startsWith('--cpu-prof'))) nodeArgs.push('--cpu-prof');
   if (target && nodeArgs.length > 0)
     throw new Error('--server-node-args/--profile only apply to a spawned server');
+  const scenario = parseScenario({ ...values, targeted: target !== null });
   const app = values.app ?? 'bench';
   if (!/^[A-Za-z0-9_.~-]+$/.test(app)) throw new Error(`--app must be one safe path segment, got ${app}`);
   return {
@@ -177,5 +186,6 @@ export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
     profile,
     json: values.json ?? false,
     app,
+    scenario,
   };
 }

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseBenchArgs, Proto, USAGE, type BenchArgs } from './args.ts';
+import { runGrid } from './grid.ts';
 import { loadBenchMedia } from './media.ts';
 import { HlsBenchClient, type HlsCounters } from './hls-client.ts';
 import { hlsBehind, snapshotCounters, summarizeHls, windowCounters } from './hls-report.ts';
@@ -21,6 +22,8 @@ import {
 } from './sampler.ts';
 import { spawnServer, type ServerEndpoints } from './server.ts';
 import { RtspBenchPlayer } from './rtsp-player.ts';
+import { runRelay } from './relay.ts';
+import { ScenarioKind } from './scenario-args.ts';
 import { runStreams } from './streams.ts';
 import { TsBenchPlayer, WsTsBenchPlayer } from './ts-players.ts';
 
@@ -117,6 +120,7 @@ async function measure(
     const timer = setInterval(step, RAMP_STEP_MS);
     step();
   });
+  const rampMs = performance.now() - runStart;
   const windowStart = performance.now() + SETTLE_MS;
   if (endAt - windowStart < MIN_WINDOW_MS) {
     const rampMs = Math.round(windowStart - SETTLE_MS - runStart);
@@ -212,6 +216,7 @@ async function measure(
     connectMs: spread(v.connectMs),
     firstKeyFrameMs: spread(v.firstKeyFrameMs),
     lagMs: spread(v.lagMs),
+    rampMs,
     fellBehind: v.fellBehind,
     connectFailures: v.connectFailures,
     failureCodes: v.failureCodes,
@@ -239,6 +244,29 @@ async function measure(
     }),
     notes,
   };
+}
+
+/** `measure` for --relay: publish to `publishTo`, play from `playTo` (the origin, then the edge). */
+async function measureOn(
+  args: BenchArgs,
+  publishTo: ServerEndpoints,
+  playTo: ServerEndpoints,
+  probe: ServerProbe,
+): Promise<BenchReport> {
+  const media = loadBenchMedia(WORK_DIR, args.bitrateKbps);
+  const publisher = new BenchPublisher(media);
+  const players: BenchPlayer[] = [];
+  const factory = new PlayerFactory(playTo, PLAYER_TIMEOUT_MS, args.hlsSockets);
+  try {
+    return await measure(args, publishTo, probe, media.fileKbps, publisher, players, factory, {
+      fromUs: 0,
+      toUs: 0,
+    });
+  } finally {
+    for (const p of players) p.stop();
+    factory.close();
+    publisher.stop();
+  }
 }
 
 /**
@@ -277,6 +305,14 @@ async function main(): Promise<number> {
     return 0;
   }
   try {
+    if (args.scenario) {
+      const r =
+        args.scenario.kind === ScenarioKind.Relay
+          ? await runRelay(args, WORK_DIR, (pub, play, probe) => measureOn(args, pub, play, probe))
+          : await runGrid(args, args.scenario, WORK_DIR);
+      process.stdout.write(args.json ? `${JSON.stringify(r.report, roundNumbers, 2)}\n` : `${r.text}\n`);
+      return 0;
+    }
     if (args.streams > 0) {
       const r = await runStreams(args, WORK_DIR);
       process.stdout.write(args.json ? `${JSON.stringify(r.report, roundNumbers, 2)}\n` : `${r.text}\n`);

@@ -56,16 +56,23 @@ async function waitHealthy(api: string, child: ChildProcess): Promise<void> {
   }
 }
 
+/** Which `sluice` role to run and its node id (origins and edges of one cluster need distinct ids). */
+export interface SpawnRole {
+  role: 'standalone' | 'origin' | 'edge';
+  nodeId: string;
+}
+
 /**
- * `node [nodeArgs] bin/sluice.js standalone` on ephemeral loopback ports, logging at warn
- * (its listen line is info, hence the ports are chosen here). The child is the node process
- * itself, so /proc/<pid> describes the server.
+ * `node [nodeArgs] bin/sluice.js standalone` (or another role) on ephemeral loopback ports,
+ * logging at warn (its listen line is info, hence the ports are chosen here). The child is the
+ * node process itself, so /proc/<pid> describes the server.
  */
 export async function spawnServer(
   workDir: string,
   nodeArgs: string[],
   /** Top-level config sections added to the bench's (e.g. `{ hls: { enabled: false } }`). */
   extraConfig: Record<string, unknown> = {},
+  node: SpawnRole = { role: 'standalone', nodeId: 'bench' },
 ): Promise<SpawnedServer> {
   mkdirSync(workDir, { recursive: true });
   const [rtmpPort, httpPort, apiPort, rtspPort] = await freePorts(4);
@@ -81,12 +88,15 @@ export async function spawnServer(
     // Every bench client comes from 127.0.0.1: the per-address HLS session cap must not apply.
     hls: { maxSessionsPerClient: 100_000, ...(extraConfig.hls as object | undefined) },
   };
-  const configFile = join(workDir, 'server-config.json');
+  const configFile = join(
+    workDir,
+    node.role === 'standalone' ? 'server-config.json' : `${node.nodeId}-config.json`,
+  );
   writeFileSync(configFile, JSON.stringify(config, null, 2));
-  const child = spawn(process.execPath, [...nodeArgs, SLUICE_BIN, 'standalone', '--config', configFile], {
+  const child = spawn(process.execPath, [...nodeArgs, SLUICE_BIN, node.role, '--config', configFile], {
     cwd: workDir,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SLUICE_NODE_ID: 'bench' },
+    env: { ...process.env, SLUICE_NODE_ID: node.nodeId },
   });
   const warnings = new Map<string, number>();
   let partial = '';
@@ -106,7 +116,15 @@ export async function spawnServer(
   };
   child.stdout.on('data', tally);
   child.stderr.on('data', tally);
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  // A bench that crashes (an uncaught exception) must not leave its server running.
+  const killOnExit = (): void => void child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const exited = new Promise<number | null>((r) =>
+    child.on('exit', (code) => {
+      process.off('exit', killOnExit);
+      r(code);
+    }),
+  );
   const api = `http://127.0.0.1:${apiPort}`;
   const stop = async (): Promise<number | null> => {
     if (child.exitCode !== null) return child.exitCode;

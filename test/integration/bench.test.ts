@@ -1,9 +1,12 @@
-// Smoke test of `npm run bench` for the MPEG-TS, HLS and RTSP clients and --streams: a few players for a
+// Smoke test of `npm run bench` for the MPEG-TS, HLS and RTSP clients, --streams and the scenarios
+// (--grid, --publishers, --relay with a real origin and edge): a few players for a
 // few seconds against a real spawned Sluice, with ffmpeg publishers for --streams. The figures are
 // not judged (the machine is shared); what is checked is that every client measured something real.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
+import type { GridReport } from '../bench/grid-report.ts';
+import type { RelayReport } from '../bench/relay.ts';
 import type { BenchReport } from '../bench/report.ts';
 import type { StreamsReport } from '../bench/streams-report.ts';
 // The bench spawns bin/sluice.js, which runs dist/: build it when stale.
@@ -123,5 +126,44 @@ test(
     assert.equal(p.streamed.connectFailures, 0, JSON.stringify(p.streamed.failureCodes));
     assert.equal(p.streamed.fellBehind.noKeyFrame, 0);
     assert.equal(p.streamed.rtspSeqGapPlayers, 0);
+  },
+);
+
+/** The publishers of a grid run all kept pace and the server ingested what they sent. */
+function assertPublishersKeptUp(r: GridReport, streams: number): void {
+  const p = r.publishers;
+  assert.equal(p.publishers, streams);
+  assert.deepEqual(p.behind, { total: 0, queued: 0, late: 0, ingest: 0, closed: 0 }, r.notes.join('; '));
+  // The server counts tag bodies, the publishers count what they sent: the same bytes.
+  assert.ok(p.ingestRatio!.min >= 0.9 && p.ingestRatio!.max <= 1.1, JSON.stringify(p.ingestRatio));
+  assert.ok(p.kbps!.min >= 0.9 * r.bitrateKbps.file, `published ${JSON.stringify(p.kbps)}`);
+  assert.ok(r.server.cpuAvgPct! > 0 && r.server.rssMaxMb! > 20, JSON.stringify(r.server));
+}
+
+test(
+  'bench scenarios: --grid 2x2, --publishers 3, --relay through a real origin and edge',
+  { timeout: 3 * RUN_TIMEOUT_MS },
+  async () => {
+    const grid = await bench<GridReport>(['--grid', '2x2', '--duration', '6']);
+    assertPublishersKeptUp(grid, 2);
+    const pl = grid.players!;
+    assert.equal(pl.players, 4);
+    assert.equal(pl.connectFailures, 0, JSON.stringify(pl.failureCodes));
+    assert.equal(pl.fellBehind.total, 0, JSON.stringify(pl.fellBehind));
+    assert.ok(pl.kbps!.min >= 0.9 * grid.publishers.kbps!.min, JSON.stringify(pl.kbps));
+
+    const pubs = await bench<GridReport>(['--publishers', '3', '--duration', '6']);
+    assertPublishersKeptUp(pubs, 3);
+    assert.equal(pubs.players, null);
+
+    const relay = await bench<RelayReport>(['--relay', '--players', '3', '--duration', '6']);
+    for (const r of [relay.direct, relay.relay]) {
+      assert.equal(r.connectFailures, 0, JSON.stringify(r.failureCodes));
+      assert.equal(r.fellBehind.total, 0, JSON.stringify(r.fellBehind));
+      assert.ok(r.playerKbps!.min >= 0.9 * r.bitrateKbps.published, JSON.stringify(r.playerKbps));
+    }
+    // Edge players got the stream, so the edge relayed it: it worked, the origin fed it.
+    assert.ok(relay.relay.server.cpuAvgPct! > 0 && relay.other.relay.cpuAvgPct! > 0);
+    assert.notEqual(relay.addedMs.firstKeyFrame, null);
   },
 );
