@@ -1,6 +1,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { mediaNodeProperties } from '../../services/node/config-schema.ts';
+import { parseScenario, SCENARIO_USAGE, type Scenario } from './scenario-args.ts';
 
 export const Proto = { Rtmp: 'rtmp', Flv: 'flv', Ts: 'ts', WsTs: 'ws-ts', Hls: 'hls', Rtsp: 'rtsp' } as const;
 export type Proto = (typeof Proto)[keyof typeof Proto];
@@ -63,6 +64,8 @@ export interface BenchArgs {
   profile: boolean;
   json: boolean;
   app: string;
+  /** --grid, --publishers or --relay (scenario-args.ts); null for fan-out and --streams. */
+  scenario: Scenario | null;
 }
 
 export const MAX_PLAYERS = 5000;
@@ -102,7 +105,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --pin, --no-pin        run the spawned server on the first CPU and the bench (and ffmpeg) on the others
                          (default: on when this process may use 2 CPUs or more; needs taskset)
   --app NAME             app of the bench stream (default bench)
-  --json                 print the report as JSON`;
+  --json                 print the report as JSON
+${SCENARIO_USAGE}`;
 
 const int = (v: string | undefined, name: string, def: number, min: number, max: number): number => {
   if (v === undefined) return def;
@@ -151,6 +155,10 @@ export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
       'no-pin': { type: 'boolean' },
       app: { type: 'string' },
       json: { type: 'boolean' },
+      grid: { type: 'string' },
+      publishers: { type: 'string' },
+      'viewers-per-stream': { type: 'string' },
+      relay: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -208,6 +216,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
   if (profile && !nodeArgs.some((a) => a.startsWith('--cpu-prof'))) nodeArgs.push('--cpu-prof');
   if (target && nodeArgs.length > 0)
     throw new Error('--server-node-args/--profile only apply to a spawned server');
+  const scenario = parseScenario({ ...values, targeted: target !== null });
   const app = values.app ?? 'bench';
   if (!/^[A-Za-z0-9_.~-]+$/.test(app)) throw new Error(`--app must be one safe path segment, got ${app}`);
   const playerCounts = intList(values.players ?? '100', 'players', 1, MAX_PLAYERS);
@@ -241,6 +250,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
     profile,
     json: values.json ?? false,
     app,
+    scenario,
   };
 }
 

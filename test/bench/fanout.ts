@@ -3,7 +3,7 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Proto, type BenchArgs } from './args.ts';
-import { loadBenchMedia } from './media.ts';
+import { loadBenchMedia, type BenchMedia } from './media.ts';
 import { HlsBenchClient, type HlsCounters } from './hls-client.ts';
 import { hlsBehind, snapshotCounters, summarizeHls, windowCounters } from './hls-report.ts';
 import { PlayerFactory, waitForPlaylist } from './player-factory.ts';
@@ -80,17 +80,11 @@ export async function runFanout(
   const spawned = server ? await server.spawn() : null;
   const ep: ServerEndpoints = spawned ?? args.target!;
   const probe: ServerProbe | null = spawned ? procProbe(spawned.pid) : ep.api ? apiProbe(ep.api) : null;
-  const publisher = new BenchPublisher(media);
-  const players: BenchPlayer[] = [];
-  const factory = new PlayerFactory(ep, PLAYER_TIMEOUT_MS, args.hlsSockets);
   const window: Window = { fromUs: 0, toUs: 0 };
   let report: BenchReport;
   try {
-    report = await measure(args, ep, probe, media.fileKbps, publisher, players, factory, window);
+    report = await measureOn(args, media, ep, ep, probe, window);
   } finally {
-    for (const p of players) p.stop();
-    factory.close();
-    publisher.stop();
     if (spawned) {
       await sleep(200); // let the server see the closes before it is told to stop
       const code = await spawned.stop();
@@ -108,7 +102,32 @@ export async function runFanout(
   return report;
 }
 
-/** Publish, ramp the players, then measure over the window. */
+/**
+ * The clients of one fan-out run against servers already running: the publisher to
+ * `publishTo`, the players on `playTo` (the same server, or an edge relaying it for --relay),
+ * `probe` read at the window's edges and every second. The clients are closed after.
+ */
+export async function measureOn(
+  args: BenchArgs,
+  media: BenchMedia,
+  publishTo: ServerEndpoints,
+  playTo: ServerEndpoints,
+  probe: ServerProbe | null,
+  window: Window = { fromUs: 0, toUs: 0 },
+): Promise<BenchReport> {
+  const publisher = new BenchPublisher(media);
+  const players: BenchPlayer[] = [];
+  const factory = new PlayerFactory(playTo, PLAYER_TIMEOUT_MS, args.hlsSockets);
+  try {
+    return await measure(args, publishTo, probe, media.fileKbps, publisher, players, factory, window);
+  } finally {
+    for (const p of players) p.stop();
+    factory.close();
+    publisher.stop();
+  }
+}
+
+/** Publish to `ep`, ramp the players of `factory`, then measure over the window. */
 async function measure(
   args: BenchArgs,
   ep: ServerEndpoints,
@@ -146,11 +165,12 @@ async function measure(
     const timer = setInterval(step, RAMP_STEP_MS);
     step();
   });
+  const rampMs = performance.now() - runStart;
   const windowStart = performance.now() + SETTLE_MS;
-  if (endAt - windowStart < MIN_WINDOW_MS) {
-    const rampMs = Math.round(windowStart - SETTLE_MS - runStart);
-    throw new Error(`--duration ${args.durationS} s leaves no measurement window after a ${rampMs} ms ramp`);
-  }
+  if (endAt - windowStart < MIN_WINDOW_MS)
+    throw new Error(
+      `--duration ${args.durationS} s leaves no measurement window after a ${Math.round(rampMs)} ms ramp`,
+    );
   await sleep(windowStart - performance.now());
 
   // Window: bytes at both ends; lag, server CPU and RSS every second.
@@ -242,6 +262,7 @@ async function measure(
     connectMs: spread(v.connectMs),
     firstKeyFrameMs: spread(v.firstKeyFrameMs),
     lagMs: spread(v.lagMs),
+    rampMs,
     fellBehind: v.fellBehind,
     connectFailures: v.connectFailures,
     failureCodes: v.failureCodes,
@@ -274,9 +295,9 @@ async function measure(
 /**
  * Publisher-minus-player timestamp gap at a sample. RTSP players count media time from their
  * own first packet (the RTP timestamp offset is the server's), so for them it is the growth of
- * that gap over its smallest value, as in `--streams`.
+ * that gap over its smallest value, as in `--streams`. Also the lag of --grid's players.
  */
-function lagAt(s: PlayerStats, pubTs: number): number {
+export function lagAt(s: PlayerStats, pubTs: number): number {
   if (s.lastTimestampMs < 0) return s.bestOffsetMs === undefined ? pubTs : 0;
   const offset = pubTs - s.lastTimestampMs;
   if (s.bestOffsetMs === undefined) return offset;

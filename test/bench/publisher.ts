@@ -27,6 +27,13 @@ export class BenchPublisher {
   private lastTs = 0;
   private sentBytes = 0;
   private closedError: Error | null | undefined = undefined;
+  /**
+   * Set by a PublisherGroup, whose one timer calls pump() for all its publishers: hundreds of
+   * publishers then cost one timer, not one each.
+   */
+  externalPacing = false;
+  /** Largest (send time - due time) of a tag since the last resetLateness(): the bench's pacing delay. */
+  maxLateMs = 0;
 
   constructor(media: BenchMedia) {
     this.media = media;
@@ -56,6 +63,20 @@ export class BenchPublisher {
     return this.client?.socket.bytesWritten ?? this.sentBytes;
   }
 
+  /** Tag bodies sent so far (no chunk headers): what the server counts as its ingest (bytesIn). */
+  get payloadBytesSent(): number {
+    return this.sentBytes;
+  }
+
+  /** Bytes written but still queued in the socket: grows when the server does not read fast enough. */
+  get queuedBytes(): number {
+    return this.client?.socket.writableLength ?? 0;
+  }
+
+  resetLateness(): void {
+    this.maxLateMs = 0;
+  }
+
   /** undefined while connected; null or the error once the connection ended. */
   get closed(): Error | null | undefined {
     return this.closedError;
@@ -67,7 +88,8 @@ export class BenchPublisher {
     this.client?.close();
   }
 
-  private pump(): void {
+  /** Sends every tag that is due; schedules the next call unless externally paced. */
+  pump(): void {
     const c = this.client;
     if (!c || this.closedError !== undefined) return;
     const tags = this.media.tags;
@@ -85,8 +107,10 @@ export class BenchPublisher {
       if (this.loop > 0 && isSequenceHeader(tag.type, tag.body)) continue;
       c.sendMedia(tag.type as 8 | 9, ts, tag.body);
       this.sentBytes += tag.body.length;
+      if (now - ts > this.maxLateMs) this.maxLateMs = now - ts;
       if (ts > this.lastTs) this.lastTs = ts;
     }
+    if (this.externalPacing) return;
     // The loop stopped on a valid index whose tag is not due yet.
     const nextTs = tags[this.index]!.timestampMs + this.loop * this.media.loopMs;
     this.timer = setTimeout(() => this.pump(), Math.max(MIN_SLEEP_MS, nextTs - now));

@@ -36,8 +36,10 @@ export interface BenchReport {
   connectMs: Spread | null;
   firstKeyFrameMs: Spread | null;
   lagMs: Spread | null;
-  /** Added latency per player, publisher to player (set by the latency probe when it runs). */
+  /** Publisher send to player receive, per player (the latency probe); absent when not measured. */
   latencyMs?: Spread | null;
+  /** First player started to last: the ramp as it happened (its timer runs late on a busy bench). */
+  rampMs?: number;
   fellBehind: FellBehind;
   connectFailures: number;
   failureCodes: Record<string, number>;
@@ -181,6 +183,7 @@ export function formatReport(r: BenchReport): string {
     ],
     ['connect ms median / p95 / max', fmtSpread(r.connectMs, ['median', 'p95', 'max'])],
     ['connect failures', `${r.connectFailures}${failureList(r.failureCodes)}`],
+    ['ramp ms (all players started)', fmt(r.rampMs)],
     ['host CPU % avg (all processes)', `${fmt(r.host.cpuAvgPct)} of ${r.host.cores * 100}`],
     [
       'bench CPU % avg; loop delay p99 / max ms',

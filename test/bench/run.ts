@@ -1,11 +1,15 @@
-// The load tool behind `npm run bench`: one publisher, N players, server CPU/RSS. See README.md.
+// The load tool behind `npm run bench`: one publisher, N players, server CPU/RSS; or a comparison,
+// --streams, --grid/--publishers or --relay. See README.md.
 import { join, resolve } from 'node:path';
 import { isComparison, parseBenchArgs, USAGE, type BenchArgs } from './args.ts';
 import { runComparison } from './compare.ts';
 import { formatCompareReport } from './compare-report.ts';
 import { runFanout, sluiceServer } from './fanout.ts';
+import { runGrid } from './grid.ts';
 import { pinSelf, resolvePinning, type PinDecision } from './pinning.ts';
+import { runRelay } from './relay.ts';
 import { formatReport } from './report.ts';
+import { ScenarioKind } from './scenario-args.ts';
 import { runStreams } from './streams.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
@@ -40,6 +44,14 @@ async function main(): Promise<number> {
     const out = (report: unknown, text: () => string): void => {
       process.stdout.write(args.json ? `${JSON.stringify(report, roundNumbers, 2)}\n` : `${text()}\n`);
     };
+    if (args.scenario) {
+      const r =
+        args.scenario.kind === ScenarioKind.Relay
+          ? await runRelay(args, WORK_DIR, pin)
+          : await runGrid(args, args.scenario, WORK_DIR, pin);
+      out(r.report, () => r.text);
+      return 0;
+    }
     if (args.streams > 0) {
       const r = await runStreams(args, WORK_DIR, pin);
       out(r.report, () => r.text);

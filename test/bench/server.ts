@@ -65,9 +65,20 @@ export function superviseChild(child: ChildProcess, key: (line: string) => strin
       for (const line of lines) tally(line);
     });
   }
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  // A bench that crashes (an uncaught exception) must not leave its servers running.
+  const killOnExit = (): void => void child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const exited = new Promise<number | null>((r) =>
+    child.on('exit', (code) => {
+      process.off('exit', killOnExit);
+      r(code);
+    }),
+  );
   // A failed exec (no such binary) emits 'error' and no 'exit'.
-  child.on('error', (e) => warnings.set(`spawn failed: ${e.message}`, 1));
+  child.on('error', (e) => {
+    process.off('exit', killOnExit);
+    warnings.set(`spawn failed: ${e.message}`, 1);
+  });
   const stop = async (): Promise<number | null> => {
     if (child.exitCode !== null || child.pid === undefined) return child.exitCode;
     child.kill('SIGTERM');
@@ -125,10 +136,16 @@ function sluiceLogKey(line: string): string | null {
   }
 }
 
+/** Which `sluice` role to run and its node id (origins and edges of one cluster need distinct ids). */
+export interface SpawnRole {
+  role: 'standalone' | 'origin' | 'edge';
+  nodeId: string;
+}
+
 /**
- * `node [nodeArgs] bin/sluice.js standalone` on ephemeral loopback ports, logging at warn
- * (its listen line is info, hence the ports are chosen here). The child is the node process
- * itself (also under taskset, which execs), so /proc/<pid> describes the server.
+ * `node [nodeArgs] bin/sluice.js standalone` (or another role) on ephemeral loopback ports,
+ * logging at warn (its listen line is info, hence the ports are chosen here). The child is the
+ * node process itself (also under taskset, which execs), so /proc/<pid> describes the server.
  */
 export async function spawnServer(
   workDir: string,
@@ -137,6 +154,7 @@ export async function spawnServer(
   extraConfig: Record<string, unknown> = {},
   /** Run the server on this CPU only (see pinning.ts). */
   pinCpu: number | null = null,
+  node: SpawnRole = { role: 'standalone', nodeId: 'bench' },
 ): Promise<SpawnedServer> {
   mkdirSync(workDir, { recursive: true });
   const [rtmpPort, httpPort, apiPort, rtspPort] = await freePorts(4);
@@ -152,19 +170,22 @@ export async function spawnServer(
     // Every bench client comes from 127.0.0.1: the per-address HLS session cap must not apply.
     hls: { maxSessionsPerClient: 100_000, ...(extraConfig.hls as object | undefined) },
   };
-  const configFile = join(workDir, 'server-config.json');
+  const configFile = join(
+    workDir,
+    node.role === 'standalone' ? 'server-config.json' : `${node.nodeId}-config.json`,
+  );
   writeFileSync(configFile, JSON.stringify(config, null, 2));
   const [file, args] = pinnedCommand(pinCpu, process.execPath, [
     ...nodeArgs,
     SLUICE_BIN,
-    'standalone',
+    node.role,
     '--config',
     configFile,
   ]);
   const child = spawn(file, args, {
     cwd: workDir,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SLUICE_NODE_ID: 'bench' },
+    env: { ...process.env, SLUICE_NODE_ID: node.nodeId },
   });
   const { warnings, stop } = superviseChild(child, sluiceLogKey);
   const api = `http://127.0.0.1:${apiPort}`;

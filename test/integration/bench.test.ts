@@ -1,5 +1,6 @@
-// Smoke test of `npm run bench` for the MPEG-TS, HLS and RTSP clients, --streams and --peer: a few players
-// for a few seconds against a real spawned Sluice (and nginx-rtmp), with ffmpeg publishers for --streams. The figures are
+// Smoke test of `npm run bench` for the MPEG-TS, HLS and RTSP clients, --streams, --peer and the
+// scenarios (--grid, --publishers, --relay with a real origin and edge): a few players for a few
+// seconds against a real spawned Sluice (and nginx-rtmp), with ffmpeg publishers for --streams. The figures are
 // not judged (the machine is shared); what is checked is that every client measured something real.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -7,6 +8,8 @@ import { availableParallelism } from 'node:os';
 import { test } from 'node:test';
 import type { CompareReport } from '../bench/compare-report.ts';
 import { nginxRtmpMissing } from '../bench/peer-nginx.ts';
+import type { GridReport } from '../bench/grid-report.ts';
+import type { RelayReport } from '../bench/relay.ts';
 import type { BenchReport } from '../bench/report.ts';
 import type { StreamsReport } from '../bench/streams-report.ts';
 // The bench spawns bin/sluice.js, which runs dist/: build it when stale.
@@ -15,6 +18,8 @@ import './helpers/build.ts';
 const ROOT = new URL('../../', import.meta.url).pathname;
 const RUN_TIMEOUT_MS = 90_000;
 const PLAYERS = 3;
+/** pinning.ts's description of a plan: the default pins when this process may use 2 CPUs. */
+const PINNED = /^server on CPU \d+, bench .* on CPU /;
 
 async function bench<T>(args: string[]): Promise<T> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/bench/run.ts', '--json', ...args], {
@@ -140,7 +145,7 @@ test(
       r.runs.map((x) => `${x.server}@${x.writeCoalesceMs}`),
       ['nginx-rtmp@null', 'sluice@0', 'sluice@30'],
     );
-    if (availableParallelism() >= 2) assert.match(r.pinning, /^server on CPU \d+, bench .* on CPU /);
+    if (availableParallelism() >= 2) assert.match(r.pinning, PINNED);
     for (const run of r.runs) {
       const b = run.report;
       assert.ok(b, `${run.server}: ${run.error}`);
@@ -154,5 +159,46 @@ test(
     }
     // /proc was read from nginx itself (taskset execs), not from a Node process.
     assert.ok(r.runs[0]!.report!.server.rssMaxMb! < 40, JSON.stringify(r.runs[0]!.report!.server));
+  },
+);
+
+/** The publishers of a grid run all kept pace and the server ingested what they sent. */
+function assertPublishersKeptUp(r: GridReport, streams: number): void {
+  const p = r.publishers;
+  assert.equal(p.publishers, streams);
+  assert.deepEqual(p.behind, { total: 0, queued: 0, late: 0, ingest: 0, closed: 0 }, r.notes.join('; '));
+  // The server counts tag bodies, the publishers count what they sent: the same bytes.
+  assert.ok(p.ingestRatio!.min >= 0.9 && p.ingestRatio!.max <= 1.1, JSON.stringify(p.ingestRatio));
+  assert.ok(p.kbps!.min >= 0.9 * r.bitrateKbps.file, `published ${JSON.stringify(p.kbps)}`);
+  assert.ok(r.server.cpuAvgPct! > 0 && r.server.rssMaxMb! > 20, JSON.stringify(r.server));
+}
+
+test(
+  'bench scenarios: --grid 2x2, --publishers 3, --relay through a real origin and edge',
+  { timeout: 3 * RUN_TIMEOUT_MS },
+  async () => {
+    const grid = await bench<GridReport>(['--grid', '2x2', '--duration', '6']);
+    assertPublishersKeptUp(grid, 2);
+    if (availableParallelism() >= 2) assert.match(grid.pinning!, PINNED);
+    const pl = grid.players!;
+    assert.equal(pl.players, 4);
+    assert.equal(pl.connectFailures, 0, JSON.stringify(pl.failureCodes));
+    assert.equal(pl.fellBehind.total, 0, JSON.stringify(pl.fellBehind));
+    assert.ok(pl.kbps!.min >= 0.9 * grid.publishers.kbps!.min, JSON.stringify(pl.kbps));
+
+    const pubs = await bench<GridReport>(['--publishers', '3', '--duration', '6']);
+    assertPublishersKeptUp(pubs, 3);
+    assert.equal(pubs.players, null);
+
+    const relay = await bench<RelayReport>(['--relay', '--players', '3', '--duration', '6']);
+    for (const r of [relay.direct, relay.relay]) {
+      assert.equal(r.connectFailures, 0, JSON.stringify(r.failureCodes));
+      assert.equal(r.fellBehind.total, 0, JSON.stringify(r.fellBehind));
+      assert.ok(r.playerKbps!.min >= 0.9 * r.bitrateKbps.published, JSON.stringify(r.playerKbps));
+    }
+    // Edge players got the stream, so the edge relayed it: it worked, the origin fed it.
+    assert.ok(relay.relay.server.cpuAvgPct! > 0 && relay.other.relay.cpuAvgPct! > 0);
+    if (availableParallelism() >= 2) assert.match(relay.relay.pinning!, PINNED);
+    assert.notEqual(relay.addedMs.firstKeyFrame, null);
   },
 );
