@@ -220,8 +220,16 @@ test('audio keeps flowing to a viewer that is waiting for a key frame after a dr
   );
   const at = media.length;
   c.socket.resume();
-  await waitFor(() => media.slice(at).some((m) => m.key), 6000, 'the next key frame');
-  const key = at + media.slice(at).findIndex((m) => m.key);
+  // The key frame that ends the drop: the first one after a gap in the video. (What was queued
+  // before the drop, maybe a key frame too, arrives first.)
+  const gapEnd = (): number =>
+    media.findIndex((m, i) => {
+      if (i < at || !m.key) return false;
+      const prev = media.slice(0, i).findLast((p) => p.type === MessageType.Video);
+      return prev !== undefined && m.ts - prev.ts > 200;
+    });
+  await waitFor(() => gapEnd() >= 0, 6000, 'the key frame after the drop');
+  const key = gapEnd();
   const prevVideo = media.slice(0, key).findLast((m) => m.type === MessageType.Video)!;
   const keyTs = media[key]!.ts;
   const audioInGap = media
