@@ -98,8 +98,9 @@ function workloads(objs: K8sObject[]): K8sObject[] {
 /** `sluice <role> --config <rendered> --check-config` with the pod's environment only. */
 async function checkConfig(objs: K8sObject[], w: K8sObject): Promise<{ code: number; out: string }> {
   const pod = podRun(objs, w, ctx);
-  const [cmd, script, ...args] = pod.argv;
+  const [cmd, flag, script, ...args] = pod.argv;
   assert.equal(cmd, 'node', `${w.metadata.name}: command`);
+  assert.equal(flag, '--optimize-for-size', `${w.metadata.name}: V8 favours memory (bin/sluice.js)`);
   assert.equal(script, '/app/bin/sluice.js', `${w.metadata.name}: the image's program`);
   assert.equal(args[0], ROLE_OF[w.metadata.name], `${w.metadata.name}: role argument`);
   try {

@@ -102,11 +102,20 @@ async function startPod(
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(pod.env)) env[k] = rewriteAddresses(v, hosts, servicePorts);
   const ports = await rewriteListens(pod);
-  const [cmd, script, ...args] = pod.argv;
+  const [cmd, ...rest] = pod.argv;
   assert.equal(cmd, 'node');
+  // Node's own flags come before the program, and the test runs it with them.
+  const nodeFlags = rest.slice(
+    0,
+    Math.max(
+      0,
+      rest.findIndex((a) => !a.startsWith('--')),
+    ),
+  );
+  const [script, ...args] = rest.slice(nodeFlags.length);
   assert.ok(script?.startsWith(`${APP_DIR}/`), `the program is in the image's ${APP_DIR}: ${script}`);
   assert.equal(join(ROOT, (script ?? '').slice(APP_DIR.length)), SLUICE_BIN);
-  const proc = spawn(process.execPath, [SLUICE_BIN, ...args], {
+  const proc = spawn(process.execPath, [...nodeFlags, SLUICE_BIN, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
