@@ -1,23 +1,34 @@
 import type { Agent } from 'node:http';
 import { Proto } from './args.ts';
 import { HlsBenchClient, HlsPoller, hlsAgent } from './hls-client.ts';
-import { FlvBenchPlayer, RtmpBenchPlayer, type BenchPlayer } from './players.ts';
+import type { LatencyProbe } from './latency-probe.ts';
+import { FlvBenchPlayer, type BenchPlayer } from './players.ts';
+import { RtmpBenchPlayer } from './rtmp-player.ts';
 import { RtspBenchPlayer } from './rtsp-player.ts';
 import type { ServerEndpoints } from './server.ts';
 import { TsBenchPlayer, WsTsBenchPlayer } from './ts-players.ts';
+import { WsFlvBenchPlayer } from './ws-flv-player.ts';
 
 /** Makes players of one protocol for any stream, and owns what they share (the HLS agent and poller). */
 export class PlayerFactory {
   private readonly ep: ServerEndpoints;
   private readonly timeoutMs: number;
   private readonly hlsSockets: number;
+  /** Where RTMP, FLV and TS players report frame receive times (RTSP and HLS are not measured). */
+  private readonly latency: LatencyProbe | null;
   private agent: Agent | null = null;
   private poller: HlsPoller | null = null;
 
-  constructor(ep: ServerEndpoints, timeoutMs: number, hlsSockets: number) {
+  constructor(
+    ep: ServerEndpoints,
+    timeoutMs: number,
+    hlsSockets: number,
+    latency: LatencyProbe | null = null,
+  ) {
     this.ep = ep;
     this.timeoutMs = timeoutMs;
     this.hlsSockets = hlsSockets;
+    this.latency = latency;
   }
 
   /** The URL a `proto` player of `app/name` opens. */
@@ -28,6 +39,8 @@ export class PlayerFactory {
         return `${this.ep.rtmp}/${app}/${name}`;
       case Proto.Flv:
         return `${http}.flv`;
+      case Proto.WsFlv:
+        return `${http.replace(/^http/, 'ws')}.flv`;
       case Proto.Ts:
         return `${http}.ts`;
       case Proto.WsTs:
@@ -43,13 +56,15 @@ export class PlayerFactory {
     const url = this.url(proto, app, name);
     switch (proto) {
       case Proto.Rtmp:
-        return new RtmpBenchPlayer(url, this.timeoutMs);
+        return new RtmpBenchPlayer(url, this.timeoutMs, this.latency);
       case Proto.Flv:
-        return new FlvBenchPlayer(url, this.timeoutMs);
+        return new FlvBenchPlayer(url, this.timeoutMs, this.latency);
+      case Proto.WsFlv:
+        return new WsFlvBenchPlayer(url, this.timeoutMs, this.latency);
       case Proto.Ts:
-        return new TsBenchPlayer(url, this.timeoutMs);
+        return new TsBenchPlayer(url, this.timeoutMs, this.latency);
       case Proto.WsTs:
-        return new WsTsBenchPlayer(url, this.timeoutMs);
+        return new WsTsBenchPlayer(url, this.timeoutMs, this.latency);
       case Proto.Hls:
         this.agent ??= hlsAgent(this.hlsSockets);
         this.poller ??= new HlsPoller();

@@ -5,16 +5,26 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseBenchArgs, Proto, USAGE, type BenchArgs } from './args.ts';
 import { loadBenchMedia } from './media.ts';
 import { HlsBenchClient, type HlsCounters } from './hls-client.ts';
+import { LatencyProbe, measuresLatency } from './latency-probe.ts';
 import { hlsBehind, snapshotCounters, summarizeHls, windowCounters } from './hls-report.ts';
 import { PlayerFactory, waitForPlaylist } from './player-factory.ts';
 import type { BenchPlayer, PlayerStats } from './players.ts';
 import { newestProfile, summarizeProfile } from './profile-summary.ts';
 import { BenchPublisher } from './publisher.ts';
-import { formatReport, judgePlayers, spread, type BenchReport } from './report.ts';
+import {
+  benchLimitNote,
+  formatReport,
+  judgePlayers,
+  rssPerPlayerBytes,
+  spread,
+  type BenchReport,
+} from './report.ts';
 import {
   apiProbe,
   cpuPercents,
   hostCpuTicks,
+  LOOP_RESOLUTION_MS,
+  loopDelayMs,
   procProbe,
   type ProcSample,
   type ServerProbe,
@@ -52,13 +62,14 @@ async function run(args: BenchArgs): Promise<BenchReport> {
   const spawned = args.target ? null : await spawnServer(WORK_DIR, nodeArgs);
   const ep: ServerEndpoints = spawned ?? args.target!;
   const probe: ServerProbe | null = spawned ? procProbe(spawned.pid) : ep.api ? apiProbe(ep.api) : null;
-  const publisher = new BenchPublisher(media);
+  const latency = new LatencyProbe();
+  const publisher = new BenchPublisher(media, latency);
   const players: BenchPlayer[] = [];
-  const factory = new PlayerFactory(ep, PLAYER_TIMEOUT_MS, args.hlsSockets);
+  const factory = new PlayerFactory(ep, PLAYER_TIMEOUT_MS, args.hlsSockets, latency);
   const window: Window = { fromUs: 0, toUs: 0 };
   let report: BenchReport;
   try {
-    report = await measure(args, ep, probe, media.fileKbps, publisher, players, factory, window);
+    report = await measure(args, ep, probe, media.fileKbps, publisher, players, factory, window, latency);
   } finally {
     for (const p of players) p.stop();
     factory.close();
@@ -89,6 +100,7 @@ async function measure(
   players: BenchPlayer[],
   factory: PlayerFactory,
   window: Window,
+  latency: LatencyProbe,
 ): Promise<BenchReport> {
   const notes: string[] = [];
   if (!probe) notes.push('no --api given: server CPU and RSS not measured');
@@ -102,6 +114,8 @@ async function measure(
   const isHls = args.proto === Proto.Hls;
   // HLS players come to a stream that has a playlist (its first segment takes a target duration).
   if (isHls) await waitForPlaylist(factory.url(Proto.Hls, args.app, name), FIRST_PLAYLIST_WAIT_MS);
+  // The server with its publisher and no players: the base of the per-player memory figure.
+  const rssBefore = probe ? (await probe.read()).rssBytes : null;
 
   // Ramp: a batch per step, one interval for all.
   const startPlayer = (): BenchPlayer => factory.start(args.proto, args.app, name);
@@ -125,7 +139,7 @@ async function measure(
   await sleep(windowStart - performance.now());
 
   // Window: bytes at both ends; lag, server CPU and RSS every second.
-  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   loopDelay.enable();
   const cpuStart = process.cpuUsage();
   const hostStart = hostCpuTicks();
@@ -141,8 +155,11 @@ async function measure(
   const rtspStart = rtspPlayers.map((p) => rtspCounts(p));
   const pubStart = publisher.bytesSent;
   window.fromUs = monotonicUs();
+  latency.active = true;
   const serverSamples: ProcSample[] = [];
+  let benchRss = 0;
   const sample = async (): Promise<void> => {
+    benchRss = Math.max(benchRss, process.memoryUsage.rss());
     const pubTs = publisher.currentTimestampMs;
     for (const p of isHls ? [] : players) {
       const s = p.stats;
@@ -157,6 +174,7 @@ async function measure(
   await sleep(endAt - performance.now());
   clearInterval(sampler);
   await sample();
+  latency.active = false;
   window.toUs = monotonicUs();
   for (const p of players) p.stats.bytesAtWindowEnd = p.bytesIn;
   const hlsWindows = hlsClients.map((c, i) => windowCounters(c.hls.counters, hlsStart[i]!));
@@ -188,7 +206,18 @@ async function measure(
   );
   const cpuPct = cpuPercents(serverSamples);
   const rss = serverSamples.map((s) => s.rssBytes).filter((x): x is number => x !== null);
+  const rssMax = rss.length ? Math.max(...rss) : null;
   if (probe && cpuPct.length === 0) notes.push(`server CPU not available from ${probe.source}`);
+  const bench = {
+    cpuAvgPct: ((cpu.user + cpu.system) / 1000 / (windowS * 1000)) * 100,
+    eventLoopDelayP50Ms: loopDelayMs(loopDelay.percentile(50)),
+    eventLoopDelayP99Ms: loopDelayMs(loopDelay.percentile(99)),
+    eventLoopDelayMaxMs: loopDelayMs(loopDelay.max),
+    rssMaxMb: benchRss / 1024 / 1024,
+  };
+  const limited = benchLimitNote(bench);
+  if (limited) notes.push(limited);
+  const lat = latency.summary();
   return {
     players: args.players,
     proto: args.proto,
@@ -199,15 +228,15 @@ async function measure(
       source: probe?.source ?? 'none',
       cpuAvgPct: cpuPct.length ? cpuPct.reduce((a, b) => a + b, 0) / cpuPct.length : null,
       cpuMaxPct: cpuPct.length ? Math.max(...cpuPct) : null,
-      rssMaxMb: rss.length ? Math.max(...rss) / 1024 / 1024 : null,
+      rssMaxMb: rssMax === null ? null : rssMax / 1024 / 1024,
+      rssBeforePlayersMb: rssBefore === null ? null : rssBefore / 1024 / 1024,
+      rssPerPlayerBytes: rssPerPlayerBytes(rssBefore, rssMax, args.players - v.connectFailures),
       warnings: {},
     },
     host: { cores, cpuAvgPct: hostPct },
-    bench: {
-      cpuAvgPct: ((cpu.user + cpu.system) / 1000 / (windowS * 1000)) * 100,
-      eventLoopDelayP99Ms: loopDelay.percentile(99) / 1e6,
-      eventLoopDelayMaxMs: loopDelay.max / 1e6,
-    },
+    bench,
+    latencyMs: measuresLatency(args.proto) ? lat.ms : null,
+    latencyFrames: measuresLatency(args.proto) ? { measured: lat.frames, unmatched: lat.unmatched } : null,
     playerKbps: spread(v.kbps),
     connectMs: spread(v.connectMs),
     firstKeyFrameMs: spread(v.firstKeyFrameMs),

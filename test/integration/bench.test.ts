@@ -1,4 +1,4 @@
-// Smoke test of `npm run bench` for the MPEG-TS, HLS and RTSP clients and --streams: a few players for a
+// Smoke test of `npm run bench` for every player kind and --streams: a few players for a
 // few seconds against a real spawned Sluice, with ffmpeg publishers for --streams. The figures are
 // not judged (the machine is shared); what is checked is that every client measured something real.
 import assert from 'node:assert/strict';
@@ -30,10 +30,10 @@ async function bench<T>(args: string[]): Promise<T> {
 }
 
 test(
-  'bench TS players (HTTP and WebSocket): every player started on a key frame, packets match bytes',
-  { timeout: 2 * RUN_TIMEOUT_MS },
+  'bench RTMP, FLV and TS players: every player started on a key frame, added latency measured',
+  { timeout: 5 * RUN_TIMEOUT_MS },
   async () => {
-    for (const proto of ['ts', 'ws-ts']) {
+    for (const proto of ['rtmp', 'flv', 'ws-flv', 'ts', 'ws-ts']) {
       const r = await bench<BenchReport>(['--proto', proto, '--players', String(PLAYERS), '--duration', '6']);
       assert.equal(r.proto, proto);
       assert.equal(r.connectFailures, 0, JSON.stringify(r.failureCodes));
@@ -43,16 +43,24 @@ test(
         r.firstKeyFrameMs !== null && r.firstKeyFrameMs.max < 5000,
         JSON.stringify(r.firstKeyFrameMs),
       );
+      // Every frame in the window found the publisher's send time (for TS: DTS / 90 is the FLV
+      // timestamp), and the server added something, but not seconds (the coalescing window is 30 ms).
+      const lat = r.latencyMs;
+      assert.ok(r.latencyFrames !== null && r.latencyFrames.measured > 0, JSON.stringify(r.latencyFrames));
+      assert.equal(r.latencyFrames.unmatched, 0);
+      assert.ok(lat !== null && lat.median > 0 && lat.median < 500, JSON.stringify(lat));
+      assert.ok(r.server.rssPerPlayerBytes !== null && r.bench.rssMaxMb > 0);
+      const kbps = r.playerKbps!.median;
+      // Every player gets the published stream (TS: plus its framing).
+      assert.ok(kbps >= r.bitrateKbps.published * 0.9, `${kbps} kbps of ${r.bitrateKbps.published}`);
+      if (!proto.endsWith('ts')) continue;
       assert.equal(r.ts?.ccGapPlayers, 0);
       // Packets and bytes are counted separately: 188 bytes each.
       const pps = r.ts!.packetsPerSecondMedian!;
-      const kbps = r.playerKbps!.median;
       assert.ok(
         Math.abs((pps * 188 * 8) / 1000 - kbps) <= 0.02 * kbps + 1,
         `${pps} packets/s vs ${kbps} kbps`,
       );
-      // TS carries the published stream plus its framing.
-      assert.ok(kbps >= r.bitrateKbps.published * 0.9, `${kbps} kbps of ${r.bitrateKbps.published}`);
     }
   },
 );
@@ -111,6 +119,7 @@ test(
     assert.equal(r.fellBehind.endedEarly, 0);
     assert.equal(r.rtsp?.seqGapPlayers, 0);
     assert.ok(r.rtsp!.packets > 0);
+    assert.equal(r.latencyFrames, null, 'RTSP players are not in the latency probe');
     assert.ok(r.playerKbps!.median >= r.bitrateKbps.published * 0.9, JSON.stringify(r.playerKbps));
 
     const s = await bench<StreamsReport>([
