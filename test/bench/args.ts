@@ -3,7 +3,15 @@ import { parseArgs } from 'node:util';
 import { mediaNodeProperties } from '../../services/node/config-schema.ts';
 import { parseScenario, SCENARIO_USAGE, type Scenario } from './scenario-args.ts';
 
-export const Proto = { Rtmp: 'rtmp', Flv: 'flv', Ts: 'ts', WsTs: 'ws-ts', Hls: 'hls', Rtsp: 'rtsp' } as const;
+export const Proto = {
+  Rtmp: 'rtmp',
+  Flv: 'flv',
+  WsFlv: 'ws-flv',
+  Ts: 'ts',
+  WsTs: 'ws-ts',
+  Hls: 'hls',
+  Rtsp: 'rtsp',
+} as const;
 export type Proto = (typeof Proto)[keyof typeof Proto];
 const PROTOS: readonly string[] = Object.values(Proto);
 
@@ -77,8 +85,8 @@ export const USAGE = `usage: npm run bench -- [options]
 
   --players N|LIST       players (default 100, max ${MAX_PLAYERS}); a list (1,200,1000) is one run per count,
                          each on a fresh server
-  --proto P              how players pull: rtmp, flv (HTTP-FLV), ts (HTTP-TS), ws-ts (WebSocket-TS),
-                         hls, rtsp (RTSP over TCP, interleaved) (default rtmp)
+  --proto P              how players pull: rtmp, flv (HTTP-FLV), ws-flv (WebSocket-FLV), ts (HTTP-TS),
+                         ws-ts (WebSocket-TS), hls, rtsp (RTSP over TCP, interleaved) (default rtmp)
   --hls-sockets N        sockets of the HLS clients' shared keep-alive agent (default 128)
   --streams N            muxing cost instead of fan-out: N ffmpeg publishers (max ${MAX_STREAMS}), per phase
                          a fresh server and one viewer set per stream (see --phases)

@@ -46,14 +46,20 @@ test('FlvTagScanner gives the same result for every split of the stream', () => 
     for (const step of [1, 7, stream.length]) {
       const s = new FlvTagScanner();
       let keyAt = -1;
+      const frames: number[] = [];
       s.onFirstKeyFrame = () => {
         keyAt = s.lastTimestampMs;
       };
+      s.onFrame = (ts) => frames.push(ts);
       s.push(stream.subarray(0, cut));
-      for (let at = cut; at < stream.length; at += step)
-        s.push(stream.subarray(at, Math.min(stream.length, at + step)));
+      for (let at = cut; at < stream.length; at += step) {
+        // Each read as the start of a larger buffer, bounded by `end` (a shared read buffer).
+        const piece = stream.subarray(at, Math.min(stream.length, at + step));
+        s.push(Buffer.concat([piece, Buffer.alloc(3, 0xff)]), piece.length);
+      }
       assert.equal(s.lastTimestampMs, 0x1000070, `cut ${cut} step ${step}`);
       assert.equal(keyAt, 0x1000050, `cut ${cut} step ${step}`);
+      assert.deepEqual(frames, [0, 0, 21, 40, 0x1000050, 0x1000070], `cut ${cut} step ${step}`);
     }
   }
 });
@@ -152,7 +158,7 @@ test('parseBenchArgs: defaults, caps and targets', () => {
   assert.throws(() => parseBenchArgs(['--players', '5001']), /players/);
   assert.throws(() => parseBenchArgs(['--duration', '301']), /duration/);
   assert.throws(() => parseBenchArgs(['--proto', 'dash']), /proto/);
-  for (const proto of ['rtmp', 'flv', 'ts', 'ws-ts', 'hls', 'rtsp']) {
+  for (const proto of ['rtmp', 'flv', 'ws-flv', 'ts', 'ws-ts', 'hls', 'rtsp']) {
     const a = parseBenchArgs(['--proto', proto]);
     assert.ok(a !== 'help');
     assert.equal(a.proto, proto);

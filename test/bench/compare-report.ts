@@ -52,14 +52,19 @@ export const settingLabel = (r: CompareRunSpec): string =>
 
 const fmt = (n: number | null | undefined, digits = 0): string =>
   n === null || n === undefined ? '-' : n.toFixed(digits);
-const pair = (s: Spread | null | undefined): string => (s ? `${fmt(s.median)} / ${fmt(s.p99)}` : '-');
+/** Server RSS the players added, per player (KiB, as report.ts's "per player"). */
+const kbPerPlayer = (bytes: number | null): string => (bytes === null ? '-' : (bytes / 1024).toFixed(1));
+const pair = (s: Spread | null | undefined, digits = 0): string =>
+  s ? `${fmt(s.median, digits)} / ${fmt(s.p99, digits)}` : '-';
 
 const COLUMNS: [string, (r: CompareRun, b: BenchReport) => string][] = [
   ['CPU % avg / max', (_, b) => `${fmt(b.server.cpuAvgPct)} / ${fmt(b.server.cpuMaxPct)}`],
   ['x peer', (r) => fmt(r.cpuRatio, 2)],
   ['RSS max MB', (_, b) => fmt(b.server.rssMaxMb)],
+  ['KB/player', (_, b) => kbPerPlayer(b.server.rssPerPlayerBytes)],
   ['first key frame ms p50 / p99', (_, b) => pair(b.firstKeyFrameMs)],
-  ['latency ms p50 / p99', (_, b) => pair(b.latencyMs)],
+  // One decimal: with the window at 0 the server adds well under a millisecond.
+  ['latency ms p50 / p99', (_, b) => pair(b.latencyMs, 1)],
   ['fell behind', (_, b) => String(b.fellBehind.total)],
   ['failed', (_, b) => String(b.connectFailures)],
   ['bench CPU %; loop p99 ms', (_, b) => `${fmt(b.bench.cpuAvgPct)}; ${fmt(b.bench.eventLoopDelayP99Ms)}`],

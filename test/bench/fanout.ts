@@ -6,15 +6,18 @@ import { Proto, type BenchArgs } from './args.ts';
 import { loadBenchMedia, type BenchMedia } from './media.ts';
 import { HlsBenchClient, type HlsCounters } from './hls-client.ts';
 import { hlsBehind, snapshotCounters, summarizeHls, windowCounters } from './hls-report.ts';
+import { LatencyProbe, measuresLatency } from './latency-probe.ts';
 import { PlayerFactory, waitForPlaylist } from './player-factory.ts';
 import type { BenchPlayer, PlayerStats } from './players.ts';
 import { newestProfile, summarizeProfile } from './profile-summary.ts';
 import { BenchPublisher } from './publisher.ts';
-import { judgePlayers, spread, type BenchReport } from './report.ts';
+import { benchLimitNote, judgePlayers, rssPerPlayerBytes, spread, type BenchReport } from './report.ts';
 import {
   apiProbe,
   cpuPercents,
   hostCpuTicks,
+  LOOP_RESOLUTION_MS,
+  loopDelayMs,
   procProbe,
   type ProcSample,
   type ServerProbe,
@@ -38,7 +41,8 @@ const FIRST_PLAYLIST_WAIT_MS = 30_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
-interface Window {
+/** The measurement window on the monotonic clock (µs); fromUs is 0 until it starts. */
+export interface Window {
   fromUs: number;
   toUs: number;
 }
@@ -105,7 +109,8 @@ export async function runFanout(
 /**
  * The clients of one fan-out run against servers already running: the publisher to
  * `publishTo`, the players on `playTo` (the same server, or an edge relaying it for --relay),
- * `probe` read at the window's edges and every second. The clients are closed after.
+ * `probe` read once before the players, then at the window's edges and every second (`window`
+ * is set when the window starts). The clients are closed after.
  */
 export async function measureOn(
   args: BenchArgs,
@@ -115,11 +120,22 @@ export async function measureOn(
   probe: ServerProbe | null,
   window: Window = { fromUs: 0, toUs: 0 },
 ): Promise<BenchReport> {
-  const publisher = new BenchPublisher(media);
+  const latency = new LatencyProbe();
+  const publisher = new BenchPublisher(media, latency.stream());
   const players: BenchPlayer[] = [];
   const factory = new PlayerFactory(playTo, PLAYER_TIMEOUT_MS, args.hlsSockets);
   try {
-    return await measure(args, publishTo, probe, media.fileKbps, publisher, players, factory, window);
+    return await measure(
+      args,
+      publishTo,
+      probe,
+      media.fileKbps,
+      publisher,
+      players,
+      factory,
+      window,
+      latency,
+    );
   } finally {
     for (const p of players) p.stop();
     factory.close();
@@ -137,6 +153,7 @@ async function measure(
   players: BenchPlayer[],
   factory: PlayerFactory,
   window: Window,
+  latency: LatencyProbe,
 ): Promise<BenchReport> {
   const notes: string[] = [];
   if (!probe) notes.push('no --api given: server CPU and RSS not measured');
@@ -150,9 +167,12 @@ async function measure(
   const isHls = args.proto === Proto.Hls;
   // HLS players come to a stream that has a playlist (its first segment takes a target duration).
   if (isHls) await waitForPlaylist(factory.url(Proto.Hls, args.app, name), FIRST_PLAYLIST_WAIT_MS);
+  // The server with its publisher and no players: the base of the per-player memory figure.
+  const rssBefore = probe ? (await probe.read()).rssBytes : null;
 
   // Ramp: a batch per step, one interval for all.
-  const startPlayer = (): BenchPlayer => factory.start(args.proto, args.app, name);
+  // Players look their frames up in their publisher's send times.
+  const startPlayer = (): BenchPlayer => factory.start(args.proto, args.app, name, publisher.latency);
   const runStart = performance.now();
   const endAt = runStart + args.durationS * 1000;
   await new Promise<void>((done) => {
@@ -174,7 +194,7 @@ async function measure(
   await sleep(windowStart - performance.now());
 
   // Window: bytes at both ends; lag, server CPU and RSS every second.
-  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   loopDelay.enable();
   const cpuStart = process.cpuUsage();
   const hostStart = hostCpuTicks();
@@ -190,8 +210,11 @@ async function measure(
   const rtspStart = rtspPlayers.map((p) => rtspCounts(p));
   const pubStart = publisher.bytesSent;
   window.fromUs = monotonicUs();
+  latency.active = true;
   const serverSamples: ProcSample[] = [];
+  let benchRss = 0;
   const sample = async (): Promise<void> => {
+    benchRss = Math.max(benchRss, process.memoryUsage.rss());
     const pubTs = publisher.currentTimestampMs;
     for (const p of isHls ? [] : players) {
       const s = p.stats;
@@ -206,6 +229,7 @@ async function measure(
   await sleep(endAt - performance.now());
   clearInterval(sampler);
   await sample();
+  latency.active = false;
   window.toUs = monotonicUs();
   for (const p of players) p.stats.bytesAtWindowEnd = p.bytesIn;
   const hlsWindows = hlsClients.map((c, i) => windowCounters(c.hls.counters, hlsStart[i]!));
@@ -238,7 +262,19 @@ async function measure(
   );
   const cpuPct = cpuPercents(serverSamples);
   const rss = serverSamples.map((s) => s.rssBytes).filter((x): x is number => x !== null);
+  const rssMax = rss.length ? Math.max(...rss) : null;
   if (probe && cpuPct.length === 0) notes.push(`server CPU not available from ${probe.source}`);
+  const bench = {
+    cpuAvgPct: ((cpu.user + cpu.system) / 1000 / (windowS * 1000)) * 100,
+    eventLoopDelayP50Ms: loopDelayMs(loopDelay.percentile(50)),
+    eventLoopDelayP99Ms: loopDelayMs(loopDelay.percentile(99)),
+    eventLoopDelayMaxMs: loopDelayMs(loopDelay.max),
+    rssMaxMb: benchRss / 1024 / 1024,
+  };
+  const limited = benchLimitNote(bench);
+  if (limited) notes.push(limited);
+  const lat = latency.summary();
+  const measured = measuresLatency(args.proto);
   return {
     players: args.players,
     proto: args.proto,
@@ -249,15 +285,15 @@ async function measure(
       source: probe?.source ?? 'none',
       cpuAvgPct: cpuPct.length ? cpuPct.reduce((a, b) => a + b, 0) / cpuPct.length : null,
       cpuMaxPct: cpuPct.length ? Math.max(...cpuPct) : null,
-      rssMaxMb: rss.length ? Math.max(...rss) / 1024 / 1024 : null,
+      rssMaxMb: rssMax === null ? null : rssMax / 1024 / 1024,
+      rssBeforePlayersMb: rssBefore === null ? null : rssBefore / 1024 / 1024,
+      rssPerPlayerBytes: rssPerPlayerBytes(rssBefore, rssMax, args.players - v.connectFailures),
       warnings: {},
     },
     host: { cores, cpuAvgPct: hostPct },
-    bench: {
-      cpuAvgPct: ((cpu.user + cpu.system) / 1000 / (windowS * 1000)) * 100,
-      eventLoopDelayP99Ms: loopDelay.percentile(99) / 1e6,
-      eventLoopDelayMaxMs: loopDelay.max / 1e6,
-    },
+    bench,
+    latencyMs: measured ? lat.ms : null,
+    latencyFrames: measured ? { measured: lat.frames, unmatched: lat.unmatched } : null,
     playerKbps: spread(v.kbps),
     connectMs: spread(v.connectMs),
     firstKeyFrameMs: spread(v.firstKeyFrameMs),

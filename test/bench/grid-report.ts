@@ -37,6 +37,10 @@ export interface GridReport extends WindowFigures {
     firstKeyFrameMs: Spread | null;
     /** Per player, the largest lag behind its own stream's publisher at a sample. */
     lagMs: Spread | null;
+    /** Every frame of every player, against its own stream's publisher (as BenchReport.latencyMs). */
+    latencyMs: Spread | null;
+    /** Frames measured and frames without a send time; null for RTSP and HLS. */
+    latencyFrames: { measured: number; unmatched: number } | null;
     fellBehind: FellBehind;
     connectFailures: number;
     failureCodes: Record<string, number>;
@@ -90,6 +94,7 @@ export function formatGridReport(r: GridReport): string {
       ['players fell behind', `${fb.total} of ${pl.players} (${reasons})`],
       ['player kbps min / median', fmtSpread(pl.kbps, ['min', 'median'])],
       ['max lag ms median / p95 / max', fmtSpread(pl.lagMs, ['median', 'p95', 'max'])],
+      ['added latency ms p50 / p95 / p99 / max', latencyText(r.proto, pl, r.bench)],
       [
         pl.hls ? 'first segment ms median / p95 / p99 / max' : 'first key frame ms median / p95 / p99 / max',
         fmtSpread(pl.firstKeyFrameMs, ['median', 'p95', 'p99', 'max']),
@@ -103,8 +108,8 @@ export function formatGridReport(r: GridReport): string {
   rows.push(
     ['host CPU % avg (all processes)', `${fmt(r.host.cpuAvgPct)} of ${r.host.cores * 100}`],
     [
-      'bench CPU % avg; loop delay p99 / max ms',
-      `${fmt(r.bench.cpuAvgPct)}; ${fmt(r.bench.eventLoopDelayP99Ms, 1)} / ${fmt(r.bench.eventLoopDelayMaxMs, 1)}`,
+      'bench CPU % avg; loop delay p50 / p99 / max ms',
+      `${fmt(r.bench.cpuAvgPct)}; ${fmt(r.bench.eventLoopDelayP50Ms, 1)} / ${fmt(r.bench.eventLoopDelayP99Ms, 1)} / ${fmt(r.bench.eventLoopDelayMaxMs, 1)}`,
     ],
     ['bench was the limit', r.benchLimited ? 'YES: see notes' : 'no'],
   );
@@ -113,6 +118,14 @@ export function formatGridReport(r: GridReport): string {
     rows.push(['server log (warn+)', warnings.map(([m, n]) => `${n}x ${m}`).join('; ')]);
   const w = Math.max(...rows.map(([k]) => k.length));
   return [...rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`), ...r.notes.map((n) => `note: ${n}`)].join('\n');
+}
+
+function latencyText(proto: Proto, pl: NonNullable<GridReport['players']>, b: GridReport['bench']): string {
+  const f = pl.latencyFrames;
+  if (f === null) return `not measured for ${proto}`;
+  const unmatched = f.unmatched > 0 ? `, ${f.unmatched} without a send time` : '';
+  const loop = `bench loop delay p50 ${fmt(b.eventLoopDelayP50Ms, 1)} / p99 ${fmt(b.eventLoopDelayP99Ms, 1)}`;
+  return `${fmtSpread(pl.latencyMs, ['median', 'p95', 'p99', 'max'], 1)} (${f.measured} frames${unmatched}; ${loop})`;
 }
 
 function failureList(codes: Record<string, number>): string {

@@ -5,6 +5,7 @@ import { lagAt } from './fanout.ts';
 import { formatGridReport, type GridReport } from './grid-report.ts';
 import { HlsBenchClient, type HlsCounters } from './hls-client.ts';
 import { hlsBehind, snapshotCounters, summarizeHls, windowCounters } from './hls-report.ts';
+import { LatencyProbe, measuresLatency } from './latency-probe.ts';
 import { loadBenchMedia } from './media.ts';
 import type { PinDecision } from './pinning.ts';
 import { PlayerFactory, waitForPlaylist } from './player-factory.ts';
@@ -49,12 +50,14 @@ export async function runGrid(
 ): Promise<{ report: GridReport; text: string }> {
   const media = loadBenchMedia(workDir, args.bitrateKbps);
   const server = await spawnServer(workDir, args.serverNodeArgs, {}, pin.plan?.serverCpu ?? null);
-  const group = new PublisherGroup(media);
+  // A send-time table per publisher (256 KiB each), only when there are players to measure.
+  const latency = scenario.playersPerStream > 0 && measuresLatency(args.proto) ? new LatencyProbe() : null;
+  const group = new PublisherGroup(media, latency);
   const players: BenchPlayer[] = [];
   const factory = new PlayerFactory(server, PLAYER_TIMEOUT_MS, args.hlsSockets);
   let report: GridReport;
   try {
-    report = await measureGrid(args, scenario, server, media.fileKbps, group, players, factory);
+    report = await measureGrid(args, scenario, server, media.fileKbps, group, players, factory, latency);
   } finally {
     for (const p of players) p.stop();
     factory.close();
@@ -76,6 +79,7 @@ async function measureGrid(
   group: PublisherGroup,
   players: BenchPlayer[],
   factory: PlayerFactory,
+  latency: LatencyProbe | null,
 ): Promise<GridReport> {
   const notes: string[] = [];
   const probe = procProbe(server.pid);
@@ -95,15 +99,18 @@ async function measureGrid(
     progress('playlists ready');
   }
 
-  // Ramp: player i watches stream i % S, so every stream gets its first players early.
+  // Ramp: player i watches stream i % S, so every stream gets its first players early, and
+  // looks its frames up in that stream's publisher's send times.
+  const pubs = group.publishers;
   const streamOf: number[] = [];
   const runStart = performance.now();
   const endAt = runStart + args.durationS * 1000;
   await new Promise<void>((done) => {
     const step = (): void => {
       for (let i = 0; i < args.rampPerStep && players.length < total; i++) {
-        streamOf.push(players.length % S);
-        players.push(factory.start(args.proto, args.app, names[players.length % S]!));
+        const s = players.length % S;
+        streamOf.push(s);
+        players.push(factory.start(args.proto, args.app, names[s]!, pubs[s]!.latency));
       }
       if (players.length < total) return;
       clearInterval(timer);
@@ -122,7 +129,6 @@ async function measureGrid(
   await sleep(windowStart - performance.now());
   progress('window');
 
-  const pubs = group.publishers;
   const meter = new WindowMeter();
   for (const p of players) p.stats.bytesAtWindowStart = p.bytesIn;
   const hlsClients = players.filter((p): p is HlsBenchClient => p instanceof HlsBenchClient);
@@ -131,6 +137,7 @@ async function measureGrid(
   const pubStart = pubs.map((p) => [p.payloadBytesSent, p.bytesSent] as const);
   const ingestStart = await streamBytesIn(server.api!);
   const maxQueued = pubs.map(() => 0);
+  if (latency) latency.active = true;
   const serverSamples: ProcSample[] = [];
   const sample = async (): Promise<void> => {
     if (!isHls) {
@@ -144,6 +151,7 @@ async function measureGrid(
   await sleep(endAt - performance.now());
   clearInterval(sampler);
   await sample();
+  if (latency) latency.active = false;
   for (const p of players) p.stats.bytesAtWindowEnd = p.bytesIn;
   const pubEnd = pubs.map((p) => [p.payloadBytesSent, p.bytesSent] as const);
   const ingestEnd = await streamBytesIn(server.api!);
@@ -184,6 +192,7 @@ async function measureGrid(
       `the bench set the pace, not the server: ${limit}; run fewer streams, or the bench on another host`,
     );
   const rssIdle = idle.rssBytes;
+  const lat = latency?.summary() ?? null;
   return {
     scenario: scenario.kind,
     streams: S,
@@ -211,6 +220,8 @@ async function measureGrid(
             connectMs: spread(v.connectMs),
             firstKeyFrameMs: spread(v.firstKeyFrameMs),
             lagMs: spread(v.lagMs),
+            latencyMs: lat?.ms ?? null,
+            latencyFrames: lat ? { measured: lat.frames, unmatched: lat.unmatched } : null,
             fellBehind: v.fellBehind,
             connectFailures: v.connectFailures,
             failureCodes: v.failureCodes,

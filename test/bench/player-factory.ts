@@ -1,10 +1,13 @@
 import type { Agent } from 'node:http';
 import { Proto } from './args.ts';
 import { HlsBenchClient, HlsPoller, hlsAgent } from './hls-client.ts';
-import { FlvBenchPlayer, RtmpBenchPlayer, type BenchPlayer } from './players.ts';
+import type { StreamLatency } from './latency-probe.ts';
+import { FlvBenchPlayer, type BenchPlayer } from './players.ts';
+import { RtmpBenchPlayer } from './rtmp-player.ts';
 import { RtspBenchPlayer } from './rtsp-player.ts';
 import type { ServerEndpoints } from './server.ts';
 import { TsBenchPlayer, WsTsBenchPlayer } from './ts-players.ts';
+import { WsFlvBenchPlayer } from './ws-flv-player.ts';
 
 /** Makes players of one protocol for any stream, and owns what they share (the HLS agent and poller). */
 export class PlayerFactory {
@@ -28,6 +31,8 @@ export class PlayerFactory {
         return `${this.ep.rtmp}/${app}/${name}`;
       case Proto.Flv:
         return `${http}.flv`;
+      case Proto.WsFlv:
+        return `${http.replace(/^http/, 'ws')}.flv`;
       case Proto.Ts:
         return `${http}.ts`;
       case Proto.WsTs:
@@ -39,17 +44,23 @@ export class PlayerFactory {
     }
   }
 
-  start(proto: Proto, app: string, name: string): BenchPlayer {
+  /**
+   * A `proto` player of `app/name`. RTMP, FLV and TS players report frame receive times to
+   * `latency`, the send-time table of that stream's publisher (RTSP and HLS are not measured).
+   */
+  start(proto: Proto, app: string, name: string, latency: StreamLatency | null = null): BenchPlayer {
     const url = this.url(proto, app, name);
     switch (proto) {
       case Proto.Rtmp:
-        return new RtmpBenchPlayer(url, this.timeoutMs);
+        return new RtmpBenchPlayer(url, this.timeoutMs, latency);
       case Proto.Flv:
-        return new FlvBenchPlayer(url, this.timeoutMs);
+        return new FlvBenchPlayer(url, this.timeoutMs, latency);
+      case Proto.WsFlv:
+        return new WsFlvBenchPlayer(url, this.timeoutMs, latency);
       case Proto.Ts:
-        return new TsBenchPlayer(url, this.timeoutMs);
+        return new TsBenchPlayer(url, this.timeoutMs, latency);
       case Proto.WsTs:
-        return new WsTsBenchPlayer(url, this.timeoutMs);
+        return new WsTsBenchPlayer(url, this.timeoutMs, latency);
       case Proto.Hls:
         this.agent ??= hlsAgent(this.hlsSockets);
         this.poller ??= new HlsPoller();

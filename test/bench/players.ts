@@ -1,8 +1,6 @@
 import { get as httpGet, type ClientRequest } from 'node:http';
-import { RtmpClient } from '../../libs/rtmp/client-connection.ts';
-import { MessageType } from '../../libs/rtmp/message-types.ts';
 import { FlvTagScanner } from './flv-scanner.ts';
-import { isPlayableKeyFrame } from './keyframe.ts';
+import type { StreamLatency } from './latency-probe.ts';
 
 /** What the bench knows about one player; plain fields, updated from socket callbacks only. */
 export interface PlayerStats {
@@ -63,69 +61,19 @@ export const describeError = (e: unknown): string => {
   return typeof err.code === 'string' ? err.code : String(err.message ?? e);
 };
 
-/** An RTMP player on RtmpClient; no timers of its own once playing. */
-export class RtmpBenchPlayer implements BenchPlayer {
-  readonly stats = newPlayerStats();
-  private client: RtmpClient | null = null;
-
-  constructor(url: string, timeoutMs: number) {
-    RtmpClient.connect(url, { timeoutMs })
-      .then(async (c) => {
-        this.client = c;
-        if (this.stats.stopped) {
-          c.close();
-          return;
-        }
-        c.onMedia = (m) => this.onMedia(m.typeId, m.timestamp, m.payload);
-        c.onClose = (err) => {
-          if (!this.stats.stopped && this.stats.connectMs >= 0)
-            this.stats.endedEarly = err ? describeError(err) : 'closed';
-        };
-        await c.play();
-        this.stats.connectMs = performance.now() - this.stats.startedAt;
-      })
-      .catch((e: unknown) => {
-        if (!this.stats.stopped) this.stats.failure = describeError(e);
-        this.client?.close();
-      });
-  }
-
-  get bytesIn(): number {
-    return this.client?.bytesIn ?? 0;
-  }
-
-  private onMedia(typeId: number, timestamp: number, payload: Buffer): void {
-    if (typeId === MessageType.Video) {
-      if (
-        this.stats.firstKeyFrameMs < 0 &&
-        payload.length >= 2 &&
-        isPlayableKeyFrame(payload[0]!, payload[1]!)
-      ) {
-        this.stats.firstKeyFrameMs = performance.now() - this.stats.startedAt;
-      }
-    } else if (typeId !== MessageType.Audio) {
-      return;
-    }
-    this.stats.lastTimestampMs = timestamp;
-  }
-
-  stop(): void {
-    this.stats.stopped = true;
-    this.client?.close();
-  }
-}
-
 /** An HTTP-FLV player: plain http.get and a header scanner, bodies are only counted. */
 export class FlvBenchPlayer implements BenchPlayer {
   readonly stats = newPlayerStats();
   private readonly req: ClientRequest;
   private received = 0;
 
-  constructor(url: string, timeoutMs: number) {
+  constructor(url: string, timeoutMs: number, latency: StreamLatency | null = null) {
     const scanner = new FlvTagScanner();
     scanner.onFirstKeyFrame = () => {
       this.stats.firstKeyFrameMs = performance.now() - this.stats.startedAt;
     };
+    let readAt = 0;
+    if (latency) scanner.onFrame = (ts) => latency.received(ts, readAt);
     // agent: false: one connection per player, as real viewers have.
     this.req = httpGet(url, { agent: false, timeout: timeoutMs }, (res) => {
       if (res.statusCode !== 200) {
@@ -137,6 +85,7 @@ export class FlvBenchPlayer implements BenchPlayer {
       this.stats.connectMs = performance.now() - this.stats.startedAt;
       this.req.setTimeout(0);
       res.on('data', (d: Buffer) => {
+        readAt = performance.now();
         this.received += d.length;
         try {
           scanner.push(d);

@@ -1,3 +1,4 @@
+import type { LatencyProbe } from './latency-probe.ts';
 import type { BenchMedia } from './media.ts';
 import { BenchPublisher } from './publisher.ts';
 
@@ -16,16 +17,20 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * Many in-process BenchPublishers of the same file under one timer: every tick each publisher
  * sends what is due on its own clock (they start a few ms apart, so their key frames do not
  * line up). 300 ffmpeg processes would take the host; 300 sockets and one timer do not.
+ * With a latency probe each publisher stamps its own send-time table (`publisher.latency`):
+ * they send the same timestamps at different times, and one tick serves them one after another.
  */
 export class PublisherGroup {
   readonly publishers: BenchPublisher[] = [];
   /** Those publishing: the timer must not pump one that is still connecting. */
   private readonly live: BenchPublisher[] = [];
   private readonly media: BenchMedia;
+  private readonly latency: LatencyProbe | null;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(media: BenchMedia) {
+  constructor(media: BenchMedia, latency: LatencyProbe | null = null) {
     this.media = media;
+    this.latency = latency;
   }
 
   /**
@@ -42,7 +47,7 @@ export class PublisherGroup {
     for (let i = 0; i < urls.length; i += CONNECTS_PER_STEP) {
       if (i > 0) await sleep(STEP_MS);
       for (const url of urls.slice(i, i + CONNECTS_PER_STEP)) {
-        const p = new BenchPublisher(this.media);
+        const p = new BenchPublisher(this.media, this.latency?.stream() ?? null);
         p.externalPacing = true;
         this.publishers.push(p);
         started.push(

@@ -1,6 +1,7 @@
 import { decodeAmf0, encodeAmf0 } from '../../libs/amf/index.ts';
 import { TagType } from '../../libs/flv/index.ts';
 import { RtmpClient } from '../../libs/rtmp/client-connection.ts';
+import type { StreamLatency } from './latency-probe.ts';
 import type { BenchMedia } from './media.ts';
 
 /** Shortest sleep of the pacing loop; tags due by then go out together. */
@@ -15,10 +16,14 @@ const isSequenceHeader = (type: number, body: Buffer): boolean =>
 /**
  * Publishes the bench media over RTMP in real time: each tag goes out when the wall clock
  * reaches its timestamp, and the file loops with a timestamp offset (sequence headers and
- * metadata only on the first pass). One timer for the whole publisher.
+ * metadata only on the first pass). One timer for the whole publisher. With a stream's latency
+ * table, each audio/video tag's send time (just after the socket write) is stamped with its
+ * timestamp.
  */
 export class BenchPublisher {
   private readonly media: BenchMedia;
+  /** This stream's send times (latency-probe.ts): what its players look their frames up in. */
+  readonly latency: StreamLatency | null;
   private client: RtmpClient | null = null;
   private timer: NodeJS.Timeout | null = null;
   private startedAt = 0;
@@ -35,8 +40,9 @@ export class BenchPublisher {
   /** Largest (send time - due time) of a tag since the last resetLateness(): the bench's pacing delay. */
   maxLateMs = 0;
 
-  constructor(media: BenchMedia) {
+  constructor(media: BenchMedia, latency: StreamLatency | null = null) {
     this.media = media;
+    this.latency = latency;
   }
 
   async start(url: string): Promise<void> {
@@ -106,6 +112,7 @@ export class BenchPublisher {
       if (tag.type === TagType.Script) continue;
       if (this.loop > 0 && isSequenceHeader(tag.type, tag.body)) continue;
       c.sendMedia(tag.type as 8 | 9, ts, tag.body);
+      this.latency?.sent(ts, performance.now());
       this.sentBytes += tag.body.length;
       if (now - ts > this.maxLateMs) this.maxLateMs = now - ts;
       if (ts > this.lastTs) this.lastTs = ts;

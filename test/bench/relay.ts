@@ -2,7 +2,7 @@
 // "Scenarios".
 import type { BenchArgs } from './args.ts';
 import { startBenchCluster } from './bench-cluster.ts';
-import { measureOn } from './fanout.ts';
+import { measureOn, type Window } from './fanout.ts';
 import { loadBenchMedia } from './media.ts';
 import type { PinDecision } from './pinning.ts';
 import { formatReport, type BenchReport, type Spread } from './report.ts';
@@ -29,18 +29,27 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /**
  * A ServerProbe of `primary` that reads `secondary` at the same moments into `into`: the
  * measurement reads its probe at the window's edges and every second, so both processes get
- * the same window.
+ * the same window. The read before the players (the per-player memory base) is `primary`'s
+ * alone: `window` has not started yet.
  */
-function pairedProbe(primary: ServerProbe, secondary: ServerProbe, into: ProcSample[]): ServerProbe {
+function pairedProbe(
+  primary: ServerProbe,
+  secondary: ServerProbe,
+  into: ProcSample[],
+  window: Window,
+): ServerProbe {
   return {
     source: primary.source,
     async read(): Promise<ProcSample> {
+      if (window.fromUs === 0) return primary.read();
       const [a, b] = await Promise.all([primary.read(), secondary.read()]);
       into.push(b);
       return a;
     },
   };
 }
+
+const newWindow = (): Window => ({ fromUs: 0, toUs: 0 });
 
 /**
  * Direct play on the origin, then the same players on the edge; one cluster, one invocation.
@@ -61,21 +70,25 @@ export async function runRelay(
   let direct: BenchReport;
   let relay: BenchReport;
   try {
+    const directWindow = newWindow();
     direct = await measureOn(
       args,
       media,
       c.origin,
       c.origin,
-      pairedProbe(originProbe, edgeProbe, edgeWhileDirect),
+      pairedProbe(originProbe, edgeProbe, edgeWhileDirect, directWindow),
+      directWindow,
     );
     direct.server.warnings = Object.fromEntries(c.origin.warnings);
     await sleep(PAUSE_MS); // the direct players' closes settle before the edge's window
+    const relayWindow = newWindow();
     relay = await measureOn(
       args,
       media,
       c.origin,
       c.edge,
-      pairedProbe(edgeProbe, originProbe, originWhileRelay),
+      pairedProbe(edgeProbe, originProbe, originWhileRelay, relayWindow),
+      relayWindow,
     );
     relay.server.warnings = Object.fromEntries(c.edge.warnings);
   } finally {
@@ -88,8 +101,8 @@ export async function runRelay(
     return a === undefined || b === undefined ? null : b - a;
   };
   const notes: string[] = [];
-  if (direct.latencyMs === undefined)
-    notes.push('the players do not measure latency here: compare first key frame and max lag');
+  if (direct.latencyFrames === null)
+    notes.push(`${args.proto} players do not measure latency: compare first key frame and max lag`);
   direct.pinning = relay.pinning = pin.why;
   const report: RelayReport = {
     players: args.players,
@@ -110,6 +123,8 @@ export async function runRelay(
 const fmt = (n: number | null | undefined, digits = 0): string =>
   n === null || n === undefined ? 'n/a' : n.toFixed(digits);
 const signed = (n: number | null): string => (n === null ? 'n/a' : `${n >= 0 ? '+' : ''}${n.toFixed(1)}`);
+const latencyPair = (b: BenchReport): string =>
+  b.latencyMs ? `${fmt(b.latencyMs.median, 1)} / ${fmt(b.latencyMs.p99, 1)}` : 'n/a';
 const cpuRss = (f: { cpuAvgPct: number | null; cpuMaxPct: number | null; rssMaxMb: number | null }): string =>
   `${fmt(f.cpuAvgPct)} / ${fmt(f.cpuMaxPct)}; ${fmt(f.rssMaxMb)}`;
 
@@ -125,7 +140,7 @@ export function formatRelayReport(r: RelayReport): string {
     ['edge CPU % avg / max; RSS max MB', cpuRss(r.other.direct), cpuRss(r.relay.server)],
     ['players fell behind', String(r.direct.fellBehind.total), String(r.relay.fellBehind.total)],
     ['connect failures', String(r.direct.connectFailures), String(r.relay.connectFailures)],
-    ['latency ms median', fmt(r.direct.latencyMs?.median, 1), fmt(r.relay.latencyMs?.median, 1)],
+    ['added latency ms median / p99', latencyPair(r.direct), latencyPair(r.relay)],
     [
       'first key frame (HLS: segment) ms median',
       fmt(r.direct.firstKeyFrameMs?.median),

@@ -1,6 +1,7 @@
 import type { Proto } from './args.ts';
 import { formatHlsRows, type HlsSummary } from './hls-report.ts';
 import type { PlayerStats } from './players.ts';
+import { BENCH_CPU_LIMIT_PCT, BENCH_LOOP_LIMIT_MS } from './window-meter.ts';
 
 /** A player is behind below this share of the publisher's bitrate in the window... */
 export const BEHIND_BITRATE_RATIO = 0.9;
@@ -27,17 +28,33 @@ export interface BenchReport {
     cpuAvgPct: number | null;
     cpuMaxPct: number | null;
     rssMaxMb: number | null;
+    /** Sampled after the publisher's head start, just before the first player. */
+    rssBeforePlayersMb: number | null;
+    /** (max RSS in the window - RSS before the players) / connected players. */
+    rssPerPlayerBytes: number | null;
     warnings: Record<string, number>;
   };
   /** Whole machine, 100 per core: what is left after server and bench is other load. */
   host: { cores: number; cpuAvgPct: number | null };
-  bench: { cpuAvgPct: number; eventLoopDelayP99Ms: number; eventLoopDelayMaxMs: number };
+  bench: {
+    cpuAvgPct: number;
+    eventLoopDelayP50Ms: number;
+    eventLoopDelayP99Ms: number;
+    eventLoopDelayMaxMs: number;
+    rssMaxMb: number;
+  };
+  /**
+   * Receive minus send time of every frame of every player in the window (publisher and
+   * players share this process's clock), bench event-loop delay included; null when none was
+   * measured (RTSP and HLS players are not).
+   */
+  latencyMs: Spread | null;
+  /** Frames measured, and frames whose timestamp had no send time; null for RTSP and HLS. */
+  latencyFrames: { measured: number; unmatched: number } | null;
   playerKbps: Spread | null;
   connectMs: Spread | null;
   firstKeyFrameMs: Spread | null;
   lagMs: Spread | null;
-  /** Publisher send to player receive, per player (the latency probe); absent when not measured. */
-  latencyMs?: Spread | null;
   /** First player started to last: the ramp as it happened (its timer runs late on a busy bench). */
   rampMs?: number;
   fellBehind: FellBehind;
@@ -154,6 +171,29 @@ export function judgePlayers(
   return v;
 }
 
+/** Server memory per player: what the window's peak added to the RSS before the players. */
+export function rssPerPlayerBytes(
+  before: number | null,
+  maxInWindow: number | null,
+  players: number,
+): number | null {
+  if (before === null || maxInWindow === null || players <= 0) return null;
+  return (maxInWindow - before) / players;
+}
+
+/**
+ * A note when the bench itself was saturated: its one thread near a full core, or its event
+ * loop late by this much, means lag, latency and "fell behind" describe the load client.
+ */
+export function benchLimitNote(b: BenchReport['bench']): string | null {
+  if (b.cpuAvgPct <= BENCH_CPU_LIMIT_PCT && b.eventLoopDelayP99Ms <= BENCH_LOOP_LIMIT_MS) return null;
+  return (
+    `the bench, not the server, was the limit (bench CPU ${b.cpuAvgPct.toFixed(0)} %, loop delay p99 ` +
+    `${b.eventLoopDelayP99Ms.toFixed(0)} ms): lag, latency and "fell behind" describe the load client; ` +
+    'use fewer players per bench process or run the bench on another host'
+  );
+}
+
 const fmt = (n: number | null | undefined, digits = 0): string =>
   n === null || n === undefined ? 'n/a' : n.toFixed(digits);
 const fmtSpread = (s: Spread | null, keys: (keyof Spread)[], digits = 0): string =>
@@ -170,7 +210,10 @@ export function formatReport(r: BenchReport): string {
       `${r.bitrateKbps.target} / ${r.bitrateKbps.file} / ${fmt(r.bitrateKbps.published)}`,
     ],
     ['server CPU % avg / max (1 core = 100)', `${fmt(r.server.cpuAvgPct)} / ${fmt(r.server.cpuMaxPct)}`],
-    ['server RSS max MB', fmt(r.server.rssMaxMb)],
+    [
+      'server RSS MB before players / max; per player',
+      `${fmt(r.server.rssBeforePlayersMb)} / ${fmt(r.server.rssMaxMb)}; ${perPlayerText(r.server.rssPerPlayerBytes)}`,
+    ],
     ['player kbps min / median', fmtSpread(r.playerKbps, ['min', 'median'])],
     ['players fell behind', fellBehindText(r)],
     [
@@ -181,13 +224,15 @@ export function formatReport(r: BenchReport): string {
       r.hls ? 'first segment ms median / p95 / p99 / max' : 'first key frame ms median / p95 / p99 / max',
       fmtSpread(r.firstKeyFrameMs, ['median', 'p95', 'p99', 'max']),
     ],
+    ['added latency ms p50 / p95 / p99 / max', latencyText(r)],
     ['connect ms median / p95 / max', fmtSpread(r.connectMs, ['median', 'p95', 'max'])],
     ['connect failures', `${r.connectFailures}${failureList(r.failureCodes)}`],
     ['ramp ms (all players started)', fmt(r.rampMs)],
     ['host CPU % avg (all processes)', `${fmt(r.host.cpuAvgPct)} of ${r.host.cores * 100}`],
     [
-      'bench CPU % avg; loop delay p99 / max ms',
-      `${fmt(r.bench.cpuAvgPct)}; ${fmt(r.bench.eventLoopDelayP99Ms, 1)} / ${fmt(r.bench.eventLoopDelayMaxMs, 1)}`,
+      'bench CPU % avg; loop delay p50 / p99 / max ms; RSS max MB',
+      `${fmt(r.bench.cpuAvgPct)}; ${fmt(r.bench.eventLoopDelayP50Ms, 1)} / ${fmt(r.bench.eventLoopDelayP99Ms, 1)} / ` +
+        `${fmt(r.bench.eventLoopDelayMaxMs, 1)}; ${fmt(r.bench.rssMaxMb)}`,
     ],
   ];
   if (r.ts) {
@@ -212,6 +257,17 @@ export function formatReport(r: BenchReport): string {
   if (r.profile) lines.push('', r.profile);
   return lines.join('\n');
 }
+
+function latencyText(r: BenchReport): string {
+  const f = r.latencyFrames;
+  if (f === null) return `not measured for ${r.proto}`;
+  const unmatched = f.unmatched > 0 ? `, ${f.unmatched} without a send time` : '';
+  const loop = `bench loop delay p50 ${fmt(r.bench.eventLoopDelayP50Ms, 1)} / p99 ${fmt(r.bench.eventLoopDelayP99Ms, 1)}`;
+  return `${fmtSpread(r.latencyMs, ['median', 'p95', 'p99', 'max'], 1)} (${f.measured} frames${unmatched}; ${loop})`;
+}
+
+const perPlayerText = (bytes: number | null): string =>
+  bytes === null ? 'n/a' : `${(bytes / 1024).toFixed(1)} KiB`;
 
 function fellBehindText(r: BenchReport): string {
   const fb = r.fellBehind;

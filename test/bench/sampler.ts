@@ -102,3 +102,12 @@ export function hostCpuTicks(): { busy: number; total: number } | null {
     return null;
   }
 }
+
+/** Interval of the bench's monitorEventLoopDelay timer. */
+export const LOOP_RESOLUTION_MS = 10;
+
+/**
+ * monitorEventLoopDelay records the whole time between its timer's runs, interval included
+ * (an idle loop reads 10.1 ms at resolution 10): the delay is what exceeds the interval.
+ */
+export const loopDelayMs = (ns: number): number => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS);

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseBenchArgs } from './args.ts';
 import { judgePublishers, type PublisherWindow } from './publisher-verdicts.ts';
+import { benchLimitNote } from './report.ts';
 import { benchLimit } from './window-meter.ts';
 
 const scenarioOf = (argv: string[]): unknown => {
@@ -110,13 +111,18 @@ test('judgePublishers: queue, lateness, ingest and closed each count, a publishe
 });
 
 test('benchLimit: late publishers, a stalled loop or a saturated thread make the bench the limit', () => {
-  const calm = { cpuAvgPct: 40, eventLoopDelayP99Ms: 30, eventLoopDelayMaxMs: 80 };
+  const calm = { cpuAvgPct: 40, eventLoopDelayP50Ms: 1, eventLoopDelayP99Ms: 30, eventLoopDelayMaxMs: 80 };
   assert.equal(benchLimit(calm, 0), null);
-  assert.equal(benchLimit({ ...calm, eventLoopDelayP99Ms: 200 }, 0), null);
+  assert.equal(benchLimit({ ...calm, eventLoopDelayP99Ms: 100 }, 0), null);
   assert.match(benchLimit(calm, 3)!, /^3 publishers sent tags late$/);
-  assert.match(benchLimit({ ...calm, eventLoopDelayP99Ms: 201 }, 0)!, /event-loop delay p99 201 ms/);
+  assert.match(benchLimit({ ...calm, eventLoopDelayP99Ms: 101 }, 0)!, /event-loop delay p99 101 ms/);
   assert.equal(
-    benchLimit({ cpuAvgPct: 97, eventLoopDelayP99Ms: 350, eventLoopDelayMaxMs: 900 }, 1),
+    benchLimit({ ...calm, cpuAvgPct: 97, eventLoopDelayP99Ms: 350, eventLoopDelayMaxMs: 900 }, 1),
     '1 publishers sent tags late, event-loop delay p99 350 ms, bench CPU 97 % of its one thread',
   );
+  // A fan-out run's note uses the same thresholds.
+  const b = { ...calm, rssMaxMb: 100 };
+  assert.equal(benchLimitNote({ ...b, eventLoopDelayP99Ms: 100, cpuAvgPct: 90 }), null);
+  assert.match(benchLimitNote({ ...b, eventLoopDelayP99Ms: 101 })!, /loop delay p99 101 ms/);
+  assert.match(benchLimitNote({ ...b, cpuAvgPct: 91 })!, /bench CPU 91 %/);
 });

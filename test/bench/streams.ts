@@ -10,7 +10,14 @@ import { PlayerFactory, waitForPlaylist } from './player-factory.ts';
 import type { BenchPlayer } from './players.ts';
 import type { PinDecision } from './pinning.ts';
 import { judgePlayers, spread } from './report.ts';
-import { cpuPercents, hostCpuTicks, procProbe, type ProcSample } from './sampler.ts';
+import {
+  cpuPercents,
+  hostCpuTicks,
+  LOOP_RESOLUTION_MS,
+  loopDelayMs,
+  procProbe,
+  type ProcSample,
+} from './sampler.ts';
 import { spawnServer, type SpawnedServer } from './server.ts';
 import { formatStreamsReport, type PhaseReport, type StreamsReport } from './streams-report.ts';
 import { TsBenchPlayer } from './ts-players.ts';
@@ -138,7 +145,7 @@ async function measurePhase(
   await sleep(windowStart - performance.now());
   progress('window');
 
-  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   loopDelay.enable();
   const cpuStart = process.cpuUsage();
   const hostStart = hostCpuTicks();
@@ -230,7 +237,7 @@ async function measurePhase(
     host: { cpuAvgPct: hostPct },
     bench: {
       cpuAvgPct: ((cpu.user + cpu.system) / 1000 / (windowS * 1000)) * 100,
-      eventLoopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+      eventLoopDelayP99Ms: loopDelayMs(loopDelay.percentile(99)),
     },
     streamed: {
       players: streamed.length,

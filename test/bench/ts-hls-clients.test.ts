@@ -86,6 +86,28 @@ test('TsPacketScanner on Sluice TsMuxer output: key frame and timestamps in the 
   assert.equal(s.ccGaps, 0);
 });
 
+test('TsPacketScanner.onFrame: every video frame from the key frame on, at its FLV timestamp, for every split', () => {
+  // Three hours in (past 2^24 ms and 2^31 ticks) so the 33-bit arithmetic matters; x.flv has B-frames,
+  // so PTS differs from DTS and only the DTS is the FLV timestamp.
+  const offsetMs = 3 * 3600 * 1000 + 7;
+  const frames = framesFromFlv(xFlv()).map((f) => ({ ...f, timestampMs: f.timestampMs + offsetMs }));
+  const ts = muxAll(frames);
+  // AVC NALU packets (AVCPacketType 1): x.flv ends with an end-of-sequence tag, which makes no PES.
+  const video = frames.filter((f) => f.kind === 9 && f.payload[1] === 1);
+  assert.ok(video[0]!.isKeyFrame);
+  const want = video.map((f) => f.timestampMs);
+  for (let cut = 0; cut <= ts.length; cut++) {
+    const s = new TsPacketScanner();
+    const got: number[] = [];
+    s.onFrame = (ms) => got.push(ms);
+    s.push(ts.subarray(0, cut));
+    // The same bytes as one `end`-bounded read of a larger buffer, as a shared read buffer gives them.
+    const rest = Buffer.concat([ts.subarray(cut), Buffer.alloc(50, 0x47)]);
+    s.push(rest, ts.length - cut);
+    assert.deepEqual(got, want, `cut ${cut}`);
+  }
+});
+
 test('TsPacketScanner: no key frame when the key frame PES is missing', { skip: !hasFfmpeg }, () => {
   const packets = packetsOf(ffmpegTs());
   const firstVideo = packets.findIndex((p) => pidOf(p) === 0x100 && pusi(p));

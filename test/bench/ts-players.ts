@@ -1,6 +1,7 @@
 import { get as httpGet, type ClientRequest } from 'node:http';
 import WebSocket from 'ws';
 import { TS_PACKET_SIZE } from '../../libs/mpegts/index.ts';
+import type { StreamLatency } from './latency-probe.ts';
 import { describeError, newPlayerStats, type BenchPlayer } from './players.ts';
 import { TsPacketScanner } from './ts-scanner.ts';
 
@@ -12,11 +13,14 @@ abstract class TsPlayerBase implements BenchPlayer {
   readonly stats = newPlayerStats();
   readonly scanner = new TsPacketScanner();
   protected received = 0;
+  /** performance.now() of the read being scanned: the receive time of the frames it starts. */
+  private readAt = 0;
 
-  constructor() {
+  constructor(latency: StreamLatency | null) {
     this.scanner.onFirstKeyFrame = () => {
       this.stats.firstKeyFrameMs = performance.now() - this.stats.startedAt;
     };
+    if (latency) this.scanner.onFrame = (ts) => latency.received(ts, this.readAt);
     this.stats.ccGaps = 0;
   }
 
@@ -25,6 +29,7 @@ abstract class TsPlayerBase implements BenchPlayer {
   }
 
   protected onBytes(d: Buffer): void {
+    this.readAt = performance.now();
     this.received += d.length;
     try {
       this.scanner.push(d);
@@ -59,8 +64,8 @@ abstract class TsPlayerBase implements BenchPlayer {
 export class TsBenchPlayer extends TsPlayerBase {
   private readonly req: ClientRequest;
 
-  constructor(url: string, timeoutMs: number) {
-    super();
+  constructor(url: string, timeoutMs: number, latency: StreamLatency | null = null) {
+    super(latency);
     this.req = httpGet(url, { agent: false, timeout: timeoutMs }, (res) => {
       if (res.statusCode !== 200) {
         this.stats.failure = `HTTP ${res.statusCode}`;
@@ -89,8 +94,8 @@ export class TsBenchPlayer extends TsPlayerBase {
 export class WsTsBenchPlayer extends TsPlayerBase {
   private readonly ws: WebSocket;
 
-  constructor(url: string, timeoutMs: number) {
-    super();
+  constructor(url: string, timeoutMs: number, latency: StreamLatency | null = null) {
+    super(latency);
     this.ws = new WebSocket(url, {
       perMessageDeflate: false,
       handshakeTimeout: timeoutMs,

@@ -9,6 +9,8 @@ import {
   parsePmt,
 } from '../../libs/mpegts/index.ts';
 import { SectionAssembler } from '../../libs/mpegts/section-assembler.ts';
+import { CLOCK_90K_PER_MS } from '../../libs/mpegts/constants.ts';
+import { readTimestampField } from '../../libs/mpegts/timestamp.ts';
 import { newTsPacketInfo, readTsPacket } from '../../libs/mpegts/ts-packet.ts';
 
 const VIDEO_TYPES: ReadonlySet<number> = new Set([StreamType.H264, StreamType.H265]);
@@ -17,6 +19,9 @@ const AUDIO_TYPES: ReadonlySet<number> = new Set([StreamType.Aac, 0x03, 0x04]);
 const PUSI = 0x40;
 const AFC_PAYLOAD = 0x10;
 const AF_DISCONTINUITY = 0x80;
+/** PES fixed header (§2.4.3.6: start code, stream id, length, two flag bytes, header length). */
+const PES_FIXED = 9;
+const TIMESTAMP_FIELD = 5;
 
 /**
  * The least a bench player needs from an MPEG-TS byte stream: packets counted with their sync
@@ -36,6 +41,11 @@ export class TsPacketScanner {
   ccGaps = 0;
   /** Called once, for the first key frame after PAT and PMT. */
   onFirstKeyFrame: (() => void) | null = null;
+  /**
+   * Called for each video PES start after the first key frame, in the push that brought its
+   * header, with its DTS (else PTS) in ms: the FLV timestamp of the frame, for Sluice's muxer.
+   */
+  onFrame: ((timestampMs: number) => void) | null = null;
 
   private readonly pending = Buffer.alloc(TS_PACKET_SIZE);
   private pendingLen = 0;
@@ -55,10 +65,13 @@ export class TsPacketScanner {
     return this.videoPid;
   }
 
-  /** Raises ProtocolError TS_LOST_SYNC when a packet does not start with 0x47 (and PSI/PES errors). */
-  push(data: Buffer): void {
+  /**
+   * Scans `data[0, end)`. Raises ProtocolError TS_LOST_SYNC when a packet does not start with
+   * 0x47 (and PSI errors before the first key frame).
+   */
+  push(data: Buffer, end = data.length): void {
     let pos = 0;
-    const n = data.length;
+    const n = end;
     if (this.pendingLen > 0) {
       const k = Math.min(TS_PACKET_SIZE - this.pendingLen, n);
       data.copy(this.pending, this.pendingLen, 0, k);
@@ -95,8 +108,8 @@ export class TsPacketScanner {
     const b3 = buf[at + 3]!;
     if ((b3 & AFC_PAYLOAD) !== 0) this.continuity(buf, at, pid, b3 & 0x0f);
     if ((b1 & PUSI) === 0 || !this.sawKey) return;
-    if (!readTsPacket(buf, at, this.info) || this.info.payloadOffset >= TS_PACKET_SIZE) return;
-    this.timestamp(buf, at);
+    if (!readTsPacket(buf, at, this.info)) return;
+    this.timestamp(buf, at + this.info.payloadOffset, at + TS_PACKET_SIZE, pid === this.videoPid);
   }
 
   private continuity(buf: Buffer, at: number, pid: number, cc: number): void {
@@ -109,9 +122,19 @@ export class TsPacketScanner {
     else this.lastAudioCc = cc;
   }
 
-  private timestamp(buf: Buffer, at: number): void {
-    const h = parsePesHeader(buf.subarray(at + this.info.payloadOffset, at + TS_PACKET_SIZE));
-    if (h.dts90k !== null) this.lastTimestampMs = Math.round(h.dts90k / 90);
+  /**
+   * The DTS (else PTS) of the PES header at `p`, read in place: this runs once per frame per
+   * player, so no views or header objects (§2.4.3.6, §2.4.3.7). Anything unexpected is skipped.
+   */
+  private timestamp(buf: Buffer, p: number, end: number, video: boolean): void {
+    if (end - p < PES_FIXED || buf[p] !== 0 || buf[p + 1] !== 0 || buf[p + 2] !== 1) return;
+    const flags = buf[p + 7]! >>> 6;
+    if (flags < 2 || end - p < PES_FIXED + (flags - 1) * TIMESTAMP_FIELD) return;
+    const ticks = readTimestampField(buf, PES_FIXED + p + (flags === 3 ? TIMESTAMP_FIELD : 0));
+    // Sluice's muxer writes FLV milliseconds x 90 with no offset (libs/mpegts/muxer.ts, msTo90k).
+    const ms = Math.round(ticks / CLOCK_90K_PER_MS);
+    this.lastTimestampMs = ms;
+    if (video) this.onFrame?.(ms);
   }
 
   /** PAT, then PMT, then the first key frame on the video PID. */

@@ -1,6 +1,6 @@
-// Smoke test of `npm run bench` for the MPEG-TS, HLS and RTSP clients, --streams, --peer and the
-// scenarios (--grid, --publishers, --relay with a real origin and edge): a few players for a few
-// seconds against a real spawned Sluice (and nginx-rtmp), with ffmpeg publishers for --streams. The figures are
+// Smoke test of `npm run bench` for every player kind, --streams, --peer and the scenarios (--grid,
+// --publishers, --relay with a real origin and edge): a few players for a few seconds against a real
+// spawned Sluice (and nginx-rtmp), with ffmpeg publishers for --streams. The figures are
 // not judged (the machine is shared); what is checked is that every client measured something real.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -10,7 +10,7 @@ import type { CompareReport } from '../bench/compare-report.ts';
 import { nginxRtmpMissing } from '../bench/peer-nginx.ts';
 import type { GridReport } from '../bench/grid-report.ts';
 import type { RelayReport } from '../bench/relay.ts';
-import type { BenchReport } from '../bench/report.ts';
+import type { BenchReport, Spread } from '../bench/report.ts';
 import type { StreamsReport } from '../bench/streams-report.ts';
 // The bench spawns bin/sluice.js, which runs dist/: build it when stale.
 import './helpers/build.ts';
@@ -20,6 +20,17 @@ const RUN_TIMEOUT_MS = 90_000;
 const PLAYERS = 3;
 /** pinning.ts's description of a plan: the default pins when this process may use 2 CPUs. */
 const PINNED = /^server on CPU \d+, bench .* on CPU /;
+
+/** Every frame in the window found its publisher's send time, and the server added something, but not seconds. */
+function assertLatencyMeasured(
+  lat: Spread | null,
+  frames: { measured: number; unmatched: number } | null,
+  what: string,
+): void {
+  assert.ok(frames !== null && frames.measured > 0, `${what}: ${JSON.stringify(frames)}`);
+  assert.equal(frames.unmatched, 0, what);
+  assert.ok(lat !== null && lat.median > 0 && lat.median < 500, `${what}: ${JSON.stringify(lat)}`);
+}
 
 async function bench<T>(args: string[]): Promise<T> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/bench/run.ts', '--json', ...args], {
@@ -38,10 +49,10 @@ async function bench<T>(args: string[]): Promise<T> {
 }
 
 test(
-  'bench TS players (HTTP and WebSocket): every player started on a key frame, packets match bytes',
-  { timeout: 2 * RUN_TIMEOUT_MS },
+  'bench RTMP, FLV and TS players: every player started on a key frame, added latency measured',
+  { timeout: 5 * RUN_TIMEOUT_MS },
   async () => {
-    for (const proto of ['ts', 'ws-ts']) {
+    for (const proto of ['rtmp', 'flv', 'ws-flv', 'ts', 'ws-ts']) {
       const r = await bench<BenchReport>(['--proto', proto, '--players', String(PLAYERS), '--duration', '6']);
       assert.equal(r.proto, proto);
       assert.equal(r.connectFailures, 0, JSON.stringify(r.failureCodes));
@@ -51,16 +62,20 @@ test(
         r.firstKeyFrameMs !== null && r.firstKeyFrameMs.max < 5000,
         JSON.stringify(r.firstKeyFrameMs),
       );
+      // For TS: DTS / 90 is the FLV timestamp. The coalescing window is 30 ms.
+      assertLatencyMeasured(r.latencyMs, r.latencyFrames, proto);
+      assert.ok(r.server.rssPerPlayerBytes !== null && r.bench.rssMaxMb > 0);
+      const kbps = r.playerKbps!.median;
+      // Every player gets the published stream (TS: plus its framing).
+      assert.ok(kbps >= r.bitrateKbps.published * 0.9, `${kbps} kbps of ${r.bitrateKbps.published}`);
+      if (!proto.endsWith('ts')) continue;
       assert.equal(r.ts?.ccGapPlayers, 0);
       // Packets and bytes are counted separately: 188 bytes each.
       const pps = r.ts!.packetsPerSecondMedian!;
-      const kbps = r.playerKbps!.median;
       assert.ok(
         Math.abs((pps * 188 * 8) / 1000 - kbps) <= 0.02 * kbps + 1,
         `${pps} packets/s vs ${kbps} kbps`,
       );
-      // TS carries the published stream plus its framing.
-      assert.ok(kbps >= r.bitrateKbps.published * 0.9, `${kbps} kbps of ${r.bitrateKbps.published}`);
     }
   },
 );
@@ -119,6 +134,7 @@ test(
     assert.equal(r.fellBehind.endedEarly, 0);
     assert.equal(r.rtsp?.seqGapPlayers, 0);
     assert.ok(r.rtsp!.packets > 0);
+    assert.equal(r.latencyFrames, null, 'RTSP players are not in the latency probe');
     assert.ok(r.playerKbps!.median >= r.bitrateKbps.published * 0.9, JSON.stringify(r.playerKbps));
 
     const s = await bench<StreamsReport>([
@@ -156,6 +172,9 @@ test(
       assert.ok(b.server.cpuAvgPct !== null && b.server.cpuAvgPct > 0, JSON.stringify(b.server));
       assert.ok(b.server.cpuMaxPct !== null && b.server.rssMaxMb !== null);
       assert.ok(run.cpuRatio !== null && run.cpuRatio > 0, `${run.server} ratio ${run.cpuRatio}`);
+      assert.ok(b.server.rssPerPlayerBytes !== null, `${run.server}: no KB/player`);
+      // nginx-rtmp forwards the publisher's timestamps too: its frames find their send times.
+      assertLatencyMeasured(b.latencyMs, b.latencyFrames, `${run.server}@${run.writeCoalesceMs}`);
     }
     // /proc was read from nginx itself (taskset execs), not from a Node process.
     assert.ok(r.runs[0]!.report!.server.rssMaxMb! < 40, JSON.stringify(r.runs[0]!.report!.server));
@@ -185,6 +204,8 @@ test(
     assert.equal(pl.connectFailures, 0, JSON.stringify(pl.failureCodes));
     assert.equal(pl.fellBehind.total, 0, JSON.stringify(pl.fellBehind));
     assert.ok(pl.kbps!.min >= 0.9 * grid.publishers.kbps!.min, JSON.stringify(pl.kbps));
+    // Each player against its own stream's publisher: the streams send the same timestamps.
+    assertLatencyMeasured(pl.latencyMs, pl.latencyFrames, 'grid');
 
     const pubs = await bench<GridReport>(['--publishers', '3', '--duration', '6']);
     assertPublishersKeptUp(pubs, 3);
@@ -195,10 +216,12 @@ test(
       assert.equal(r.connectFailures, 0, JSON.stringify(r.failureCodes));
       assert.equal(r.fellBehind.total, 0, JSON.stringify(r.fellBehind));
       assert.ok(r.playerKbps!.min >= 0.9 * r.bitrateKbps.published, JSON.stringify(r.playerKbps));
+      assertLatencyMeasured(r.latencyMs, r.latencyFrames, 'relay');
     }
     // Edge players got the stream, so the edge relayed it: it worked, the origin fed it.
     assert.ok(relay.relay.server.cpuAvgPct! > 0 && relay.other.relay.cpuAvgPct! > 0);
     if (availableParallelism() >= 2) assert.match(relay.relay.pinning!, PINNED);
     assert.notEqual(relay.addedMs.firstKeyFrame, null);
+    assert.notEqual(relay.addedMs.latency, null);
   },
 );
