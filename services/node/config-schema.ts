@@ -509,9 +509,9 @@ export const mediaNodeProperties = {
         type: 'integer',
         minimum: 0,
         maximum: 1000,
-        default: 30,
+        default: 100,
         description:
-          'Writes to each viewer are gathered for this long and sent with one syscall; adds at most this much latency. 0 = flush every event-loop turn.',
+          'Writes to each viewer are gathered for this long and sent with one write, shared by the viewers of a format; adds up to this much latency (plus the time to write to every viewer). 0 = flush every event-loop turn, for the lowest latency at about four times the CPU per viewer.',
       },
     },
   },
