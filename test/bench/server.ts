@@ -175,8 +175,10 @@ export async function spawnServer(
     node.role === 'standalone' ? 'server-config.json' : `${node.nodeId}-config.json`,
   );
   writeFileSync(configFile, JSON.stringify(config, null, 2));
-  // As the image and `npm start` run it (bin/sluice.js); --no-optimize-for-size in nodeArgs wins.
-  const v8Memory = nodeArgs.includes('--no-optimize-for-size') ? [] : ['--optimize-for-size'];
+  // As the image and `npm start` run it (deploy/Dockerfile); a semi-space size in nodeArgs wins.
+  const v8Memory = nodeArgs.some((a) => a.startsWith('--max-semi-space-size'))
+    ? []
+    : ['--max-semi-space-size=2'];
   const [file, args] = pinnedCommand(pinCpu, process.execPath, [
     ...v8Memory,
     ...nodeArgs,

@@ -186,7 +186,7 @@ test('the Dockerfile: Node 22+, multi-stage, non-root, health check, OCI labels,
   const get = (op: string): string[] =>
     final.lines.filter((l) => l.startsWith(`${op} `)).map((l) => l.slice(op.length + 1));
   assert.match(get('USER')[0] ?? '', /^[1-9]\d*(:\d+)?$/, 'a numeric non-root user');
-  assert.deepEqual(JSON.parse(get('ENTRYPOINT')[0]!), ['node', '--optimize-for-size', 'bin/sluice.js']);
+  assert.deepEqual(JSON.parse(get('ENTRYPOINT')[0]!), ['node', '--max-semi-space-size=2', 'bin/sluice.js']);
   assert.ok(isRole((JSON.parse(get('CMD')[0]!) as string[])[0]!));
   const health = get('HEALTHCHECK')[0] ?? '';
   assert.match(health, /CMD \["node", "bin\/healthcheck\.js"\]/);

@@ -100,7 +100,7 @@ async function checkConfig(objs: K8sObject[], w: K8sObject): Promise<{ code: num
   const pod = podRun(objs, w, ctx);
   const [cmd, flag, script, ...args] = pod.argv;
   assert.equal(cmd, 'node', `${w.metadata.name}: command`);
-  assert.equal(flag, '--optimize-for-size', `${w.metadata.name}: V8 favours memory (bin/sluice.js)`);
+  assert.equal(flag, '--max-semi-space-size=2', `${w.metadata.name}: a small young generation (Dockerfile)`);
   assert.equal(script, '/app/bin/sluice.js', `${w.metadata.name}: the image's program`);
   assert.equal(args[0], ROLE_OF[w.metadata.name], `${w.metadata.name}: role argument`);
   try {

@@ -155,6 +155,6 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/* The command of every Sluice container: the image's program, with the role's config. */}}
 {{- define "sluice.command" -}}
-command: ["node", "--optimize-for-size", "/app/bin/sluice.js"]
+command: ["node", "--max-semi-space-size=2", "/app/bin/sluice.js"]
 args: [{{ .role | quote }}, "--config", "/etc/sluice/config.json"]
 {{- end -}}
