@@ -12,7 +12,6 @@ export interface RedisClientOptions {
   connectionName?: string;
 }
 
-
 /**
  * The ioredis client for a parsed `cluster.redisUrl`, with the same failure behaviour in
  * every topology:

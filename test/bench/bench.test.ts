@@ -311,7 +311,7 @@ test('withCpuRatios: CPU over the peer at the same player count; missing figures
     pinning: 'not pinned (--no-pin)',
     runs: [{ ...run('sluice', 1, 3), error: null, report: null }],
   });
-  assert.match(text, /sluice\s+coalesce 30 ms \(default\)\s+1\s+failed/);
+  assert.match(text, /sluice\s+coalesce 100 ms \(default\)\s+1\s+failed/);
 });
 
 test('CPU lists, pinning plan and the pinned command line', () => {

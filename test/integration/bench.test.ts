@@ -62,7 +62,7 @@ test(
         r.firstKeyFrameMs !== null && r.firstKeyFrameMs.max < 5000,
         JSON.stringify(r.firstKeyFrameMs),
       );
-      // For TS: DTS / 90 is the FLV timestamp. The coalescing window is 30 ms.
+      // For TS: DTS / 90 is the FLV timestamp. The coalescing window is 100 ms by default.
       assertLatencyMeasured(r.latencyMs, r.latencyFrames, proto);
       assert.ok(r.server.rssPerPlayerBytes !== null && r.bench.rssMaxMb > 0);
       const kbps = r.playerKbps!.median;

@@ -40,6 +40,8 @@ class PushSink implements Sink {
   readonly id: string;
   readonly format: OutputFormat;
   readonly protocol = 'rtmp-push';
+  /** Out of the write window: the target's own viewers should not wait for it as well. */
+  readonly coalesce = false;
   private readonly client: RtmpClient;
   private readonly ended: (reason: EndReason) => void;
 
