@@ -20,8 +20,8 @@ unit=$(find test/unit test/fuzz test/bench test/soak -name '*.test.ts' | sort)
 # Integration files run two at a time (each waits on real processes and timers far more than it
 # computes), except those that load the machine or need it quiet: the soak run, the browser, the
 # connection storm of limits, RTSP through an edge with its read timeouts, the bench (pinned CPUs)
-# and the write-window counts. Those run alone after.
-alone='test/integration/(soak|browser-playback|limits|cluster-rtsp|bench|media-node-writes)\.test\.ts$'
+# the write-window counts and the slow-viewer drops of media-path. Those run alone after.
+alone='test/integration/(soak|browser-playback|limits|cluster-rtsp|bench|media-node-writes|media-path)\.test\.ts$'
 integration=$(find test/integration -name '*.test.ts' | sort | grep -v -E "$alone" || true)
 integration_alone=$(find test/integration -name '*.test.ts' | sort | grep -E "$alone" || true)
 spec=(--test-reporter=spec --test-reporter-destination=stdout)
