@@ -493,7 +493,6 @@ export class Stream implements WindowHolder {
   private startSubscriber(sub: Subscriber): void {
     sub.started = true;
     sub.lastProgressAt = Date.now();
-
     // Without a video header yet we cannot tell; announce both like other servers do.
     const hasVideo = this.hasVideo || this.videoHeader !== null || !this.hasAudio;
     const hasAudio = this.hasAudio || this.audioHeader !== null || !this.hasVideo;

@@ -25,20 +25,19 @@ import {
 import { spawnServer, type ServerEndpoints, type SpawnedServer } from './server.ts';
 import { RtspBenchPlayer } from './rtsp-player.ts';
 import { TsBenchPlayer, WsTsBenchPlayer } from './ts-players.ts';
+import {
+  RAMP_STEP_MS,
+  SETTLE_MS,
+  SAMPLE_MS,
+  PUBLISH_LEAD_MS,
+  PLAYER_TIMEOUT_MS,
+  MIN_WINDOW_MS,
+  FIRST_PLAYLIST_WAIT_MS,
+  sleep,
+} from './timing.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
-const RAMP_STEP_MS = 100;
-/** The window starts this long after the last player was started, so the ramp's bursts settle. */
-const SETTLE_MS = 2000;
-const SAMPLE_MS = 1000;
-/** Publisher head start before the first player, so the GOP cache has a key frame. */
-const PUBLISH_LEAD_MS = 1000;
-const PLAYER_TIMEOUT_MS = 10_000;
-const MIN_WINDOW_MS = 3000;
-/** How long HLS clients wait for the stream's first playlist before the ramp (first segment + margin). */
-const FIRST_PLAYLIST_WAIT_MS = 30_000;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
 /** The measurement window on the monotonic clock (µs); fromUs is 0 until it starts. */

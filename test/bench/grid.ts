@@ -18,20 +18,21 @@ import { procProbe, type ProcSample } from './sampler.ts';
 import type { Scenario } from './scenario-args.ts';
 import { spawnServer, type SpawnedServer } from './server.ts';
 import { benchLimit, procFigures, WindowMeter } from './window-meter.ts';
+import {
+  RAMP_STEP_MS,
+  SETTLE_MS,
+  SAMPLE_MS,
+  PUBLISH_LEAD_MS,
+  PLAYER_TIMEOUT_MS,
+  MIN_WINDOW_MS,
+  FIRST_PLAYLIST_WAIT_MS,
+  sleep,
+} from './timing.ts';
 
-const RAMP_STEP_MS = 100;
-const SETTLE_MS = 2000;
-const SAMPLE_MS = 1000;
-/** Publisher head start before the first player, so every GOP cache has a key frame. */
-const PUBLISH_LEAD_MS = 1000;
-const PLAYER_TIMEOUT_MS = 10_000;
-const MIN_WINDOW_MS = 3000;
-const FIRST_PLAYLIST_WAIT_MS = 30_000;
 const API_TIMEOUT_MS = 5000;
 
 type GridScenario = Extract<Scenario, { kind: 'grid' | 'publishers' }>;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const t0 = performance.now();
 /** Progress on stderr: starting hundreds of publishers takes a while. */
 const progress = (msg: string): void => {

@@ -1,6 +1,7 @@
 import type { LatencyProbe } from './latency-probe.ts';
 import type { BenchMedia } from './media.ts';
 import { BenchPublisher } from './publisher.ts';
+import { sleep } from './timing.ts';
 
 /**
  * Pacing tick of the group. A tag goes out within one tick of its due time (plus the event
@@ -10,8 +11,6 @@ const TICK_MS = 5;
 /** Publishers connected per step, and the step: each connect is a handshake for the server. */
 const CONNECTS_PER_STEP = 25;
 const STEP_MS = 100;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Many in-process BenchPublishers of the same file under one timer: every tick each publisher

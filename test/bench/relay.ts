@@ -8,6 +8,7 @@ import type { PinDecision } from './pinning.ts';
 import { formatReport, type BenchReport, type Spread } from './report.ts';
 import { procProbe, type ProcSample, type ServerProbe } from './sampler.ts';
 import { procFigures, type ProcFigures } from './window-meter.ts';
+import { sleep } from './timing.ts';
 
 export interface RelayReport {
   players: number;
@@ -24,7 +25,6 @@ export interface RelayReport {
 }
 
 const PAUSE_MS = 1000;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * A ServerProbe of `primary` that reads `secondary` at the same moments into `into`: the

@@ -21,17 +21,19 @@ import {
 import { spawnServer, type SpawnedServer } from './server.ts';
 import { formatStreamsReport, type PhaseReport, type StreamsReport } from './streams-report.ts';
 import { TsBenchPlayer } from './ts-players.ts';
+import {
+  SETTLE_MS,
+  SAMPLE_MS,
+  PLAYER_TIMEOUT_MS,
+  MIN_WINDOW_MS,
+  FIRST_PLAYLIST_WAIT_MS,
+  sleep,
+} from './timing.ts';
 
-const SAMPLE_MS = 1000;
-const SETTLE_MS = 2000;
-const MIN_WINDOW_MS = 3000;
-const PLAYER_TIMEOUT_MS = 10_000;
 /** ffmpeg processes started per 100 ms: each costs a burst of CPU to start. */
 const PUBLISHERS_PER_STEP = 5;
 const PUBLISH_WAIT_MS = 30_000;
-const FIRST_PLAYLIST_WAIT_MS = 30_000;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const t0 = performance.now();
 /** Progress on stderr: phases take a while and the report comes at the end. */
 const progress = (msg: string): void => {
