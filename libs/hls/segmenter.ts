@@ -1,4 +1,5 @@
-import type { TsInputFrame } from '../mpegts/muxer.ts';
+import type { PacketSink, TsInputFrame } from '../mpegts/muxer.ts';
+import { SegmentBuffer } from './segment-buffer.ts';
 import { Cut, DEFAULT_CUT_TOLERANCE_MS, decideCut, type CutPolicyOptions } from './cut-policy.ts';
 import { segmentName, type HlsSegment, type SegmentStart } from './segment.ts';
 
@@ -11,6 +12,11 @@ export type SegmenterFrame = TsInputFrame;
  */
 export interface SegmentMuxer {
   mux(frame: SegmenterFrame): Buffer;
+  /**
+   * When the muxer has it (TsMuxer): the segmenter points it at the open segment's buffer for each
+   * mux() call, so packets are written in place; without it, mux()'s Buffers are copied in.
+   */
+  output?: PacketSink | null;
   resetContinuity(): void;
   /** When present: a sequence header that raises these was not taken (codec not carried). */
   readonly stats?: { readonly unsupportedFrames: number; readonly badFrames: number };
@@ -85,8 +91,7 @@ class OpenSegment {
   readonly startMs: number;
   readonly discontinuity: boolean;
   readonly independent: boolean;
-  readonly chunks: Buffer[] = [];
-  bytes = 0;
+  readonly data: SegmentBuffer;
   truncated = false;
   /** Last audio / video timestamp in this segment (-1: none). */
   lastAudioMs = -1;
@@ -96,7 +101,12 @@ class OpenSegment {
     return Math.max(this.lastAudioMs, this.lastVideoMs);
   }
 
-  constructor(s: SegmentStart) {
+  get bytes(): number {
+    return this.data.length;
+  }
+
+  constructor(s: SegmentStart, capacity: number) {
+    this.data = new SegmentBuffer(capacity);
     this.seq = s.seq;
     this.name = s.name;
     this.startMs = s.startMs;
@@ -118,6 +128,10 @@ export class Segmenter {
   private readonly policy: CutPolicyOptions;
   private readonly maxSegmentBytes: number;
   private readonly muxer: SegmentMuxer;
+  /** The muxer writes into the open segment's buffer (SegmentMuxer.output). */
+  private readonly inPlace: boolean;
+  /** Size of the last segment closed (0: none yet): the next one's first capacity. */
+  private lastSegmentBytes = 0;
   private readonly onOpen: ((s: SegmentStart) => void) | undefined;
   private readonly onSegment: (s: HlsSegment) => void;
 
@@ -173,6 +187,7 @@ export class Segmenter {
     };
     this.maxSegmentBytes = opts.maxSegmentBytes;
     this.muxer = opts.muxer;
+    this.inPlace = opts.muxer.output !== undefined;
     this.onOpen = opts.onOpen;
     this.onSegment = opts.onSegment;
     this.nextSeq = firstSeq;
@@ -189,7 +204,7 @@ export class Segmenter {
    */
   push(frame: SegmenterFrame, cut?: CutMark): void {
     if (frame.kind !== AUDIO && frame.kind !== VIDEO) {
-      this.keep(this.muxer.mux(frame)); // script data: the muxer carries none today
+      this.muxInto(frame); // script data: the muxer carries none today
       return;
     }
     if (frame.isSequenceHeader) {
@@ -323,30 +338,36 @@ export class Segmenter {
     this.discontinuity = false;
     this.lastSeq = seq;
     this.nextSeq = seq + 1;
-    this.open = new OpenSegment(start);
+    const capacity = Math.min(SegmentBuffer.capacityAfter(this.lastSegmentBytes), this.maxSegmentBytes);
+    this.open = new OpenSegment(start, capacity);
     this.muxer.resetContinuity();
     this.append(frame);
     this.onOpen?.(start);
   }
 
   /**
-   * Muxer output outside append(): it goes into the open segment, so the segment's counters and
-   * PSI stay consistent. With no segment open it is dropped; the next cut resets the muxer.
+   * Muxes `frame` into the open segment, so the segment's bytes and PSI stay consistent. With no
+   * segment open (or a truncated one) its packets are dropped; the next cut resets the muxer.
    */
-  private keep(out: Buffer): void {
+  private muxInto(frame: SegmenterFrame): void {
     const open = this.open;
-    if (out.length === 0 || !open || open.truncated) return;
-    open.chunks.push(out);
-    open.bytes += out.length;
+    const target = open !== null && !open.truncated ? open.data : null;
+    if (!this.inPlace) {
+      const out = this.muxer.mux(frame);
+      if (target !== null && out.length > 0) target.append(out);
+      return;
+    }
+    this.muxer.output = target;
+    try {
+      this.muxer.mux(frame);
+    } finally {
+      this.muxer.output = null;
+    }
   }
 
   private append(frame: SegmenterFrame): void {
     const open = this.open!;
-    const out = this.muxer.mux(frame);
-    if (out.length > 0) {
-      open.chunks.push(out);
-      open.bytes += out.length;
-    }
+    this.muxInto(frame);
     if (frame.kind === VIDEO) open.lastVideoMs = frame.timestampMs;
     else open.lastAudioMs = frame.timestampMs;
   }
@@ -360,7 +381,7 @@ export class Segmenter {
     const unsupported = st?.unsupportedFrames ?? 0;
     const bad = st?.badFrames ?? 0;
     // A frame flagged as a header that the muxer takes for a coded frame still yields packets.
-    this.keep(this.muxer.mux(frame));
+    this.muxInto(frame);
     if (!st) return true;
     if (st.unsupportedFrames !== unsupported) return false;
     return st.badFrames !== bad ? null : true;
@@ -377,8 +398,8 @@ export class Segmenter {
       this.stats.emptySegments++;
       return;
     }
-    const bytes = open.chunks.length === 1 ? open.chunks[0]! : Buffer.concat(open.chunks, open.bytes);
-    open.chunks.length = 0;
+    const bytes = open.data.finish();
+    this.lastSegmentBytes = bytes.length;
     this.stats.segments++;
     this.stats.bytes += bytes.length;
     this.onSegment({

@@ -41,10 +41,10 @@ class MemoryStreamStore implements StreamStore {
     return this.segments.size;
   }
 
-  /** Bytes held (for memory reports). */
+  /** Bytes reserved (for memory reports): a segment may sit in a larger buffer (SegmentBuffer). */
   get heldBytes(): number {
     let n = 0;
-    for (const b of this.segments.values()) n += b.length;
+    for (const b of this.segments.values()) n += Math.max(b.length, b.buffer.byteLength);
     return n;
   }
 

@@ -35,6 +35,12 @@ export interface TsInputFrame {
   readonly isSequenceHeader: boolean;
 }
 
+/** Memory for a frame's packets owned by the caller (an HLS segment being built). */
+export interface PacketSink {
+  /** `size` writable bytes, written by the muxer before its next call. */
+  alloc(size: number): Buffer;
+}
+
 export interface TsMuxerOptions {
   /** Audio-only streams get PAT/PMT at least this often (ms of stream time). Default 1000. */
   psiIntervalMs?: number;
@@ -79,6 +85,11 @@ export class TsMuxer {
     badFrames: 0,
     framesWithoutConfig: 0,
   };
+  /**
+   * Where mux() writes a frame's packets: null, a new Buffer per frame; else memory from this
+   * sink, and mux() returns that view of it.
+   */
+  output: PacketSink | null = null;
   private readonly psiInterval90k: number;
   private readonly cc = new ContinuityCounters();
   private video: VideoTrackConfig | null = null;
@@ -280,7 +291,8 @@ export class TsMuxer {
     else if (this.pcrDue || dts90k - this.lastPcr90k >= PCR_GAP_90K) pcrOnly = this.nextPcr(dts90k);
 
     const packets = (withPsi ? 2 : 0) + (pcrOnly !== null ? 1 : 0) + pesPacketCount(pes);
-    const out = Buffer.allocUnsafe(packets * TS_PACKET_SIZE);
+    const size = packets * TS_PACKET_SIZE;
+    const out = this.output !== null ? this.output.alloc(size) : Buffer.allocUnsafe(size);
     let at = 0;
     if (withPsi) {
       at = writeSectionPacket(out, at, Pid.Pat, this.patSection, this.cc.take(Pid.Pat));

@@ -356,7 +356,7 @@ test('nginxRtmpConfig: one unprivileged process, files in the work dir, Sluice c
   assert.doesNotMatch(conf, /^\s*(user|http)\b/m);
 });
 
-test('lalConfig: loopback ports, no GOP cache (lal default), HLS in memory, no extra listeners', () => {
+test('lalConfig: loopback ports, a one-GOP cache as Sluice, HLS in memory, no extra listeners', () => {
   const c = lalConfig('/w/.bench/lal', { rtmp: 1, http: 2, rtsp: 3 }) as Record<
     string,
     Record<string, unknown>
@@ -364,7 +364,7 @@ test('lalConfig: loopback ports, no GOP cache (lal default), HLS in memory, no e
   assert.equal(c.rtmp!.addr, '127.0.0.1:1');
   assert.equal(c.default_http!.http_listen_addr, '127.0.0.1:2');
   assert.equal(c.rtsp!.addr, '127.0.0.1:3');
-  for (const k of ['rtmp', 'httpflv', 'httpts']) assert.equal(c[k]!.gop_num, 0, k);
+  for (const k of ['rtmp', 'httpflv', 'httpts']) assert.equal(c[k]!.gop_num, 1, k);
   assert.deepEqual([c.httpflv!.url_pattern, c.httpts!.url_pattern], ['/', '/']);
   assert.deepEqual([c.hls!.enable, c.hls!.use_memory_as_disk_flag], [true, true]);
   assert.deepEqual(

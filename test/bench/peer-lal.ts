@@ -14,12 +14,13 @@ export interface LalPorts {
  * lalserver's JSON config (the keys of lal's conf/lalserver.conf.json, v0.4.1): RTMP, HTTP-FLV,
  * HTTP-TS (both at `/`, so `/app/name.flv` and `.ts` as on Sluice) and RTSP on loopback ports;
  * HLS on, as Sluice's default, held in memory as Sluice does, with lal's 3 s fragments.
- * `gop_num` 0 is lal's shipped default: no GOP cache, viewers wait for the next key frame.
+ * A GOP cache of one GOP (`gop_num` 1; lal ships 0) as Sluice has, so first key frame times compare
+ * like for like.
  * Everything that would open another port (RTMPS, HTTPS, WebSocket-RTSP, HTTP API, pprof) is off, and
  * the log is warn and above (level 3) on stdout, where the bench tallies it.
  */
 export function lalConfig(dir: string, ports: LalPorts): Record<string, unknown> {
-  const gop = { gop_num: 0, single_gop_max_frame_num: 0 };
+  const gop = { gop_num: 1, single_gop_max_frame_num: 0 };
   return {
     conf_version: 'v0.4.1',
     rtmp: { enable: true, addr: `127.0.0.1:${ports.rtmp}`, rtmps_enable: false, merge_write_size: 0, ...gop },
@@ -62,8 +63,11 @@ export function lalConfig(dir: string, ports: LalPorts): Record<string, unknown>
   };
 }
 
-/** lal's log line as a tally key: without its date and time and the trailing " - file.go:123". */
-function lalLogKey(line: string): string | null {
+/** lal's log line as a tally key: without its colour codes, its date and time and the trailing " - file.go:123". */
+function lalLogKey(raw: string): string | null {
+  // lal colours its level names even when stdout is a pipe.
+  // eslint-disable-next-line no-control-regex
+  const line = raw.replace(/\x1b\[[0-9;]*m/g, '');
   const m = /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d(?:\.\d+)? (.*?)(?: - \S+\.go:\d+)?$/.exec(line);
   return m ? m[1]! : line || null;
 }
