@@ -19,17 +19,30 @@ export interface WindowHolder {
  * connection that stopped playing still needs its later replies sent). Streams whose viewers
  * share the window's bytes are held the same way and write them at its end. One timer per node,
  * armed only while something is held, instead of one per stream per window.
+ *
+ * The window bounds what a frame waits in the node, writing included: writing a window to a
+ * thousand viewers takes milliseconds, and the viewer written last would get the window's first
+ * frame that much after the window. So the timer fires early by the time recent flushes took
+ * (a moving average), never earlier than half the window: a node too busy to write its viewers
+ * in half a window gives up latency, not more CPU.
  */
 export class Flusher {
   private readonly windowMs: number;
   private held: Holdable[] = [];
   private windows: WindowHolder[] = [];
   private armed = false;
+  /** Moving average of how long a flush took, ms. */
+  private flushCostMs = 0;
   private readonly flushBound = (): void => this.flush();
 
   /** `windowMs` 0: flush at the end of the current tick. */
   constructor(windowMs: number) {
     this.windowMs = windowMs;
+  }
+
+  /** How long the timer waits from the first hold of a window (ms), given recent flushes. */
+  get waitMs(): number {
+    return Math.max(this.windowMs / 2, this.windowMs - this.flushCostMs);
   }
 
   /** How many viewers are corked right now (for tests and stats). */
@@ -57,12 +70,13 @@ export class Flusher {
   private arm(): void {
     if (this.armed) return;
     this.armed = true;
-    if (this.windowMs > 0) setTimeout(this.flushBound, this.windowMs);
+    if (this.windowMs > 0) setTimeout(this.flushBound, this.waitMs);
     else process.nextTick(this.flushBound);
   }
 
   /** Writes the held windows and uncorks everything held now (end of window, shutdown). */
   flush(): void {
+    const started = performance.now();
     this.armed = false;
     const windows = this.windows;
     this.windows = [];
@@ -76,5 +90,6 @@ export class Flusher {
       h.held = false;
       h.sink.uncork();
     }
+    if (this.windowMs > 0) this.flushCostMs += (performance.now() - started - this.flushCostMs) / 4;
   }
 }

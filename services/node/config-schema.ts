@@ -511,7 +511,7 @@ export const mediaNodeProperties = {
         maximum: 1000,
         default: 100,
         description:
-          'Writes to each viewer are gathered for this long and sent with one write, shared by the viewers of a format; adds up to this much latency (plus the time to write to every viewer). 0 = flush every event-loop turn, for the lowest latency at about four times the CPU per viewer.',
+          'Writes to each viewer are gathered and sent with one write, shared by the viewers of a format; a frame waits at most about this long in the node, the time to write every viewer included (the window closes early by what recent writes took, at most by half). 0 = flush every event-loop turn, for the lowest latency at about four times the CPU per viewer.',
       },
     },
   },
