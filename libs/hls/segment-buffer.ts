@@ -7,9 +7,10 @@ const FIRST_CAPACITY = 64 * 1024;
  * The bytes of one HLS segment while it is built, in one Buffer that the muxer writes its packets
  * into (TsMuxer.output): no Buffer per frame and no concatenation when the segment closes. The
  * first capacity is the caller's estimate (the last segment's size and an eighth); past it the
- * buffer grows by half, copying what it holds. finish() hands over the bytes: the buffer itself
- * when at most a quarter of it is unused, else an exact copy, so a stored segment reserves at
- * most 5/4 of its size. Every backing store is the segment's own (allocUnsafeSlow), so
+ * buffer grows by a quarter, copying what it holds. finish() hands over the bytes: the buffer
+ * itself when at most a quarter of it is unused (always after a growth), else an exact copy (a
+ * segment more than a tenth smaller than the last), so a stored segment reserves at most 5/4 of
+ * its size. Every backing store is the segment's own (allocUnsafeSlow), so
  * `bytes.buffer.byteLength` is what a stored segment reserves.
  */
 export class SegmentBuffer {
@@ -47,6 +48,11 @@ export class SegmentBuffer {
     return out;
   }
 
+  /** Forgets what was written after the first `n` bytes (a mux call that threw). */
+  truncate(n: number): void {
+    if (n < this.len) this.len = Math.max(0, n);
+  }
+
   /** Copies `b` in (for a muxer that returns its own Buffers). */
   append(b: Buffer): void {
     b.copy(this.alloc(b.length));
@@ -63,7 +69,7 @@ export class SegmentBuffer {
   }
 
   private grow(needed: number): void {
-    const next = Buffer.allocUnsafeSlow(Math.max(needed, this.buf.length + (this.buf.length >>> 1)));
+    const next = Buffer.allocUnsafeSlow(Math.max(needed, this.buf.length + (this.buf.length >>> 2)));
     this.buf.copy(next, 0, 0, this.len);
     this.buf = next;
   }

@@ -357,9 +357,14 @@ export class Segmenter {
       if (target !== null && out.length > 0) target.append(out);
       return;
     }
+    const before = target?.length ?? 0;
     this.muxer.output = target;
     try {
       this.muxer.mux(frame);
+    } catch (e) {
+      // Packets it had room for but did not finish must not end up in the segment.
+      target?.truncate(before);
+      throw e;
     } finally {
       this.muxer.output = null;
     }

@@ -41,10 +41,18 @@ class MemoryStreamStore implements StreamStore {
     return this.segments.size;
   }
 
-  /** Bytes reserved (for memory reports): a segment may sit in a larger buffer (SegmentBuffer). */
+  /**
+   * Bytes reserved (for memory reports): the memory behind the segments, each backing store once
+   * (a segment may sit in a larger buffer, see SegmentBuffer; a small pooled one counts its pool).
+   */
   get heldBytes(): number {
+    const stores = new Set<ArrayBufferLike>();
     let n = 0;
-    for (const b of this.segments.values()) n += Math.max(b.length, b.buffer.byteLength);
+    for (const b of this.segments.values()) {
+      if (stores.has(b.buffer)) continue;
+      stores.add(b.buffer);
+      n += Math.max(b.length, b.buffer.byteLength);
+    }
     return n;
   }
 

@@ -31,6 +31,7 @@ export class Flusher {
   private held: Holdable[] = [];
   private windows: WindowHolder[] = [];
   private armed = false;
+  private timer: NodeJS.Timeout | null = null;
   /** Moving average of how long a flush took, ms. */
   private flushCostMs = 0;
   private readonly flushBound = (): void => this.flush();
@@ -42,7 +43,8 @@ export class Flusher {
 
   /** How long the timer waits from the first hold of a window (ms), given recent flushes. */
   get waitMs(): number {
-    return Math.max(this.windowMs / 2, this.windowMs - this.flushCostMs);
+    // Whole milliseconds: Node keeps one timer list per distinct duration.
+    return Math.round(Math.max(this.windowMs / 2, this.windowMs - this.flushCostMs));
   }
 
   /** How many viewers are corked right now (for tests and stats). */
@@ -70,7 +72,7 @@ export class Flusher {
   private arm(): void {
     if (this.armed) return;
     this.armed = true;
-    if (this.windowMs > 0) setTimeout(this.flushBound, this.waitMs);
+    if (this.windowMs > 0) this.timer = setTimeout(this.flushBound, this.waitMs);
     else process.nextTick(this.flushBound);
   }
 
@@ -78,6 +80,11 @@ export class Flusher {
   flush(): void {
     const started = performance.now();
     this.armed = false;
+    // Called early (shutdown): the pending timer must not cut the next window short.
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     const windows = this.windows;
     this.windows = [];
     for (const w of windows) {

@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { TsMuxer } from '../../../libs/mpegts/muxer.ts';
 import { SegmentBuffer } from '../../../libs/hls/segment-buffer.ts';
 import type { HlsSegment } from '../../../libs/hls/segment.ts';
-import { Segmenter, type SegmentMuxer, type SegmenterFrame } from '../../../libs/hls/segmenter.ts';
+import {
+  Segmenter,
+  type CutMark,
+  type SegmentMuxer,
+  type SegmenterFrame,
+} from '../../../libs/hls/segmenter.ts';
+import type { PacketSink } from '../../../libs/mpegts/muxer.ts';
 import { makeStream, video } from './frames.ts';
 
 test('SegmentBuffer: bytes survive growth; finish keeps the buffer up to a quarter unused, else copies', () => {
@@ -89,7 +95,7 @@ test('segments written in place equal segments from copied muxer output, byte fo
   assert.equal(stores.size, inPlace.length);
 });
 
-test('in place: the byte bound still cuts, and frames muxed with no segment open are not kept', () => {
+test('in place: the byte bound still cuts (lead mode)', () => {
   const frames = makeStream({ durationMs: 8000, gop: 25 }).map((f) =>
     f.kind === 9 && !f.isSequenceHeader ? video(f.timestampMs, f.isKeyFrame, 4000) : f,
   );
@@ -100,5 +106,102 @@ test('in place: the byte bound still cuts, and frames muxed with no segment open
   assert.deepEqual(
     inPlace.map((s) => s.bytes.toString('hex')),
     copied.map((s) => s.bytes.toString('hex')),
+  );
+});
+
+test('in place, follow mode: a segment truncated at the byte bound equals the copied one', () => {
+  const frames = makeStream({ durationMs: 12_000, gop: 50 }).map((f) =>
+    f.kind === 9 && !f.isSequenceHeader ? video(f.timestampMs, f.isKeyFrame, 3000) : f,
+  );
+  const run = (muxer: SegmentMuxer): HlsSegment[] => {
+    const out: HlsSegment[] = [];
+    const seg = new Segmenter({
+      mode: 'follow',
+      prefix: 'f-',
+      targetMs: 2000,
+      maxSegmentMs: 6000,
+      maxSegmentBytes: 70_000,
+      muxer,
+      onSegment: (s) => out.push(s),
+    });
+    let seq = 0;
+    for (const f of frames) {
+      const cut: CutMark | undefined = f.kind === 9 && f.isKeyFrame ? { seq: seq++ } : undefined;
+      seg.push(f, cut);
+    }
+    seg.end();
+    return out;
+  };
+  const inPlace = run(new TsMuxer());
+  const copied = run(copyingMuxer());
+  assert.ok(
+    inPlace.some((s) => s.truncated),
+    'some segments reached the bound',
+  );
+  assert.deepEqual(
+    inPlace.map((s) => [s.truncated, s.bytes.toString('hex')]),
+    copied.map((s) => [s.truncated, s.bytes.toString('hex')]),
+  );
+});
+
+/** A TsMuxer that, on its `throwAt`-th call, takes room in the segment, scribbles in it and throws. */
+class ThrowingMuxer implements SegmentMuxer {
+  readonly inner = new TsMuxer();
+  output: PacketSink | null = null;
+  private calls = 0;
+  private readonly throwAt: number;
+  constructor(throwAt: number) {
+    this.throwAt = throwAt;
+  }
+  mux(f: SegmenterFrame): Buffer {
+    if (this.calls++ === this.throwAt) {
+      this.output?.alloc(376).fill(0xee);
+      throw new Error('muxer bug');
+    }
+    this.inner.output = this.output;
+    try {
+      return this.inner.mux(f);
+    } finally {
+      this.inner.output = null;
+    }
+  }
+  resetContinuity(): void {
+    this.inner.resetContinuity();
+  }
+  get stats() {
+    return this.inner.stats;
+  }
+}
+
+test('a mux call that throws leaves nothing of its frame in the segment', () => {
+  const frames = makeStream({ durationMs: 6000, gop: 25 });
+  const bad = 40; // a frame inside the first segment
+  const out: HlsSegment[] = [];
+  const seg = new Segmenter({
+    mode: 'lead',
+    prefix: 't-',
+    targetMs: 2000,
+    maxSegmentMs: 6000,
+    maxSegmentBytes: 8 << 20,
+    muxer: new ThrowingMuxer(bad),
+    onSegment: (s) => out.push(s),
+  });
+  let threw = 0;
+  for (const f of frames) {
+    try {
+      seg.push(f);
+    } catch {
+      threw++;
+    }
+  }
+  seg.end();
+  assert.equal(threw, 1);
+  const without = segmentsOf(
+    frames.filter((_, i) => i !== bad),
+    copyingMuxer(),
+  );
+  assert.deepEqual(
+    out.map((s) => s.bytes.toString('hex')),
+    without.map((s) => s.bytes.toString('hex')),
   );
 });

@@ -43,8 +43,8 @@ test('the window bounds the wait including the time to write: the timer fires ea
   assert.ok(held[0]! >= 128, `first ${held[0]!.toFixed(1)} ms`);
   // Later ones learn it: the frame that waited longest is written within about the window.
   const late = median(held.slice(5));
-  assert.ok(late <= 112 && late >= 95, `later windows ${held.map((x) => x.toFixed(0)).join(',')}`);
-  assert.ok(f.waitMs < 85 && f.waitMs > 65, `timer ${f.waitMs.toFixed(1)} ms`);
+  assert.ok(late <= 120 && late >= 95, `later windows ${held.map((x) => x.toFixed(0)).join(',')}`);
+  assert.ok(f.waitMs <= 80 && f.waitMs >= 60, `timer ${f.waitMs.toFixed(1)} ms`);
 });
 
 test('a flush slower than half the window does not shorten the timer below half of it', async () => {
