@@ -23,7 +23,7 @@ export interface WindowHolder {
  * The window bounds what a frame waits in the node, writing included: writing a window to a
  * thousand viewers takes milliseconds, and the viewer written last would get the window's first
  * frame that much after the window. So the timer fires early by the time recent flushes took
- * (a moving average), never earlier than half the window: a node too busy to write its viewers
+ * (the slowest recent one, decaying), never earlier than half the window: a node too busy to write its viewers
  * in half a window gives up latency, not more CPU.
  */
 export class Flusher {
@@ -32,7 +32,7 @@ export class Flusher {
   private windows: WindowHolder[] = [];
   private armed = false;
   private timer: NodeJS.Timeout | null = null;
-  /** Moving average of how long a flush took, ms. */
+  /** How long flushes take, ms: the last slow one, decaying by an eighth per faster one. */
   private flushCostMs = 0;
   private readonly flushBound = (): void => this.flush();
 
@@ -97,6 +97,10 @@ export class Flusher {
       h.held = false;
       h.sink.uncork();
     }
-    if (this.windowMs > 0) this.flushCostMs += (performance.now() - started - this.flushCostMs) / 4;
+    if (this.windowMs > 0) {
+      // Up at once, down slowly: the bound should hold for the slow flushes, not the average one.
+      const took = performance.now() - started;
+      this.flushCostMs = took > this.flushCostMs ? took : this.flushCostMs + (took - this.flushCostMs) / 8;
+    }
   }
 }
