@@ -1,18 +1,18 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
 /**
- * How long the event loop keeps work waiting, over the last full window: what a request that
- * arrives at a random moment waits before anything looks at it (GC, a burst of events, a long
- * task). Sampled every SAMPLE_MS; the gauges describe the window before the current one so a
- * scrape never sees a half-filled histogram.
- */
-/**
  * The sampling timer's interval. Each sample wakes the process: at 1 ms that is 1000 wakeups a
  * second and about 1.8 % of a core on an idle node (measured on the 2-core test VM), at 10 ms
  * (Node's default) 0.5 %. A stall shorter than this can go unseen; the ones worth a gauge cannot.
  */
 export const SAMPLE_MS = 10;
 
+/**
+ * How long the event loop keeps work waiting, over the last full window: what a request that
+ * arrives at a random moment waits before anything looks at it (GC, a burst of events, a long
+ * task). Sampled every SAMPLE_MS; the gauges describe the window before the current one so a
+ * scrape never sees a half-filled histogram.
+ */
 export class EventLoopDelay {
   private readonly h: IntervalHistogram;
   private readonly timer: NodeJS.Timeout;

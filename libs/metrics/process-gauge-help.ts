@@ -4,7 +4,7 @@
  */
 export const PROCESS_GAUGE_HELP: Readonly<Record<string, string>> = {
   event_loop_delay_p50_seconds:
-    'Event-loop delay median over the last 10 s window, seconds beyond the 1 ms sampling.',
+    'Event-loop delay median over the last 10 s window, seconds beyond the 10 ms sampling interval.',
   event_loop_delay_p99_seconds: 'Event-loop delay 99th percentile over the last 10 s window, seconds.',
   event_loop_delay_max_seconds: 'Event-loop delay maximum over the last 10 s window, seconds.',
   process_heap_after_gc_bytes: 'V8 heap used right after the last full (mark-sweep) GC, bytes.',

@@ -23,8 +23,8 @@ export interface WindowHolder {
  * The window bounds what a frame waits in the node, writing included: writing a window to a
  * thousand viewers takes milliseconds, and the viewer written last would get the window's first
  * frame that much after the window. So the timer fires early by the time recent flushes took
- * (the slowest recent one, decaying), never earlier than half the window: a node too busy to write its viewers
- * in half a window gives up latency, not more CPU.
+ * (the slowest recent one, decaying), never earlier than half the window: a node too busy to
+ * write its viewers in half a window gives up latency, not more CPU.
  */
 export class Flusher {
   private readonly windowMs: number;
