@@ -33,12 +33,11 @@ import {
   PLAYER_TIMEOUT_MS,
   MIN_WINDOW_MS,
   FIRST_PLAYLIST_WAIT_MS,
+  monotonicUs,
   sleep,
 } from './timing.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
-
-const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
 /** The measurement window on the monotonic clock (µs); fromUs is 0 until it starts. */
 export interface Window {

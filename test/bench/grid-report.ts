@@ -51,6 +51,8 @@ export interface GridReport extends WindowFigures {
   /** The bench, not the server, set the pace (late tags, a stalled event loop, a busy core). */
   benchLimited: boolean;
   notes: string[];
+  /** With --profile: where the server's CPU time went in the window (profile-summary.ts). */
+  profile?: string;
 }
 
 const fmt = (n: number | null | undefined, digits = 0): string =>
@@ -117,7 +119,9 @@ export function formatGridReport(r: GridReport): string {
   if (warnings.length > 0)
     rows.push(['server log (warn+)', warnings.map(([m, n]) => `${n}x ${m}`).join('; ')]);
   const w = Math.max(...rows.map(([k]) => k.length));
-  return [...rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`), ...r.notes.map((n) => `note: ${n}`)].join('\n');
+  const lines = [...rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`), ...r.notes.map((n) => `note: ${n}`)];
+  if (r.profile) lines.push('', r.profile);
+  return lines.join('\n');
 }
 
 function latencyText(proto: Proto, pl: NonNullable<GridReport['players']>, b: GridReport['bench']): string {

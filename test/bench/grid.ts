@@ -1,5 +1,6 @@
 // `npm run bench -- --grid SxP` and `--publishers N`: many streams on one spawned server, each
 // with an in-process publisher and its players. See README.md, "Scenarios".
+import { join, resolve } from 'node:path';
 import { Proto, type BenchArgs } from './args.ts';
 import { lagAt } from './fanout.ts';
 import { formatGridReport, type GridReport } from './grid-report.ts';
@@ -9,6 +10,7 @@ import { LatencyProbe, measuresLatency } from './latency-probe.ts';
 import { loadBenchMedia } from './media.ts';
 import type { PinDecision } from './pinning.ts';
 import { PlayerFactory, waitForPlaylist } from './player-factory.ts';
+import { newestProfile, summarizeProfile } from './profile-summary.ts';
 import type { BenchPlayer, PlayerStats } from './players.ts';
 import { PublisherGroup } from './publisher-group.ts';
 import { judgePublishers, type PublisherWindow } from './publisher-verdicts.ts';
@@ -26,8 +28,11 @@ import {
   PLAYER_TIMEOUT_MS,
   MIN_WINDOW_MS,
   FIRST_PLAYLIST_WAIT_MS,
+  monotonicUs,
   sleep,
 } from './timing.ts';
+
+const REPO = resolve(import.meta.dirname, '../..');
 
 const API_TIMEOUT_MS = 5000;
 
@@ -50,7 +55,12 @@ export async function runGrid(
   pin: PinDecision,
 ): Promise<{ report: GridReport; text: string }> {
   const media = loadBenchMedia(workDir, args.bitrateKbps);
-  const server = await spawnServer(workDir, args.serverNodeArgs, {}, pin.plan?.serverCpu ?? null);
+  const profileDir = args.profile ? join(workDir, 'prof') : null;
+  const nodeArgs = profileDir
+    ? [...args.serverNodeArgs, `--cpu-prof-dir=${profileDir}`]
+    : args.serverNodeArgs;
+  const server = await spawnServer(workDir, nodeArgs, {}, pin.plan?.serverCpu ?? null);
+  const window = { fromUs: 0, toUs: 0 };
   // A send-time table per publisher (256 KiB each), only when there are players to measure.
   const latency = scenario.playersPerStream > 0 && measuresLatency(args.proto) ? new LatencyProbe() : null;
   const group = new PublisherGroup(media, latency);
@@ -58,7 +68,17 @@ export async function runGrid(
   const factory = new PlayerFactory(server, PLAYER_TIMEOUT_MS, args.hlsSockets);
   let report: GridReport;
   try {
-    report = await measureGrid(args, scenario, server, media.fileKbps, group, players, factory, latency);
+    report = await measureGrid(
+      args,
+      scenario,
+      server,
+      media.fileKbps,
+      group,
+      players,
+      factory,
+      latency,
+      window,
+    );
   } finally {
     for (const p of players) p.stop();
     factory.close();
@@ -69,6 +89,12 @@ export async function runGrid(
   }
   report.server.warnings = Object.fromEntries(server.warnings);
   report.pinning = pin.why;
+  if (profileDir) {
+    const file = newestProfile(profileDir);
+    report.profile = file
+      ? summarizeProfile(file, REPO, window.fromUs, window.toUs)
+      : `no .cpuprofile in ${profileDir}`;
+  }
   return { report, text: formatGridReport(report) };
 }
 
@@ -81,6 +107,7 @@ async function measureGrid(
   players: BenchPlayer[],
   factory: PlayerFactory,
   latency: LatencyProbe | null,
+  window: { fromUs: number; toUs: number },
 ): Promise<GridReport> {
   const notes: string[] = [];
   const probe = procProbe(server.pid);
@@ -129,6 +156,7 @@ async function measureGrid(
     );
   await sleep(windowStart - performance.now());
   progress('window');
+  window.fromUs = monotonicUs();
 
   const meter = new WindowMeter();
   for (const p of players) p.stats.bytesAtWindowStart = p.bytesIn;
@@ -152,6 +180,7 @@ async function measureGrid(
   await sleep(endAt - performance.now());
   clearInterval(sampler);
   await sample();
+  window.toUs = monotonicUs();
   if (latency) latency.active = false;
   for (const p of players) p.stats.bytesAtWindowEnd = p.bytesIn;
   const pubEnd = pubs.map((p) => [p.payloadBytesSent, p.bytesSent] as const);

@@ -67,7 +67,7 @@ export function parseScenario(f: ScenarioFlags): Scenario | null {
   if (given.length > 1) throw new Error(`${given.join(' and ')} are separate runs: pick one`);
   if (f.streams !== undefined) throw new Error(`${name} and --streams are separate runs: pick one`);
   if (f.targeted) throw new Error(`${name} spawns its own servers: drop the target`);
-  if (f.profile) throw new Error(`--profile is not summarized for ${name}`);
+  if (f.profile && f.relay) throw new Error('--profile is not summarized for --relay (two servers)');
   // Comparisons (compare.ts) repeat one fan-out run per server, setting or count; a scenario is one run.
   if (f.peer !== undefined || f.coalesce !== undefined)
     throw new Error(`--peer and --coalesce compare fan-out runs: not with ${name}`);

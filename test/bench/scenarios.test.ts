@@ -21,6 +21,8 @@ test('parseBenchArgs: scenarios that parse', () => {
     [['--grid', '2x2', '--proto', 'ts'], { kind: 'grid', streams: 2, playersPerStream: 2 }],
     [['--grid', '1000x5'], { kind: 'grid', streams: 1000, playersPerStream: 5 }],
     [['--publishers', '300'], { kind: 'publishers', streams: 300, playersPerStream: 0 }],
+    [['--publishers', '3', '--profile'], { kind: 'publishers', streams: 3, playersPerStream: 0 }],
+    [['--grid', '2x2', '--profile'], { kind: 'grid', streams: 2, playersPerStream: 2 }],
     [
       ['--publishers', '300', '--viewers-per-stream', '1', '--proto', 'flv'],
       { kind: 'publishers', streams: 300, playersPerStream: 1 },

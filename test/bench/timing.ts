@@ -12,4 +12,7 @@ export const MIN_WINDOW_MS = 3000;
 /** How long HLS clients wait for the stream's first playlist before the ramp (first segment + margin). */
 export const FIRST_PLAYLIST_WAIT_MS = 30_000;
 
+/** CLOCK_MONOTONIC in µs: the clock V8 stamps --cpu-prof samples with on Linux. */
+export const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -207,9 +207,12 @@ test(
     // Each player against its own stream's publisher: the streams send the same timestamps.
     assertLatencyMeasured(pl.latencyMs, pl.latencyFrames, 'grid');
 
-    const pubs = await bench<GridReport>(['--publishers', '3', '--duration', '6']);
+    const pubs = await bench<GridReport>(['--publishers', '3', '--duration', '6', '--profile']);
     assertPublishersKeptUp(pubs, 3);
     assert.equal(pubs.players, null);
+    // --profile: the server's CPU profile, cut to the window, with the ingest code in it.
+    assert.match(pubs.profile ?? '', /server CPU profile \(measurement window; \d+ ms busy/);
+    assert.match(pubs.profile ?? '', /dist\/libs/);
 
     const relay = await bench<RelayReport>(['--relay', '--players', '3', '--duration', '6']);
     for (const r of [relay.direct, relay.relay]) {
