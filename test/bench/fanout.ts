@@ -1,6 +1,5 @@
 // One fan-out run of `npm run bench`: one publisher, N players, the server's CPU and RSS. See README.md.
 import { cpus } from 'node:os';
-import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Proto, type BenchArgs } from './args.ts';
 import { loadBenchMedia, type BenchMedia } from './media.ts';
@@ -9,7 +8,7 @@ import { hlsBehind, snapshotCounters, summarizeHls, windowCounters } from './hls
 import { LatencyProbe, measuresLatency } from './latency-probe.ts';
 import { PlayerFactory, waitForPlaylist } from './player-factory.ts';
 import type { BenchPlayer, PlayerStats } from './players.ts';
-import { newestProfile, summarizeProfile } from './profile-summary.ts';
+import { profiledServer, windowProfile } from './profile-summary.ts';
 import { BenchPublisher } from './publisher.ts';
 import { benchLimitNote, judgePlayers, rssPerPlayerBytes, spread, type BenchReport } from './report.ts';
 import {
@@ -37,8 +36,6 @@ import {
   sleep,
 } from './timing.ts';
 
-const REPO = resolve(import.meta.dirname, '../..');
-
 /** The measurement window on the monotonic clock (µs); fromUs is 0 until it starts. */
 export interface Window {
   fromUs: number;
@@ -61,10 +58,7 @@ export function sluiceServer(
   pinCpu: number | null,
   extraConfig: Record<string, unknown> = {},
 ): RunServer {
-  const profileDir = args.profile ? join(workDir, 'prof') : null;
-  const nodeArgs = profileDir
-    ? [...args.serverNodeArgs, `--cpu-prof-dir=${profileDir}`]
-    : args.serverNodeArgs;
+  const { profileDir, nodeArgs } = profiledServer(args, workDir);
   return {
     name: 'sluice',
     spawn: () => spawnServer(workDir, nodeArgs, extraConfig, pinCpu),
@@ -95,12 +89,7 @@ export async function runFanout(
     }
   }
   if (spawned) report.server.warnings = Object.fromEntries(spawned.warnings);
-  if (server?.profileDir) {
-    const file = newestProfile(server.profileDir);
-    report.profile = file
-      ? summarizeProfile(file, REPO, window.fromUs, window.toUs)
-      : `no .cpuprofile in ${server.profileDir}`;
-  }
+  if (server?.profileDir) report.profile = windowProfile(server.profileDir, window);
   return report;
 }
 

@@ -1,6 +1,5 @@
 // `npm run bench -- --grid SxP` and `--publishers N`: many streams on one spawned server, each
 // with an in-process publisher and its players. See README.md, "Scenarios".
-import { join, resolve } from 'node:path';
 import { Proto, type BenchArgs } from './args.ts';
 import { lagAt } from './fanout.ts';
 import { formatGridReport, type GridReport } from './grid-report.ts';
@@ -10,7 +9,7 @@ import { LatencyProbe, measuresLatency } from './latency-probe.ts';
 import { loadBenchMedia } from './media.ts';
 import type { PinDecision } from './pinning.ts';
 import { PlayerFactory, waitForPlaylist } from './player-factory.ts';
-import { newestProfile, summarizeProfile } from './profile-summary.ts';
+import { profiledServer, windowProfile } from './profile-summary.ts';
 import type { BenchPlayer, PlayerStats } from './players.ts';
 import { PublisherGroup } from './publisher-group.ts';
 import { judgePublishers, type PublisherWindow } from './publisher-verdicts.ts';
@@ -31,8 +30,6 @@ import {
   monotonicUs,
   sleep,
 } from './timing.ts';
-
-const REPO = resolve(import.meta.dirname, '../..');
 
 const API_TIMEOUT_MS = 5000;
 
@@ -55,10 +52,7 @@ export async function runGrid(
   pin: PinDecision,
 ): Promise<{ report: GridReport; text: string }> {
   const media = loadBenchMedia(workDir, args.bitrateKbps);
-  const profileDir = args.profile ? join(workDir, 'prof') : null;
-  const nodeArgs = profileDir
-    ? [...args.serverNodeArgs, `--cpu-prof-dir=${profileDir}`]
-    : args.serverNodeArgs;
+  const { profileDir, nodeArgs } = profiledServer(args, workDir);
   const server = await spawnServer(workDir, nodeArgs, {}, pin.plan?.serverCpu ?? null);
   const window = { fromUs: 0, toUs: 0 };
   // A send-time table per publisher (256 KiB each), only when there are players to measure.
@@ -89,12 +83,7 @@ export async function runGrid(
   }
   report.server.warnings = Object.fromEntries(server.warnings);
   report.pinning = pin.why;
-  if (profileDir) {
-    const file = newestProfile(profileDir);
-    report.profile = file
-      ? summarizeProfile(file, REPO, window.fromUs, window.toUs)
-      : `no .cpuprofile in ${profileDir}`;
-  }
+  if (profileDir) report.profile = windowProfile(profileDir, window);
   return { report, text: formatGridReport(report) };
 }
 

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 
 interface CpuProfileNode {
   id: number;
@@ -109,4 +109,27 @@ export function summarizeProfile(file: string, repo: string, fromUs: number, toU
     ' self time by function:',
     ...topOf(byFn),
   ].join('\n');
+}
+
+const REPO = resolve(import.meta.dirname, '../..');
+
+/**
+ * `--profile` for one spawned server: the directory its .cpuprofile goes to (null when not
+ * profiling) and its node flags with that directory added.
+ */
+export function profiledServer(
+  args: { profile: boolean; serverNodeArgs: string[] },
+  workDir: string,
+): { profileDir: string | null; nodeArgs: string[] } {
+  const profileDir = args.profile ? join(workDir, 'prof') : null;
+  const nodeArgs = profileDir
+    ? [...args.serverNodeArgs, `--cpu-prof-dir=${profileDir}`]
+    : args.serverNodeArgs;
+  return { profileDir, nodeArgs };
+}
+
+/** The summary of the server's newest profile in `dir`, cut to the window (after the server exited). */
+export function windowProfile(dir: string, window: { fromUs: number; toUs: number }): string {
+  const file = newestProfile(dir);
+  return file ? summarizeProfile(file, REPO, window.fromUs, window.toUs) : `no .cpuprofile in ${dir}`;
 }

@@ -204,3 +204,22 @@ test('disk store: a stream opened anew waits for the old one`s deletes; idle dir
   await fresh.flush();
   assert.equal(store.busyDirs, 0);
 });
+
+test('memory store: heldBytes is the memory behind the segments, each backing store once', () => {
+  const s = new MemorySegmentStore().open('live', 'x') as ReturnType<MemorySegmentStore['open']> & {
+    heldBytes: number;
+  };
+  // A segment handed over in a larger buffer (SegmentBuffer.finish keeps up to a quarter unused).
+  const big = Buffer.allocUnsafeSlow(50_000);
+  s.writeSegment('a.ts', big.subarray(0, 40_000));
+  const own = Buffer.allocUnsafeSlow(1000);
+  s.writeSegment('b.ts', own);
+  assert.equal(s.heldBytes, 51_000);
+  // Two names over one store count it once.
+  s.writeSegment('c.ts', big.subarray(40_000, 45_000));
+  assert.equal(s.heldBytes, 51_000);
+  s.deleteSegment('a.ts');
+  assert.equal(s.heldBytes, 51_000, 'c.ts still holds the 50 000-byte store');
+  s.deleteSegment('c.ts');
+  assert.equal(s.heldBytes, 1000);
+});

@@ -9,14 +9,14 @@ function busy(ms: number): void {
 
 /**
  * Holds a window `rounds` times (the next as soon as the last is written), each flush taking
- * `costMs` of writing; returns, per round, the time from the hold to the end of its flush.
+ * `costMs` of writing (or `costMs(round)`); returns, per round, the time from the hold to the end of its flush.
  */
 async function windows(
   windowMs: number,
-  costMs: number,
+  costMs: number | ((round: number) => number),
   rounds: number,
+  f = new Flusher(windowMs),
 ): Promise<{ f: Flusher; held: number[] }> {
-  const f = new Flusher(windowMs);
   const held: number[] = [];
   for (let i = 0; i < rounds; i++) {
     const t0 = performance.now();
@@ -24,7 +24,7 @@ async function windows(
       const w: WindowHolder = {
         windowHeld: false,
         flushWindow: () => {
-          busy(costMs);
+          busy(typeof costMs === 'number' ? costMs : costMs(i));
           resolve();
         },
       };
@@ -57,4 +57,13 @@ test('window 0 flushes at the end of the tick, whatever the flush cost', async (
   const { f, held } = await windows(0, 5, 3);
   assert.equal(f.waitMs, 0);
   for (const h of held) assert.ok(h < 30, `${h.toFixed(1)} ms`);
+});
+
+test('the estimate takes a slow flush at once and lets go of it slowly', async () => {
+  // Fast flushes, then one of 30 ms: the next window closes 30 ms early, not an average's worth.
+  const { f } = await windows(100, (i) => (i < 4 ? 2 : 30), 5);
+  assert.ok(f.waitMs >= 69 && f.waitMs <= 71, `after the slow flush ${f.waitMs}`);
+  // One fast flush after it takes an eighth of the difference off, no more.
+  await windows(100, 2, 1, f);
+  assert.ok(f.waitMs >= 72 && f.waitMs <= 75, `one fast flush later ${f.waitMs}`);
 });
